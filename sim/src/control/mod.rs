@@ -1,0 +1,201 @@
+//! Entropy control: the EntroPIC PI controller (MATH.md §3, §7), the probe
+//! controller used for plant identification, and the peer methods of
+//! PEERS.md, all behind one interface that knows nothing of the bandit.
+//!
+//! A training loop (toy or LLM) does, per controller step:
+//! 1. measure the entropy (`Measurement`) and call [`Controller::update`],
+//!    which returns a [`Directive`] (α, the peer coefficient, ...);
+//! 2. per optimizer step, call [`loss::token_loss`] with the directive and
+//!    the token-level inputs; it returns the loss value and its gradient with
+//!    respect to each token's log-probability and full-distribution entropy,
+//!    which the caller back-propagates (analytically in the toy, through a
+//!    detached-coefficient surrogate in candle in the LLM).
+//!
+//! HELPER-OWNED: the bodies of this module are implemented by the control helper.
+
+pub mod loss;
+
+use serde::{Deserialize, Serialize};
+
+/// Which entropy method runs. `none` is plain GRPO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    #[default]
+    None,
+    /// EntroPIC (P when `ki = 0`, PI otherwise).
+    Entropic,
+    /// Fixed α schedule (MATH.md §7), for identification.
+    Probe,
+    EntropyBonus,
+    AdaptiveEntropy,
+    ClipCov,
+    KlCov,
+    ClipHigher,
+}
+
+/// Line between high- and low-probability tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Threshold {
+    /// `π(y_t) > tau` (the authors').
+    #[default]
+    Tau,
+    /// `π(y_t) > exp(−H_t)`, H_t the entropy at that token's position (ours).
+    ExpNegH,
+}
+
+/// Weight of the extra term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Weighting {
+    /// `α · mean_{HP}(−r|A|)`: HP weights `1 ± α·N/|HP|` (the authors').
+    #[default]
+    Official,
+    /// `α · Σ_{HP}(−r|A|)/N`: HP weights `1 ± α` (ours).
+    Plain,
+}
+
+/// Which tokens the extra term covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    #[default]
+    HighProb,
+    All,
+}
+
+/// When the controller steps and which entropy it sees (MATH.md §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// Once per optimizer step, on that minibatch's entropy under the policy
+    /// being updated (the authors' code).
+    #[default]
+    Current,
+    /// Once per rollout batch, on the batch entropy under the behaviour policy.
+    Rollout,
+}
+
+/// Form of the PI law (MATH.md §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum IntegralForm {
+    /// `α_t = Kp·e_t + Ki·I_{t−1}`, then `I_t = I_{t−1} + e_t` (the authors').
+    #[default]
+    Before,
+    /// `I_t = I_{t−1} + e_t`, then `α_t = Kp·e_t + Ki·I_t`.
+    After,
+}
+
+/// Controller and peer-method settings (the `[control]` table of a scenario,
+/// and of an LLM GRPO config). Every field has a serde default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlConfig {
+    pub method: Method,
+    /// Target entropy H_tar (nats); EntroPIC, probe (for e), adaptive_entropy.
+    pub target: f64,
+    pub kp: f64,
+    pub ki: f64,
+    /// α is clipped to [−alpha_max, alpha_max]; `inf` disables the clip.
+    pub alpha_max: f64,
+    pub tau: f64,
+    pub threshold: Threshold,
+    pub weighting: Weighting,
+    pub scope: Scope,
+    pub measure: Measure,
+    pub integral_form: IntegralForm,
+    /// Conditional-integration anti-windup: the integral does not grow while
+    /// α is saturated in the direction of the error (ours; off by default).
+    pub anti_windup: bool,
+    /// Probe schedule: `[steps, alpha]` pairs, played in order, the last held.
+    pub probe: Vec<(usize, f64)>,
+    /// entropy_bonus: fixed coefficient c in `L − c·H̄`.
+    pub entropy_coef: f64,
+    /// adaptive_entropy (Skywork-OR1): Δ, c_min, c_max, c₀.
+    pub adaptive_delta: f64,
+    pub adaptive_c_min: f64,
+    pub adaptive_c_max: f64,
+    pub adaptive_c0: f64,
+    /// clip_cov: r_c, ω_low, ω_high.
+    pub clip_cov_ratio: f64,
+    pub clip_cov_low: f64,
+    pub clip_cov_high: f64,
+    /// kl_cov: ratio and β.
+    pub kl_cov_ratio: f64,
+    pub kl_cov_coef: f64,
+}
+
+/// What the controller measured at one controller step.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Measurement {
+    /// Token-mean full-distribution entropy (nats).
+    pub entropy: f64,
+    /// Token-mean NLL of the sampled tokens under the behaviour policy
+    /// (`−mean logπ_old(y)`), Skywork's controller input; NaN if unknown.
+    pub sampled_nll: f64,
+}
+
+/// What the method decided for the coming update(s).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Directive {
+    /// EntroPIC / probe α (0 for other methods).
+    pub alpha: f64,
+    /// Entropy-bonus coefficient actually applied (0 when none).
+    pub entropy_coef: f64,
+    /// Error e = H − H_tar at this controller step (NaN when no target).
+    pub error: f64,
+    /// Integral after this controller step.
+    pub integral: f64,
+}
+
+/// Controller state that saves and restores exactly (serde round trip).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ControllerState {
+    pub steps: usize,
+    pub integral: f64,
+    pub coef: f64,
+    pub last: Directive,
+    /// adaptive_entropy: whether the last measured entropy was below target.
+    pub below_target: bool,
+}
+
+/// One entropy method with its state; a step function (argmin style).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Controller {
+    pub cfg: ControlConfig,
+    pub state: ControllerState,
+}
+
+impl Default for ControlConfig {
+    /// The authors' law where it applies (Kp = 1, Ki = 0.01, τ = 0.95, no
+    /// option of ours), and the peers' defaults from PEERS.md.
+    fn default() -> Self {
+        ControlConfig {
+            method: Method::None,
+            target: 0.1,
+            kp: 1.0,
+            ki: 0.01,
+            alpha_max: 1.0,
+            tau: 0.95,
+            threshold: Threshold::Tau,
+            weighting: Weighting::Official,
+            scope: Scope::HighProb,
+            measure: Measure::Current,
+            integral_form: IntegralForm::Before,
+            anti_windup: false,
+            probe: Vec::new(),
+            entropy_coef: 0.001,
+            adaptive_delta: 1e-4,
+            adaptive_c_min: 0.0,
+            adaptive_c_max: 0.005,
+            adaptive_c0: 0.0,
+            clip_cov_ratio: 2e-4,
+            clip_cov_low: 1.0,
+            clip_cov_high: 5.0,
+            kl_cov_ratio: 2e-3,
+            kl_cov_coef: 1.0,
+        }
+    }
+}

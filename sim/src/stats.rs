@@ -1,0 +1,70 @@
+//! Statistics helpers shared by `summary.json` and the claim checks:
+//! Student-t intervals for means and Wilson intervals for rates (statrs).
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
+
+/// A point estimate with a two-sided interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub mean: f64,
+    pub lo: f64,
+    pub hi: f64,
+    pub n: usize,
+}
+
+/// Mean of `xs` with a Student-t interval at `level` (e.g. 0.95).
+/// NaN entries are skipped. With one value the interval is that value.
+pub fn mean_ci(xs: &[f64], level: f64) -> Estimate {
+    let v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+    let n = v.len();
+    if n == 0 {
+        return Estimate { mean: f64::NAN, lo: f64::NAN, hi: f64::NAN, n: 0 };
+    }
+    let mean = v.iter().sum::<f64>() / n as f64;
+    if n == 1 {
+        return Estimate { mean, lo: mean, hi: mean, n };
+    }
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let se = (var / n as f64).sqrt();
+    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
+        .map(|d| d.inverse_cdf(0.5 + level / 2.0))
+        .unwrap_or(f64::NAN);
+    Estimate { mean, lo: mean - t * se, hi: mean + t * se, n }
+}
+
+/// Wilson score interval for `k` successes out of `n` at `level`.
+pub fn wilson(k: usize, n: usize, level: f64) -> Estimate {
+    if n == 0 {
+        return Estimate { mean: f64::NAN, lo: 0.0, hi: 1.0, n: 0 };
+    }
+    let z = Normal::new(0.0, 1.0).map(|d| d.inverse_cdf(0.5 + level / 2.0)).unwrap_or(1.96);
+    let nf = n as f64;
+    let p = k as f64 / nf;
+    let z2 = z * z;
+    let denom = 1.0 + z2 / nf;
+    let centre = (p + z2 / (2.0 * nf)) / denom;
+    let half = z * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt() / denom;
+    Estimate { mean: p, lo: (centre - half).max(0.0), hi: (centre + half).min(1.0), n }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t_interval_matches_hand_computation() {
+        // xs = 1..=5: mean 3, sd = sqrt(2.5), se = 0.7071; t_{0.975,4} = 2.776445
+        let e = mean_ci(&[1.0, 2.0, 3.0, 4.0, 5.0], 0.95);
+        assert!((e.mean - 3.0).abs() < 1e-12);
+        assert!((e.hi - (3.0 + 2.776445 * 0.7071068)).abs() < 1e-4, "{e:?}");
+    }
+
+    #[test]
+    fn wilson_matches_hand_computation() {
+        // k=8, n=10, z=1.959964: centre = (0.8 + 0.19207)/1.38415 = 0.71674,
+        // half = 1.959964*sqrt(0.016 + 0.0096036)/1.38415 = 0.22657
+        let e = wilson(8, 10, 0.95);
+        assert!((e.lo - 0.49016).abs() < 1e-4, "{e:?}");
+        assert!((e.hi - 0.94331).abs() < 1e-4, "{e:?}");
+    }
+}
