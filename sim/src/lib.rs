@@ -2,9 +2,13 @@
 //! methods users compare it with), the entropy mathematics of MATH.md, and a
 //! softmax-bandit GRPO simulator fast enough to sweep thousands of runs.
 //!
-//! The controller ([`control`]) works on token-level numbers only (advantage,
-//! log-probabilities, per-token entropy), so the LLM trainer in
-//! `entropic-llm` uses exactly the same code as the toy.
+//! - [`control`]: the controller, the probe and the peers, and the token
+//!   loss with its gradient; token-level only, so the LLM trainer in
+//!   `entropic-llm` uses exactly the same code as the toy.
+//! - [`entropy`]: entropy, its gradient, first-order predictions, quadrants.
+//! - [`bandit`], [`grpo`], [`optim`]: the simulator.
+//! - [`scenario`], [`keys`], [`runner`]: TOML scenarios and running them.
+//! - [`stats`], [`metrics`]: the record schema and intervals.
 //!
 //! ```
 //! use entropic_sim::entropy::{entropy, softmax};
@@ -12,10 +16,16 @@
 //! assert!((entropy(&p) - 2f64.ln()).abs() < 1e-12);
 //! ```
 
+pub mod bandit;
 pub mod control;
 pub mod entropy;
 pub mod error;
+pub mod grpo;
+pub mod keys;
 pub mod metrics;
+pub mod optim;
+pub mod runner;
+pub mod scenario;
 pub mod stats;
 
 pub use error::SimError;

@@ -1,0 +1,491 @@
+//! The softmax bandit: M prompts, K actions, a set of correct actions per
+//! prompt (or per response position), binary reward. Three policies:
+//! - `tabular`: one logit vector per prompt;
+//! - `linear`: `z_m = W·x_m + o_m`, shared `W` over fixed random prompt
+//!   features `x_m`, so an update on one prompt moves the others (as in an
+//!   LLM); `o_m` is a fixed, untrained per-prompt offset that sets the
+//!   instance's difficulty;
+//! - `sequence`: a response is L tokens, token l drawn from
+//!   `softmax(T[l][prev] + U[m][l])` (a shared (position, previous token)
+//!   table plus a per-prompt term); most positions near-deterministic, a few
+//!   "forking" ones; the reward is 1 iff every token is accepted at its
+//!   position (the whole response is checked).
+
+use crate::entropy::{entropy, softmax_into, UpdateRule};
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+/// Which policy parameterisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyKind {
+    #[default]
+    Tabular,
+    Linear,
+    Sequence,
+}
+
+/// Where the correct set sits in the initial ranking of the logits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CorrectRank {
+    /// Uniformly random actions.
+    #[default]
+    Random,
+    /// The top actions.
+    Mode,
+    /// Around the median.
+    Middle,
+    /// The least likely actions.
+    Rare,
+}
+
+/// How an update is computed from the rollout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Sampling {
+    /// G sampled responses per prompt (GRPO as run).
+    #[default]
+    Sampled,
+    /// The expected update with no sampling noise (tabular and linear only):
+    /// every action enters with weight π_old(a) and the population advantage
+    /// (the G → ∞ limit of the group statistics).
+    Exact,
+}
+
+/// The `[bandit]` table of a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BanditConfig {
+    pub policy: PolicyKind,
+    /// M.
+    pub prompts: usize,
+    /// K.
+    pub actions: usize,
+    /// Initial logits `~ N(0, logit_scale²)` (tabular, linear; sequence: at forks).
+    pub logit_scale: f64,
+    /// Size of the correct set (per prompt; per fork position in sequence mode).
+    pub correct_size: usize,
+    pub correct_rank: CorrectRank,
+    /// Initial pass rate per prompt drawn uniformly from `[lo, hi]` by shifting
+    /// the correct actions' logits (per fork in sequence mode: the per-fork
+    /// rate is `p^(1/forks)`). Empty = as the logits give.
+    pub pass_rate: Vec<f64>,
+    pub update_rule: UpdateRule,
+    pub sampling: Sampling,
+    /// linear: feature dimension D.
+    pub features: usize,
+    /// sequence: response length L.
+    pub length: usize,
+    /// sequence: number of forking positions.
+    pub forks: usize,
+    /// sequence: logit margin of the accepted token at non-forking positions.
+    pub det_margin: f64,
+    /// sequence: scale of the shared (position, previous token) table.
+    pub table_scale: f64,
+    /// Explicit logits (tabular; one row per prompt). Empty = generated.
+    pub logits: Vec<Vec<f64>>,
+    /// Explicit correct sets (tabular; one list of action indices per prompt).
+    pub correct: Vec<Vec<usize>>,
+    /// Use this instance seed for every run seed (default: instance drawn from the run seed).
+    pub instance_seed: Option<u64>,
+}
+
+impl Default for BanditConfig {
+    fn default() -> Self {
+        BanditConfig {
+            policy: PolicyKind::Tabular,
+            prompts: 64,
+            actions: 16,
+            logit_scale: 1.0,
+            correct_size: 1,
+            correct_rank: CorrectRank::Random,
+            pass_rate: Vec::new(),
+            update_rule: UpdateRule::Vanilla,
+            sampling: Sampling::Sampled,
+            features: 16,
+            length: 8,
+            forks: 2,
+            det_margin: 6.0,
+            table_scale: 0.5,
+            logits: Vec::new(),
+            correct: Vec::new(),
+            instance_seed: None,
+        }
+    }
+}
+
+/// A policy with its fixed instance data. Parameters are one flat vector so
+/// the optimizer is generic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub kind: PolicyKind,
+    pub m: usize,
+    pub k: usize,
+    /// Feature dimension (linear), else 0.
+    pub d: usize,
+    /// Response length (1 unless sequence).
+    pub l: usize,
+    pub params: Vec<f64>,
+    /// linear: features, M×D.
+    pub x: Vec<f64>,
+    /// linear: fixed per-prompt offsets, M×K.
+    pub offset: Vec<f64>,
+    /// Accepted tokens, M×L×K.
+    pub accept: Vec<bool>,
+}
+
+/// Previous-token index of the first position (a BOS row of the table).
+pub fn bos(k: usize) -> usize {
+    k
+}
+
+impl Policy {
+    /// Build the instance of `cfg` from `rng` (already validated config).
+    pub fn new(cfg: &BanditConfig, rng: &mut impl Rng) -> Policy {
+        if !cfg.logits.is_empty() {
+            let m = cfg.logits.len();
+            let k = cfg.logits[0].len();
+            let mut accept = vec![false; m * k];
+            for (i, c) in cfg.correct.iter().enumerate() {
+                for &a in c {
+                    accept[i * k + a] = true;
+                }
+            }
+            let params = cfg.logits.iter().flatten().copied().collect();
+            return Policy { kind: PolicyKind::Tabular, m, k, d: 0, l: 1, params, x: vec![], offset: vec![], accept };
+        }
+        let (m, k) = (cfg.prompts, cfg.actions);
+        let normal = |rng: &mut dyn rand::RngCore| -> f64 { StandardNormal.sample(rng) };
+        match cfg.policy {
+            PolicyKind::Tabular | PolicyKind::Linear => {
+                let d = if cfg.policy == PolicyKind::Linear { cfg.features } else { 0 };
+                let (mut params, x) = if d > 0 {
+                    let w: Vec<f64> = (0..k * d).map(|_| normal(rng) * cfg.logit_scale / (d as f64).sqrt()).collect();
+                    let x: Vec<f64> = (0..m * d).map(|_| normal(rng)).collect();
+                    (w, x)
+                } else {
+                    ((0..m * k).map(|_| normal(rng) * cfg.logit_scale).collect(), vec![])
+                };
+                let mut offset = if d > 0 { vec![0.0; m * k] } else { vec![] };
+                let mut accept = vec![false; m * k];
+                let mut z = vec![0.0; k];
+                for i in 0..m {
+                    if d > 0 {
+                        linear_logits(&params, &x[i * d..(i + 1) * d], &offset[i * k..(i + 1) * k], k, d, &mut z);
+                    } else {
+                        z.copy_from_slice(&params[i * k..(i + 1) * k]);
+                    }
+                    let set = pick_correct(&z, cfg.correct_size, cfg.correct_rank, rng);
+                    for &a in &set {
+                        accept[i * k + a] = true;
+                    }
+                    if cfg.pass_rate.len() == 2 {
+                        let p = rng.random_range(cfg.pass_rate[0]..=cfg.pass_rate[1]);
+                        let delta = shift_for_mass(&z, &accept[i * k..(i + 1) * k], p);
+                        for &a in &set {
+                            if d > 0 {
+                                offset[i * k + a] += delta;
+                            } else {
+                                params[i * k + a] += delta;
+                            }
+                        }
+                    }
+                }
+                Policy { kind: cfg.policy, m, k, d, l: 1, params, x, offset, accept }
+            }
+            PolicyKind::Sequence => {
+                let l = cfg.length;
+                // Table T: L × (K+1) × K (row K is BOS), then U: M × L × K.
+                let t_len = l * (k + 1) * k;
+                let mut params = vec![0.0; t_len + m * l * k];
+                for v in params[..t_len].iter_mut() {
+                    *v = normal(rng) * cfg.table_scale;
+                }
+                let mut accept = vec![false; m * l * k];
+                // fork positions: the same for all prompts, spread over the response
+                let forks: Vec<usize> = (0..cfg.forks).map(|j| (j * l) / cfg.forks.max(1) + (l / (2 * cfg.forks.max(1)))).collect();
+                let mut z = vec![0.0; k];
+                for i in 0..m {
+                    for pos in 0..l {
+                        let u = t_len + (i * l + pos) * k;
+                        if forks.contains(&pos) {
+                            for zk in z.iter_mut() {
+                                *zk = normal(rng) * cfg.logit_scale;
+                            }
+                            let set = pick_correct(&z, cfg.correct_size, cfg.correct_rank, rng);
+                            for &a in &set {
+                                accept[(i * l + pos) * k + a] = true;
+                            }
+                            if cfg.pass_rate.len() == 2 {
+                                let p = rng.random_range(cfg.pass_rate[0]..=cfg.pass_rate[1]).powf(1.0 / cfg.forks as f64);
+                                let delta = shift_for_mass(&z, &accept[(i * l + pos) * k..(i * l + pos + 1) * k], p);
+                                for &a in &set {
+                                    z[a] += delta;
+                                }
+                            }
+                            params[u..u + k].copy_from_slice(&z);
+                        } else {
+                            let a = rng.random_range(0..k);
+                            accept[(i * l + pos) * k + a] = true;
+                            for j in 0..k {
+                                params[u + j] = normal(rng) * 0.1;
+                            }
+                            params[u + a] += cfg.det_margin;
+                        }
+                    }
+                }
+                Policy { kind: PolicyKind::Sequence, m, k, d: 0, l, params, x: vec![], offset: vec![], accept }
+            }
+        }
+    }
+
+    /// Number of contexts' previous-token rows (K+1 in sequence mode, 1 otherwise).
+    pub fn n_prev(&self) -> usize {
+        if self.kind == PolicyKind::Sequence {
+            self.k + 1
+        } else {
+            1
+        }
+    }
+
+    /// Logits of context (prompt `m`, position `pos`, previous token `prev`) into `out`.
+    #[inline]
+    pub fn logits(&self, m: usize, pos: usize, prev: usize, out: &mut [f64]) {
+        let k = self.k;
+        match self.kind {
+            PolicyKind::Tabular => out.copy_from_slice(&self.params[m * k..(m + 1) * k]),
+            PolicyKind::Linear => {
+                let d = self.d;
+                linear_logits(&self.params, &self.x[m * d..(m + 1) * d], &self.offset[m * k..(m + 1) * k], k, d, out)
+            }
+            PolicyKind::Sequence => {
+                let t = (pos * (k + 1) + prev) * k;
+                let u = self.l * (k + 1) * k + (m * self.l + pos) * k;
+                for j in 0..k {
+                    out[j] = self.params[t + j] + self.params[u + j];
+                }
+            }
+        }
+    }
+
+    /// Add `dz` (a gradient with respect to the context's logits) into the
+    /// parameter gradient `grad`.
+    #[inline]
+    pub fn backward(&self, m: usize, pos: usize, prev: usize, dz: &[f64], grad: &mut [f64]) {
+        let k = self.k;
+        match self.kind {
+            PolicyKind::Tabular => {
+                for (g, d) in grad[m * k..(m + 1) * k].iter_mut().zip(dz) {
+                    *g += d;
+                }
+            }
+            PolicyKind::Linear => {
+                let d = self.d;
+                let x = &self.x[m * d..(m + 1) * d];
+                for (j, &dzj) in dz.iter().enumerate() {
+                    if dzj != 0.0 {
+                        for (g, xi) in grad[j * d..(j + 1) * d].iter_mut().zip(x) {
+                            *g += dzj * xi;
+                        }
+                    }
+                }
+            }
+            PolicyKind::Sequence => {
+                let t = (pos * (k + 1) + prev) * k;
+                let u = self.l * (k + 1) * k + (m * self.l + pos) * k;
+                for j in 0..k {
+                    grad[t + j] += dz[j];
+                    grad[u + j] += dz[j];
+                }
+            }
+        }
+    }
+
+    /// Whether token `a` is accepted at (prompt, position).
+    #[inline]
+    pub fn accepted(&self, m: usize, pos: usize, a: usize) -> bool {
+        self.accept[(m * self.l + pos) * self.k + a]
+    }
+
+    /// Exact token-mean entropy at temperature `t` over all prompts, and the
+    /// exact pass rate (probability the whole response is accepted), under the
+    /// policy's own distribution of prefixes (sequence mode: forward dynamic
+    /// programming over the previous token).
+    pub fn exact_entropy_and_pass(&self, t: f64) -> (f64, f64) {
+        let k = self.k;
+        let mut z = vec![0.0; k];
+        let mut p = vec![0.0; k];
+        let (mut h_sum, mut pass_sum) = (0.0, 0.0);
+        if self.kind != PolicyKind::Sequence {
+            for m in 0..self.m {
+                self.logits(m, 0, 0, &mut z);
+                softmax_into(&z, t, &mut p);
+                h_sum += entropy(&p);
+                pass_sum += (0..k).filter(|&a| self.accepted(m, 0, a)).map(|a| p[a]).sum::<f64>();
+            }
+            return (h_sum / self.m as f64, pass_sum / self.m as f64);
+        }
+        let np = k + 1;
+        let mut q = vec![0.0; np];
+        let mut q_next = vec![0.0; np];
+        let mut ok = vec![0.0; np];
+        let mut ok_next = vec![0.0; np];
+        for m in 0..self.m {
+            q.iter_mut().for_each(|x| *x = 0.0);
+            ok.iter_mut().for_each(|x| *x = 0.0);
+            q[bos(k)] = 1.0;
+            ok[bos(k)] = 1.0;
+            let mut h_m = 0.0;
+            for pos in 0..self.l {
+                q_next.iter_mut().for_each(|x| *x = 0.0);
+                ok_next.iter_mut().for_each(|x| *x = 0.0);
+                for prev in 0..np {
+                    if q[prev] == 0.0 && ok[prev] == 0.0 {
+                        continue;
+                    }
+                    self.logits(m, pos, prev, &mut z);
+                    softmax_into(&z, t, &mut p);
+                    h_m += q[prev] * entropy(&p);
+                    for a in 0..k {
+                        q_next[a] += q[prev] * p[a];
+                        if self.accepted(m, pos, a) {
+                            ok_next[a] += ok[prev] * p[a];
+                        }
+                    }
+                }
+                std::mem::swap(&mut q, &mut q_next);
+                std::mem::swap(&mut ok, &mut ok_next);
+            }
+            h_sum += h_m / self.l as f64;
+            pass_sum += ok.iter().sum::<f64>();
+        }
+        (h_sum / self.m as f64, pass_sum / self.m as f64)
+    }
+}
+
+#[inline]
+fn linear_logits(w: &[f64], x: &[f64], off: &[f64], k: usize, d: usize, out: &mut [f64]) {
+    for j in 0..k {
+        let row = &w[j * d..(j + 1) * d];
+        out[j] = off[j] + row.iter().zip(x).map(|(a, b)| a * b).sum::<f64>();
+    }
+}
+
+/// Choose `size` actions by their rank in `z` (descending).
+fn pick_correct(z: &[f64], size: usize, rank: CorrectRank, rng: &mut impl Rng) -> Vec<usize> {
+    let k = z.len();
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by(|&a, &b| z[b].total_cmp(&z[a]).then(a.cmp(&b)));
+    match rank {
+        CorrectRank::Mode => order[..size].to_vec(),
+        CorrectRank::Rare => order[k - size..].to_vec(),
+        CorrectRank::Middle => {
+            let start = (k - size) / 2;
+            order[start..start + size].to_vec()
+        }
+        CorrectRank::Random => {
+            let mut idx: Vec<usize> = (0..k).collect();
+            for i in 0..size {
+                let j = rng.random_range(i..k);
+                idx.swap(i, j);
+            }
+            idx[..size].to_vec()
+        }
+    }
+}
+
+/// Shift `δ` added to the correct logits so that `softmax(z)(C) = p` at T = 1:
+/// `e^δ = p·S_¬C / ((1−p)·S_C)`.
+fn shift_for_mass(z: &[f64], correct: &[bool], p: f64) -> f64 {
+    let mx = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let (mut sc, mut sn) = (0.0, 0.0);
+    for (&zj, &c) in z.iter().zip(correct) {
+        if c {
+            sc += (zj - mx).exp();
+        } else {
+            sn += (zj - mx).exp();
+        }
+    }
+    (p * sn / ((1.0 - p) * sc)).ln()
+}
+
+/// The logit gradient of one context from per-token coefficients, for the
+/// update rule `rule` (MATH.md §4): with `c = ∂L/∂log π(a)` and
+/// `d = ∂L/∂H` of the tokens sampled in this context,
+/// vanilla `dz = Σc(e_a − π)/T`, sampled-logit `Σc·e_a/T`, natural
+/// `Σc·e_a/(π_a T)`, plus `Σd·∂H/∂z`. `per_action[a]` holds `Σ_{t: a_t = a} c_t`.
+pub fn context_logit_grad(rule: UpdateRule, p: &[f64], t: f64, per_action: &[f64], sum_c: f64, sum_d: f64, h: f64, out: &mut [f64]) {
+    let inv_t = 1.0 / t;
+    for j in 0..p.len() {
+        let pj = p[j];
+        let mut g = match rule {
+            UpdateRule::Vanilla => per_action[j] - sum_c * pj,
+            UpdateRule::SampledLogit => per_action[j],
+            UpdateRule::Natural => {
+                if per_action[j] != 0.0 {
+                    per_action[j] / pj.max(1e-300)
+                } else {
+                    0.0
+                }
+            }
+        };
+        if sum_d != 0.0 && pj > 0.0 {
+            g += sum_d * (-(pj * (pj.ln() + h)));
+        }
+        out[j] = g * inv_t;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn pass_rate_shift_sets_the_mass() {
+        let z = [0.3, -1.0, 2.0, 0.1];
+        let c = [false, true, false, false];
+        let d = shift_for_mass(&z, &c, 0.4);
+        let mut z2 = z;
+        z2[1] += d;
+        let p = crate::entropy::softmax(&z2, 1.0);
+        assert!((p[1] - 0.4).abs() < 1e-12);
+    }
+
+    #[test]
+    fn sequence_exact_pass_rate_matches_enumeration() {
+        // L = 3, K = 3: enumerate all 27 responses.
+        let cfg = BanditConfig { policy: PolicyKind::Sequence, prompts: 2, actions: 3, length: 3, forks: 1, det_margin: 1.0, ..Default::default() };
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let pol = Policy::new(&cfg, &mut rng);
+        let t = 0.8;
+        let (h, pass) = pol.exact_entropy_and_pass(t);
+        let (mut h_e, mut pass_e) = (0.0, 0.0);
+        let mut z = vec![0.0; 3];
+        let mut p = vec![0.0; 3];
+        for m in 0..2 {
+            for seq in 0..27usize {
+                let toks = [seq % 3, (seq / 3) % 3, seq / 9];
+                let (mut prob, mut hs, mut ok) = (1.0, 0.0, true);
+                let mut prev = bos(3);
+                for pos in 0..3 {
+                    pol.logits(m, pos, prev, &mut z);
+                    softmax_into(&z, t, &mut p);
+                    hs += entropy(&p);
+                    prob *= p[toks[pos]];
+                    ok &= pol.accepted(m, pos, toks[pos]);
+                    prev = toks[pos];
+                }
+                h_e += prob * hs / 3.0 / 2.0;
+                if ok {
+                    pass_e += prob / 2.0;
+                }
+            }
+        }
+        assert!((h - h_e).abs() < 1e-12, "{h} vs {h_e}");
+        assert!((pass - pass_e).abs() < 1e-12, "{pass} vs {pass_e}");
+    }
+}

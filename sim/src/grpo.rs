@@ -1,0 +1,574 @@
+//! GRPO on the softmax bandit: rollouts of G samples per prompt at
+//! temperature T, group advantages (MATH.md §2), the shared token loss of
+//! [`crate::control::loss`] with the entropy method's weights, analytic
+//! gradients through the policy, SGD or dense Adam, and the two staleness
+//! models of MATH.md §7 (`ppo_epochs × minibatches`, and `lag = d`).
+//!
+//! [`Trainer::step`] is a step function: one rollout batch consumed, one
+//! [`Record`] returned; it prints nothing.
+
+use crate::bandit::{bos, context_logit_grad, BanditConfig, Policy, Sampling};
+use crate::control::loss::{token_loss, LossConfig, TokenInputs};
+use crate::control::{ControlConfig, Controller, Directive, Measure, Measurement, Method};
+use crate::entropy::{entropy, quadrant, softmax_into, ProbLine, Quadrant};
+use crate::error::SimError;
+use crate::metrics::Record;
+use crate::optim::{Optimizer, OptimizerKind};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// Standard deviation used to normalise group advantages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AdvStd {
+    /// Unbiased (N−1), as verl.
+    #[default]
+    Unbiased,
+    /// ddof 0.
+    Population,
+    /// No division (Dr. GRPO).
+    None,
+}
+
+/// Which samples train (Corollary 4.1's positive-only / negative-only updates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainOn {
+    #[default]
+    All,
+    /// Only tokens with A > 0 carry gradient.
+    Positive,
+    /// Only tokens with A < 0 carry gradient.
+    Negative,
+}
+
+/// The `[grpo]` table of a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpoConfig {
+    /// G samples per prompt.
+    pub group_size: usize,
+    /// B prompts per rollout batch (drawn without replacement).
+    pub batch_prompts: usize,
+    /// Sampling temperature T (log-probs and entropy use the same T, as verl).
+    pub temperature: f64,
+    pub lr: f64,
+    pub optimizer: OptimizerKind,
+    pub adam_beta1: f64,
+    pub adam_beta2: f64,
+    pub adam_eps: f64,
+    pub adv_std: AdvStd,
+    pub adv_eps: f64,
+    pub eps_low: f64,
+    pub eps_high: f64,
+    /// verl's dual clip c for A < 0; `inf` disables it.
+    pub dual_clip: f64,
+    /// k3 KL to the initial policy (0 = off).
+    pub kl_coef: f64,
+    /// Optimizer passes over each rollout batch.
+    pub ppo_epochs: usize,
+    /// Minibatches per pass (split by prompt group).
+    pub minibatches: usize,
+    /// Asynchronous lag d: the batch used at step t was sampled by the
+    /// policy of step t − d (the first d batches by the initial policy).
+    pub lag: usize,
+    /// Clip the gradient's L2 norm to this value (0 = off).
+    pub grad_clip: f64,
+    pub train_on: TrainOn,
+    /// Quadrants whose tokens are masked out of the loss (zero advantage;
+    /// they stay in the token-mean denominator): any of `p_up`, `p_down`,
+    /// `n_up`, `n_down`.
+    pub mask: Vec<String>,
+    /// Line between high and low probability for `mask`: a number τ, or
+    /// negative for `exp(−H)`.
+    pub mask_tau: f64,
+}
+
+impl Default for GrpoConfig {
+    fn default() -> Self {
+        GrpoConfig {
+            group_size: 8,
+            batch_prompts: 32,
+            temperature: 1.0,
+            lr: 0.05,
+            optimizer: OptimizerKind::Adam,
+            adam_beta1: 0.9,
+            adam_beta2: 0.999,
+            adam_eps: 1e-8,
+            adv_std: AdvStd::Unbiased,
+            adv_eps: 1e-6,
+            eps_low: 0.2,
+            eps_high: 0.2,
+            dual_clip: 3.0,
+            kl_coef: 0.0,
+            ppo_epochs: 1,
+            minibatches: 1,
+            lag: 0,
+            grad_clip: 0.0,
+            train_on: TrainOn::All,
+            mask: Vec::new(),
+            mask_tau: 0.95,
+        }
+    }
+}
+
+impl GrpoConfig {
+    pub fn loss_config(&self) -> LossConfig {
+        LossConfig { eps_low: self.eps_low, eps_high: self.eps_high, dual_clip: self.dual_clip, kl_coef: self.kl_coef }
+    }
+}
+
+/// Group advantages `(r − mean)/(std + ε)` (MATH.md §2); all-equal groups get 0.
+pub fn group_advantages(rewards: &[f64], std: AdvStd, eps: f64, out: &mut [f64]) {
+    let n = rewards.len() as f64;
+    let mean = rewards.iter().sum::<f64>() / n;
+    let ss: f64 = rewards.iter().map(|r| (r - mean).powi(2)).sum();
+    let sd = match std {
+        AdvStd::Unbiased => {
+            if n > 1.0 {
+                (ss / (n - 1.0)).sqrt()
+            } else {
+                0.0
+            }
+        }
+        AdvStd::Population => (ss / n).sqrt(),
+        AdvStd::None => 0.0,
+    };
+    for (o, r) in out.iter_mut().zip(rewards) {
+        *o = if ss == 0.0 {
+            0.0
+        } else if std == AdvStd::None {
+            r - mean
+        } else {
+            (r - mean) / (sd + eps)
+        };
+    }
+}
+
+/// A rollout batch, token-level (struct of arrays).
+#[derive(Debug, Clone, Default)]
+pub struct Rollout {
+    pub prompt: Vec<u32>,
+    pub pos: Vec<u16>,
+    pub prev: Vec<u16>,
+    pub act: Vec<u16>,
+    pub logp_old: Vec<f64>,
+    pub ent_old: Vec<f64>,
+    pub adv: Vec<f64>,
+    /// Token weights (exact sampling only; empty = all 1).
+    pub weight: Vec<f64>,
+    /// Token offsets of each prompt group (B + 1 entries).
+    pub group_start: Vec<usize>,
+    /// Mean reward of the batch.
+    pub reward_mean: f64,
+}
+
+impl Rollout {
+    fn weighted_mean(&self, xs: &[f64]) -> f64 {
+        if self.weight.is_empty() {
+            xs.iter().sum::<f64>() / xs.len().max(1) as f64
+        } else {
+            let w: f64 = self.weight.iter().sum();
+            xs.iter().zip(&self.weight).map(|(x, w)| x * w).sum::<f64>() / w
+        }
+    }
+}
+
+/// One seed's GRPO run on one bandit instance.
+#[derive(Debug, Clone)]
+pub struct Trainer {
+    pub grpo: GrpoConfig,
+    pub bandit: BanditConfig,
+    pub policy: Policy,
+    /// Parameters of the reference policy (KL), the initial ones.
+    pub reference: Option<Policy>,
+    pub opt: Optimizer,
+    pub ctl: Controller,
+    pub rng: ChaCha8Rng,
+    pub queue: VecDeque<Rollout>,
+    pub step: usize,
+    pub seed: u64,
+    pub arm: String,
+    directive: Directive,
+    grad: Vec<f64>,
+    mask: Vec<Quadrant>,
+}
+
+/// What one optimizer step measured.
+#[derive(Debug, Clone, Copy, Default)]
+struct UpdateStats {
+    entropy: f64,
+    hp_frac: f64,
+    clip_frac: f64,
+    kl: f64,
+    grad_norm: f64,
+}
+
+impl Trainer {
+    /// A trainer for `seed`: the instance comes from `bandit.instance_seed` or
+    /// the seed (stream 0), the training randomness from the seed (stream 1),
+    /// so every arm of a scenario sees the same instance for a seed.
+    pub fn new(bandit: &BanditConfig, grpo: &GrpoConfig, control: &ControlConfig, seed: u64, arm: &str) -> Trainer {
+        let mut irng = ChaCha8Rng::seed_from_u64(bandit.instance_seed.unwrap_or(seed));
+        let policy = Policy::new(bandit, &mut irng);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(1);
+        let n = policy.params.len();
+        let opt = Optimizer::new(grpo.optimizer, n, grpo.lr, grpo.adam_beta1, grpo.adam_beta2, grpo.adam_eps);
+        let reference = (grpo.kl_coef > 0.0).then(|| policy.clone());
+        let mask = grpo
+            .mask
+            .iter()
+            .filter_map(|s| match s.as_str() {
+                "p_up" => Some(Quadrant::PUp),
+                "p_down" => Some(Quadrant::PDown),
+                "n_up" => Some(Quadrant::NUp),
+                "n_down" => Some(Quadrant::NDown),
+                _ => None,
+            })
+            .collect();
+        Trainer {
+            grpo: grpo.clone(),
+            bandit: bandit.clone(),
+            policy,
+            reference,
+            opt,
+            ctl: Controller::new(control.clone()),
+            rng,
+            queue: VecDeque::new(),
+            step: 0,
+            seed,
+            arm: arm.to_string(),
+            directive: Directive::default(),
+            grad: vec![0.0; n],
+            mask,
+        }
+    }
+
+    fn nonfinite(&self, quantity: &str) -> SimError {
+        SimError::NonFinite { quantity: quantity.into(), step: self.step, seed: self.seed, arm: self.arm.clone() }
+    }
+
+    /// Sample a rollout batch from the current policy.
+    pub fn rollout(&mut self) -> Rollout {
+        let (m, k, b, g) = (self.policy.m, self.policy.k, self.grpo.batch_prompts.min(self.policy.m), self.grpo.group_size);
+        let t = self.grpo.temperature;
+        // B distinct prompts (partial Fisher-Yates), sorted for memory locality.
+        let mut prompts: Vec<u32> = if b == m {
+            (0..m as u32).collect()
+        } else {
+            let mut idx: Vec<u32> = (0..m as u32).collect();
+            for i in 0..b {
+                let j = self.rng.random_range(i..m);
+                idx.swap(i, j);
+            }
+            idx.truncate(b);
+            idx.sort_unstable();
+            idx
+        };
+        prompts.shrink_to_fit();
+        let exact = self.bandit.sampling == Sampling::Exact;
+        let l = self.policy.l;
+        let per_group = if exact { k } else { g * l };
+        let n = b * per_group;
+        let mut r = Rollout {
+            prompt: Vec::with_capacity(n),
+            pos: Vec::with_capacity(n),
+            prev: Vec::with_capacity(n),
+            act: Vec::with_capacity(n),
+            logp_old: Vec::with_capacity(n),
+            ent_old: Vec::with_capacity(n),
+            adv: Vec::with_capacity(n),
+            weight: Vec::new(),
+            group_start: Vec::with_capacity(b + 1),
+            reward_mean: 0.0,
+        };
+        let mut z = vec![0.0; k];
+        let mut p = vec![0.0; k];
+        let mut rewards = vec![0.0; g];
+        let mut adv = vec![0.0; g];
+        let mut reward_sum = 0.0;
+        for &mp in &prompts {
+            let mp_u = mp as usize;
+            r.group_start.push(r.prompt.len());
+            if exact {
+                self.policy.logits(mp_u, 0, 0, &mut z);
+                let lse = softmax_into(&z, t, &mut p);
+                let h = entropy(&p);
+                let pc: f64 = (0..k).filter(|&a| self.policy.accepted(mp_u, 0, a)).map(|a| p[a]).sum();
+                let sd = match self.grpo.adv_std {
+                    AdvStd::None => 1.0,
+                    _ => (pc * (1.0 - pc)).sqrt() + self.grpo.adv_eps,
+                };
+                let degenerate = pc * (1.0 - pc) == 0.0;
+                for a in 0..k {
+                    let ra = if self.policy.accepted(mp_u, 0, a) { 1.0 } else { 0.0 };
+                    r.prompt.push(mp);
+                    r.pos.push(0);
+                    r.prev.push(0);
+                    r.act.push(a as u16);
+                    r.logp_old.push(z[a] / t - lse);
+                    r.ent_old.push(h);
+                    r.adv.push(if degenerate { 0.0 } else { (ra - pc) / sd });
+                    r.weight.push(p[a]);
+                }
+                reward_sum += pc;
+                continue;
+            }
+            if l == 1 {
+                self.policy.logits(mp_u, 0, 0, &mut z);
+                let lse = softmax_into(&z, t, &mut p);
+                let h = entropy(&p);
+                for (gi, rw) in rewards.iter_mut().enumerate() {
+                    let _ = gi;
+                    let a = sample_index(&p, self.rng.random::<f64>());
+                    *rw = if self.policy.accepted(mp_u, 0, a) { 1.0 } else { 0.0 };
+                    r.prompt.push(mp);
+                    r.pos.push(0);
+                    r.prev.push(0);
+                    r.act.push(a as u16);
+                    r.logp_old.push(z[a] / t - lse);
+                    r.ent_old.push(h);
+                }
+            } else {
+                for rw in rewards.iter_mut() {
+                    let mut prev = bos(k);
+                    let mut ok = true;
+                    for pos in 0..l {
+                        self.policy.logits(mp_u, pos, prev, &mut z);
+                        let lse = softmax_into(&z, t, &mut p);
+                        let a = sample_index(&p, self.rng.random::<f64>());
+                        ok &= self.policy.accepted(mp_u, pos, a);
+                        r.prompt.push(mp);
+                        r.pos.push(pos as u16);
+                        r.prev.push(prev as u16);
+                        r.act.push(a as u16);
+                        r.logp_old.push(z[a] / t - lse);
+                        r.ent_old.push(entropy(&p));
+                        prev = a;
+                    }
+                    *rw = if ok { 1.0 } else { 0.0 };
+                }
+            }
+            group_advantages(&rewards, self.grpo.adv_std, self.grpo.adv_eps, &mut adv);
+            for &a in &adv {
+                for _ in 0..l {
+                    r.adv.push(a);
+                }
+            }
+            reward_sum += rewards.iter().sum::<f64>() / g as f64;
+        }
+        r.group_start.push(r.prompt.len());
+        r.reward_mean = reward_sum / b as f64;
+        r
+    }
+
+    /// One training step: one rollout batch consumed (after `lag` steps in
+    /// the queue), `ppo_epochs × minibatches` optimizer steps.
+    pub fn step(&mut self, log_exact: bool) -> Result<Record, SimError> {
+        if self.queue.is_empty() {
+            for _ in 0..self.grpo.lag {
+                let r = self.rollout();
+                self.queue.push_back(r);
+            }
+        }
+        let fresh = self.rollout();
+        self.queue.push_back(fresh);
+        let batch = self.queue.pop_front().unwrap_or_default();
+        let measure = self.ctl.cfg.measure;
+        if measure == Measure::Rollout {
+            let m = Measurement { entropy: batch.weighted_mean(&batch.ent_old), sampled_nll: -batch.weighted_mean(&batch.logp_old) };
+            self.directive = self.ctl.update(m);
+        }
+        let n_groups = batch.group_start.len() - 1;
+        let mbs = self.grpo.minibatches.min(n_groups).max(1);
+        let mut last = UpdateStats::default();
+        for _epoch in 0..self.grpo.ppo_epochs {
+            for mb in 0..mbs {
+                let g0 = mb * n_groups / mbs;
+                let g1 = (mb + 1) * n_groups / mbs;
+                let (t0, t1) = (batch.group_start[g0], batch.group_start[g1]);
+                last = self.update(&batch, t0, t1)?;
+            }
+        }
+        let record_entropy = if measure == Measure::Rollout { batch.weighted_mean(&batch.ent_old) } else { last.entropy };
+        let (exact_h, pass) = if log_exact {
+            let (h, p) = self.policy.exact_entropy_and_pass(self.grpo.temperature);
+            (Some(h), Some(p))
+        } else {
+            (None, None)
+        };
+        if let Some(h) = exact_h {
+            if !h.is_finite() {
+                return Err(self.nonfinite("entropy_exact"));
+            }
+        }
+        let has_target = self.ctl.cfg.method != Method::None || self.ctl.cfg.target > 0.0;
+        let d = self.directive;
+        let rec = Record {
+            arm: self.arm.clone(),
+            step: self.step,
+            seed: self.seed,
+            entropy: record_entropy,
+            entropy_exact: exact_h,
+            target: has_target.then_some(self.ctl.cfg.target),
+            error: d.error.is_finite().then_some(d.error),
+            integral: matches!(self.ctl.cfg.method, Method::Entropic | Method::Probe).then_some(d.integral),
+            alpha: matches!(self.ctl.cfg.method, Method::Entropic | Method::Probe).then_some(d.alpha),
+            hp_frac: Some(last.hp_frac),
+            coef: matches!(self.ctl.cfg.method, Method::EntropyBonus | Method::AdaptiveEntropy).then_some(d.entropy_coef),
+            reward_mean: Some(batch.reward_mean),
+            pass_rate: pass,
+            clip_frac: Some(last.clip_frac),
+            kl: (self.grpo.kl_coef > 0.0).then_some(last.kl),
+            grad_norm: Some(last.grad_norm),
+            lr: Some(self.grpo.lr),
+            tokens: Some(batch.prompt.len() as u64),
+            ..Default::default()
+        };
+        self.step += 1;
+        Ok(rec)
+    }
+
+    /// One optimizer step on tokens `t0..t1` of `batch`.
+    fn update(&mut self, batch: &Rollout, t0: usize, t1: usize) -> Result<UpdateStats, SimError> {
+        let k = self.policy.k;
+        let t = self.grpo.temperature;
+        let n = t1 - t0;
+        let mut logp = vec![0.0; n];
+        let mut ent = vec![0.0; n];
+        let mut logp_ref = if self.reference.is_some() { vec![0.0; n] } else { Vec::new() };
+        let mut adv = batch.adv[t0..t1].to_vec();
+        let mut z = vec![0.0; k];
+        let mut p = vec![0.0; k];
+            let mut p_ref = vec![0.0; k];
+        let mut z_ref = vec![0.0; k];
+        let mut ctx = usize::MAX;
+        let (mut lse, mut h) = (0.0, 0.0);
+        let (mut lse_ref, mut ctx_ref) = (0.0, usize::MAX);
+        for i in 0..n {
+            let j = t0 + i;
+            let key = self.ctx_key(batch, j);
+            if key != ctx {
+                self.policy.logits(batch.prompt[j] as usize, batch.pos[j] as usize, batch.prev[j] as usize, &mut z);
+                lse = softmax_into(&z, t, &mut p);
+                h = entropy(&p);
+                ctx = key;
+            }
+            let a = batch.act[j] as usize;
+            logp[i] = z[a] / t - lse;
+            ent[i] = h;
+            if let Some(rp) = &self.reference {
+                if key != ctx_ref {
+                    rp.logits(batch.prompt[j] as usize, batch.pos[j] as usize, batch.prev[j] as usize, &mut z_ref);
+                    lse_ref = softmax_into(&z_ref, t, &mut p_ref);
+                    ctx_ref = key;
+                }
+                logp_ref[i] = z_ref[a] / t - lse_ref;
+            }
+            // training-data masks: zero advantage, token stays in the denominator
+            let a_i = adv[i];
+            let drop = match self.grpo.train_on {
+                TrainOn::All => false,
+                TrainOn::Positive => a_i <= 0.0,
+                TrainOn::Negative => a_i >= 0.0,
+            } || (!self.mask.is_empty() && {
+                let line = if self.grpo.mask_tau < 0.0 { ProbLine::ExpNegH } else { ProbLine::Tau(self.grpo.mask_tau) };
+                a_i != 0.0 && self.mask.contains(&quadrant(logp[i].exp(), a_i, h, line))
+            });
+            if drop {
+                adv[i] = 0.0;
+            }
+        }
+        let weights = if batch.weight.is_empty() { None } else { Some(&batch.weight[t0..t1]) };
+        let mean_ent = match weights {
+            None => ent.iter().sum::<f64>() / n.max(1) as f64,
+            Some(w) => ent.iter().zip(w).map(|(e, w)| e * w).sum::<f64>() / w.iter().sum::<f64>(),
+        };
+        if !mean_ent.is_finite() {
+            return Err(self.nonfinite("entropy"));
+        }
+        if self.ctl.cfg.measure == Measure::Current {
+            let nll = match weights {
+                None => -batch.logp_old[t0..t1].iter().sum::<f64>() / n.max(1) as f64,
+                Some(w) => -batch.logp_old[t0..t1].iter().zip(w).map(|(l, w)| l * w).sum::<f64>() / w.iter().sum::<f64>(),
+            };
+            self.directive = self.ctl.update(Measurement { entropy: mean_ent, sampled_nll: nll });
+        }
+        let inputs = TokenInputs {
+            adv: &adv,
+            logp: &logp,
+            logp_old: &batch.logp_old[t0..t1],
+            logp_ref: self.reference.as_ref().map(|_| &logp_ref[..]),
+            entropy: &ent,
+            weight: weights,
+        };
+        let out = token_loss(&self.grpo.loss_config(), &self.ctl.cfg, &self.directive, &inputs, &mut self.rng);
+        if !out.loss.is_finite() {
+            return Err(self.nonfinite("loss"));
+        }
+        // backward: aggregate coefficients over runs of tokens in one context
+        self.grad.iter_mut().for_each(|g| *g = 0.0);
+        let rule = self.bandit.update_rule;
+        let mut per_action = vec![0.0; k];
+        let mut dz = vec![0.0; k];
+        let (mut sum_c, mut sum_d) = (0.0, 0.0);
+        let mut i = 0;
+        while i < n {
+            let j = t0 + i;
+            let key = self.ctx_key(batch, j);
+            let (m, pos, prev) = (batch.prompt[j] as usize, batch.pos[j] as usize, batch.prev[j] as usize);
+            let mut e = i;
+            while e < n && self.ctx_key(batch, t0 + e) == key {
+                let c = out.dlogp[e];
+                per_action[batch.act[t0 + e] as usize] += c;
+                sum_c += c;
+                sum_d += out.dentropy.get(e).copied().unwrap_or(0.0);
+                e += 1;
+            }
+            if sum_c != 0.0 || sum_d != 0.0 || per_action.iter().any(|&x| x != 0.0) {
+                self.policy.logits(m, pos, prev, &mut z);
+                softmax_into(&z, t, &mut p);
+                let hc = entropy(&p);
+                context_logit_grad(rule, &p, t, &per_action, sum_c, sum_d, hc, &mut dz);
+                self.policy.backward(m, pos, prev, &dz, &mut self.grad);
+            }
+            per_action.iter_mut().for_each(|x| *x = 0.0);
+            sum_c = 0.0;
+            sum_d = 0.0;
+            i = e;
+        }
+        let mut grad_norm = self.grad.iter().map(|g| g * g).sum::<f64>().sqrt();
+        if !grad_norm.is_finite() {
+            return Err(self.nonfinite("grad_norm"));
+        }
+        if self.grpo.grad_clip > 0.0 && grad_norm > self.grpo.grad_clip {
+            let s = self.grpo.grad_clip / grad_norm;
+            self.grad.iter_mut().for_each(|g| *g *= s);
+            grad_norm = self.grpo.grad_clip;
+        }
+        self.opt.step(&mut self.policy.params, &self.grad);
+        Ok(UpdateStats { entropy: mean_ent, hp_frac: out.stats.hp_frac, clip_frac: out.stats.clip_frac, kl: out.stats.kl, grad_norm })
+    }
+
+    #[inline]
+    fn ctx_key(&self, b: &Rollout, j: usize) -> usize {
+        let k1 = self.policy.k + 1;
+        (b.prompt[j] as usize * self.policy.l + b.pos[j] as usize) * k1 + b.prev[j] as usize
+    }
+}
+
+/// Inverse-CDF sampling of an index from probabilities `p` with `u ∈ [0,1)`.
+#[inline]
+pub fn sample_index(p: &[f64], u: f64) -> usize {
+    let mut acc = 0.0;
+    for (i, &pi) in p.iter().enumerate() {
+        acc += pi;
+        if u < acc {
+            return i;
+        }
+    }
+    p.len() - 1
+}
