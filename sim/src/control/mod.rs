@@ -13,7 +13,12 @@
 //!
 //! HELPER-OWNED: the bodies of this module are implemented by the control helper.
 
+mod controller;
+pub mod exact_f64;
 pub mod loss;
+mod validate;
+
+pub use controller::probe_alpha;
 
 use serde::{Deserialize, Serialize};
 
@@ -95,11 +100,16 @@ pub enum IntegralForm {
 pub struct ControlConfig {
     pub method: Method,
     /// Target entropy H_tar (nats); EntroPIC, probe (for e), adaptive_entropy.
+    #[serde(with = "exact_f64")]
     pub target: f64,
+    #[serde(with = "exact_f64")]
     pub kp: f64,
+    #[serde(with = "exact_f64")]
     pub ki: f64,
     /// α is clipped to [−alpha_max, alpha_max]; `inf` disables the clip.
+    #[serde(with = "exact_f64")]
     pub alpha_max: f64,
+    #[serde(with = "exact_f64")]
     pub tau: f64,
     pub threshold: Threshold,
     pub weighting: Weighting,
@@ -112,19 +122,33 @@ pub struct ControlConfig {
     /// Probe schedule: `[steps, alpha]` pairs, played in order, the last held.
     pub probe: Vec<(usize, f64)>,
     /// entropy_bonus: fixed coefficient c in `L − c·H̄`.
+    #[serde(with = "exact_f64")]
     pub entropy_coef: f64,
     /// adaptive_entropy (Skywork-OR1): Δ, c_min, c_max, c₀.
+    #[serde(with = "exact_f64")]
     pub adaptive_delta: f64,
+    #[serde(with = "exact_f64")]
     pub adaptive_c_min: f64,
+    #[serde(with = "exact_f64")]
     pub adaptive_c_max: f64,
+    #[serde(with = "exact_f64")]
     pub adaptive_c0: f64,
     /// clip_cov: r_c, ω_low, ω_high.
+    #[serde(with = "exact_f64")]
     pub clip_cov_ratio: f64,
+    #[serde(with = "exact_f64")]
     pub clip_cov_low: f64,
+    #[serde(with = "exact_f64")]
     pub clip_cov_high: f64,
     /// kl_cov: ratio and β.
+    #[serde(with = "exact_f64")]
     pub kl_cov_ratio: f64,
+    #[serde(with = "exact_f64")]
     pub kl_cov_coef: f64,
+    /// clip_higher (DAPO): ε_high that replaces `LossConfig::eps_high`
+    /// (PEERS.md: 0.28; ε_low stays `LossConfig::eps_low`).
+    #[serde(with = "exact_f64")]
+    pub clip_higher_eps_high: f64,
 }
 
 /// What the controller measured at one controller step.
@@ -141,20 +165,32 @@ pub struct Measurement {
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Directive {
     /// EntroPIC / probe α (0 for other methods).
+    #[serde(with = "exact_f64")]
     pub alpha: f64,
     /// Entropy-bonus coefficient actually applied (0 when none).
+    #[serde(with = "exact_f64")]
     pub entropy_coef: f64,
-    /// Error e = H − H_tar at this controller step (NaN when no target).
+    /// Error e = H − H_tar at this controller step. Every method reports it
+    /// against `cfg.target` (so logs compare across methods); for
+    /// adaptive_entropy H is that method's input (see [`Controller::update`]).
+    #[serde(with = "exact_f64")]
     pub error: f64,
     /// Integral after this controller step.
+    #[serde(with = "exact_f64")]
     pub integral: f64,
 }
 
 /// Controller state that saves and restores exactly (serde round trip).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ControllerState {
+    /// Controller steps taken so far (the probe schedule's clock).
     pub steps: usize,
+    /// Accumulated error I (EntroPIC, probe).
+    #[serde(with = "exact_f64")]
     pub integral: f64,
+    /// The peer coefficient held for the next step: adaptive_entropy's c,
+    /// entropy_bonus's fixed c, 0 otherwise.
+    #[serde(with = "exact_f64")]
     pub coef: f64,
     pub last: Directive,
     /// adaptive_entropy: whether the last measured entropy was below target.
@@ -196,6 +232,36 @@ impl Default for ControlConfig {
             clip_cov_high: 5.0,
             kl_cov_ratio: 2e-3,
             kl_cov_coef: 1.0,
+            clip_higher_eps_high: 0.28,
         }
     }
+}
+
+/// Whether one token is high-probability under `ctl` (MATH.md §3): scope
+/// `all` → always; threshold `tau` → `π(y) = exp(logp) > τ`; `exp_neg_h` →
+/// `exp(logp) > exp(−H)`, H the entropy at the token's position.
+/// `logp` is under the policy being updated, not the behaviour policy.
+#[inline]
+pub fn is_high_prob(ctl: &ControlConfig, logp: f64, entropy: f64) -> bool {
+    match (ctl.scope, ctl.threshold) {
+        (Scope::All, _) => true,
+        (Scope::HighProb, Threshold::Tau) => logp.exp() > ctl.tau,
+        (Scope::HighProb, Threshold::ExpNegH) => logp.exp() > (-entropy).exp(),
+    }
+}
+
+/// The HP mask of MATH.md §3 for tokens with log-probabilities `logp` and
+/// position entropies `entropy` ([`is_high_prob`] per token). The result has
+/// `logp.len()` entries; `entropy` is read only for `exp_neg_h`, where a
+/// token without an entropy entry counts as not high-probability.
+pub fn hp_mask(ctl: &ControlConfig, logp: &[f64], entropy: &[f64]) -> Vec<bool> {
+    logp.iter()
+        .enumerate()
+        .map(|(t, &lp)| match (ctl.scope, ctl.threshold) {
+            (Scope::HighProb, Threshold::ExpNegH) => {
+                entropy.get(t).is_some_and(|&h| is_high_prob(ctl, lp, h))
+            }
+            _ => is_high_prob(ctl, lp, f64::NAN),
+        })
+        .collect()
 }
