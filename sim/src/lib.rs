@@ -15,7 +15,9 @@
 pub mod control;
 pub mod entropy;
 pub mod error;
+pub mod figures;
 pub mod metrics;
+pub mod report;
 pub mod stats;
 
 pub use error::SimError;
