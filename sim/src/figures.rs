@@ -172,7 +172,8 @@ pub fn run_figures_on(
 fn settling_step(pts: &[(usize, f64, f64)]) -> Option<usize> {
     let outside = |&(_, h, t): &(usize, f64, f64)| {
         let tol = SETTLE_ABS.max(SETTLE_REL * t);
-        !((h - t).abs() <= tol)
+        let e = (h - t).abs();
+        e.is_nan() || e > tol
     };
     match pts.iter().rposition(outside) {
         None => pts.first().map(|p| p.0),
@@ -292,5 +293,175 @@ pub fn aggregate_on(
         final_entropy: col(|r| r.final_entropy),
         alpha_range: amin.zip(amax),
         per_seed: figs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records of one seed with `entropy[i]` at step i, and optional α and
+    /// pass rates per step.
+    fn series(entropy: &[f64], alpha: &[f64], pass: &[f64]) -> Vec<Record> {
+        entropy
+            .iter()
+            .enumerate()
+            .map(|(i, &h)| Record {
+                arm: "a".into(),
+                step: i,
+                entropy: h,
+                alpha: alpha.get(i).copied(),
+                pass_rate: pass.get(i).copied(),
+                ..Record::default()
+            })
+            .collect()
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-12
+    }
+
+    #[test]
+    fn settling_overshoot_saturation_and_last_quarter() {
+        let h = [2.0, 1.5, 0.8, 1.15, 1.05, 0.95, 1.02, 0.98];
+        let alpha = [1.0, 1.0, -1.0, 0.5, 0.2, 0.1, 0.0, 0.0];
+        let pass = [0.1, 0.2, 0.3, 0.4, 0.5, 0.5, 0.6, 0.8];
+        let f = run_figures(&series(&h, &alpha, &pass), 1.0, 1.0);
+        // Target 1: e = [1, .5, -.2, .15, .05, -.05, .02, -.02]; band
+        // max(0.05, 0.1·1) = 0.1. n = 8 → last quarter = steps 6, 7:
+        // final |e| = (0.02 + 0.02)/2 = 0.02, rel = 0.02/1.
+        assert!(close(f.final_abs_err, 0.02), "{f:?}");
+        assert!(close(f.final_rel_err, 0.02), "{f:?}");
+        // Last step outside the band is step 3 (|0.15| > 0.1) → settles at 4.
+        assert_eq!(f.settling_step, Some(4));
+        // Starts above (s = +1); first crossing at step 2 (e = -0.2); largest
+        // −e from there is 0.2; initial |e| = 1 → overshoot 0.2.
+        assert!(close(f.overshoot, 0.2), "{f:?}");
+        // |α| ≥ 1 at steps 0, 1, 2 → 3/8.
+        assert!(close(f.alpha_saturated, 0.375), "{f:?}");
+        assert_eq!((f.alpha_min, f.alpha_max), (Some(-1.0), Some(1.0)));
+        // Pass rate over steps 6, 7: (0.6 + 0.8)/2 = 0.7.
+        assert!(close(f.final_pass_rate.unwrap_or(f64::NAN), 0.7), "{f:?}");
+        // Final entropy (1.02 + 0.98)/2 = 1; initial 2.
+        assert!(
+            close(f.final_entropy, 1.0) && f.initial_entropy == 2.0,
+            "{f:?}"
+        );
+        // Unclipped α never saturates.
+        assert_eq!(
+            run_figures(&series(&h, &alpha, &pass), 1.0, f64::INFINITY).alpha_saturated,
+            0.0
+        );
+    }
+
+    #[test]
+    fn never_settles_when_last_step_is_outside() {
+        // e = [1, -.5, .5, -.5] (target 1, band 0.1): the last step is
+        // outside → None. Crossing at step 1, largest −e = 0.5 → 0.5/1.
+        // n = 4 → last quarter = step 3 alone: final |e| = 0.5.
+        let f = run_figures(&series(&[2.0, 0.5, 1.5, 0.5], &[], &[]), 1.0, 1.0);
+        assert_eq!(f.settling_step, None);
+        assert!(
+            close(f.overshoot, 0.5) && close(f.final_abs_err, 0.5),
+            "{f:?}"
+        );
+        // No α, no pass rate recorded.
+        assert_eq!(
+            (f.alpha_saturated, f.alpha_min, f.final_pass_rate),
+            (0.0, None, None)
+        );
+    }
+
+    #[test]
+    fn no_crossing_means_zero_overshoot_and_inside_from_start_settles_at_first_step() {
+        // e = [1, .5, .2, .05]: never crosses → 0; last outside is step 2 → 3.
+        let f = run_figures(&series(&[2.0, 1.5, 1.2, 1.05], &[], &[]), 1.0, 1.0);
+        assert_eq!((f.overshoot, f.settling_step), (0.0, Some(3)));
+        // e = [0, .04] with band 0.05 → inside from step 0.
+        let g = run_figures(&series(&[0.3, 0.34], &[], &[]), 0.3, 1.0);
+        assert_eq!(g.settling_step, Some(0));
+        // Starts on the target then crosses: the fraction is undefined.
+        let h = run_figures(&series(&[1.0, 1.5, 0.5], &[], &[]), 1.0, 1.0);
+        assert!(h.overshoot.is_nan(), "{h:?}");
+    }
+
+    #[test]
+    fn last_quarter_rounds_up_and_order_and_record_targets_are_respected() {
+        // n = 10 → ceil(10/4) = 3 steps (7, 8, 9); entropy = step, target 100:
+        // final |e| = (93 + 92 + 91)/3 = 92, final H = 8.
+        let h: Vec<f64> = (0..10).map(f64::from).collect();
+        let mut recs = series(&h, &[], &[]);
+        let f = run_figures(&recs, 100.0, 1.0);
+        assert!(
+            close(f.final_abs_err, 92.0) && close(f.final_entropy, 8.0),
+            "{f:?}"
+        );
+        // Shuffled records give the same figures (sorted by step).
+        recs.reverse();
+        assert_eq!(run_figures(&recs, 100.0, 1.0), f);
+        // A record's own target wins over the argument: target 9 on every
+        // record → errors (2, 1, 0) → 1.
+        for r in &mut recs {
+            r.target = Some(9.0);
+        }
+        assert!(close(run_figures(&recs, 100.0, 1.0).final_abs_err, 1.0));
+    }
+
+    #[test]
+    fn figures_on_entropy_exact_skip_records_without_it() {
+        // entropy_exact = 3 on steps 0..2, absent on step 3 (entropy 0):
+        // on the exact field n = 3, last quarter = step 2: |3 − 1| = 2.
+        let mut recs = series(&[5.0, 5.0, 5.0, 0.0], &[], &[]);
+        for r in recs.iter_mut().take(3) {
+            r.entropy_exact = Some(3.0);
+        }
+        let f = run_figures_on(&recs, 1.0, 1.0, Field::EntropyExact);
+        assert!(
+            close(f.final_abs_err, 2.0) && f.initial_entropy == 3.0,
+            "{f:?}"
+        );
+        // On `entropy` the last step counts: |0 − 1| = 1.
+        assert!(close(run_figures(&recs, 1.0, 1.0).final_abs_err, 1.0));
+        // No records → NaN figures, not a panic.
+        assert!(run_figures(&[], 1.0, 1.0).final_abs_err.is_nan());
+    }
+
+    #[test]
+    fn aggregate_of_three_seeds_keeps_order_and_counts_settled_seeds() {
+        // Target 2, band max(0.05, 0.2) = 0.2; last quarter = last step.
+        // seed 7: e = 0.1 throughout → |e| 0.1, settles at 0.
+        // seed 3: e = [1, .5, .15, -.2] → |e| 0.2, last outside step 1 → 2.
+        // seed 5: e = [0, 0, 0, .3] → |e| 0.3, never settles.
+        let per_seed = vec![
+            (7, series(&[2.1; 4], &[0.5], &[])),
+            (3, series(&[3.0, 2.5, 2.15, 1.8], &[-0.25], &[])),
+            (5, series(&[2.0, 2.0, 2.0, 2.3], &[], &[])),
+        ];
+        let a = aggregate(&per_seed, 2.0, 1.0);
+        assert_eq!(
+            a.per_seed.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            vec![7, 3, 5]
+        );
+        // Mean |e| = 0.2, sd 0.1, se 0.1/√3 = 0.0577350, t(0.975, 2) = 4.302653
+        // → half-width 0.248414.
+        assert!((a.final_abs_err.mean - 0.2).abs() < 1e-12, "{a:?}");
+        assert!((a.final_abs_err.hi - 0.448414).abs() < 1e-5, "{a:?}");
+        assert_eq!(a.final_abs_err.n, 3);
+        // Two of three settled, at steps 0 and 2 → mean 1 over n = 2.
+        assert_eq!((a.settled.n, a.settled.mean), (3, 2.0 / 3.0));
+        assert_eq!((a.settling_step.n, a.settling_step.mean), (2, 1.0));
+        // α range over seeds: [-0.25, 0.5]; no pass rate anywhere.
+        assert_eq!(a.alpha_range, Some((-0.25, 0.5)));
+        assert_eq!(a.final_pass_rate, None);
+    }
+
+    #[test]
+    fn run_figures_round_trip_json_even_when_nan() {
+        let f = run_figures(&[], 1.0, 1.0);
+        let back: RunFigures = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+        assert!(back.final_abs_err.is_nan() && back.overshoot.is_nan());
+        let g = run_figures(&series(&[2.0, 1.0], &[], &[]), 1.0, 1.0);
+        let back: RunFigures = serde_json::from_str(&serde_json::to_string(&g).unwrap()).unwrap();
+        assert_eq!(back, g);
     }
 }

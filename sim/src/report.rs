@@ -193,7 +193,7 @@ pub fn line_plot_svg(
         let e = |e| plot_err(path, e);
         root.fill(&WHITE).map_err(e)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
+            .caption(title, ("sans-serif", 24))
             .margin(10)
             .x_label_area_size(40)
             .y_label_area_size(60)
@@ -202,6 +202,9 @@ pub fn line_plot_svg(
         chart
             .configure_mesh()
             .light_line_style(TRANSPARENT)
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17))
+            .x_label_formatter(&|x| format!("{x:.0}"))
             .x_desc("step")
             .y_desc(y_label)
             .draw()
@@ -251,6 +254,7 @@ pub fn line_plot_svg(
             .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
+            .label_font(("sans-serif", 16))
             .draw()
             .map_err(e)?;
         root.present().map_err(e)?;
@@ -610,4 +614,107 @@ pub fn write_run_report(
         }
     }
     write_atomic(&dir.join("report.md"), md.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(step: usize, h: f64) -> Record {
+        Record {
+            step,
+            entropy: h,
+            ..Record::default()
+        }
+    }
+
+    #[test]
+    fn fmt_sig_rounds_to_significant_digits() {
+        assert_eq!(fmt_sig(0.031234, 3), "0.0312");
+        assert_eq!(fmt_sig(1.0, 3), "1.00");
+        // 0.9996 rounds into the next decade: 1.00, not 1.000.
+        assert_eq!(fmt_sig(0.9996, 3), "1.00");
+        assert_eq!(fmt_sig(-12.345, 3), "-12.3");
+        // 12345 → 3 digits → 12300.
+        assert_eq!(fmt_sig(12345.0, 3), "12300");
+        assert_eq!(fmt_sig(1.234e7, 3), "1.23e7");
+        assert_eq!(fmt_sig(1.5e-6, 3), "1.50e-6");
+        assert_eq!(
+            (fmt_sig(0.0, 3), fmt_sig(f64::NAN, 3)),
+            ("0".to_string(), "NaN".to_string())
+        );
+    }
+
+    #[test]
+    fn band_is_min_max_below_ten_seeds_and_quantiles_from_ten() {
+        // Step 0 values 1, 2, 3 (3 seeds) → mean 2, band [1, 3]; step 1 only
+        // in seed 0 (different lengths) and a NaN in seed 1 is skipped.
+        let s = vec![
+            (0, vec![rec(0, 1.0), rec(1, 5.0)]),
+            (1, vec![rec(0, 2.0), rec(1, f64::NAN)]),
+            (2, vec![rec(0, 3.0)]),
+        ];
+        let b = band(&s, |r| Some(r.entropy));
+        assert_eq!(
+            b[0],
+            BandPoint {
+                x: 0.0,
+                mean: 2.0,
+                lo: 1.0,
+                hi: 3.0
+            }
+        );
+        assert_eq!(
+            b[1],
+            BandPoint {
+                x: 1.0,
+                mean: 5.0,
+                lo: 5.0,
+                hi: 5.0
+            }
+        );
+        // 11 seeds with values 0..=10: type-7 quantiles at pos 0.1·10 = 1 and
+        // 0.9·10 = 9 → band [1, 9], mean 5.
+        let many: Vec<(u64, Vec<Record>)> = (0..11).map(|i| (i, vec![rec(0, i as f64)])).collect();
+        assert_eq!(
+            band(&many, |r| Some(r.entropy))[0],
+            BandPoint {
+                x: 0.0,
+                mean: 5.0,
+                lo: 1.0,
+                hi: 9.0
+            }
+        );
+    }
+
+    #[test]
+    fn downsample_averages_buckets_and_keeps_the_envelope() {
+        // 1000 points → bucket size ceil(1000/400) = 3 → ceil(1000/3) = 334.
+        let pts: Vec<BandPoint> = (0..1000)
+            .map(|i| {
+                let x = i as f64;
+                BandPoint {
+                    x,
+                    mean: x,
+                    lo: x - 1.0,
+                    hi: x + 1.0,
+                }
+            })
+            .collect();
+        let d = downsample(&pts, MAX_POINTS);
+        assert_eq!(d.len(), 334);
+        // First bucket x = 0, 1, 2: x̄ = 1, mean 1, lo = min(-1, 0, 1) = -1,
+        // hi = max(1, 2, 3) = 3. Last bucket is x = 999 alone.
+        assert_eq!(
+            d[0],
+            BandPoint {
+                x: 1.0,
+                mean: 1.0,
+                lo: -1.0,
+                hi: 3.0
+            }
+        );
+        assert_eq!(d[333].x, 999.0);
+        assert_eq!(downsample(&pts[..10], MAX_POINTS).len(), 10);
+    }
 }
