@@ -380,6 +380,10 @@ mod tests {
         // e = [0, .04] with band 0.05 → inside from step 0.
         let g = run_figures(&series(&[0.3, 0.34], &[], &[]), 0.3, 1.0);
         assert_eq!(g.settling_step, Some(0));
+        // |e| exactly on the band edge is inside (≤): target 0 → band 0.05,
+        // e = [1, 0.05, 0.05] → settles at step 1.
+        let edge = run_figures(&series(&[1.0, 0.05, 0.05], &[], &[]), 0.0, 1.0);
+        assert_eq!(edge.settling_step, Some(1));
         // Starts on the target then crosses: the fraction is undefined.
         let h = run_figures(&series(&[1.0, 1.5, 0.5], &[], &[]), 1.0, 1.0);
         assert!(h.overshoot.is_nan(), "{h:?}");
