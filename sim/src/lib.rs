@@ -8,7 +8,8 @@
 //! - [`entropy`]: entropy, its gradient, first-order predictions, quadrants.
 //! - [`bandit`], [`grpo`], [`optim`]: the simulator.
 //! - [`scenario`], [`keys`], [`runner`]: TOML scenarios and running them.
-//! - [`stats`], [`metrics`]: the record schema and intervals.
+//! - [`stats`], [`metrics`], [`figures`], [`report`]: the record schema,
+//!   intervals, run figures and Markdown/SVG reports.
 //!
 //! ```
 //! use entropic_sim::entropy::{entropy, softmax};
@@ -20,10 +21,12 @@ pub mod bandit;
 pub mod control;
 pub mod entropy;
 pub mod error;
+pub mod figures;
 pub mod grpo;
 pub mod keys;
 pub mod metrics;
 pub mod optim;
+pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod stats;
