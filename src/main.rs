@@ -1,1 +1,102 @@
-fn main() {}
+//! `entropic`: the command-line front end (glue code over the library crates).
+//! `main() -> ExitCode` calls `run() -> anyhow::Result<ExitCode>`; exit codes
+//! as DESIGN.md: 0 success, 2 bad input (file, key and range named), 1 other.
+
+mod bench;
+mod cmd_run;
+
+use clap::{Parser, Subcommand};
+use entropic_sim::SimError;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "entropic", version, about = "Simulate and verify entropy controllers (EntroPIC and peers) for RL of language models")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a scenario: metrics.jsonl per arm, summary.json, report.md and SVG plots.
+    Run {
+        /// Scenario TOML file.
+        scenario: PathBuf,
+        /// Output folder (default runs/<scenario stem>/, replaced on each run).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Number of seeds (overrides the scenario's `seeds`).
+        #[arg(long)]
+        seeds: Option<usize>,
+        /// Allow writing into a non-empty --out folder.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Scenario reference: `--keys` prints every key with its default, range and meaning.
+    Scenario {
+        #[arg(long)]
+        keys: bool,
+    },
+    /// Benchmarks: `sim` (the bandit) or `llm` (the transformer).
+    Bench {
+        /// `sim` or `llm`.
+        what: String,
+        /// One JSON object per configuration.
+        #[arg(long)]
+        json: bool,
+        /// Runs per configuration (median reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            let input = e.downcast_ref::<SimError>().is_some_and(|s| s.is_input()) || e.downcast_ref::<InputError>().is_some();
+            eprintln!("error: {e:#}");
+            if input {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+/// A bad-input error raised by the binary itself (exit code 2).
+#[derive(Debug)]
+pub struct InputError(pub String);
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for InputError {}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return Ok(ExitCode::from(code));
+        }
+    };
+    match cli.cmd {
+        Cmd::Run { scenario, out, seeds, force } => cmd_run::run(&scenario, out, seeds, force),
+        Cmd::Scenario { keys } => {
+            if !keys {
+                return Err(InputError("scenario: pass --keys to print the key reference".into()).into());
+            }
+            print!("{}", entropic_sim::keys::markdown());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Bench { what, json, runs } => match what.as_str() {
+            "sim" => bench::sim(json, runs),
+            other => Err(InputError(format!("bench: unknown benchmark `{other}` (allowed: sim, llm)")).into()),
+        },
+    }
+}

@@ -503,7 +503,7 @@ impl Trainer {
             logp_old: &batch.logp_old[t0..t1],
             logp_ref: self.reference.as_ref().map(|_| &logp_ref[..]),
             entropy: &ent,
-            weight: weights,
+
         };
         let out = token_loss(&self.grpo.loss_config(), &self.ctl.cfg, &self.directive, &inputs, &mut self.rng);
         if !out.loss.is_finite() {
