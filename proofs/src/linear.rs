@@ -285,7 +285,7 @@ pub fn predict(
             value: e0,
         });
     }
-    if !(band > 0.0 && band.is_finite()) {
+    if !band.is_finite() || band <= 0.0 {
         return Err(LinearError::NotPositive {
             name: "band",
             value: band,
@@ -297,7 +297,7 @@ pub fn predict(
             value: 0.0,
         });
     }
-    if !(alpha_max > 0.0) {
+    if alpha_max.is_nan() || alpha_max <= 0.0 {
         return Err(LinearError::NotPositive {
             name: "alpha_max",
             value: alpha_max,
