@@ -275,8 +275,8 @@ fn kl_cov_by_hand() {
         "{} vs {want_loss}",
         out.loss
     );
-    for t in 0..4 {
-        assert!((out.dlogp[t] - want_grad[t]).abs() < 1e-12, "t{t}");
+    for (t, want) in want_grad.iter().enumerate() {
+        assert!((out.dlogp[t] - want).abs() < 1e-12, "t{t}");
     }
     assert_eq!((out.stats.n_selected, out.stats.clip_frac), (1, 0.0));
 }
@@ -371,6 +371,38 @@ fn empty_inputs_give_zero() {
 }
 
 #[test]
+fn nan_inputs_propagate_without_panic() {
+    let c = Case::new(&[1.0, -1.0], &[f64::NAN, -1.0], &[0.0, 0.0]);
+    let d = Directive {
+        alpha: 0.5,
+        ..Directive::default()
+    };
+    let odd = LossConfig {
+        eps_low: f64::NAN,
+        dual_clip: f64::NAN,
+        ..LossConfig::default()
+    };
+    for m in [
+        Method::None,
+        Method::Entropic,
+        Method::ClipCov,
+        Method::KlCov,
+        Method::ClipHigher,
+    ] {
+        let all = ControlConfig {
+            scope: Scope::All,
+            ..ctl(m)
+        };
+        assert!(
+            c.loss(&LossConfig::default(), &all, &d, 0).loss.is_nan(),
+            "{m:?}"
+        );
+        // NaN settings do not panic either.
+        let _ = c.loss(&odd, &all, &d, 0);
+    }
+}
+
+#[test]
 fn loss_config_validate() {
     assert!(LossConfig::default().validate("f", "loss").is_ok());
     assert!(LossConfig {
@@ -440,7 +472,7 @@ fn random_case(rng: &mut ChaCha8Rng, n: usize) -> Case {
                 }
             }
             6 | 7 => rng.random_range(0.4..0.7) * if t % 2 == 0 { 1.0 } else { -1.0 },
-            8 => 1.5,  // r = 4.5: dual clip for A < 0
+            8 => 1.5,   // r = 4.5: dual clip for A < 0
             _ => -25.0, // beyond the ±20 clamp (r = e^-20; e^+20 would swamp the difference quotient)
         };
         // Entropy away from the exp(−H) line: |logp + H| > 0.01.
