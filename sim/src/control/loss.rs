@@ -200,6 +200,17 @@ fn k3(logp_ref: f64, logp: f64) -> (f64, f64) {
     (kl, if inside { 1.0 - xc.exp() } else { 0.0 })
 }
 
+/// The sign of `x`, 0 at ±0 (the subgradient `|x|` uses at 0).
+fn sign(x: f64) -> f64 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
 /// Means of the advantages and log-probabilities of the first `n` tokens.
 fn means(x: &TokenInputs, n: usize) -> (f64, f64) {
     let inv = 1.0 / n as f64;
@@ -339,6 +350,7 @@ pub fn token_loss<R: Rng + ?Sized>(
         (Method::Entropic | Method::Probe, Weighting::Plain) => d.alpha * inv_n,
         _ => 0.0,
     };
+    let kl_coef = if cfg.kl_coef > 0.0 { cfg.kl_coef } else { 0.0 };
     let coef = match method {
         Method::EntropyBonus | Method::AdaptiveEntropy => d.entropy_coef,
         _ => 0.0,
@@ -364,30 +376,15 @@ pub fn token_loss<R: Rng + ?Sized>(
             Method::ClipCov if is_selected => (0.0, 0.0),
             Method::KlCov if is_selected => {
                 let delta = logp - x.logp_old[t];
-                let sign = if delta > 0.0 {
-                    1.0
-                } else if delta < 0.0 {
-                    -1.0
-                } else {
-                    0.0
-                };
-                (
-                    pg_loss + ctl.kl_cov_coef * delta.abs(),
-                    dpg_loss + ctl.kl_cov_coef * sign,
-                )
+                let beta = ctl.kl_cov_coef;
+                (pg_loss + beta * delta.abs(), dpg_loss + beta * sign(delta))
             }
             _ => (pg_loss, dpg_loss),
         };
-        let in_hp = w_hp != 0.0 && hp(t);
-        let extra = if in_hp {
-            w_hp * (-ratio * adv.abs())
+        let (extra, dextra) = if w_hp != 0.0 && hp(t) {
+            (w_hp * (-ratio * adv.abs()), w_hp * (-dratio * adv.abs()))
         } else {
-            0.0
-        };
-        let dextra = if in_hp {
-            w_hp * (-dratio * adv.abs())
-        } else {
-            0.0
+            (0.0, 0.0)
         };
         let (kl, dkl) = x.logp_ref.map_or((0.0, 0.0), |r| k3(r[t], logp));
         pg_sum += pg_loss;
@@ -395,18 +392,13 @@ pub fn token_loss<R: Rng + ?Sized>(
         kl_sum += kl;
         h_sum += h;
         n_clipped += clipped as usize;
-        out.dlogp[t] = dpg_loss * inv_n + dextra + cfg.kl_coef * dkl * inv_n;
+        out.dlogp[t] = dpg_loss * inv_n + dextra + kl_coef * dkl * inv_n;
         out.dentropy[t] = -coef * inv_n;
     }
     let pg_loss = pg_sum * inv_n;
     let kl = kl_sum * inv_n;
     let entropy = h_sum * inv_n;
-    let kl_loss = if cfg.kl_coef > 0.0 {
-        cfg.kl_coef * kl
-    } else {
-        0.0
-    };
-    out.loss = pg_loss + extra_sum + kl_loss - coef * entropy;
+    out.loss = pg_loss + extra_sum + kl_coef * kl - coef * entropy;
     out.stats = LossStats {
         n_tokens: n_kept,
         n_hp,
