@@ -3,7 +3,7 @@
 //! updates its state and returns the [`Directive`] for the coming update(s).
 
 use super::{
-    ControlConfig, Controller, ControllerState, Directive, IntegralForm, Measurement, Method,
+    clip, ControlConfig, Controller, ControllerState, Directive, IntegralForm, Measurement, Method,
 };
 
 impl Controller {
@@ -34,9 +34,8 @@ impl Controller {
     }
 
     /// `clip(x, −alpha_max, alpha_max)`; the identity when `alpha_max = inf`.
-    /// (`max`/`min` rather than `clamp`, which panics on a NaN bound.)
     fn clip_alpha(&self, x: f64) -> f64 {
-        x.max(-self.cfg.alpha_max).min(self.cfg.alpha_max)
+        clip(x, -self.cfg.alpha_max, self.cfg.alpha_max)
     }
 
     /// One controller step. Returns the directive for the coming update(s)
@@ -132,9 +131,11 @@ impl Controller {
                 } else {
                     -cfg.adaptive_delta
                 };
-                self.state.coef = (self.state.coef + step)
-                    .max(cfg.adaptive_c_min)
-                    .min(cfg.adaptive_c_max);
+                self.state.coef = clip(
+                    self.state.coef + step,
+                    cfg.adaptive_c_min,
+                    cfg.adaptive_c_max,
+                );
                 self.state.below_target = below;
                 Directive {
                     alpha: 0.0,

@@ -6,7 +6,7 @@
 //! (PEERS.md, verl), the EntroPIC extra term (MATH.md §3), the peer methods
 //! of PEERS.md and the k3 KL, token-mean over N tokens, with its gradient.
 
-use super::{exact_f64, is_high_prob, ControlConfig, Directive, Method, Weighting};
+use super::{clip, exact_f64, is_high_prob, ControlConfig, Directive, Method, Weighting};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -140,25 +140,25 @@ struct PpoToken {
 }
 
 /// verl's per-token clipped surrogate with dual clip (PEERS.md, trainer
-/// conventions); `clip = false` gives the plain `−A·r` (kl_cov).
-/// `max`/`min` instead of `clamp`, which would panic on a NaN bound.
+/// conventions); `use_clip = false` gives the plain `−A·r` (kl_cov).
+/// NaN inputs propagate into ℓ (see `clip`).
 fn ppo_token(
     adv: f64,
     logp: f64,
     logp_old: f64,
     eps: (f64, f64),
     dual_clip: f64,
-    clip: bool,
+    use_clip: bool,
 ) -> PpoToken {
     let log_ratio = logp - logp_old;
-    let ratio = log_ratio.max(-LOG_CLAMP).min(LOG_CLAMP).exp();
+    let ratio = clip(log_ratio, -LOG_CLAMP, LOG_CLAMP).exp();
     let dratio = if log_ratio.abs() <= LOG_CLAMP {
         ratio
     } else {
         0.0
     };
     let pg_loss1 = -adv * ratio;
-    if !clip {
+    if !use_clip {
         return PpoToken {
             ratio,
             dratio,
@@ -167,9 +167,13 @@ fn ppo_token(
             clipped: false,
         };
     }
-    let clipped = ratio.max(1.0 - eps.0).min(1.0 + eps.1);
+    let clipped = clip(ratio, 1.0 - eps.0, 1.0 + eps.1);
     let pg_loss2 = -adv * clipped;
-    let clip_pg_loss = pg_loss1.max(pg_loss2);
+    let clip_pg_loss = if pg_loss2 > pg_loss1 {
+        pg_loss2
+    } else {
+        pg_loss1
+    };
     let pg_loss3 = -adv * dual_clip;
     let dual = adv < 0.0 && clip_pg_loss > pg_loss3;
     let pg_loss = if dual { pg_loss3 } else { clip_pg_loss };
@@ -189,11 +193,22 @@ fn ppo_token(
 /// `∂kl/∂logp = 1 − eˣ` where neither clamp binds, else 0.
 fn k3(logp_ref: f64, logp: f64) -> (f64, f64) {
     let x = logp_ref - logp;
-    let xc = x.max(-LOG_CLAMP).min(LOG_CLAMP);
+    let xc = clip(x, -LOG_CLAMP, LOG_CLAMP);
     let kl_raw = xc.exp() - xc - 1.0;
-    let kl = kl_raw.max(-10.0).min(10.0);
+    let kl = clip(kl_raw, -10.0, 10.0);
     let inside = x.abs() <= LOG_CLAMP && kl_raw.abs() <= 10.0;
     (kl, if inside { 1.0 - xc.exp() } else { 0.0 })
+}
+
+/// The sign of `x`, 0 at ±0 (the subgradient `|x|` uses at 0).
+fn sign(x: f64) -> f64 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
 }
 
 /// Means of the advantages and log-probabilities of the first `n` tokens.
@@ -335,6 +350,7 @@ pub fn token_loss<R: Rng + ?Sized>(
         (Method::Entropic | Method::Probe, Weighting::Plain) => d.alpha * inv_n,
         _ => 0.0,
     };
+    let kl_coef = if cfg.kl_coef > 0.0 { cfg.kl_coef } else { 0.0 };
     let coef = match method {
         Method::EntropyBonus | Method::AdaptiveEntropy => d.entropy_coef,
         _ => 0.0,
@@ -360,30 +376,15 @@ pub fn token_loss<R: Rng + ?Sized>(
             Method::ClipCov if is_selected => (0.0, 0.0),
             Method::KlCov if is_selected => {
                 let delta = logp - x.logp_old[t];
-                let sign = if delta > 0.0 {
-                    1.0
-                } else if delta < 0.0 {
-                    -1.0
-                } else {
-                    0.0
-                };
-                (
-                    pg_loss + ctl.kl_cov_coef * delta.abs(),
-                    dpg_loss + ctl.kl_cov_coef * sign,
-                )
+                let beta = ctl.kl_cov_coef;
+                (pg_loss + beta * delta.abs(), dpg_loss + beta * sign(delta))
             }
             _ => (pg_loss, dpg_loss),
         };
-        let in_hp = w_hp != 0.0 && hp(t);
-        let extra = if in_hp {
-            w_hp * (-ratio * adv.abs())
+        let (extra, dextra) = if w_hp != 0.0 && hp(t) {
+            (w_hp * (-ratio * adv.abs()), w_hp * (-dratio * adv.abs()))
         } else {
-            0.0
-        };
-        let dextra = if in_hp {
-            w_hp * (-dratio * adv.abs())
-        } else {
-            0.0
+            (0.0, 0.0)
         };
         let (kl, dkl) = x.logp_ref.map_or((0.0, 0.0), |r| k3(r[t], logp));
         pg_sum += pg_loss;
@@ -391,18 +392,13 @@ pub fn token_loss<R: Rng + ?Sized>(
         kl_sum += kl;
         h_sum += h;
         n_clipped += clipped as usize;
-        out.dlogp[t] = dpg_loss * inv_n + dextra + cfg.kl_coef * dkl * inv_n;
+        out.dlogp[t] = dpg_loss * inv_n + dextra + kl_coef * dkl * inv_n;
         out.dentropy[t] = -coef * inv_n;
     }
     let pg_loss = pg_sum * inv_n;
     let kl = kl_sum * inv_n;
     let entropy = h_sum * inv_n;
-    let kl_loss = if cfg.kl_coef > 0.0 {
-        cfg.kl_coef * kl
-    } else {
-        0.0
-    };
-    out.loss = pg_loss + extra_sum + kl_loss - coef * entropy;
+    out.loss = pg_loss + extra_sum + kl_coef * kl - coef * entropy;
     out.stats = LossStats {
         n_tokens: n_kept,
         n_hp,

@@ -265,3 +265,17 @@ pub fn hp_mask(ctl: &ControlConfig, logp: &[f64], entropy: &[f64]) -> Vec<bool> 
         })
         .collect()
 }
+
+/// `x` limited to `[lo, hi]`, NaN-transparent: a NaN `x` stays NaN (so a
+/// broken run shows up), and NaN or crossed bounds never panic (unlike
+/// `f64::clamp`) or swallow `x` (unlike `max`/`min`).
+#[inline]
+pub(crate) fn clip(x: f64, lo: f64, hi: f64) -> f64 {
+    if x < lo {
+        lo
+    } else if x > hi {
+        hi
+    } else {
+        x
+    }
+}
