@@ -34,7 +34,10 @@ pub fn reference_target(runs: &[RunConfig], rc: &RunConfig) -> f64 {
     if rc.control.method != Method::None {
         return rc.control.target;
     }
-    runs.iter().find(|r| r.control.method != Method::None).map(|r| r.control.target).unwrap_or(rc.control.target)
+    runs.iter()
+        .find(|r| r.control.method != Method::None)
+        .map(|r| r.control.target)
+        .unwrap_or(rc.control.target)
 }
 
 pub fn label(rc: &RunConfig) -> String {
@@ -44,7 +47,12 @@ pub fn label(rc: &RunConfig) -> String {
     }
 }
 
-pub fn run(path: &Path, out: Option<PathBuf>, seeds: Option<usize>, force: bool) -> anyhow::Result<ExitCode> {
+pub fn run(
+    path: &Path,
+    out: Option<PathBuf>,
+    seeds: Option<usize>,
+    force: bool,
+) -> anyhow::Result<ExitCode> {
     let sc = load(path)?;
     let seeds = seeds.unwrap_or(sc.seeds);
     if seeds == 0 || seeds > 10_000 {
@@ -52,24 +60,39 @@ pub fn run(path: &Path, out: Option<PathBuf>, seeds: Option<usize>, force: bool)
     }
     let dir = match out {
         Some(d) => {
-            let non_empty = d.read_dir().map(|mut r| r.next().is_some()).unwrap_or(false);
+            let non_empty = d
+                .read_dir()
+                .map(|mut r| r.next().is_some())
+                .unwrap_or(false);
             if non_empty && !force {
-                return Err(InputError(format!("--out {}: folder is not empty (pass --force to write into it)", d.display())).into());
+                return Err(InputError(format!(
+                    "--out {}: folder is not empty (pass --force to write into it)",
+                    d.display()
+                ))
+                .into());
             }
             d
         }
         None => {
             let d = PathBuf::from("runs").join(path.file_stem().unwrap_or_default());
             if d.exists() {
-                std::fs::remove_dir_all(&d).map_err(|e| anyhow::anyhow!("{}: cannot replace: {e}", d.display()))?;
+                std::fs::remove_dir_all(&d)
+                    .map_err(|e| anyhow::anyhow!("{}: cannot replace: {e}", d.display()))?;
             }
             d
         }
     };
     std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
     let total: u64 = sc.runs.iter().map(|r| (r.steps * seeds) as u64).sum();
-    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(total) } else { ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden()) };
-    bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {percent}% {msg} ETA {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden())
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {percent}% {msg} ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     let tick = || bar.inc(1);
     let mut results: Vec<(RunConfig, Vec<SeedRun>)> = Vec::new();
     let mut first_err = None;
@@ -77,10 +100,13 @@ pub fn run(path: &Path, out: Option<PathBuf>, seeds: Option<usize>, force: bool)
         bar.set_message(label(rc));
         let runs = run_config(rc, seeds, &tick);
         let folder = dir.join(label(rc));
-        std::fs::create_dir_all(&folder).map_err(|e| anyhow::anyhow!("{}: {e}", folder.display()))?;
+        std::fs::create_dir_all(&folder)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", folder.display()))?;
         write_jsonl(&folder.join("metrics.jsonl"), &runs)?;
         if first_err.is_none() {
-            first_err = runs.iter().find_map(|r| r.error.as_ref().map(|e| e.to_string()));
+            first_err = runs
+                .iter()
+                .find_map(|r| r.error.as_ref().map(|e| e.to_string()));
         }
         results.push((rc.clone(), runs));
         if first_err.is_some() {
@@ -89,7 +115,10 @@ pub fn run(path: &Path, out: Option<PathBuf>, seeds: Option<usize>, force: bool)
     }
     bar.finish_and_clear();
     // summary.json and report
-    let per_seed: Vec<Vec<(u64, Vec<Record>)>> = results.iter().map(|(_, runs)| runs.iter().map(|r| (r.seed, r.records.clone())).collect()).collect();
+    let per_seed: Vec<Vec<(u64, Vec<Record>)>> = results
+        .iter()
+        .map(|(_, runs)| runs.iter().map(|r| (r.seed, r.records.clone())).collect())
+        .collect();
     let mut summaries = Vec::new();
     let mut arms = Vec::new();
     for ((rc, runs), ps) in results.iter().zip(&per_seed) {
@@ -106,20 +135,42 @@ pub fn run(path: &Path, out: Option<PathBuf>, seeds: Option<usize>, force: bool)
             config: rc,
             figures,
             figures_exact,
-            stopped: runs.iter().filter_map(|r| r.error.as_ref().map(|e| e.to_string())).collect(),
+            stopped: runs
+                .iter()
+                .filter_map(|r| r.error.as_ref().map(|e| e.to_string()))
+                .collect(),
         });
     }
     let summary = serde_json::json!({ "scenario": sc.name, "expect": sc.expect, "seeds": seeds, "configs": summaries });
-    write_atomic(&dir.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
-    let series: Vec<ArmSeries> = results.iter().zip(&per_seed).map(|((rc, _), ps)| ArmSeries { label: label(rc), per_seed: ps }).collect();
-    let target = sc.runs.iter().find(|r| r.control.method != Method::None).map(|r| r.control.target);
+    write_atomic(
+        &dir.join("summary.json"),
+        serde_json::to_string_pretty(&summary)?.as_bytes(),
+    )?;
+    let series: Vec<ArmSeries> = results
+        .iter()
+        .zip(&per_seed)
+        .map(|((rc, _), ps)| ArmSeries {
+            label: label(rc),
+            per_seed: ps,
+        })
+        .collect();
+    let target = sc
+        .runs
+        .iter()
+        .find(|r| r.control.method != Method::None)
+        .map(|r| r.control.target);
     let mut notes = vec![format!("{} seeds; scenario `{}`; figures on `entropy` (what the controller saw); 95% intervals over seeds.", seeds, path.display())];
     if let Some(e) = &first_err {
-        notes.push(format!("The run stopped early: {e}. Records up to that step are kept."));
+        notes.push(format!(
+            "The run stopped early: {e}. Records up to that step are kept."
+        ));
     }
     write_run_report(&dir, &sc.name, &sc.expect, &arms, &series, target, &notes)?;
     if let Some(e) = first_err {
-        eprintln!("error: {e} (records before it are written to {})", dir.display());
+        eprintln!(
+            "error: {e} (records before it are written to {})",
+            dir.display()
+        );
         return Ok(ExitCode::from(1));
     }
     eprintln!("wrote {}", dir.display());

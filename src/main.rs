@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "entropic", version, about = "Simulate and verify entropy controllers (EntroPIC and peers) for RL of language models")]
+#[command(
+    name = "entropic",
+    version,
+    about = "Simulate and verify entropy controllers (EntroPIC and peers) for RL of language models"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -55,7 +59,8 @@ fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(e) => {
-            let input = e.downcast_ref::<SimError>().is_some_and(|s| s.is_input()) || e.downcast_ref::<InputError>().is_some();
+            let input = e.downcast_ref::<SimError>().is_some_and(|s| s.is_input())
+                || e.downcast_ref::<InputError>().is_some();
             eprintln!("error: {e:#}");
             if input {
                 ExitCode::from(2)
@@ -86,17 +91,27 @@ fn run() -> anyhow::Result<ExitCode> {
         }
     };
     match cli.cmd {
-        Cmd::Run { scenario, out, seeds, force } => cmd_run::run(&scenario, out, seeds, force),
+        Cmd::Run {
+            scenario,
+            out,
+            seeds,
+            force,
+        } => cmd_run::run(&scenario, out, seeds, force),
         Cmd::Scenario { keys } => {
             if !keys {
-                return Err(InputError("scenario: pass --keys to print the key reference".into()).into());
+                return Err(
+                    InputError("scenario: pass --keys to print the key reference".into()).into(),
+                );
             }
             print!("{}", entropic_sim::keys::markdown());
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Bench { what, json, runs } => match what.as_str() {
             "sim" => bench::sim(json, runs),
-            other => Err(InputError(format!("bench: unknown benchmark `{other}` (allowed: sim, llm)")).into()),
+            other => Err(InputError(format!(
+                "bench: unknown benchmark `{other}` (allowed: sim, llm)"
+            ))
+            .into()),
         },
     }
 }

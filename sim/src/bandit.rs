@@ -154,26 +154,52 @@ impl Policy {
                 }
             }
             let params = cfg.logits.iter().flatten().copied().collect();
-            return Policy { kind: PolicyKind::Tabular, m, k, d: 0, l: 1, params, x: vec![], offset: vec![], accept };
+            return Policy {
+                kind: PolicyKind::Tabular,
+                m,
+                k,
+                d: 0,
+                l: 1,
+                params,
+                x: vec![],
+                offset: vec![],
+                accept,
+            };
         }
         let (m, k) = (cfg.prompts, cfg.actions);
         let normal = |rng: &mut dyn rand::RngCore| -> f64 { StandardNormal.sample(rng) };
         match cfg.policy {
             PolicyKind::Tabular | PolicyKind::Linear => {
-                let d = if cfg.policy == PolicyKind::Linear { cfg.features } else { 0 };
+                let d = if cfg.policy == PolicyKind::Linear {
+                    cfg.features
+                } else {
+                    0
+                };
                 let (mut params, x) = if d > 0 {
-                    let w: Vec<f64> = (0..k * d).map(|_| normal(rng) * cfg.logit_scale / (d as f64).sqrt()).collect();
+                    let w: Vec<f64> = (0..k * d)
+                        .map(|_| normal(rng) * cfg.logit_scale / (d as f64).sqrt())
+                        .collect();
                     let x: Vec<f64> = (0..m * d).map(|_| normal(rng)).collect();
                     (w, x)
                 } else {
-                    ((0..m * k).map(|_| normal(rng) * cfg.logit_scale).collect(), vec![])
+                    (
+                        (0..m * k).map(|_| normal(rng) * cfg.logit_scale).collect(),
+                        vec![],
+                    )
                 };
                 let mut offset = if d > 0 { vec![0.0; m * k] } else { vec![] };
                 let mut accept = vec![false; m * k];
                 let mut z = vec![0.0; k];
                 for i in 0..m {
                     if d > 0 {
-                        linear_logits(&params, &x[i * d..(i + 1) * d], &offset[i * k..(i + 1) * k], k, d, &mut z);
+                        linear_logits(
+                            &params,
+                            &x[i * d..(i + 1) * d],
+                            &offset[i * k..(i + 1) * k],
+                            k,
+                            d,
+                            &mut z,
+                        );
                     } else {
                         z.copy_from_slice(&params[i * k..(i + 1) * k]);
                     }
@@ -193,7 +219,17 @@ impl Policy {
                         }
                     }
                 }
-                Policy { kind: cfg.policy, m, k, d, l: 1, params, x, offset, accept }
+                Policy {
+                    kind: cfg.policy,
+                    m,
+                    k,
+                    d,
+                    l: 1,
+                    params,
+                    x,
+                    offset,
+                    accept,
+                }
             }
             PolicyKind::Sequence => {
                 let l = cfg.length;
@@ -205,7 +241,9 @@ impl Policy {
                 }
                 let mut accept = vec![false; m * l * k];
                 // fork positions: the same for all prompts, spread over the response
-                let forks: Vec<usize> = (0..cfg.forks).map(|j| (j * l) / cfg.forks.max(1) + (l / (2 * cfg.forks.max(1)))).collect();
+                let forks: Vec<usize> = (0..cfg.forks)
+                    .map(|j| (j * l) / cfg.forks.max(1) + (l / (2 * cfg.forks.max(1))))
+                    .collect();
                 let mut z = vec![0.0; k];
                 for i in 0..m {
                     for pos in 0..l {
@@ -219,8 +257,14 @@ impl Policy {
                                 accept[(i * l + pos) * k + a] = true;
                             }
                             if cfg.pass_rate.len() == 2 {
-                                let p = rng.random_range(cfg.pass_rate[0]..=cfg.pass_rate[1]).powf(1.0 / cfg.forks as f64);
-                                let delta = shift_for_mass(&z, &accept[(i * l + pos) * k..(i * l + pos + 1) * k], p);
+                                let p = rng
+                                    .random_range(cfg.pass_rate[0]..=cfg.pass_rate[1])
+                                    .powf(1.0 / cfg.forks as f64);
+                                let delta = shift_for_mass(
+                                    &z,
+                                    &accept[(i * l + pos) * k..(i * l + pos + 1) * k],
+                                    p,
+                                );
                                 for &a in &set {
                                     z[a] += delta;
                                 }
@@ -236,7 +280,17 @@ impl Policy {
                         }
                     }
                 }
-                Policy { kind: PolicyKind::Sequence, m, k, d: 0, l, params, x: vec![], offset: vec![], accept }
+                Policy {
+                    kind: PolicyKind::Sequence,
+                    m,
+                    k,
+                    d: 0,
+                    l,
+                    params,
+                    x: vec![],
+                    offset: vec![],
+                    accept,
+                }
             }
         }
     }
@@ -258,7 +312,14 @@ impl Policy {
             PolicyKind::Tabular => out.copy_from_slice(&self.params[m * k..(m + 1) * k]),
             PolicyKind::Linear => {
                 let d = self.d;
-                linear_logits(&self.params, &self.x[m * d..(m + 1) * d], &self.offset[m * k..(m + 1) * k], k, d, out)
+                linear_logits(
+                    &self.params,
+                    &self.x[m * d..(m + 1) * d],
+                    &self.offset[m * k..(m + 1) * k],
+                    k,
+                    d,
+                    out,
+                )
             }
             PolicyKind::Sequence => {
                 let t = (pos * (k + 1) + prev) * k;
@@ -323,7 +384,10 @@ impl Policy {
                 self.logits(m, 0, 0, &mut z);
                 softmax_into(&z, t, &mut p);
                 h_sum += entropy(&p);
-                pass_sum += (0..k).filter(|&a| self.accepted(m, 0, a)).map(|a| p[a]).sum::<f64>();
+                pass_sum += (0..k)
+                    .filter(|&a| self.accepted(m, 0, a))
+                    .map(|a| p[a])
+                    .sum::<f64>();
             }
             return (h_sum / self.m as f64, pass_sum / self.m as f64);
         }
@@ -416,7 +480,16 @@ fn shift_for_mass(z: &[f64], correct: &[bool], p: f64) -> f64 {
 /// `d = ∂L/∂H` of the tokens sampled in this context,
 /// vanilla `dz = Σc(e_a − π)/T`, sampled-logit `Σc·e_a/T`, natural
 /// `Σc·e_a/(π_a T)`, plus `Σd·∂H/∂z`. `per_action[a]` holds `Σ_{t: a_t = a} c_t`.
-pub fn context_logit_grad(rule: UpdateRule, p: &[f64], t: f64, per_action: &[f64], sum_c: f64, sum_d: f64, h: f64, out: &mut [f64]) {
+pub fn context_logit_grad(
+    rule: UpdateRule,
+    p: &[f64],
+    t: f64,
+    per_action: &[f64],
+    sum_c: f64,
+    sum_d: f64,
+    h: f64,
+    out: &mut [f64],
+) {
     let inv_t = 1.0 / t;
     for j in 0..p.len() {
         let pj = p[j];
@@ -458,7 +531,15 @@ mod tests {
     #[test]
     fn sequence_exact_pass_rate_matches_enumeration() {
         // L = 3, K = 3: enumerate all 27 responses.
-        let cfg = BanditConfig { policy: PolicyKind::Sequence, prompts: 2, actions: 3, length: 3, forks: 1, det_margin: 1.0, ..Default::default() };
+        let cfg = BanditConfig {
+            policy: PolicyKind::Sequence,
+            prompts: 2,
+            actions: 3,
+            length: 3,
+            forks: 1,
+            det_margin: 1.0,
+            ..Default::default()
+        };
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let pol = Policy::new(&cfg, &mut rng);
         let t = 0.8;

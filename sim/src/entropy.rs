@@ -29,7 +29,10 @@ pub fn softmax_into(z: &[f64], t: f64, out: &mut [f64]) -> f64 {
 
 /// `H(π) = −Σ π log π` in nats (0·log 0 = 0).
 pub fn entropy(p: &[f64]) -> f64 {
-    -p.iter().filter(|&&x| x > 0.0).map(|&x| x * x.ln()).sum::<f64>()
+    -p.iter()
+        .filter(|&&x| x > 0.0)
+        .map(|&x| x * x.ln())
+        .sum::<f64>()
 }
 
 /// Entropy of `softmax(z / t)` computed stably as `logsumexp − Σ π·z/t`
@@ -44,14 +47,23 @@ pub fn entropy_of_logits(z: &[f64], t: f64, scratch: &mut [f64]) -> f64 {
 pub fn entropy_grad(p: &[f64], t: f64) -> Vec<f64> {
     let h = entropy(p);
     p.iter()
-        .map(|&pk| if pk > 0.0 { -(pk * (pk.ln() + h)) / t } else { 0.0 })
+        .map(|&pk| {
+            if pk > 0.0 {
+                -(pk * (pk.ln() + h)) / t
+            } else {
+                0.0
+            }
+        })
         .collect()
 }
 
 /// `c = Σ_j π_j²(log π_j + H) = Cov_π(π, log π) ≥ 0` (MATH.md §4).
 pub fn cov_pi_logpi(p: &[f64]) -> f64 {
     let h = entropy(p);
-    p.iter().filter(|&&x| x > 0.0).map(|&x| x * x * (x.ln() + h)).sum()
+    p.iter()
+        .filter(|&&x| x > 0.0)
+        .map(|&x| x * x * (x.ln() + h))
+        .sum()
 }
 
 /// How a sampled token's loss gradient moves its context's logits (MATH.md §4).
@@ -68,7 +80,11 @@ pub enum UpdateRule {
 }
 
 impl UpdateRule {
-    pub const ALL: [UpdateRule; 3] = [UpdateRule::Vanilla, UpdateRule::SampledLogit, UpdateRule::Natural];
+    pub const ALL: [UpdateRule; 3] = [
+        UpdateRule::Vanilla,
+        UpdateRule::SampledLogit,
+        UpdateRule::Natural,
+    ];
     pub fn name(self) -> &'static str {
         match self {
             UpdateRule::Vanilla => "vanilla",
@@ -125,7 +141,11 @@ pub fn expected_delta_z(rule: UpdateRule, p: &[f64], adv: &[f64], eta: f64) -> V
 /// First-order expected entropy change `∇H · E[Δz]` (T = 1).
 pub fn expected_dh(rule: UpdateRule, p: &[f64], adv: &[f64], eta: f64) -> f64 {
     let g = entropy_grad(p, 1.0);
-    expected_delta_z(rule, p, adv, eta).iter().zip(&g).map(|(d, g)| d * g).sum()
+    expected_delta_z(rule, p, adv, eta)
+        .iter()
+        .zip(&g)
+        .map(|(d, g)| d * g)
+        .sum()
 }
 
 /// Corollary 4.1 closed forms (MATH.md §5): the first-order expected entropy
@@ -134,7 +154,12 @@ pub fn expected_dh(rule: UpdateRule, p: &[f64], adv: &[f64], eta: f64) -> f64 {
 /// Returns `(ΔH₊, ΔH₋)`.
 pub fn cor41_closed_form(rule: UpdateRule, p: &[f64], correct: &[bool], eta: f64) -> (f64, f64) {
     let h = entropy(p);
-    let pc: f64 = p.iter().zip(correct).filter(|(_, &c)| c).map(|(x, _)| x).sum();
+    let pc: f64 = p
+        .iter()
+        .zip(correct)
+        .filter(|(_, &c)| c)
+        .map(|(x, _)| x)
+        .sum();
     let c = cov_pi_logpi(p);
     let (mut s_c, mut r_c) = (0.0, 0.0);
     for (&pj, &cj) in p.iter().zip(correct) {
@@ -164,7 +189,12 @@ pub enum Quadrant {
 }
 
 impl Quadrant {
-    pub const ALL: [Quadrant; 4] = [Quadrant::PUp, Quadrant::PDown, Quadrant::NUp, Quadrant::NDown];
+    pub const ALL: [Quadrant; 4] = [
+        Quadrant::PUp,
+        Quadrant::PDown,
+        Quadrant::NUp,
+        Quadrant::NDown,
+    ];
     pub fn name(self) -> &'static str {
         match self {
             Quadrant::PUp => "P↑",
@@ -247,7 +277,10 @@ mod tests {
                     let actual = entropy(&softmax(&z1, 1.0)) - h0;
                     let pred = predicted_dh(rule, &p, a, adv, eta);
                     // second-order remainder is O(eta^2 |dz|^2): relative error ~1e-4
-                    assert!((actual - pred).abs() <= 1e-3 * pred.abs() + 1e-13, "{rule:?} a={a}: {actual} vs {pred}");
+                    assert!(
+                        (actual - pred).abs() <= 1e-3 * pred.abs() + 1e-13,
+                        "{rule:?} a={a}: {actual} vs {pred}"
+                    );
                 }
             }
         }
@@ -258,8 +291,13 @@ mod tests {
         let p = softmax(&logits(), 1.0);
         let adv = [0.5, -0.2, 0.1, -0.3, 0.9];
         for rule in UpdateRule::ALL {
-            let mean: f64 = (0..5).map(|a| p[a] * predicted_dh(rule, &p, a, adv[a], 0.1)).sum();
-            assert!((mean - expected_dh(rule, &p, &adv, 0.1)).abs() < 1e-12, "{rule:?}");
+            let mean: f64 = (0..5)
+                .map(|a| p[a] * predicted_dh(rule, &p, a, adv[a], 0.1))
+                .sum();
+            assert!(
+                (mean - expected_dh(rule, &p, &adv, 0.1)).abs() < 1e-12,
+                "{rule:?}"
+            );
         }
     }
 
@@ -269,12 +307,21 @@ mod tests {
         let p = softmax(&logits(), 1.0);
         let correct = [false, true, false, true, false];
         let pc = p[1] + p[3];
-        let pos: Vec<f64> = correct.iter().map(|&c| if c { 1.0 - pc } else { 0.0 }).collect();
+        let pos: Vec<f64> = correct
+            .iter()
+            .map(|&c| if c { 1.0 - pc } else { 0.0 })
+            .collect();
         let neg: Vec<f64> = correct.iter().map(|&c| if c { 0.0 } else { -pc }).collect();
         for rule in UpdateRule::ALL {
             let (dp, dn) = cor41_closed_form(rule, &p, &correct, 0.1);
-            assert!((dp - expected_dh(rule, &p, &pos, 0.1)).abs() < 1e-12, "{rule:?} +");
-            assert!((dn - expected_dh(rule, &p, &neg, 0.1)).abs() < 1e-12, "{rule:?} -");
+            assert!(
+                (dp - expected_dh(rule, &p, &pos, 0.1)).abs() < 1e-12,
+                "{rule:?} +"
+            );
+            assert!(
+                (dn - expected_dh(rule, &p, &neg, 0.1)).abs() < 1e-12,
+                "{rule:?} -"
+            );
         }
     }
 
@@ -300,8 +347,14 @@ mod tests {
     #[test]
     fn quadrants() {
         assert_eq!(quadrant(0.97, 1.0, 0.1, ProbLine::Tau(0.95)), Quadrant::PUp);
-        assert_eq!(quadrant(0.5, 1.0, 0.1, ProbLine::Tau(0.95)), Quadrant::PDown);
-        assert_eq!(quadrant(0.97, -1.0, 0.1, ProbLine::Tau(0.95)), Quadrant::NUp);
+        assert_eq!(
+            quadrant(0.5, 1.0, 0.1, ProbLine::Tau(0.95)),
+            Quadrant::PDown
+        );
+        assert_eq!(
+            quadrant(0.97, -1.0, 0.1, ProbLine::Tau(0.95)),
+            Quadrant::NUp
+        );
         // exp(-1) = 0.368 < 0.5
         assert_eq!(quadrant(0.5, -1.0, 1.0, ProbLine::ExpNegH), Quadrant::NUp);
         assert_eq!(quadrant(0.3, -1.0, 1.0, ProbLine::ExpNegH), Quadrant::NDown);

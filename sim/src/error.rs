@@ -6,13 +6,26 @@ use thiserror::Error;
 pub enum SimError {
     /// Bad input: a file, a key and the allowed range. The CLI exits 2.
     #[error("{file}: key `{key}`: {msg}")]
-    Input { file: String, key: String, msg: String },
+    Input {
+        file: String,
+        key: String,
+        msg: String,
+    },
     /// A quantity became NaN or infinite during a run. The CLI exits 1.
     #[error("non-finite {quantity} at step {step} (seed {seed}, arm {arm})")]
-    NonFinite { quantity: String, step: usize, seed: u64, arm: String },
+    NonFinite {
+        quantity: String,
+        step: usize,
+        seed: u64,
+        arm: String,
+    },
     /// Input/output failure.
     #[error("{path}: {source}")]
-    Io { path: String, #[source] source: std::io::Error },
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// Anything else with its cause.
     #[error("{0}")]
     Other(String),
@@ -21,7 +34,11 @@ pub enum SimError {
 impl SimError {
     /// Bad input on `key` of `file`.
     pub fn input(file: impl Into<String>, key: impl Into<String>, msg: impl Into<String>) -> Self {
-        SimError::Input { file: file.into(), key: key.into(), msg: msg.into() }
+        SimError::Input {
+            file: file.into(),
+            key: key.into(),
+            msg: msg.into(),
+        }
     }
     /// Whether the CLI should exit with code 2 (bad input).
     pub fn is_input(&self) -> bool {

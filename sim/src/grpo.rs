@@ -116,7 +116,12 @@ impl Default for GrpoConfig {
 
 impl GrpoConfig {
     pub fn loss_config(&self) -> LossConfig {
-        LossConfig { eps_low: self.eps_low, eps_high: self.eps_high, dual_clip: self.dual_clip, kl_coef: self.kl_coef }
+        LossConfig {
+            eps_low: self.eps_low,
+            eps_high: self.eps_high,
+            dual_clip: self.dual_clip,
+            kl_coef: self.kl_coef,
+        }
     }
 }
 
@@ -210,13 +215,26 @@ impl Trainer {
     /// A trainer for `seed`: the instance comes from `bandit.instance_seed` or
     /// the seed (stream 0), the training randomness from the seed (stream 1),
     /// so every arm of a scenario sees the same instance for a seed.
-    pub fn new(bandit: &BanditConfig, grpo: &GrpoConfig, control: &ControlConfig, seed: u64, arm: &str) -> Trainer {
+    pub fn new(
+        bandit: &BanditConfig,
+        grpo: &GrpoConfig,
+        control: &ControlConfig,
+        seed: u64,
+        arm: &str,
+    ) -> Trainer {
         let mut irng = ChaCha8Rng::seed_from_u64(bandit.instance_seed.unwrap_or(seed));
         let policy = Policy::new(bandit, &mut irng);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(1);
         let n = policy.params.len();
-        let opt = Optimizer::new(grpo.optimizer, n, grpo.lr, grpo.adam_beta1, grpo.adam_beta2, grpo.adam_eps);
+        let opt = Optimizer::new(
+            grpo.optimizer,
+            n,
+            grpo.lr,
+            grpo.adam_beta1,
+            grpo.adam_beta2,
+            grpo.adam_eps,
+        );
         let reference = (grpo.kl_coef > 0.0).then(|| policy.clone());
         let mask = grpo
             .mask
@@ -248,12 +266,22 @@ impl Trainer {
     }
 
     fn nonfinite(&self, quantity: &str) -> SimError {
-        SimError::NonFinite { quantity: quantity.into(), step: self.step, seed: self.seed, arm: self.arm.clone() }
+        SimError::NonFinite {
+            quantity: quantity.into(),
+            step: self.step,
+            seed: self.seed,
+            arm: self.arm.clone(),
+        }
     }
 
     /// Sample a rollout batch from the current policy.
     pub fn rollout(&mut self) -> Rollout {
-        let (m, k, b, g) = (self.policy.m, self.policy.k, self.grpo.batch_prompts.min(self.policy.m), self.grpo.group_size);
+        let (m, k, b, g) = (
+            self.policy.m,
+            self.policy.k,
+            self.grpo.batch_prompts.min(self.policy.m),
+            self.grpo.group_size,
+        );
         let t = self.grpo.temperature;
         // B distinct prompts (partial Fisher-Yates), sorted for memory locality.
         let mut prompts: Vec<u32> = if b == m {
@@ -297,14 +325,21 @@ impl Trainer {
                 self.policy.logits(mp_u, 0, 0, &mut z);
                 let lse = softmax_into(&z, t, &mut p);
                 let h = entropy(&p);
-                let pc: f64 = (0..k).filter(|&a| self.policy.accepted(mp_u, 0, a)).map(|a| p[a]).sum();
+                let pc: f64 = (0..k)
+                    .filter(|&a| self.policy.accepted(mp_u, 0, a))
+                    .map(|a| p[a])
+                    .sum();
                 let sd = match self.grpo.adv_std {
                     AdvStd::None => 1.0,
                     _ => (pc * (1.0 - pc)).sqrt() + self.grpo.adv_eps,
                 };
                 let degenerate = pc * (1.0 - pc) == 0.0;
                 for a in 0..k {
-                    let ra = if self.policy.accepted(mp_u, 0, a) { 1.0 } else { 0.0 };
+                    let ra = if self.policy.accepted(mp_u, 0, a) {
+                        1.0
+                    } else {
+                        0.0
+                    };
                     r.prompt.push(mp);
                     r.pos.push(0);
                     r.prev.push(0);
@@ -324,7 +359,11 @@ impl Trainer {
                 for (gi, rw) in rewards.iter_mut().enumerate() {
                     let _ = gi;
                     let a = sample_index(&p, self.rng.random::<f64>());
-                    *rw = if self.policy.accepted(mp_u, 0, a) { 1.0 } else { 0.0 };
+                    *rw = if self.policy.accepted(mp_u, 0, a) {
+                        1.0
+                    } else {
+                        0.0
+                    };
                     r.prompt.push(mp);
                     r.pos.push(0);
                     r.prev.push(0);
@@ -379,7 +418,10 @@ impl Trainer {
         let batch = self.queue.pop_front().unwrap_or_default();
         let measure = self.ctl.cfg.measure;
         if measure == Measure::Rollout {
-            let m = Measurement { entropy: batch.weighted_mean(&batch.ent_old), sampled_nll: -batch.weighted_mean(&batch.logp_old) };
+            let m = Measurement {
+                entropy: batch.weighted_mean(&batch.ent_old),
+                sampled_nll: -batch.weighted_mean(&batch.logp_old),
+            };
             self.directive = self.ctl.update(m);
         }
         let n_groups = batch.group_start.len() - 1;
@@ -393,7 +435,11 @@ impl Trainer {
                 last = self.update(&batch, t0, t1)?;
             }
         }
-        let record_entropy = if measure == Measure::Rollout { batch.weighted_mean(&batch.ent_old) } else { last.entropy };
+        let record_entropy = if measure == Measure::Rollout {
+            batch.weighted_mean(&batch.ent_old)
+        } else {
+            last.entropy
+        };
         let (exact_h, pass) = if log_exact {
             let (h, p) = self.policy.exact_entropy_and_pass(self.grpo.temperature);
             (Some(h), Some(p))
@@ -415,10 +461,16 @@ impl Trainer {
             entropy_exact: exact_h,
             target: has_target.then_some(self.ctl.cfg.target),
             error: d.error.is_finite().then_some(d.error),
-            integral: matches!(self.ctl.cfg.method, Method::Entropic | Method::Probe).then_some(d.integral),
-            alpha: matches!(self.ctl.cfg.method, Method::Entropic | Method::Probe).then_some(d.alpha),
+            integral: matches!(self.ctl.cfg.method, Method::Entropic | Method::Probe)
+                .then_some(d.integral),
+            alpha: matches!(self.ctl.cfg.method, Method::Entropic | Method::Probe)
+                .then_some(d.alpha),
             hp_frac: Some(last.hp_frac),
-            coef: matches!(self.ctl.cfg.method, Method::EntropyBonus | Method::AdaptiveEntropy).then_some(d.entropy_coef),
+            coef: matches!(
+                self.ctl.cfg.method,
+                Method::EntropyBonus | Method::AdaptiveEntropy
+            )
+            .then_some(d.entropy_coef),
             reward_mean: Some(batch.reward_mean),
             pass_rate: pass,
             clip_frac: Some(last.clip_frac),
@@ -439,11 +491,15 @@ impl Trainer {
         let n = t1 - t0;
         let mut logp = vec![0.0; n];
         let mut ent = vec![0.0; n];
-        let mut logp_ref = if self.reference.is_some() { vec![0.0; n] } else { Vec::new() };
+        let mut logp_ref = if self.reference.is_some() {
+            vec![0.0; n]
+        } else {
+            Vec::new()
+        };
         let mut adv = batch.adv[t0..t1].to_vec();
         let mut z = vec![0.0; k];
         let mut p = vec![0.0; k];
-            let mut p_ref = vec![0.0; k];
+        let mut p_ref = vec![0.0; k];
         let mut z_ref = vec![0.0; k];
         let mut ctx = usize::MAX;
         let (mut lse, mut h) = (0.0, 0.0);
@@ -452,7 +508,12 @@ impl Trainer {
             let j = t0 + i;
             let key = self.ctx_key(batch, j);
             if key != ctx {
-                self.policy.logits(batch.prompt[j] as usize, batch.pos[j] as usize, batch.prev[j] as usize, &mut z);
+                self.policy.logits(
+                    batch.prompt[j] as usize,
+                    batch.pos[j] as usize,
+                    batch.prev[j] as usize,
+                    &mut z,
+                );
                 lse = softmax_into(&z, t, &mut p);
                 h = entropy(&p);
                 ctx = key;
@@ -462,7 +523,12 @@ impl Trainer {
             ent[i] = h;
             if let Some(rp) = &self.reference {
                 if key != ctx_ref {
-                    rp.logits(batch.prompt[j] as usize, batch.pos[j] as usize, batch.prev[j] as usize, &mut z_ref);
+                    rp.logits(
+                        batch.prompt[j] as usize,
+                        batch.pos[j] as usize,
+                        batch.prev[j] as usize,
+                        &mut z_ref,
+                    );
                     lse_ref = softmax_into(&z_ref, t, &mut p_ref);
                     ctx_ref = key;
                 }
@@ -475,14 +541,22 @@ impl Trainer {
                 TrainOn::Positive => a_i <= 0.0,
                 TrainOn::Negative => a_i >= 0.0,
             } || (!self.mask.is_empty() && {
-                let line = if self.grpo.mask_tau < 0.0 { ProbLine::ExpNegH } else { ProbLine::Tau(self.grpo.mask_tau) };
+                let line = if self.grpo.mask_tau < 0.0 {
+                    ProbLine::ExpNegH
+                } else {
+                    ProbLine::Tau(self.grpo.mask_tau)
+                };
                 a_i != 0.0 && self.mask.contains(&quadrant(logp[i].exp(), a_i, h, line))
             });
             if drop {
                 adv[i] = 0.0;
             }
         }
-        let weights = if batch.weight.is_empty() { None } else { Some(&batch.weight[t0..t1]) };
+        let weights = if batch.weight.is_empty() {
+            None
+        } else {
+            Some(&batch.weight[t0..t1])
+        };
         let mean_ent = match weights {
             None => ent.iter().sum::<f64>() / n.max(1) as f64,
             Some(w) => ent.iter().zip(w).map(|(e, w)| e * w).sum::<f64>() / w.iter().sum::<f64>(),
@@ -493,9 +567,19 @@ impl Trainer {
         if self.ctl.cfg.measure == Measure::Current {
             let nll = match weights {
                 None => -batch.logp_old[t0..t1].iter().sum::<f64>() / n.max(1) as f64,
-                Some(w) => -batch.logp_old[t0..t1].iter().zip(w).map(|(l, w)| l * w).sum::<f64>() / w.iter().sum::<f64>(),
+                Some(w) => {
+                    -batch.logp_old[t0..t1]
+                        .iter()
+                        .zip(w)
+                        .map(|(l, w)| l * w)
+                        .sum::<f64>()
+                        / w.iter().sum::<f64>()
+                }
             };
-            self.directive = self.ctl.update(Measurement { entropy: mean_ent, sampled_nll: nll });
+            self.directive = self.ctl.update(Measurement {
+                entropy: mean_ent,
+                sampled_nll: nll,
+            });
         }
         let inputs = TokenInputs {
             adv: &adv,
@@ -503,9 +587,15 @@ impl Trainer {
             logp_old: &batch.logp_old[t0..t1],
             logp_ref: self.reference.as_ref().map(|_| &logp_ref[..]),
             entropy: &ent,
-
+            weight: weights,
         };
-        let out = token_loss(&self.grpo.loss_config(), &self.ctl.cfg, &self.directive, &inputs, &mut self.rng);
+        let out = token_loss(
+            &self.grpo.loss_config(),
+            &self.ctl.cfg,
+            &self.directive,
+            &inputs,
+            &mut self.rng,
+        );
         if !out.loss.is_finite() {
             return Err(self.nonfinite("loss"));
         }
@@ -519,7 +609,11 @@ impl Trainer {
         while i < n {
             let j = t0 + i;
             let key = self.ctx_key(batch, j);
-            let (m, pos, prev) = (batch.prompt[j] as usize, batch.pos[j] as usize, batch.prev[j] as usize);
+            let (m, pos, prev) = (
+                batch.prompt[j] as usize,
+                batch.pos[j] as usize,
+                batch.prev[j] as usize,
+            );
             let mut e = i;
             while e < n && self.ctx_key(batch, t0 + e) == key {
                 let c = out.dlogp[e];
@@ -550,7 +644,13 @@ impl Trainer {
             grad_norm = self.grpo.grad_clip;
         }
         self.opt.step(&mut self.policy.params, &self.grad);
-        Ok(UpdateStats { entropy: mean_ent, hp_frac: out.stats.hp_frac, clip_frac: out.stats.clip_frac, kl: out.stats.kl, grad_norm })
+        Ok(UpdateStats {
+            entropy: mean_ent,
+            hp_frac: out.stats.hp_frac,
+            clip_frac: out.stats.clip_frac,
+            kl: out.stats.kl,
+            grad_norm,
+        })
     }
 
     #[inline]

@@ -14,8 +14,20 @@ pub struct KeyDoc {
     pub meaning: &'static str,
 }
 
-const fn k(key: &'static str, ty: &'static str, default: &'static str, range: &'static str, meaning: &'static str) -> KeyDoc {
-    KeyDoc { key, ty, default, range, meaning }
+const fn k(
+    key: &'static str,
+    ty: &'static str,
+    default: &'static str,
+    range: &'static str,
+    meaning: &'static str,
+) -> KeyDoc {
+    KeyDoc {
+        key,
+        ty,
+        default,
+        range,
+        meaning,
+    }
 }
 
 /// Every key a scenario file may hold.
@@ -99,7 +111,10 @@ pub fn markdown() -> String {
         "# Scenario keys\n\nGenerated from `sim/src/keys.rs` (`entropic scenario --keys`); a test keeps it in step with the config structs.\n\n| key | type | default | range | meaning |\n|---|---|---|---|---|\n",
     );
     for d in KEYS {
-        s.push_str(&format!("| `{}` | {} | {} | {} | {} |\n", d.key, d.ty, d.default, d.range, d.meaning));
+        s.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            d.key, d.ty, d.default, d.range, d.meaning
+        ));
     }
     s
 }

@@ -32,7 +32,16 @@ impl Optimizer {
             OptimizerKind::Adam => (vec![0.0; n], vec![0.0; n]),
             OptimizerKind::Sgd => (Vec::new(), Vec::new()),
         };
-        Optimizer { kind, lr, beta1, beta2, eps, step: 0, m, v }
+        Optimizer {
+            kind,
+            lr,
+            beta1,
+            beta2,
+            eps,
+            step: 0,
+            m,
+            v,
+        }
     }
 
     /// One step `params ← params − lr·update(grad)`.
@@ -54,7 +63,12 @@ impl Optimizer {
                 let step_size = self.lr / bc1;
                 let inv_sqrt_bc2 = 1.0 / bc2.sqrt();
                 let (b1, b2, eps) = (self.beta1, self.beta2, self.eps);
-                for (((p, &g), m), v) in params.iter_mut().zip(grad).zip(self.m.iter_mut()).zip(self.v.iter_mut()) {
+                for (((p, &g), m), v) in params
+                    .iter_mut()
+                    .zip(grad)
+                    .zip(self.m.iter_mut())
+                    .zip(self.v.iter_mut())
+                {
                     *m = b1 * *m + (1.0 - b1) * g;
                     *v = b2 * *v + (1.0 - b2) * g * g;
                     let denom = v.sqrt() * inv_sqrt_bc2 + eps;

@@ -24,28 +24,45 @@ pub fn run_seed(rc: &RunConfig, seed: u64, tick: &(dyn Fn() + Sync)) -> SeedRun 
     let mut tr = Trainer::new(&rc.bandit, &rc.grpo, &rc.control, seed, &rc.arm);
     let mut records = Vec::with_capacity(rc.steps);
     for s in 0..rc.steps {
-        let log_exact = s + 1 == rc.steps || s == 0 || (rc.exact_every > 0 && s % rc.exact_every == 0);
+        let log_exact =
+            s + 1 == rc.steps || s == 0 || (rc.exact_every > 0 && s % rc.exact_every == 0);
         match tr.step(log_exact) {
             Ok(mut r) => {
                 r.sweep = rc.sweep.clone();
                 records.push(r);
             }
-            Err(e) => return SeedRun { seed, records, error: Some(e) },
+            Err(e) => {
+                return SeedRun {
+                    seed,
+                    records,
+                    error: Some(e),
+                }
+            }
         }
         tick();
     }
-    SeedRun { seed, records, error: None }
+    SeedRun {
+        seed,
+        records,
+        error: None,
+    }
 }
 
 /// Run `seeds` (0..seeds) of one configuration in parallel, in seed order.
 pub fn run_config(rc: &RunConfig, seeds: usize, tick: &(dyn Fn() + Sync)) -> Vec<SeedRun> {
-    (0..seeds as u64).into_par_iter().map(|s| run_seed(rc, s, tick)).collect()
+    (0..seeds as u64)
+        .into_par_iter()
+        .map(|s| run_seed(rc, s, tick))
+        .collect()
 }
 
 /// Write records as JSON lines (temporary file, then rename).
 pub fn write_jsonl(path: &Path, runs: &[SeedRun]) -> Result<(), SimError> {
     let tmp = path.with_extension("jsonl.tmp");
-    let io = |e: std::io::Error| SimError::Io { path: path.display().to_string(), source: e };
+    let io = |e: std::io::Error| SimError::Io {
+        path: path.display().to_string(),
+        source: e,
+    };
     let f = std::fs::File::create(&tmp).map_err(io)?;
     let mut w = std::io::BufWriter::new(f);
     for r in runs {

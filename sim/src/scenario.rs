@@ -35,7 +35,18 @@ pub struct Scenario {
     pub runs: Vec<RunConfig>,
 }
 
-const TOP: &[&str] = &["name", "expect", "seeds", "steps", "exact_every", "bandit", "grpo", "control", "arms", "sweep"];
+const TOP: &[&str] = &[
+    "name",
+    "expect",
+    "seeds",
+    "steps",
+    "exact_every",
+    "bandit",
+    "grpo",
+    "control",
+    "arms",
+    "sweep",
+];
 
 fn type_name(v: &Value) -> &'static str {
     match v {
@@ -51,21 +62,42 @@ fn type_name(v: &Value) -> &'static str {
 
 fn check_value(file: &str, path: &str, key: &str, v: &Value) -> Result<(), SimError> {
     let Some(d) = doc(key) else {
-        let prefix = key.rsplit_once('.').map(|(p, _)| format!("{p}.")).unwrap_or_default();
-        let allowed: Vec<&str> = KEYS.iter().filter(|d| d.key.starts_with(&prefix) && !d.key[prefix.len()..].contains('.')).map(|d| &d.key[prefix.len()..]).collect();
-        return Err(SimError::input(file, path, format!("unknown key (allowed here: {})", allowed.join(", "))));
+        let prefix = key
+            .rsplit_once('.')
+            .map(|(p, _)| format!("{p}."))
+            .unwrap_or_default();
+        let allowed: Vec<&str> = KEYS
+            .iter()
+            .filter(|d| d.key.starts_with(&prefix) && !d.key[prefix.len()..].contains('.'))
+            .map(|d| &d.key[prefix.len()..])
+            .collect();
+        return Err(SimError::input(
+            file,
+            path,
+            format!("unknown key (allowed here: {})", allowed.join(", ")),
+        ));
     };
     let got = type_name(v);
-    let ok = got == d.ty || (d.ty == "float" && got == "integer") || (d.ty == "table" && got == "table");
+    let ok =
+        got == d.ty || (d.ty == "float" && got == "integer") || (d.ty == "table" && got == "table");
     if !ok {
-        return Err(SimError::input(file, path, format!("must be a {} ({}), got a {got}", d.ty, d.range)));
+        return Err(SimError::input(
+            file,
+            path,
+            format!("must be a {} ({}), got a {got}", d.ty, d.range),
+        ));
     }
     Ok(())
 }
 
 fn check_table(file: &str, path_prefix: &str, key_prefix: &str, t: &Table) -> Result<(), SimError> {
     for (k, v) in t {
-        check_value(file, &format!("{path_prefix}{k}"), &format!("{key_prefix}{k}"), v)?;
+        check_value(
+            file,
+            &format!("{path_prefix}{k}"),
+            &format!("{key_prefix}{k}"),
+            v,
+        )?;
     }
     Ok(())
 }
@@ -92,39 +124,72 @@ fn merge(base: &Table, over: Option<&Value>) -> Table {
 }
 
 fn de<T: for<'de> Deserialize<'de>>(file: &str, path: &str, t: Table) -> Result<T, SimError> {
-    T::deserialize(Value::Table(t)).map_err(|e| SimError::input(file, path, e.to_string().trim().replace('\n', " ")))
+    T::deserialize(Value::Table(t))
+        .map_err(|e| SimError::input(file, path, e.to_string().trim().replace('\n', " ")))
 }
 
 fn get_table<'a>(file: &str, root: &'a Table, key: &str) -> Result<Option<&'a Table>, SimError> {
     match root.get(key) {
         None => Ok(None),
         Some(Value::Table(t)) => Ok(Some(t)),
-        Some(v) => Err(SimError::input(file, key, format!("must be a table, got a {}", type_name(v)))),
+        Some(v) => Err(SimError::input(
+            file,
+            key,
+            format!("must be a table, got a {}", type_name(v)),
+        )),
     }
 }
 
-fn usize_key(file: &str, root: &Table, key: &str, default: usize, lo: usize, hi: usize) -> Result<usize, SimError> {
+fn usize_key(
+    file: &str,
+    root: &Table,
+    key: &str,
+    default: usize,
+    lo: usize,
+    hi: usize,
+) -> Result<usize, SimError> {
     match root.get(key) {
         None => Ok(default),
         Some(Value::Integer(i)) if *i >= lo as i64 && *i <= hi as i64 => Ok(*i as usize),
-        Some(v) => Err(SimError::input(file, key, format!("must be an integer in {lo}..={hi} (got {v})"))),
+        Some(v) => Err(SimError::input(
+            file,
+            key,
+            format!("must be an integer in {lo}..={hi} (got {v})"),
+        )),
     }
 }
 
 /// Load and validate a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, SimError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| SimError::input(&file, "-", format!("cannot read the file: {e}")))?;
-    let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "scenario".into());
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SimError::input(&file, "-", format!("cannot read the file: {e}")))?;
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "scenario".into());
     parse(&file, &stem, &text)
 }
 
 /// Parse and validate scenario text (`file` names it in errors).
 pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, SimError> {
-    let root: Table = text.parse().map_err(|e: toml::de::Error| SimError::input(file, "-", format!("not valid TOML: {}", e.to_string().trim().replace('\n', " "))))?;
+    let root: Table = text.parse().map_err(|e: toml::de::Error| {
+        SimError::input(
+            file,
+            "-",
+            format!(
+                "not valid TOML: {}",
+                e.to_string().trim().replace('\n', " ")
+            ),
+        )
+    })?;
     for (k, v) in &root {
         if !TOP.contains(&k.as_str()) {
-            return Err(SimError::input(file, k, format!("unknown key (allowed at top level: {})", TOP.join(", "))));
+            return Err(SimError::input(
+                file,
+                k,
+                format!("unknown key (allowed at top level: {})", TOP.join(", ")),
+            ));
         }
         if !matches!(k.as_str(), "bandit" | "grpo" | "control" | "arms" | "sweep") {
             check_value(file, k, k, v)?;
@@ -156,15 +221,37 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, SimError> {
             for (i, a) in list.iter().enumerate() {
                 let p = format!("arms[{i}]");
                 let Value::Table(t) = a else {
-                    return Err(SimError::input(file, &p, "must be a table with `name` and optional bandit/grpo/control tables"));
+                    return Err(SimError::input(
+                        file,
+                        &p,
+                        "must be a table with `name` and optional bandit/grpo/control tables",
+                    ));
                 };
                 let name = match t.get("name") {
-                    Some(Value::String(s)) if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) => s.clone(),
-                    Some(v) => return Err(SimError::input(file, format!("{p}.name"), format!("must be a non-empty string of letters, digits, - _ . (got {v})"))),
+                    Some(Value::String(s))
+                        if !s.is_empty()
+                            && s.chars()
+                                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) =>
+                    {
+                        s.clone()
+                    }
+                    Some(v) => {
+                        return Err(SimError::input(
+                            file,
+                            format!("{p}.name"),
+                            format!(
+                                "must be a non-empty string of letters, digits, - _ . (got {v})"
+                            ),
+                        ))
+                    }
                     None => return Err(SimError::input(file, format!("{p}.name"), "is required")),
                 };
                 if arms.iter().any(|(n, _)| *n == name) {
-                    return Err(SimError::input(file, format!("{p}.name"), format!("duplicate arm name `{name}`")));
+                    return Err(SimError::input(
+                        file,
+                        format!("{p}.name"),
+                        format!("duplicate arm name `{name}`"),
+                    ));
                 }
                 let mut over: [Option<Value>; 3] = [None, None, None];
                 for (k, v) in t {
@@ -172,19 +259,38 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, SimError> {
                         "name" => {}
                         "bandit" | "grpo" | "control" => {
                             let Value::Table(tt) = v else {
-                                return Err(SimError::input(file, format!("{p}.{k}"), "must be a table"));
+                                return Err(SimError::input(
+                                    file,
+                                    format!("{p}.{k}"),
+                                    "must be a table",
+                                ));
                             };
                             check_table(file, &format!("{p}.{k}."), &format!("{k}."), tt)?;
-                            let idx = ["bandit", "grpo", "control"].iter().position(|s| s == k).unwrap_or(0);
+                            let idx = ["bandit", "grpo", "control"]
+                                .iter()
+                                .position(|s| s == k)
+                                .unwrap_or(0);
                             over[idx] = Some(v.clone());
                         }
-                        _ => return Err(SimError::input(file, format!("{p}.{k}"), "unknown key (allowed in an arm: name, bandit, grpo, control)")),
+                        _ => {
+                            return Err(SimError::input(
+                                file,
+                                format!("{p}.{k}"),
+                                "unknown key (allowed in an arm: name, bandit, grpo, control)",
+                            ))
+                        }
                     }
                 }
                 arms.push((name, over));
             }
         }
-        Some(v) => return Err(SimError::input(file, "arms", format!("must be a non-empty array of tables (got {})", type_name(v)))),
+        Some(v) => {
+            return Err(SimError::input(
+                file,
+                "arms",
+                format!("must be a non-empty array of tables (got {})", type_name(v)),
+            ))
+        }
     }
     // sweep
     let sweep: Option<(String, Vec<Value>)> = match get_table(file, &root, "sweep")? {
@@ -192,16 +298,38 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, SimError> {
         Some(t) => {
             for k in t.keys() {
                 if k != "key" && k != "values" {
-                    return Err(SimError::input(file, format!("sweep.{k}"), "unknown key (allowed: key, values)"));
+                    return Err(SimError::input(
+                        file,
+                        format!("sweep.{k}"),
+                        "unknown key (allowed: key, values)",
+                    ));
                 }
             }
             let key = match t.get("key") {
-                Some(Value::String(s)) if s.starts_with("bandit.") || s.starts_with("grpo.") || s.starts_with("control.") => s.clone(),
-                v => return Err(SimError::input(file, "sweep.key", format!("must name a bandit., grpo. or control. key (got {v:?})"))),
+                Some(Value::String(s))
+                    if s.starts_with("bandit.")
+                        || s.starts_with("grpo.")
+                        || s.starts_with("control.") =>
+                {
+                    s.clone()
+                }
+                v => {
+                    return Err(SimError::input(
+                        file,
+                        "sweep.key",
+                        format!("must name a bandit., grpo. or control. key (got {v:?})"),
+                    ))
+                }
             };
             let values = match t.get("values") {
                 Some(Value::Array(v)) if !v.is_empty() => v.clone(),
-                _ => return Err(SimError::input(file, "sweep.values", "must be a non-empty array")),
+                _ => {
+                    return Err(SimError::input(
+                        file,
+                        "sweep.values",
+                        "must be a non-empty array",
+                    ))
+                }
             };
             for (i, v) in values.iter().enumerate() {
                 check_value(file, &format!("sweep.values[{i}] ({key})"), &key, v)?;
@@ -220,24 +348,48 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, SimError> {
             let mut label = None;
             if let Some((key, v)) = pt {
                 let (sec, sub) = key.split_once('.').unwrap_or(("control", key));
-                let idx = ["bandit", "grpo", "control"].iter().position(|s| *s == sec).unwrap_or(2);
+                let idx = ["bandit", "grpo", "control"]
+                    .iter()
+                    .position(|s| *s == sec)
+                    .unwrap_or(2);
                 t[idx].insert(sub.to_string(), v.clone());
                 label = Some(format!("{sub}={}", fmt_value(v)));
             }
             for (i, sec) in ["bandit.", "grpo.", "control."].iter().enumerate() {
                 floatify(sec, &mut t[i]);
             }
-            let [tb, tg, tc]: [Table; 3] = t.try_into().map_err(|_| SimError::Other("internal: sections".into()))?;
-            let at = |sec: &str| if arms.len() == 1 && arm == "main" { sec.to_string() } else { format!("arms[{arm}].{sec}") };
+            let [tb, tg, tc]: [Table; 3] = t
+                .try_into()
+                .map_err(|_| SimError::Other("internal: sections".into()))?;
+            let at = |sec: &str| {
+                if arms.len() == 1 && arm == "main" {
+                    sec.to_string()
+                } else {
+                    format!("arms[{arm}].{sec}")
+                }
+            };
             let bandit: BanditConfig = de(file, &at("bandit"), tb)?;
             let grpo: GrpoConfig = de(file, &at("grpo"), tg)?;
             let control: ControlConfig = de(file, &at("control"), tc)?;
-            let rc = RunConfig { arm: arm.clone(), sweep: label, steps, exact_every, bandit, grpo, control };
+            let rc = RunConfig {
+                arm: arm.clone(),
+                sweep: label,
+                steps,
+                exact_every,
+                bandit,
+                grpo,
+                control,
+            };
             validate(file, &rc)?;
             runs.push(rc);
         }
     }
-    Ok(Scenario { name, expect, seeds, runs })
+    Ok(Scenario {
+        name,
+        expect,
+        seeds,
+        runs,
+    })
 }
 
 fn fmt_value(v: &Value) -> String {
@@ -274,73 +426,226 @@ pub fn validate(file: &str, rc: &RunConfig) -> Result<(), SimError> {
     let b = &rc.bandit;
     let g = &rc.grpo;
     let explicit = !b.logits.is_empty();
-    let (m, k) = if explicit { (b.logits.len(), b.logits[0].len()) } else { (b.prompts, b.actions) };
+    let (m, k) = if explicit {
+        (b.logits.len(), b.logits[0].len())
+    } else {
+        (b.prompts, b.actions)
+    };
     if explicit {
         if b.policy != PolicyKind::Tabular {
-            return Err(SimError::input(file, "bandit.logits", "explicit logits need policy = \"tabular\""));
+            return Err(SimError::input(
+                file,
+                "bandit.logits",
+                "explicit logits need policy = \"tabular\"",
+            ));
         }
         for (i, row) in b.logits.iter().enumerate() {
             if row.len() != k || k < 2 || row.iter().any(|x| !x.is_finite()) {
-                return Err(SimError::input(file, format!("bandit.logits[{i}]"), format!("rows must be finite, of equal length >= 2 (row 0 has {k})")));
+                return Err(SimError::input(
+                    file,
+                    format!("bandit.logits[{i}]"),
+                    format!("rows must be finite, of equal length >= 2 (row 0 has {k})"),
+                ));
             }
         }
         if b.correct.len() != m {
-            return Err(SimError::input(file, "bandit.correct", format!("must hold one list per row of logits ({m} rows, got {})", b.correct.len())));
+            return Err(SimError::input(
+                file,
+                "bandit.correct",
+                format!(
+                    "must hold one list per row of logits ({m} rows, got {})",
+                    b.correct.len()
+                ),
+            ));
         }
         for (i, c) in b.correct.iter().enumerate() {
             if c.is_empty() || c.iter().any(|&a| a >= k) {
-                return Err(SimError::input(file, format!("bandit.correct[{i}]"), format!("must be a non-empty list of indices < {k}")));
+                return Err(SimError::input(
+                    file,
+                    format!("bandit.correct[{i}]"),
+                    format!("must be a non-empty list of indices < {k}"),
+                ));
             }
         }
     } else if !b.correct.is_empty() {
-        return Err(SimError::input(file, "bandit.correct", "explicit correct sets need explicit bandit.logits"));
+        return Err(SimError::input(
+            file,
+            "bandit.correct",
+            "explicit correct sets need explicit bandit.logits",
+        ));
     }
     check_u(file, "bandit.prompts", m, (1..=1_000_000).contains(&m))?;
-    let kmax = if b.policy == PolicyKind::Sequence { 32 } else { 4096 };
+    let kmax = if b.policy == PolicyKind::Sequence {
+        32
+    } else {
+        4096
+    };
     check_u(file, "bandit.actions", k, (2..=kmax).contains(&k))?;
-    check_f(file, "bandit.logit_scale", b.logit_scale, (0.0..=100.0).contains(&b.logit_scale))?;
-    check_u(file, "bandit.correct_size", b.correct_size, b.correct_size >= 1 && b.correct_size < k)?;
+    check_f(
+        file,
+        "bandit.logit_scale",
+        b.logit_scale,
+        (0.0..=100.0).contains(&b.logit_scale),
+    )?;
+    check_u(
+        file,
+        "bandit.correct_size",
+        b.correct_size,
+        b.correct_size >= 1 && b.correct_size < k,
+    )?;
     if !b.pass_rate.is_empty() {
-        let ok = b.pass_rate.len() == 2 && b.pass_rate[0] > 0.0 && b.pass_rate[0] <= b.pass_rate[1] && b.pass_rate[1] < 1.0;
+        let ok = b.pass_rate.len() == 2
+            && b.pass_rate[0] > 0.0
+            && b.pass_rate[0] <= b.pass_rate[1]
+            && b.pass_rate[1] < 1.0;
         if !ok {
-            return Err(SimError::input(file, "bandit.pass_rate", format!("must be [] or [lo, hi] with 0 < lo <= hi < 1 (got {:?})", b.pass_rate)));
+            return Err(SimError::input(
+                file,
+                "bandit.pass_rate",
+                format!(
+                    "must be [] or [lo, hi] with 0 < lo <= hi < 1 (got {:?})",
+                    b.pass_rate
+                ),
+            ));
         }
     }
-    check_u(file, "bandit.features", b.features, (1..=4096).contains(&b.features))?;
-    check_u(file, "bandit.length", b.length, (1..=16).contains(&b.length))?;
+    check_u(
+        file,
+        "bandit.features",
+        b.features,
+        (1..=4096).contains(&b.features),
+    )?;
+    check_u(
+        file,
+        "bandit.length",
+        b.length,
+        (1..=16).contains(&b.length),
+    )?;
     check_u(file, "bandit.forks", b.forks, b.forks <= b.length)?;
-    check_f(file, "bandit.det_margin", b.det_margin, (0.0..=50.0).contains(&b.det_margin))?;
-    check_f(file, "bandit.table_scale", b.table_scale, (0.0..=50.0).contains(&b.table_scale))?;
+    check_f(
+        file,
+        "bandit.det_margin",
+        b.det_margin,
+        (0.0..=50.0).contains(&b.det_margin),
+    )?;
+    check_f(
+        file,
+        "bandit.table_scale",
+        b.table_scale,
+        (0.0..=50.0).contains(&b.table_scale),
+    )?;
     if b.sampling == Sampling::Exact && b.policy == PolicyKind::Sequence {
-        return Err(SimError::input(file, "bandit.sampling", "exact sampling is available for tabular and linear policies only"));
+        return Err(SimError::input(
+            file,
+            "bandit.sampling",
+            "exact sampling is available for tabular and linear policies only",
+        ));
     }
-    check_u(file, "grpo.group_size", g.group_size, (2..=4096).contains(&g.group_size))?;
-    check_u(file, "grpo.batch_prompts", g.batch_prompts, g.batch_prompts >= 1 && g.batch_prompts <= m)?;
-    check_f(file, "grpo.temperature", g.temperature, g.temperature > 0.0 && g.temperature <= 10.0)?;
+    check_u(
+        file,
+        "grpo.group_size",
+        g.group_size,
+        (2..=4096).contains(&g.group_size),
+    )?;
+    check_u(
+        file,
+        "grpo.batch_prompts",
+        g.batch_prompts,
+        g.batch_prompts >= 1 && g.batch_prompts <= m,
+    )?;
+    check_f(
+        file,
+        "grpo.temperature",
+        g.temperature,
+        g.temperature > 0.0 && g.temperature <= 10.0,
+    )?;
     check_f(file, "grpo.lr", g.lr, g.lr > 0.0 && g.lr <= 100.0)?;
-    check_f(file, "grpo.adam_beta1", g.adam_beta1, (0.0..1.0).contains(&g.adam_beta1))?;
-    check_f(file, "grpo.adam_beta2", g.adam_beta2, (0.0..1.0).contains(&g.adam_beta2))?;
-    check_f(file, "grpo.adam_eps", g.adam_eps, g.adam_eps > 0.0 && g.adam_eps <= 1.0)?;
-    check_f(file, "grpo.adv_eps", g.adv_eps, (0.0..=1.0).contains(&g.adv_eps))?;
-    check_f(file, "grpo.eps_low", g.eps_low, (0.0..=1.0).contains(&g.eps_low))?;
-    check_f(file, "grpo.eps_high", g.eps_high, (0.0..=10.0).contains(&g.eps_high))?;
+    check_f(
+        file,
+        "grpo.adam_beta1",
+        g.adam_beta1,
+        (0.0..1.0).contains(&g.adam_beta1),
+    )?;
+    check_f(
+        file,
+        "grpo.adam_beta2",
+        g.adam_beta2,
+        (0.0..1.0).contains(&g.adam_beta2),
+    )?;
+    check_f(
+        file,
+        "grpo.adam_eps",
+        g.adam_eps,
+        g.adam_eps > 0.0 && g.adam_eps <= 1.0,
+    )?;
+    check_f(
+        file,
+        "grpo.adv_eps",
+        g.adv_eps,
+        (0.0..=1.0).contains(&g.adv_eps),
+    )?;
+    check_f(
+        file,
+        "grpo.eps_low",
+        g.eps_low,
+        (0.0..=1.0).contains(&g.eps_low),
+    )?;
+    check_f(
+        file,
+        "grpo.eps_high",
+        g.eps_high,
+        (0.0..=10.0).contains(&g.eps_high),
+    )?;
     check_f(file, "grpo.dual_clip", g.dual_clip, g.dual_clip > 1.0)?;
-    check_f(file, "grpo.kl_coef", g.kl_coef, (0.0..=10.0).contains(&g.kl_coef))?;
-    check_u(file, "grpo.ppo_epochs", g.ppo_epochs, (1..=64).contains(&g.ppo_epochs))?;
-    check_u(file, "grpo.minibatches", g.minibatches, g.minibatches >= 1 && g.minibatches <= g.batch_prompts)?;
+    check_f(
+        file,
+        "grpo.kl_coef",
+        g.kl_coef,
+        (0.0..=10.0).contains(&g.kl_coef),
+    )?;
+    check_u(
+        file,
+        "grpo.ppo_epochs",
+        g.ppo_epochs,
+        (1..=64).contains(&g.ppo_epochs),
+    )?;
+    check_u(
+        file,
+        "grpo.minibatches",
+        g.minibatches,
+        g.minibatches >= 1 && g.minibatches <= g.batch_prompts,
+    )?;
     check_u(file, "grpo.lag", g.lag, g.lag <= 64)?;
-    check_f(file, "grpo.grad_clip", g.grad_clip, g.grad_clip >= 0.0 && g.grad_clip.is_finite())?;
-    check_f(file, "grpo.mask_tau", g.mask_tau, g.mask_tau < 1.0 && g.mask_tau != 0.0 && g.mask_tau.is_finite())?;
+    check_f(
+        file,
+        "grpo.grad_clip",
+        g.grad_clip,
+        g.grad_clip >= 0.0 && g.grad_clip.is_finite(),
+    )?;
+    check_f(
+        file,
+        "grpo.mask_tau",
+        g.mask_tau,
+        g.mask_tau < 1.0 && g.mask_tau != 0.0 && g.mask_tau.is_finite(),
+    )?;
     for (i, q) in g.mask.iter().enumerate() {
         if !["p_up", "p_down", "n_up", "n_down"].contains(&q.as_str()) {
-            return Err(SimError::input(file, format!("grpo.mask[{i}]"), format!("must be one of p_up, p_down, n_up, n_down (got {q:?})")));
+            return Err(SimError::input(
+                file,
+                format!("grpo.mask[{i}]"),
+                format!("must be one of p_up, p_down, n_up, n_down (got {q:?})"),
+            ));
         }
     }
     let c = &rc.control;
     c.validate(file, "control")?;
     let ln_k = (k as f64).ln();
     if c.method != Method::None && c.target > ln_k {
-        return Err(SimError::input(file, "control.target", format!("must be in [0, ln K = {ln_k:.4}] (got {})", c.target)));
+        return Err(SimError::input(
+            file,
+            "control.target",
+            format!("must be in [0, ln K = {ln_k:.4}] (got {})", c.target),
+        ));
     }
     Ok(())
 }
@@ -364,13 +669,25 @@ mod tests {
     #[test]
     fn bad_input_names_file_key_and_range() {
         let e = err("[grpo]\nlr = -0.1\n");
-        assert!(e.contains("t.toml") && e.contains("grpo.lr") && e.contains("(0, 100]"), "{e}");
+        assert!(
+            e.contains("t.toml") && e.contains("grpo.lr") && e.contains("(0, 100]"),
+            "{e}"
+        );
         let e = err("[grpo]\ngroup_size = 0\n");
-        assert!(e.contains("grpo.group_size") && e.contains("2..=4096"), "{e}");
+        assert!(
+            e.contains("grpo.group_size") && e.contains("2..=4096"),
+            "{e}"
+        );
         let e = err("[grpo]\nfoo = 1\n");
-        assert!(e.contains("grpo.foo") && e.contains("unknown key") && e.contains("lr"), "{e}");
+        assert!(
+            e.contains("grpo.foo") && e.contains("unknown key") && e.contains("lr"),
+            "{e}"
+        );
         let e = err("[grpo]\nlr = \"fast\"\n");
-        assert!(e.contains("grpo.lr") && e.contains("must be a float"), "{e}");
+        assert!(
+            e.contains("grpo.lr") && e.contains("must be a float"),
+            "{e}"
+        );
         let e = err("[grpo]\nlr = nan\n");
         assert!(e.contains("grpo.lr"), "{e}");
         let e = err("[grpo]\ntemperature = inf\n");
@@ -410,11 +727,16 @@ mod tests {
         let sections: [(&str, Value); 3] = [
             ("bandit", Value::try_from(BanditConfig::default()).unwrap()),
             ("grpo", Value::try_from(GrpoConfig::default()).unwrap()),
-            ("control", Value::try_from(ControlConfig::default()).unwrap()),
+            (
+                "control",
+                Value::try_from(ControlConfig::default()).unwrap(),
+            ),
         ];
         let mut from_structs: Vec<String> = Vec::new();
         for (sec, v) in &sections {
-            let Value::Table(t) = v else { panic!("{sec} is not a table") };
+            let Value::Table(t) = v else {
+                panic!("{sec} is not a table")
+            };
             for (k, val) in t {
                 let key = format!("{sec}.{k}");
                 let d = doc(&key).unwrap_or_else(|| panic!("{key} is not documented in keys.rs"));
@@ -425,7 +747,12 @@ mod tests {
                     other => other.to_string(),
                 };
                 let doc_default: String = d.default.to_string();
-                let same = shown == doc_default || doc_default.parse::<f64>().ok().zip(shown.parse::<f64>().ok()).is_some_and(|(a, b)| a == b);
+                let same = shown == doc_default
+                    || doc_default
+                        .parse::<f64>()
+                        .ok()
+                        .zip(shown.parse::<f64>().ok())
+                        .is_some_and(|(a, b)| a == b);
                 assert!(same, "{key}: default {shown} documented as {doc_default}");
                 from_structs.push(key);
             }
@@ -434,7 +761,11 @@ mod tests {
         for d in KEYS {
             let sec = d.key.split('.').next().unwrap_or("");
             if ["bandit", "grpo", "control"].contains(&sec) {
-                assert!(from_structs.iter().any(|k| k == d.key), "{} documented but not a field", d.key);
+                assert!(
+                    from_structs.iter().any(|k| k == d.key),
+                    "{} documented but not a field",
+                    d.key
+                );
             }
         }
     }
@@ -443,6 +774,10 @@ mod tests {
     fn docs_file_is_current() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/scenarios.md");
         let on_disk = std::fs::read_to_string(path).unwrap_or_default();
-        assert_eq!(on_disk, crate::keys::markdown(), "docs/scenarios.md is stale: run `entropic scenario --keys > docs/scenarios.md`");
+        assert_eq!(
+            on_disk,
+            crate::keys::markdown(),
+            "docs/scenarios.md is stale: run `entropic scenario --keys > docs/scenarios.md`"
+        );
     }
 }

@@ -18,33 +18,60 @@ pub fn mean_ci(xs: &[f64], level: f64) -> Estimate {
     let v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
     let n = v.len();
     if n == 0 {
-        return Estimate { mean: f64::NAN, lo: f64::NAN, hi: f64::NAN, n: 0 };
+        return Estimate {
+            mean: f64::NAN,
+            lo: f64::NAN,
+            hi: f64::NAN,
+            n: 0,
+        };
     }
     let mean = v.iter().sum::<f64>() / n as f64;
     if n == 1 {
-        return Estimate { mean, lo: mean, hi: mean, n };
+        return Estimate {
+            mean,
+            lo: mean,
+            hi: mean,
+            n,
+        };
     }
     let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
     let se = (var / n as f64).sqrt();
     let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
         .map(|d| d.inverse_cdf(0.5 + level / 2.0))
         .unwrap_or(f64::NAN);
-    Estimate { mean, lo: mean - t * se, hi: mean + t * se, n }
+    Estimate {
+        mean,
+        lo: mean - t * se,
+        hi: mean + t * se,
+        n,
+    }
 }
 
 /// Wilson score interval for `k` successes out of `n` at `level`.
 pub fn wilson(k: usize, n: usize, level: f64) -> Estimate {
     if n == 0 {
-        return Estimate { mean: f64::NAN, lo: 0.0, hi: 1.0, n: 0 };
+        return Estimate {
+            mean: f64::NAN,
+            lo: 0.0,
+            hi: 1.0,
+            n: 0,
+        };
     }
-    let z = Normal::new(0.0, 1.0).map(|d| d.inverse_cdf(0.5 + level / 2.0)).unwrap_or(1.96);
+    let z = Normal::new(0.0, 1.0)
+        .map(|d| d.inverse_cdf(0.5 + level / 2.0))
+        .unwrap_or(1.96);
     let nf = n as f64;
     let p = k as f64 / nf;
     let z2 = z * z;
     let denom = 1.0 + z2 / nf;
     let centre = (p + z2 / (2.0 * nf)) / denom;
     let half = z * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt() / denom;
-    Estimate { mean: p, lo: (centre - half).max(0.0), hi: (centre + half).min(1.0), n }
+    Estimate {
+        mean: p,
+        lo: (centre - half).max(0.0),
+        hi: (centre + half).min(1.0),
+        n,
+    }
 }
 
 #[cfg(test)]

@@ -39,6 +39,11 @@ pub struct TokenInputs<'a> {
     pub logp_ref: Option<&'a [f64]>,
     /// Full-distribution entropy at each token's position under π_θ.
     pub entropy: &'a [f64],
+    /// Token weights (None = every token weight 1). The token-mean becomes
+    /// `Σ w·ℓ / Σ w` and `|HP|` becomes `Σ_{HP} w`: the simulator's `exact`
+    /// sampling passes `π_old(a)` here for the expected update. clip_cov and
+    /// kl_cov select tokens by count and ignore weights in the selection.
+    pub weight: Option<&'a [f64]>,
 }
 
 /// Summary numbers of one loss evaluation.
@@ -320,13 +325,23 @@ pub fn token_loss<R: Rng + ?Sized>(
     let method = ctl.method;
     let kept = |t: usize| method != Method::ClipHigher || x.adv[t] != 0.0;
     let hp = |t: usize| is_high_prob(ctl, x.logp[t], x.entropy[t]);
-    let (n_kept, n_hp) = (0..n)
-        .filter(|&t| kept(t))
-        .fold((0, 0), |(k, h), t| (k + 1, h + hp(t) as usize));
-    if n_kept == 0 {
+    let wt = |t: usize| x.weight.map_or(1.0, |w| w[t]);
+    let (n_kept, n_hp, w_kept, w_hp_sum) =
+        (0..n)
+            .filter(|&t| kept(t))
+            .fold((0, 0, 0.0, 0.0), |(k, h, wk, wh), t| {
+                let is_hp = hp(t);
+                (
+                    k + 1,
+                    h + is_hp as usize,
+                    wk + wt(t),
+                    wh + if is_hp { wt(t) } else { 0.0 },
+                )
+            });
+    if n_kept == 0 || w_kept <= 0.0 {
         return out;
     }
-    let inv_n = 1.0 / n_kept as f64;
+    let inv_n = 1.0 / w_kept;
     let eps_high = if method == Method::ClipHigher {
         ctl.clip_higher_eps_high
     } else {
@@ -346,7 +361,7 @@ pub fn token_loss<R: Rng + ?Sized>(
     // EntroPIC: the extra term is w_hp · Σ_{HP} (−r_t·|A_t|).
     let w_hp = match (method, ctl.weighting) {
         (Method::Entropic | Method::Probe, _) if n_hp == 0 => 0.0,
-        (Method::Entropic | Method::Probe, Weighting::Official) => d.alpha / n_hp as f64,
+        (Method::Entropic | Method::Probe, Weighting::Official) => d.alpha / w_hp_sum,
         (Method::Entropic | Method::Probe, Weighting::Plain) => d.alpha * inv_n,
         _ => 0.0,
     };
@@ -360,8 +375,8 @@ pub fn token_loss<R: Rng + ?Sized>(
         Method::KlCov => select_kl_cov(ctl, x, n),
         _ => Vec::new(),
     };
-    let (mut pg_sum, mut extra_sum, mut kl_sum, mut h_sum, mut n_clipped) =
-        (0.0, 0.0, 0.0, 0.0, 0usize);
+    let (mut pg_sum, mut extra_sum, mut kl_sum, mut h_sum, mut w_clipped) =
+        (0.0, 0.0, 0.0, 0.0, 0.0);
     for t in (0..n).filter(|&t| kept(t)) {
         let (adv, logp, h) = (x.adv[t], x.logp[t], x.entropy[t]);
         let is_selected = selected.get(t).copied().unwrap_or(false);
@@ -387,13 +402,14 @@ pub fn token_loss<R: Rng + ?Sized>(
             (0.0, 0.0)
         };
         let (kl, dkl) = x.logp_ref.map_or((0.0, 0.0), |r| k3(r[t], logp));
-        pg_sum += pg_loss;
-        extra_sum += extra;
-        kl_sum += kl;
-        h_sum += h;
-        n_clipped += clipped as usize;
-        out.dlogp[t] = dpg_loss * inv_n + dextra + kl_coef * dkl * inv_n;
-        out.dentropy[t] = -coef * inv_n;
+        let w = wt(t);
+        pg_sum += w * pg_loss;
+        extra_sum += w * extra;
+        kl_sum += w * kl;
+        h_sum += w * h;
+        w_clipped += if clipped { w } else { 0.0 };
+        out.dlogp[t] = w * (dpg_loss * inv_n + dextra + kl_coef * dkl * inv_n);
+        out.dentropy[t] = -w * coef * inv_n;
     }
     let pg_loss = pg_sum * inv_n;
     let kl = kl_sum * inv_n;
@@ -402,8 +418,8 @@ pub fn token_loss<R: Rng + ?Sized>(
     out.stats = LossStats {
         n_tokens: n_kept,
         n_hp,
-        hp_frac: n_hp as f64 * inv_n,
-        clip_frac: n_clipped as f64 * inv_n,
+        hp_frac: w_hp_sum * inv_n,
+        clip_frac: w_clipped * inv_n,
         kl,
         n_selected: selected.iter().filter(|&&s| s).count(),
     };
