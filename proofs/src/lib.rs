@@ -28,6 +28,7 @@
 
 pub mod ident;
 pub mod linear;
+pub mod verdict;
 
 /// Any error of this crate; modules keep their own typed errors and convert
 /// into this one with `?`.
@@ -37,4 +38,14 @@ pub enum ProofsError {
     Linear(#[from] linear::LinearError),
     #[error(transparent)]
     Ident(#[from] ident::IdentError),
+    /// A simulator error (bad scenario, non-finite run that a check cannot
+    /// treat as an observation, I/O).
+    #[error("{0}")]
+    Sim(String),
+}
+
+impl From<entropic_sim::SimError> for ProofsError {
+    fn from(e: entropic_sim::SimError) -> Self {
+        ProofsError::Sim(e.to_string())
+    }
 }
