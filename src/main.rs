@@ -4,6 +4,7 @@
 
 mod bench;
 mod cmd_run;
+mod cmd_verify;
 
 use clap::{Parser, Subcommand};
 use entropic_sim::SimError;
@@ -41,6 +42,36 @@ enum Cmd {
     Scenario {
         #[arg(long)]
         keys: bool,
+    },
+    /// Run every claim check; write verification.md, verification.json and SVGs.
+    Verify {
+        /// Reduced grids (tests and CI; under a minute).
+        #[arg(long)]
+        quick: bool,
+        /// Output folder (default reports/).
+        #[arg(long, default_value = "reports")]
+        out: PathBuf,
+    },
+    /// The linearised loop of MATH.md §6: spectral radius, stable or not, P's steady-state error.
+    Stability {
+        /// Plant gain g (entropy drop per unit α per step), > 0.
+        #[arg(long)]
+        gain: f64,
+        /// Delay d in controller steps.
+        #[arg(long, default_value_t = 0)]
+        delay: usize,
+        #[arg(long)]
+        kp: f64,
+        #[arg(long, default_value_t = 0.0)]
+        ki: f64,
+        /// Drift b (entropy change per step without control).
+        #[arg(long, default_value_t = 0.0)]
+        drift: f64,
+        /// `before` (the authors': integral before this step's error) or `after`.
+        #[arg(long, default_value = "before")]
+        integral: String,
+        #[arg(long)]
+        json: bool,
     },
     /// Benchmarks: `sim` (the bandit) or `llm` (the transformer).
     Bench {
@@ -106,6 +137,16 @@ fn run() -> anyhow::Result<ExitCode> {
             print!("{}", entropic_sim::keys::markdown());
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Verify { quick, out } => cmd_verify::run(quick, &out),
+        Cmd::Stability {
+            gain,
+            delay,
+            kp,
+            ki,
+            drift,
+            integral,
+            json,
+        } => stability(gain, delay, kp, ki, drift, &integral, json),
         Cmd::Bench { what, json, runs } => match what.as_str() {
             "sim" => bench::sim(json, runs),
             other => Err(InputError(format!(
@@ -114,4 +155,48 @@ fn run() -> anyhow::Result<ExitCode> {
             .into()),
         },
     }
+}
+
+fn stability(
+    gain: f64,
+    delay: usize,
+    kp: f64,
+    ki: f64,
+    drift: f64,
+    integral: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use entropic_proofs::linear::{analyse, IntegralForm, LoopParams};
+    let form = match integral {
+        "before" => IntegralForm::Before,
+        "after" => IntegralForm::After,
+        other => {
+            return Err(
+                InputError(format!("--integral: must be before or after (got {other})")).into(),
+            )
+        }
+    };
+    let p = LoopParams {
+        gain,
+        delay,
+        kp,
+        ki,
+        drift,
+        form,
+    };
+    let r = analyse(&p).map_err(|e| InputError(format!("stability: {e}")))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        let law = if ki == 0.0 { "P" } else { "PI" };
+        println!(
+            "{law} loop, g = {gain}, d = {delay}, Kp = {kp}, Ki = {ki}, integral {integral}: spectral radius {:.4} -> {}",
+            r.spectral_radius,
+            if r.stable { "stable" } else { "unstable" }
+        );
+        if let Some(e) = r.steady_state_error {
+            println!("steady-state error for drift b = {drift}: {e:.4} nats");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

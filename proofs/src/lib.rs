@@ -29,6 +29,7 @@
 pub mod ident;
 pub mod linear;
 pub mod verdict;
+pub mod verify;
 
 /// Any error of this crate; modules keep their own typed errors and convert
 /// into this one with `?`.

@@ -1,0 +1,16 @@
+//! `entropic verify`: run every claim check and write `verification.md`,
+//! `verification.json` and the figures (OWNED BY THE VERIFY HELPER; claim
+//! helpers only add their line to [`checks`]).
+
+use crate::verdict::{ClaimSection, Ctx};
+use crate::ProofsError;
+
+/// A claim check.
+pub type CheckFn = fn(&Ctx) -> Result<ClaimSection, ProofsError>;
+
+/// Every claim check, in report order.
+pub fn checks() -> Vec<(&'static str, CheckFn)> {
+    vec![
+        // ("cor-4-1", crate::cor41::check),
+    ]
+}
