@@ -1,5 +1,112 @@
-//! `entropic bench sim`: sampled actions per second of the bandit GRPO loop.
+//! `entropic bench sim`: sampled actions per second of the bandit GRPO loop
+//! for the configuration of the [SIM] issue (tabular, M=1024, K=64, G=8,
+//! B=256, vanilla rule, dense Adam, PI controller, 1000 steps, the exact
+//! all-prompt entropy every 10 steps), on 1 thread and on all threads.
+//! "All threads" runs one independent seed per thread at once (seeds are the
+//! unit of parallelism of `entropic run`), so its figure is the machine's
+//! aggregate throughput. Medians of `runs` repetitions.
+
+use entropic_sim::runner::run_seed;
+use entropic_sim::scenario::parse;
+use rayon::prelude::*;
+use serde::Serialize;
 use std::process::ExitCode;
-pub fn sim(_json: bool, _runs: usize) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not yet")
+use std::time::Instant;
+
+const SCENARIO: &str = r#"
+steps = 1000
+exact_every = 10
+[bandit]
+policy = "tabular"
+prompts = 1024
+actions = 64
+logit_scale = 1.0
+update_rule = "vanilla"
+[grpo]
+group_size = 8
+batch_prompts = 256
+optimizer = "adam"
+lr = 0.01
+[control]
+method = "entropic"
+kp = 1.0
+ki = 0.01
+target = 2.0
+"#;
+
+#[derive(Serialize)]
+struct BenchResult {
+    bench: &'static str,
+    config: &'static str,
+    threads: usize,
+    runs: usize,
+    samples_per_run: u64,
+    seconds_median: f64,
+    seconds_all: Vec<f64>,
+    sampled_actions_per_s: f64,
+    sampled_actions_per_s_per_thread: f64,
+}
+
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        0.5 * (xs[n / 2 - 1] + xs[n / 2])
+    }
+}
+
+pub fn sim(json: bool, runs: usize) -> anyhow::Result<ExitCode> {
+    let sc = parse("bench", "bench", SCENARIO)?;
+    let rc = &sc.runs[0];
+    let per_seed = (rc.steps * rc.grpo.batch_prompts * rc.grpo.group_size) as u64;
+    let all = rayon::current_num_threads();
+    let mut out = Vec::new();
+    for threads in [1, all] {
+        if threads == all && all == 1 && !out.is_empty() {
+            break;
+        }
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+        let mut secs = Vec::new();
+        for r in 0..runs.max(1) {
+            let t0 = Instant::now();
+            let res: Vec<_> = pool.install(|| (0..threads as u64).into_par_iter().map(|s| run_seed(rc, 1000 * r as u64 + s, &|| {})).collect());
+            secs.push(t0.elapsed().as_secs_f64());
+            if let Some(e) = res.iter().find_map(|r| r.error.as_ref()) {
+                anyhow::bail!("bench run failed: {e}");
+            }
+        }
+        let all_secs = secs.clone();
+        let med = median(&mut secs);
+        let total = per_seed * threads as u64;
+        out.push(BenchResult {
+            bench: "sim",
+            config: "tabular M=1024 K=64 G=8 B=256 vanilla adam PI 1000 steps exact entropy every 10",
+            threads,
+            runs: runs.max(1),
+            samples_per_run: total,
+            seconds_median: med,
+            seconds_all: all_secs,
+            sampled_actions_per_s: total as f64 / med,
+            sampled_actions_per_s_per_thread: total as f64 / med / threads as f64,
+        });
+    }
+    if json {
+        for r in &out {
+            println!("{}", serde_json::to_string(r)?);
+        }
+    } else {
+        for r in &out {
+            println!(
+                "{:>2} thread(s): {:.2} M sampled actions/s ({:.2} M/s per thread), median of {} runs of {:.3} s",
+                r.threads,
+                r.sampled_actions_per_s / 1e6,
+                r.sampled_actions_per_s_per_thread / 1e6,
+                r.runs,
+                r.seconds_median
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -11,7 +11,7 @@
 //!   "forking" ones; the reward is 1 iff every token is accepted at its
 //!   position (the whole response is checked).
 
-use crate::entropy::{entropy, softmax_into, UpdateRule};
+use crate::entropy::{entropy_from_lse, softmax_into, UpdateRule};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
@@ -382,8 +382,8 @@ impl Policy {
         if self.kind != PolicyKind::Sequence {
             for m in 0..self.m {
                 self.logits(m, 0, 0, &mut z);
-                softmax_into(&z, t, &mut p);
-                h_sum += entropy(&p);
+                let lse = softmax_into(&z, t, &mut p);
+                h_sum += entropy_from_lse(&p, &z, t, lse);
                 pass_sum += (0..k)
                     .filter(|&a| self.accepted(m, 0, a))
                     .map(|a| p[a])
@@ -410,8 +410,8 @@ impl Policy {
                         continue;
                     }
                     self.logits(m, pos, prev, &mut z);
-                    softmax_into(&z, t, &mut p);
-                    h_m += q[prev] * entropy(&p);
+                    let lse = softmax_into(&z, t, &mut p);
+                    h_m += q[prev] * entropy_from_lse(&p, &z, t, lse);
                     for a in 0..k {
                         q_next[a] += q[prev] * p[a];
                         if self.accepted(m, pos, a) {
@@ -514,6 +514,7 @@ pub fn context_logit_grad(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entropy::entropy;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 

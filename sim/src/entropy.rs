@@ -27,6 +27,14 @@ pub fn softmax_into(z: &[f64], t: f64, out: &mut [f64]) -> f64 {
     m + s.ln()
 }
 
+/// Entropy of `π = softmax(z/t)` from its log-partition `lse` (as returned
+/// by [`softmax_into`]): `H = lse − Σ π·z/t`, one pass and no logarithms.
+#[inline]
+pub fn entropy_from_lse(p: &[f64], z: &[f64], t: f64, lse: f64) -> f64 {
+    let s: f64 = p.iter().zip(z).map(|(a, b)| a * b).sum();
+    (lse - s / t).max(0.0)
+}
+
 /// `H(π) = −Σ π log π` in nats (0·log 0 = 0).
 pub fn entropy(p: &[f64]) -> f64 {
     -p.iter()

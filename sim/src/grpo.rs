@@ -8,9 +8,9 @@
 //! [`Record`] returned; it prints nothing.
 
 use crate::bandit::{bos, context_logit_grad, BanditConfig, Policy, Sampling};
-use crate::control::loss::{token_loss, LossConfig, TokenInputs};
+use crate::control::loss::{token_loss, LossConfig, TokenInputs, TokenLoss};
 use crate::control::{ControlConfig, Controller, Directive, Measure, Measurement, Method};
-use crate::entropy::{entropy, quadrant, softmax_into, ProbLine, Quadrant};
+use crate::entropy::{entropy_from_lse, quadrant, softmax_into, ProbLine, Quadrant};
 use crate::error::SimError;
 use crate::metrics::Record;
 use crate::optim::{Optimizer, OptimizerKind};
@@ -197,8 +197,23 @@ pub struct Trainer {
     pub seed: u64,
     pub arm: String,
     directive: Directive,
-    grad: Vec<f64>,
+    /// Parameter gradient of the last `loss_grad`.
+    pub grad: Vec<f64>,
     mask: Vec<Quadrant>,
+}
+
+/// The forward pass of one optimizer step (see [`Trainer::forward`]).
+#[derive(Debug, Clone, Default)]
+pub struct Forward {
+    pub logp: Vec<f64>,
+    pub ent: Vec<f64>,
+    pub logp_ref: Vec<f64>,
+    /// Advantages after the training-data masks.
+    pub adv: Vec<f64>,
+    /// Start index of each run of tokens sharing a context, then `n`.
+    pub runs: Vec<usize>,
+    /// Probabilities of each run's context (runs × K).
+    pub probs: Vec<f64>,
 }
 
 /// What one optimizer step measured.
@@ -324,7 +339,7 @@ impl Trainer {
             if exact {
                 self.policy.logits(mp_u, 0, 0, &mut z);
                 let lse = softmax_into(&z, t, &mut p);
-                let h = entropy(&p);
+                let h = entropy_from_lse(&p, &z, t, lse);
                 let pc: f64 = (0..k)
                     .filter(|&a| self.policy.accepted(mp_u, 0, a))
                     .map(|a| p[a])
@@ -355,9 +370,8 @@ impl Trainer {
             if l == 1 {
                 self.policy.logits(mp_u, 0, 0, &mut z);
                 let lse = softmax_into(&z, t, &mut p);
-                let h = entropy(&p);
-                for (gi, rw) in rewards.iter_mut().enumerate() {
-                    let _ = gi;
+                let h = entropy_from_lse(&p, &z, t, lse);
+                for rw in rewards.iter_mut() {
                     let a = sample_index(&p, self.rng.random::<f64>());
                     *rw = if self.policy.accepted(mp_u, 0, a) {
                         1.0
@@ -385,7 +399,7 @@ impl Trainer {
                         r.prev.push(prev as u16);
                         r.act.push(a as u16);
                         r.logp_old.push(z[a] / t - lse);
-                        r.ent_old.push(entropy(&p));
+                        r.ent_old.push(entropy_from_lse(&p, &z, t, lse));
                         prev = a;
                     }
                     *rw = if ok { 1.0 } else { 0.0 };
@@ -484,82 +498,117 @@ impl Trainer {
         Ok(rec)
     }
 
-    /// One optimizer step on tokens `t0..t1` of `batch`.
-    fn update(&mut self, batch: &Rollout, t0: usize, t1: usize) -> Result<UpdateStats, SimError> {
+    /// The forward pass over tokens `t0..t1` of `batch` under the current
+    /// parameters: per-token log-probs and entropies (temperature-scaled),
+    /// reference log-probs (KL), the training-data masks applied to the
+    /// advantages, and the probabilities of each run of tokens sharing one
+    /// context (kept for the backward pass).
+    pub fn forward(&self, batch: &Rollout, t0: usize, t1: usize) -> Forward {
         let k = self.policy.k;
         let t = self.grpo.temperature;
         let n = t1 - t0;
-        let mut logp = vec![0.0; n];
-        let mut ent = vec![0.0; n];
-        let mut logp_ref = if self.reference.is_some() {
-            vec![0.0; n]
-        } else {
-            Vec::new()
+        let mut f = Forward {
+            logp: vec![0.0; n],
+            ent: vec![0.0; n],
+            logp_ref: if self.reference.is_some() { vec![0.0; n] } else { Vec::new() },
+            adv: batch.adv[t0..t1].to_vec(),
+            runs: Vec::new(),
+            probs: Vec::new(),
         };
-        let mut adv = batch.adv[t0..t1].to_vec();
         let mut z = vec![0.0; k];
         let mut p = vec![0.0; k];
-        let mut p_ref = vec![0.0; k];
         let mut z_ref = vec![0.0; k];
+        let mut p_ref = vec![0.0; k];
         let mut ctx = usize::MAX;
         let (mut lse, mut h) = (0.0, 0.0);
-        let (mut lse_ref, mut ctx_ref) = (0.0, usize::MAX);
+        let line = if self.grpo.mask_tau < 0.0 { ProbLine::ExpNegH } else { ProbLine::Tau(self.grpo.mask_tau) };
         for i in 0..n {
             let j = t0 + i;
             let key = self.ctx_key(batch, j);
+            let (m, pos, prev) = (batch.prompt[j] as usize, batch.pos[j] as usize, batch.prev[j] as usize);
             if key != ctx {
-                self.policy.logits(
-                    batch.prompt[j] as usize,
-                    batch.pos[j] as usize,
-                    batch.prev[j] as usize,
-                    &mut z,
-                );
+                self.policy.logits(m, pos, prev, &mut z);
                 lse = softmax_into(&z, t, &mut p);
-                h = entropy(&p);
+                h = entropy_from_lse(&p, &z, t, lse);
                 ctx = key;
+                f.runs.push(i);
+                f.probs.extend_from_slice(&p);
+                if let Some(rp) = &self.reference {
+                    rp.logits(m, pos, prev, &mut z_ref);
+                    let lse_ref = softmax_into(&z_ref, t, &mut p_ref);
+                    z_ref.iter_mut().for_each(|x| *x = *x / t - lse_ref);
+                }
             }
             let a = batch.act[j] as usize;
-            logp[i] = z[a] / t - lse;
-            ent[i] = h;
-            if let Some(rp) = &self.reference {
-                if key != ctx_ref {
-                    rp.logits(
-                        batch.prompt[j] as usize,
-                        batch.pos[j] as usize,
-                        batch.prev[j] as usize,
-                        &mut z_ref,
-                    );
-                    lse_ref = softmax_into(&z_ref, t, &mut p_ref);
-                    ctx_ref = key;
-                }
-                logp_ref[i] = z_ref[a] / t - lse_ref;
+            f.logp[i] = z[a] / t - lse;
+            f.ent[i] = h;
+            if self.reference.is_some() {
+                f.logp_ref[i] = z_ref[a];
             }
-            // training-data masks: zero advantage, token stays in the denominator
-            let a_i = adv[i];
+            // training-data masks: zero advantage, the token stays in the denominator
+            let a_i = f.adv[i];
             let drop = match self.grpo.train_on {
                 TrainOn::All => false,
                 TrainOn::Positive => a_i <= 0.0,
                 TrainOn::Negative => a_i >= 0.0,
-            } || (!self.mask.is_empty() && {
-                let line = if self.grpo.mask_tau < 0.0 {
-                    ProbLine::ExpNegH
-                } else {
-                    ProbLine::Tau(self.grpo.mask_tau)
-                };
-                a_i != 0.0 && self.mask.contains(&quadrant(logp[i].exp(), a_i, h, line))
-            });
+            } || (!self.mask.is_empty() && a_i != 0.0 && self.mask.contains(&quadrant(f.logp[i].exp(), a_i, h, line)));
             if drop {
-                adv[i] = 0.0;
+                f.adv[i] = 0.0;
             }
         }
-        let weights = if batch.weight.is_empty() {
-            None
-        } else {
-            Some(&batch.weight[t0..t1])
+        f.runs.push(n);
+        f
+    }
+
+    /// The token loss under `directive` and its parameter gradient (written
+    /// to `self.grad`); returns the loss and the gradient's L2 norm.
+    pub fn loss_grad(&mut self, batch: &Rollout, t0: usize, t1: usize, f: &Forward, directive: &Directive) -> (TokenLoss, f64) {
+        let k = self.policy.k;
+        let t = self.grpo.temperature;
+        let weights = if batch.weight.is_empty() { None } else { Some(&batch.weight[t0..t1]) };
+        let inputs = TokenInputs {
+            adv: &f.adv,
+            logp: &f.logp,
+            logp_old: &batch.logp_old[t0..t1],
+            logp_ref: self.reference.as_ref().map(|_| &f.logp_ref[..]),
+            entropy: &f.ent,
+            weight: weights,
         };
+        let out = token_loss(&self.grpo.loss_config(), &self.ctl.cfg, directive, &inputs, &mut self.rng);
+        // backward: aggregate the coefficients of each run of tokens in one context
+        self.grad.iter_mut().for_each(|g| *g = 0.0);
+        let rule = self.bandit.update_rule;
+        let mut per_action = vec![0.0; k];
+        let mut dz = vec![0.0; k];
+        for (r, w) in f.runs.windows(2).enumerate() {
+            let (s0, s1) = (w[0], w[1]);
+            let (mut sum_c, mut sum_d) = (0.0, 0.0);
+            for i in s0..s1 {
+                let c = out.dlogp[i];
+                per_action[batch.act[t0 + i] as usize] += c;
+                sum_c += c;
+                sum_d += out.dentropy[i];
+            }
+            if sum_c != 0.0 || sum_d != 0.0 || per_action.iter().any(|&x| x != 0.0) {
+                let j = t0 + s0;
+                let p = &f.probs[r * k..(r + 1) * k];
+                context_logit_grad(rule, p, t, &per_action, sum_c, sum_d, f.ent[s0], &mut dz);
+                self.policy.backward(batch.prompt[j] as usize, batch.pos[j] as usize, batch.prev[j] as usize, &dz, &mut self.grad);
+            }
+            per_action.iter_mut().for_each(|x| *x = 0.0);
+        }
+        let grad_norm = self.grad.iter().map(|g| g * g).sum::<f64>().sqrt();
+        (out, grad_norm)
+    }
+
+    /// One optimizer step on tokens `t0..t1` of `batch`.
+    fn update(&mut self, batch: &Rollout, t0: usize, t1: usize) -> Result<UpdateStats, SimError> {
+        let n = t1 - t0;
+        let f = self.forward(batch, t0, t1);
+        let weights = if batch.weight.is_empty() { None } else { Some(&batch.weight[t0..t1]) };
         let mean_ent = match weights {
-            None => ent.iter().sum::<f64>() / n.max(1) as f64,
-            Some(w) => ent.iter().zip(w).map(|(e, w)| e * w).sum::<f64>() / w.iter().sum::<f64>(),
+            None => f.ent.iter().sum::<f64>() / n.max(1) as f64,
+            Some(w) => f.ent.iter().zip(w).map(|(e, w)| e * w).sum::<f64>() / w.iter().sum::<f64>(),
         };
         if !mean_ent.is_finite() {
             return Err(self.nonfinite("entropy"));
@@ -567,74 +616,15 @@ impl Trainer {
         if self.ctl.cfg.measure == Measure::Current {
             let nll = match weights {
                 None => -batch.logp_old[t0..t1].iter().sum::<f64>() / n.max(1) as f64,
-                Some(w) => {
-                    -batch.logp_old[t0..t1]
-                        .iter()
-                        .zip(w)
-                        .map(|(l, w)| l * w)
-                        .sum::<f64>()
-                        / w.iter().sum::<f64>()
-                }
+                Some(w) => -batch.logp_old[t0..t1].iter().zip(w).map(|(l, w)| l * w).sum::<f64>() / w.iter().sum::<f64>(),
             };
-            self.directive = self.ctl.update(Measurement {
-                entropy: mean_ent,
-                sampled_nll: nll,
-            });
+            self.directive = self.ctl.update(Measurement { entropy: mean_ent, sampled_nll: nll });
         }
-        let inputs = TokenInputs {
-            adv: &adv,
-            logp: &logp,
-            logp_old: &batch.logp_old[t0..t1],
-            logp_ref: self.reference.as_ref().map(|_| &logp_ref[..]),
-            entropy: &ent,
-            weight: weights,
-        };
-        let out = token_loss(
-            &self.grpo.loss_config(),
-            &self.ctl.cfg,
-            &self.directive,
-            &inputs,
-            &mut self.rng,
-        );
+        let directive = self.directive;
+        let (out, mut grad_norm) = self.loss_grad(batch, t0, t1, &f, &directive);
         if !out.loss.is_finite() {
             return Err(self.nonfinite("loss"));
         }
-        // backward: aggregate coefficients over runs of tokens in one context
-        self.grad.iter_mut().for_each(|g| *g = 0.0);
-        let rule = self.bandit.update_rule;
-        let mut per_action = vec![0.0; k];
-        let mut dz = vec![0.0; k];
-        let (mut sum_c, mut sum_d) = (0.0, 0.0);
-        let mut i = 0;
-        while i < n {
-            let j = t0 + i;
-            let key = self.ctx_key(batch, j);
-            let (m, pos, prev) = (
-                batch.prompt[j] as usize,
-                batch.pos[j] as usize,
-                batch.prev[j] as usize,
-            );
-            let mut e = i;
-            while e < n && self.ctx_key(batch, t0 + e) == key {
-                let c = out.dlogp[e];
-                per_action[batch.act[t0 + e] as usize] += c;
-                sum_c += c;
-                sum_d += out.dentropy.get(e).copied().unwrap_or(0.0);
-                e += 1;
-            }
-            if sum_c != 0.0 || sum_d != 0.0 || per_action.iter().any(|&x| x != 0.0) {
-                self.policy.logits(m, pos, prev, &mut z);
-                softmax_into(&z, t, &mut p);
-                let hc = entropy(&p);
-                context_logit_grad(rule, &p, t, &per_action, sum_c, sum_d, hc, &mut dz);
-                self.policy.backward(m, pos, prev, &dz, &mut self.grad);
-            }
-            per_action.iter_mut().for_each(|x| *x = 0.0);
-            sum_c = 0.0;
-            sum_d = 0.0;
-            i = e;
-        }
-        let mut grad_norm = self.grad.iter().map(|g| g * g).sum::<f64>().sqrt();
         if !grad_norm.is_finite() {
             return Err(self.nonfinite("grad_norm"));
         }
@@ -644,13 +634,10 @@ impl Trainer {
             grad_norm = self.grpo.grad_clip;
         }
         self.opt.step(&mut self.policy.params, &self.grad);
-        Ok(UpdateStats {
-            entropy: mean_ent,
-            hp_frac: out.stats.hp_frac,
-            clip_frac: out.stats.clip_frac,
-            kl: out.stats.kl,
-            grad_norm,
-        })
+        if self.policy.params.iter().any(|x| !x.is_finite()) {
+            return Err(self.nonfinite("parameters"));
+        }
+        Ok(UpdateStats { entropy: mean_ent, hp_frac: out.stats.hp_frac, clip_frac: out.stats.clip_frac, kl: out.stats.kl, grad_norm })
     }
 
     #[inline]
