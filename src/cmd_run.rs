@@ -4,7 +4,7 @@ use crate::InputError;
 use entropic_sim::control::Method;
 use entropic_sim::figures::{aggregate, aggregate_on, Aggregate, Field};
 use entropic_sim::metrics::Record;
-use entropic_sim::report::{write_atomic, write_run_report, ArmSeries};
+use entropic_sim::report::{fmt_sig, ranking_table, write_atomic, write_run_report, ArmSeries};
 use entropic_sim::runner::{run_config, write_jsonl, SeedRun};
 use entropic_sim::scenario::{load, RunConfig};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -159,13 +159,21 @@ pub fn run(
         .iter()
         .find(|r| r.control.method != Method::None)
         .map(|r| r.control.target);
-    let mut notes = vec![format!("{} seeds; scenario `{}`; figures on `entropy` (what the controller saw); 95% intervals over seeds.", seeds, path.display())];
+    let mut notes: Vec<String> = vec![format!("{} seeds; scenario `{}`; figures on `entropy` (what the controller saw); 95% intervals over seeds.", seeds, path.display())];
     if let Some(e) = &first_err {
         notes.push(format!(
             "The run stopped early: {e}. Records up to that step are kept."
         ));
     }
+    notes.extend(findings(&results, &summaries));
     write_run_report(&dir, &sc.name, &sc.expect, &arms, &series, target, &notes)?;
+    if arms.len() >= 3 {
+        let path = dir.join("report.md");
+        let mut md = std::fs::read_to_string(&path)?;
+        md.push_str("\n## Ranking\n\nEvery arm ranked by final |e| (ascending), with its settling step and final pass rate.\n\n");
+        md.push_str(&ranking_table(&arms));
+        write_atomic(&path, md.as_bytes())?;
+    }
     if let Some(e) = first_err {
         eprintln!(
             "error: {e} (records before it are written to {})",
@@ -175,4 +183,41 @@ pub fn run(
     }
     eprintln!("wrote {}", dir.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the simulator shows, in sentences computed from the figures: for each
+/// arm, where `entropy_exact` ends against the target (last-quarter mean of
+/// |H − H_tar| and of H), and whether that is inside the settling band
+/// max(0.05, 0.1·H_tar) for every seed.
+fn findings(results: &[(RunConfig, Vec<SeedRun>)], summaries: &[ConfigSummary]) -> Vec<String> {
+    let mut out = Vec::new();
+    for ((rc, runs), s) in results.iter().zip(summaries) {
+        let f = &s.figures_exact;
+        if f.final_abs_err.n == 0 {
+            continue;
+        }
+        let band = (0.1 * s.target).max(0.05);
+        let held = f.per_seed.iter().filter(|(_, r)| r.final_abs_err < band).count();
+        let start: Vec<f64> = runs.iter().filter_map(|r| r.records.first().and_then(|x| x.entropy_exact)).collect();
+        let h0 = start.iter().sum::<f64>() / start.len().max(1) as f64;
+        let h1 = f.final_entropy.mean;
+        let rel = (h1 - s.target) / s.target;
+        let side = if rel < 0.0 { "below" } else { "above" };
+        out.push(format!(
+            "`{}`: entropy_exact goes from {} to {} nats (last quarter), {}% {} the target {}; mean |e| {} [{}, {}]; within ±{} nats of the target on {}/{} seeds.",
+            label(rc),
+            fmt_sig(h0, 3),
+            fmt_sig(h1, 3),
+            fmt_sig(rel.abs() * 100.0, 2).replace('%', ""),
+            side,
+            fmt_sig(s.target, 3),
+            fmt_sig(f.final_abs_err.mean, 3),
+            fmt_sig(f.final_abs_err.lo, 3),
+            fmt_sig(f.final_abs_err.hi, 3),
+            fmt_sig(band, 2),
+            held,
+            f.per_seed.len()
+        ));
+    }
+    out
 }
