@@ -32,7 +32,13 @@ pub fn softmax_into(z: &[f64], t: f64, out: &mut [f64]) -> f64 {
 #[inline]
 pub fn entropy_from_lse(p: &[f64], z: &[f64], t: f64, lse: f64) -> f64 {
     let s: f64 = p.iter().zip(z).map(|(a, b)| a * b).sum();
-    (lse - s / t).max(0.0)
+    let h = lse - s / t;
+    // clamp rounding below zero, but let NaN through (f64::max would hide it)
+    if h < 0.0 {
+        0.0
+    } else {
+        h
+    }
 }
 
 /// `H(π) = −Σ π log π` in nats (0·log 0 = 0).
@@ -47,8 +53,7 @@ pub fn entropy(p: &[f64]) -> f64 {
 /// (PEERS.md's full-vocab form).
 pub fn entropy_of_logits(z: &[f64], t: f64, scratch: &mut [f64]) -> f64 {
     let lse = softmax_into(z, t, scratch);
-    let mean_z: f64 = scratch.iter().zip(z).map(|(p, x)| p * x / t).sum();
-    (lse - mean_z).max(0.0)
+    entropy_from_lse(scratch, z, t, lse)
 }
 
 /// `∂H/∂z_k = −(1/T) π_k (log π_k + H)` (MATH.md §1), with `π = softmax(z/T)`.

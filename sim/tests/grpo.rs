@@ -145,3 +145,16 @@ method = "clip_cov"
     assert_eq!(one.len(), 4 * 30);
     assert_eq!(one, run(2));
 }
+
+#[test]
+fn a_non_finite_step_is_an_error_naming_step_seed_and_quantity() {
+    let mut tr = trainer("tabular", "vanilla", "entropic");
+    for _ in 0..3 {
+        tr.step(true).expect("finite steps");
+    }
+    tr.policy.params.iter_mut().for_each(|x| *x = f64::NAN);
+    let e = tr.step(true).expect_err("NaN parameters must stop the run");
+    let msg = e.to_string();
+    assert!(matches!(e, entropic_sim::SimError::NonFinite { step: 3, seed: 7, .. }), "{msg}");
+    assert!(msg.contains("step 3") && msg.contains("seed 7") && msg.contains("entropy"), "{msg}");
+}
