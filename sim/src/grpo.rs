@@ -168,6 +168,14 @@ pub struct Rollout {
     pub group_start: Vec<usize>,
     /// Mean reward of the batch.
     pub reward_mean: f64,
+    /// Optimizer step count when the batch was sampled. While the optimizer
+    /// has not stepped since, the forward pass reuses `probs`, `logp_old` and
+    /// `ent_old` (the same numbers it would recompute). Code that changes the
+    /// parameters outside the optimizer must set this to `u64::MAX`.
+    pub version: u64,
+    /// Behaviour probabilities per group (one context per group: tabular and
+    /// linear policies), B × K; empty in sequence mode.
+    pub probs: Vec<f64>,
 }
 
 impl Rollout {
@@ -327,12 +335,15 @@ impl Trainer {
             weight: Vec::new(),
             group_start: Vec::with_capacity(b + 1),
             reward_mean: 0.0,
+            version: self.opt.step,
+            probs: Vec::with_capacity(if l == 1 { b * k } else { 0 }),
         };
         let mut z = vec![0.0; k];
         let mut p = vec![0.0; k];
         let mut rewards = vec![0.0; g];
         let mut adv = vec![0.0; g];
         let mut reward_sum = 0.0;
+        let mut cdf = vec![0.0; k];
         for &mp in &prompts {
             let mp_u = mp as usize;
             r.group_start.push(r.prompt.len());
@@ -340,6 +351,7 @@ impl Trainer {
                 self.policy.logits(mp_u, 0, 0, &mut z);
                 let lse = softmax_into(&z, t, &mut p);
                 let h = entropy_from_lse(&p, &z, t, lse);
+                r.probs.extend_from_slice(&p);
                 let pc: f64 = (0..k)
                     .filter(|&a| self.policy.accepted(mp_u, 0, a))
                     .map(|a| p[a])
@@ -371,8 +383,14 @@ impl Trainer {
                 self.policy.logits(mp_u, 0, 0, &mut z);
                 let lse = softmax_into(&z, t, &mut p);
                 let h = entropy_from_lse(&p, &z, t, lse);
+                r.probs.extend_from_slice(&p);
+                let mut acc = 0.0;
+                for (c, &pi) in cdf.iter_mut().zip(&p) {
+                    acc += pi;
+                    *c = acc;
+                }
                 for rw in rewards.iter_mut() {
-                    let a = sample_index(&p, self.rng.random::<f64>());
+                    let a = sample_cdf(&cdf, self.rng.random::<f64>());
                     *rw = if self.policy.accepted(mp_u, 0, a) {
                         1.0
                     } else {
@@ -522,17 +540,24 @@ impl Trainer {
         let mut ctx = usize::MAX;
         let (mut lse, mut h) = (0.0, 0.0);
         let line = if self.grpo.mask_tau < 0.0 { ProbLine::ExpNegH } else { ProbLine::Tau(self.grpo.mask_tau) };
+        let cached = batch.version == self.opt.step && !batch.probs.is_empty();
         for i in 0..n {
             let j = t0 + i;
             let key = self.ctx_key(batch, j);
             let (m, pos, prev) = (batch.prompt[j] as usize, batch.pos[j] as usize, batch.prev[j] as usize);
             if key != ctx {
-                self.policy.logits(m, pos, prev, &mut z);
-                lse = softmax_into(&z, t, &mut p);
-                h = entropy_from_lse(&p, &z, t, lse);
+                if cached {
+                    let g = batch.group_start.partition_point(|&s| s <= j) - 1;
+                    f.probs.extend_from_slice(&batch.probs[g * k..(g + 1) * k]);
+                    h = batch.ent_old[j];
+                } else {
+                    self.policy.logits(m, pos, prev, &mut z);
+                    lse = softmax_into(&z, t, &mut p);
+                    h = entropy_from_lse(&p, &z, t, lse);
+                    f.probs.extend_from_slice(&p);
+                }
                 ctx = key;
                 f.runs.push(i);
-                f.probs.extend_from_slice(&p);
                 if let Some(rp) = &self.reference {
                     rp.logits(m, pos, prev, &mut z_ref);
                     let lse_ref = softmax_into(&z_ref, t, &mut p_ref);
@@ -540,7 +565,7 @@ impl Trainer {
                 }
             }
             let a = batch.act[j] as usize;
-            f.logp[i] = z[a] / t - lse;
+            f.logp[i] = if cached { batch.logp_old[j] } else { z[a] / t - lse };
             f.ent[i] = h;
             if self.reference.is_some() {
                 f.logp_ref[i] = z_ref[a];
@@ -645,6 +670,14 @@ impl Trainer {
         let k1 = self.policy.k + 1;
         (b.prompt[j] as usize * self.policy.l + b.pos[j] as usize) * k1 + b.prev[j] as usize
     }
+}
+
+/// Inverse-CDF sampling from a cumulative distribution (binary search):
+/// the first index whose cumulative sum exceeds `u`, as [`sample_index`]
+/// gives for the same `u` (the sums are accumulated in the same order).
+#[inline]
+pub fn sample_cdf(cdf: &[f64], u: f64) -> usize {
+    cdf.partition_point(|&c| c <= u).min(cdf.len() - 1)
 }
 
 /// Inverse-CDF sampling of an index from probabilities `p` with `u ∈ [0,1)`.

@@ -51,7 +51,9 @@ fn vanilla_gradient_matches_finite_differences() {
     for policy in ["tabular", "linear", "sequence"] {
         for method in ["entropic", "entropy_bonus", "none"] {
             let mut tr = trainer(policy, "vanilla", method);
-            let batch = tr.rollout();
+            let mut batch = tr.rollout();
+            // parameters are perturbed below: no reuse of the rollout's forward pass
+            batch.version = u64::MAX;
             assert!(batch.adv.iter().any(|&a| a != 0.0), "{policy}: degenerate batch");
             let d = Directive { alpha: 0.3, entropy_coef: 0.05, ..Default::default() };
             let n = batch.prompt.len();
@@ -82,7 +84,9 @@ fn vanilla_gradient_matches_finite_differences() {
 fn sampled_logit_and_natural_rules_follow_their_definition() {
     for rule in [UpdateRule::SampledLogit, UpdateRule::Natural] {
         let mut tr = trainer("tabular", rule.name(), "entropy_bonus");
-        let batch = tr.rollout();
+        let mut batch = tr.rollout();
+        // parameters are perturbed below: no reuse of the rollout's forward pass
+        batch.version = u64::MAX;
         let d = Directive { entropy_coef: 0.05, ..Default::default() };
         let n = batch.prompt.len();
         let f = tr.forward(&batch, 0, n);
@@ -157,4 +161,34 @@ fn a_non_finite_step_is_an_error_naming_step_seed_and_quantity() {
     let msg = e.to_string();
     assert!(matches!(e, entropic_sim::SimError::NonFinite { step: 3, seed: 7, .. }), "{msg}");
     assert!(msg.contains("step 3") && msg.contains("seed 7") && msg.contains("entropy"), "{msg}");
+}
+
+/// Reusing the rollout's probabilities in the first on-policy forward pass
+/// gives the same numbers as recomputing them.
+#[test]
+fn cached_forward_equals_recomputed() {
+    for policy in ["tabular", "linear"] {
+        let mut tr = trainer(policy, "vanilla", "entropic");
+        let batch = tr.rollout();
+        let mut fresh = batch.clone();
+        fresh.version = u64::MAX;
+        let n = batch.prompt.len();
+        let a = tr.forward(&batch, 0, n);
+        let b = tr.forward(&fresh, 0, n);
+        assert_eq!(a.logp, b.logp, "{policy}");
+        assert_eq!(a.ent, b.ent, "{policy}");
+        assert_eq!(a.probs, b.probs, "{policy}");
+    }
+}
+
+#[test]
+fn cdf_sampling_equals_the_linear_scan() {
+    use entropic_sim::grpo::{sample_cdf, sample_index};
+    let p = [0.1, 0.25, 0.0, 0.4, 0.25];
+    let mut acc = 0.0;
+    let cdf: Vec<f64> = p.iter().map(|x| { acc += x; acc }).collect();
+    for i in 0..1000 {
+        let u = i as f64 / 1000.0;
+        assert_eq!(sample_cdf(&cdf, u), sample_index(&p, u), "u = {u}");
+    }
 }
