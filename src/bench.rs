@@ -67,11 +67,18 @@ pub fn sim(json: bool, runs: usize) -> anyhow::Result<ExitCode> {
         if threads == all && all == 1 && !out.is_empty() {
             break;
         }
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()?;
         let mut secs = Vec::new();
         for r in 0..runs.max(1) {
             let t0 = Instant::now();
-            let res: Vec<_> = pool.install(|| (0..threads as u64).into_par_iter().map(|s| run_seed(rc, 1000 * r as u64 + s, &|| {})).collect());
+            let res: Vec<_> = pool.install(|| {
+                (0..threads as u64)
+                    .into_par_iter()
+                    .map(|s| run_seed(rc, 1000 * r as u64 + s, &|| {}))
+                    .collect()
+            });
             secs.push(t0.elapsed().as_secs_f64());
             if let Some(e) = res.iter().find_map(|r| r.error.as_ref()) {
                 anyhow::bail!("bench run failed: {e}");
@@ -82,7 +89,8 @@ pub fn sim(json: bool, runs: usize) -> anyhow::Result<ExitCode> {
         let total = per_seed * threads as u64;
         out.push(BenchResult {
             bench: "sim",
-            config: "tabular M=1024 K=64 G=8 B=256 vanilla adam PI 1000 steps exact entropy every 10",
+            config:
+                "tabular M=1024 K=64 G=8 B=256 vanilla adam PI 1000 steps exact entropy every 10",
             threads,
             runs: runs.max(1),
             samples_per_run: total,

@@ -197,8 +197,15 @@ fn findings(results: &[(RunConfig, Vec<SeedRun>)], summaries: &[ConfigSummary]) 
             continue;
         }
         let band = (0.1 * s.target).max(0.05);
-        let held = f.per_seed.iter().filter(|(_, r)| r.final_abs_err < band).count();
-        let start: Vec<f64> = runs.iter().filter_map(|r| r.records.first().and_then(|x| x.entropy_exact)).collect();
+        let held = f
+            .per_seed
+            .iter()
+            .filter(|(_, r)| r.final_abs_err < band)
+            .count();
+        let start: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| r.records.first().and_then(|x| x.entropy_exact))
+            .collect();
         let h0 = start.iter().sum::<f64>() / start.len().max(1) as f64;
         let h1 = f.final_entropy.mean;
         let rel = (h1 - s.target) / s.target;

@@ -19,7 +19,7 @@
 //!   skip non-finite values (their `n` then shows how many seeds counted).
 use crate::metrics::Record;
 use crate::stats::{mean_ci, wilson, Estimate};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 /// Confidence level of every interval in an [`Aggregate`].
 pub const LEVEL: f64 = 0.95;
@@ -57,9 +57,7 @@ impl Field {
 /// Deserialises an `f64` that serde_json wrote as `null` (it writes NaN and
 /// infinities as `null`) back to NaN, so figures of a diverged or empty run
 /// round-trip through `summary.json`.
-fn f64_or_nan<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
-}
+use crate::stats::f64_or_nan;
 
 /// Figures of one seed of one arm (DESIGN.md definitions).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -528,7 +528,11 @@ impl Trainer {
         let mut f = Forward {
             logp: vec![0.0; n],
             ent: vec![0.0; n],
-            logp_ref: if self.reference.is_some() { vec![0.0; n] } else { Vec::new() },
+            logp_ref: if self.reference.is_some() {
+                vec![0.0; n]
+            } else {
+                Vec::new()
+            },
             adv: batch.adv[t0..t1].to_vec(),
             runs: Vec::new(),
             probs: Vec::new(),
@@ -539,12 +543,20 @@ impl Trainer {
         let mut p_ref = vec![0.0; k];
         let mut ctx = usize::MAX;
         let (mut lse, mut h) = (0.0, 0.0);
-        let line = if self.grpo.mask_tau < 0.0 { ProbLine::ExpNegH } else { ProbLine::Tau(self.grpo.mask_tau) };
+        let line = if self.grpo.mask_tau < 0.0 {
+            ProbLine::ExpNegH
+        } else {
+            ProbLine::Tau(self.grpo.mask_tau)
+        };
         let cached = batch.version == self.opt.step && !batch.probs.is_empty();
         for i in 0..n {
             let j = t0 + i;
             let key = self.ctx_key(batch, j);
-            let (m, pos, prev) = (batch.prompt[j] as usize, batch.pos[j] as usize, batch.prev[j] as usize);
+            let (m, pos, prev) = (
+                batch.prompt[j] as usize,
+                batch.pos[j] as usize,
+                batch.prev[j] as usize,
+            );
             if key != ctx {
                 if cached {
                     let g = batch.group_start.partition_point(|&s| s <= j) - 1;
@@ -565,7 +577,11 @@ impl Trainer {
                 }
             }
             let a = batch.act[j] as usize;
-            f.logp[i] = if cached { batch.logp_old[j] } else { z[a] / t - lse };
+            f.logp[i] = if cached {
+                batch.logp_old[j]
+            } else {
+                z[a] / t - lse
+            };
             f.ent[i] = h;
             if self.reference.is_some() {
                 f.logp_ref[i] = z_ref[a];
@@ -576,7 +592,9 @@ impl Trainer {
                 TrainOn::All => false,
                 TrainOn::Positive => a_i <= 0.0,
                 TrainOn::Negative => a_i >= 0.0,
-            } || (!self.mask.is_empty() && a_i != 0.0 && self.mask.contains(&quadrant(f.logp[i].exp(), a_i, h, line)));
+            } || (!self.mask.is_empty()
+                && a_i != 0.0
+                && self.mask.contains(&quadrant(f.logp[i].exp(), a_i, h, line)));
             if drop {
                 f.adv[i] = 0.0;
             }
@@ -587,10 +605,21 @@ impl Trainer {
 
     /// The token loss under `directive` and its parameter gradient (written
     /// to `self.grad`); returns the loss and the gradient's L2 norm.
-    pub fn loss_grad(&mut self, batch: &Rollout, t0: usize, t1: usize, f: &Forward, directive: &Directive) -> (TokenLoss, f64) {
+    pub fn loss_grad(
+        &mut self,
+        batch: &Rollout,
+        t0: usize,
+        t1: usize,
+        f: &Forward,
+        directive: &Directive,
+    ) -> (TokenLoss, f64) {
         let k = self.policy.k;
         let t = self.grpo.temperature;
-        let weights = if batch.weight.is_empty() { None } else { Some(&batch.weight[t0..t1]) };
+        let weights = if batch.weight.is_empty() {
+            None
+        } else {
+            Some(&batch.weight[t0..t1])
+        };
         let inputs = TokenInputs {
             adv: &f.adv,
             logp: &f.logp,
@@ -599,7 +628,13 @@ impl Trainer {
             entropy: &f.ent,
             weight: weights,
         };
-        let out = token_loss(&self.grpo.loss_config(), &self.ctl.cfg, directive, &inputs, &mut self.rng);
+        let out = token_loss(
+            &self.grpo.loss_config(),
+            &self.ctl.cfg,
+            directive,
+            &inputs,
+            &mut self.rng,
+        );
         // backward: aggregate the coefficients of each run of tokens in one context
         self.grad.iter_mut().for_each(|g| *g = 0.0);
         let rule = self.bandit.update_rule;
@@ -618,7 +653,13 @@ impl Trainer {
                 let j = t0 + s0;
                 let p = &f.probs[r * k..(r + 1) * k];
                 context_logit_grad(rule, p, t, &per_action, sum_c, sum_d, f.ent[s0], &mut dz);
-                self.policy.backward(batch.prompt[j] as usize, batch.pos[j] as usize, batch.prev[j] as usize, &dz, &mut self.grad);
+                self.policy.backward(
+                    batch.prompt[j] as usize,
+                    batch.pos[j] as usize,
+                    batch.prev[j] as usize,
+                    &dz,
+                    &mut self.grad,
+                );
             }
             per_action.iter_mut().for_each(|x| *x = 0.0);
         }
@@ -630,7 +671,11 @@ impl Trainer {
     fn update(&mut self, batch: &Rollout, t0: usize, t1: usize) -> Result<UpdateStats, SimError> {
         let n = t1 - t0;
         let f = self.forward(batch, t0, t1);
-        let weights = if batch.weight.is_empty() { None } else { Some(&batch.weight[t0..t1]) };
+        let weights = if batch.weight.is_empty() {
+            None
+        } else {
+            Some(&batch.weight[t0..t1])
+        };
         let mean_ent = match weights {
             None => f.ent.iter().sum::<f64>() / n.max(1) as f64,
             Some(w) => f.ent.iter().zip(w).map(|(e, w)| e * w).sum::<f64>() / w.iter().sum::<f64>(),
@@ -641,9 +686,19 @@ impl Trainer {
         if self.ctl.cfg.measure == Measure::Current {
             let nll = match weights {
                 None => -batch.logp_old[t0..t1].iter().sum::<f64>() / n.max(1) as f64,
-                Some(w) => -batch.logp_old[t0..t1].iter().zip(w).map(|(l, w)| l * w).sum::<f64>() / w.iter().sum::<f64>(),
+                Some(w) => {
+                    -batch.logp_old[t0..t1]
+                        .iter()
+                        .zip(w)
+                        .map(|(l, w)| l * w)
+                        .sum::<f64>()
+                        / w.iter().sum::<f64>()
+                }
             };
-            self.directive = self.ctl.update(Measurement { entropy: mean_ent, sampled_nll: nll });
+            self.directive = self.ctl.update(Measurement {
+                entropy: mean_ent,
+                sampled_nll: nll,
+            });
         }
         let directive = self.directive;
         let (out, mut grad_norm) = self.loss_grad(batch, t0, t1, &f, &directive);
@@ -662,7 +717,13 @@ impl Trainer {
         if self.policy.params.iter().any(|x| !x.is_finite()) {
             return Err(self.nonfinite("parameters"));
         }
-        Ok(UpdateStats { entropy: mean_ent, hp_frac: out.stats.hp_frac, clip_frac: out.stats.clip_frac, kl: out.stats.kl, grad_norm })
+        Ok(UpdateStats {
+            entropy: mean_ent,
+            hp_frac: out.stats.hp_frac,
+            clip_frac: out.stats.clip_frac,
+            kl: out.stats.kl,
+            grad_norm,
+        })
     }
 
     #[inline]

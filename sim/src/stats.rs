@@ -1,15 +1,23 @@
 //! Statistics helpers shared by `summary.json` and the claim checks:
 //! Student-t intervals for means and Wilson intervals for rates (statrs).
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 /// A point estimate with a two-sided interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
+    #[serde(deserialize_with = "f64_or_nan")]
     pub mean: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub lo: f64,
+    #[serde(deserialize_with = "f64_or_nan")]
     pub hi: f64,
     pub n: usize,
+}
+
+/// JSON writes NaN as `null`; read `null` back as NaN.
+pub fn f64_or_nan<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Mean of `xs` with a Student-t interval at `level` (e.g. 0.95).
@@ -80,10 +88,13 @@ mod tests {
 
     #[test]
     fn t_interval_matches_hand_computation() {
-        // xs = 1..=5: mean 3, sd = sqrt(2.5), se = 0.7071; t_{0.975,4} = 2.776445
+        // xs = 1..=5: mean 3, sd = sqrt(2.5), se = sqrt(2.5/5) = 1/sqrt(2); t_{0.975,4} = 2.776445
         let e = mean_ci(&[1.0, 2.0, 3.0, 4.0, 5.0], 0.95);
         assert!((e.mean - 3.0).abs() < 1e-12);
-        assert!((e.hi - (3.0 + 2.776445 * 0.7071068)).abs() < 1e-4, "{e:?}");
+        assert!(
+            (e.hi - (3.0 + 2.776445 * std::f64::consts::FRAC_1_SQRT_2)).abs() < 1e-4,
+            "{e:?}"
+        );
     }
 
     #[test]

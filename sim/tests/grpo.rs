@@ -54,8 +54,15 @@ fn vanilla_gradient_matches_finite_differences() {
             let mut batch = tr.rollout();
             // parameters are perturbed below: no reuse of the rollout's forward pass
             batch.version = u64::MAX;
-            assert!(batch.adv.iter().any(|&a| a != 0.0), "{policy}: degenerate batch");
-            let d = Directive { alpha: 0.3, entropy_coef: 0.05, ..Default::default() };
+            assert!(
+                batch.adv.iter().any(|&a| a != 0.0),
+                "{policy}: degenerate batch"
+            );
+            let d = Directive {
+                alpha: 0.3,
+                entropy_coef: 0.05,
+                ..Default::default()
+            };
             let n = batch.prompt.len();
             let f = tr.forward(&batch, 0, n);
             tr.loss_grad(&batch, 0, n, &f, &d);
@@ -69,7 +76,11 @@ fn vanilla_gradient_matches_finite_differences() {
                 let lm = loss_at(&mut tr, &batch, &d);
                 tr.policy.params[i] = x;
                 let fd = (lp - lm) / (2.0 * h);
-                assert!((fd - grad[i]).abs() < 1e-6 * (1.0 + fd.abs()), "{policy}/{method} param {i}: fd {fd} vs {}", grad[i]);
+                assert!(
+                    (fd - grad[i]).abs() < 1e-6 * (1.0 + fd.abs()),
+                    "{policy}/{method} param {i}: fd {fd} vs {}",
+                    grad[i]
+                );
             }
         }
     }
@@ -87,7 +98,10 @@ fn sampled_logit_and_natural_rules_follow_their_definition() {
         let mut batch = tr.rollout();
         // parameters are perturbed below: no reuse of the rollout's forward pass
         batch.version = u64::MAX;
-        let d = Directive { entropy_coef: 0.05, ..Default::default() };
+        let d = Directive {
+            entropy_coef: 0.05,
+            ..Default::default()
+        };
         let n = batch.prompt.len();
         let f = tr.forward(&batch, 0, n);
         let (out, _) = tr.loss_grad(&batch, 0, n, &f, &d);
@@ -116,8 +130,14 @@ fn sampled_logit_and_natural_rules_follow_their_definition() {
 #[test]
 fn policies_have_the_documented_parameter_counts() {
     // tabular M·K; linear K·D; sequence L·(K+1)·K + M·L·K
-    assert_eq!(trainer("tabular", "vanilla", "none").policy.params.len(), 3 * 5);
-    assert_eq!(trainer("linear", "vanilla", "none").policy.params.len(), 5 * 4);
+    assert_eq!(
+        trainer("tabular", "vanilla", "none").policy.params.len(),
+        3 * 5
+    );
+    assert_eq!(
+        trainer("linear", "vanilla", "none").policy.params.len(),
+        5 * 4
+    );
     let s = trainer("sequence", "vanilla", "none");
     assert_eq!(s.policy.kind, PolicyKind::Sequence);
     assert_eq!(s.policy.params.len(), 3 * 6 * 5 + 3 * 3 * 5);
@@ -141,9 +161,18 @@ method = "clip_cov"
 "#;
     let sc = parse("t.toml", "t", text).expect("scenario");
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
         let runs = pool.install(|| run_config(&sc.runs[0], 4, &|| {}));
-        runs.iter().flat_map(|r| r.records.iter().map(|x| serde_json::to_string(x).expect("json"))).collect::<Vec<_>>()
+        runs.iter()
+            .flat_map(|r| {
+                r.records
+                    .iter()
+                    .map(|x| serde_json::to_string(x).expect("json"))
+            })
+            .collect::<Vec<_>>()
     };
     let one = run(1);
     assert_eq!(one.len(), 4 * 30);
@@ -159,8 +188,21 @@ fn a_non_finite_step_is_an_error_naming_step_seed_and_quantity() {
     tr.policy.params.iter_mut().for_each(|x| *x = f64::NAN);
     let e = tr.step(true).expect_err("NaN parameters must stop the run");
     let msg = e.to_string();
-    assert!(matches!(e, entropic_sim::SimError::NonFinite { step: 3, seed: 7, .. }), "{msg}");
-    assert!(msg.contains("step 3") && msg.contains("seed 7") && msg.contains("entropy"), "{msg}");
+    assert!(
+        matches!(
+            e,
+            entropic_sim::SimError::NonFinite {
+                step: 3,
+                seed: 7,
+                ..
+            }
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("step 3") && msg.contains("seed 7") && msg.contains("entropy"),
+        "{msg}"
+    );
 }
 
 /// Reusing the rollout's probabilities in the first on-policy forward pass
@@ -186,7 +228,13 @@ fn cdf_sampling_equals_the_linear_scan() {
     use entropic_sim::grpo::{sample_cdf, sample_index};
     let p = [0.1, 0.25, 0.0, 0.4, 0.25];
     let mut acc = 0.0;
-    let cdf: Vec<f64> = p.iter().map(|x| { acc += x; acc }).collect();
+    let cdf: Vec<f64> = p
+        .iter()
+        .map(|x| {
+            acc += x;
+            acc
+        })
+        .collect();
     for i in 0..1000 {
         let u = i as f64 / 1000.0;
         assert_eq!(sample_cdf(&cdf, u), sample_index(&p, u), "u = {u}");
