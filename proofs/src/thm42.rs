@@ -29,7 +29,7 @@ const PROBE_BLOCK: usize = 10;
 fn grid(mode: Mode) -> (usize, usize, usize, &'static [f64]) {
     match mode {
         Mode::Quick => (4, 200, 1, &TARGETS[..2]),
-        Mode::Full => (32, 300, 2, &TARGETS),
+        Mode::Full => (32, 250, 2, &TARGETS),
     }
 }
 

@@ -21,8 +21,8 @@ fn grid(mode: Mode) -> (Vec<(Family, usize)>, usize, &'static [usize], &'static 
     match mode {
         Mode::Quick => (vec![(Family::Tabular, 3)], 200, &[0, 4], &[1, 2]),
         Mode::Full => (
-            vec![(Family::Tabular, 16), (Family::Sequence, 4)],
-            300,
+            vec![(Family::Tabular, 8), (Family::Sequence, 2)],
+            250,
             &[0, 1, 2, 4, 8],
             &[1, 2, 4],
         ),
