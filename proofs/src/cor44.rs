@@ -4,7 +4,7 @@
 //! instances; a seed agrees with the claim at τ when high_prob reaches the
 //! target whenever `all` does. See `proofs/cor-4-4.md`.
 
-use crate::closedloop::{self as cl, CellRun, Family, FailsWhen};
+use crate::closedloop::{self as cl, CellRun, FailsWhen, Family};
 use crate::verdict::{ClaimSection, ClaimVerdict, Counterexample, Ctx, Mode, Verdict};
 use crate::ProofsError;
 use entropic_sim::report::markdown_table;
@@ -42,19 +42,48 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
     for fam in fams {
         let grpo = format!("lr = {:?}\n", fam.lrs()[0]);
         let lab = |scope: &str, tau: String| {
-            [("family", fam.name().to_string()), ("scope", scope.to_string()), ("tau", tau)]
+            [
+                ("family", fam.name().to_string()),
+                ("scope", scope.to_string()),
+                ("tau", tau),
+            ]
         };
-        let all = cl::run_cell(&cl::cell(fam, steps, &grpo, &control("all", 0.95), &lab("all", "-".into())), seeds)?;
+        let all = cl::run_cell(
+            &cl::cell(
+                fam,
+                steps,
+                &grpo,
+                &control("all", 0.95),
+                &lab("all", "-".into()),
+            ),
+            seeds,
+        )?;
         let n_all = all.outcomes.iter().filter(|o| o.reached).count();
-        rows.push(vec![fam.name().into(), "all".into(), "-".into(), cl::frac(n_all, seeds),
-            cl::f3(cl::mean_of(&all, |o| o.figs.final_abs_err)), cl::f3(cl::mean_of(&all, |o| o.figs.alpha_saturated)), "-".into()]);
+        rows.push(vec![
+            fam.name().into(),
+            "all".into(),
+            "-".into(),
+            cl::frac(n_all, seeds),
+            cl::f3(cl::mean_of(&all, |o| o.figs.final_abs_err)),
+            cl::f3(cl::mean_of(&all, |o| o.figs.alpha_saturated)),
+            "-".into(),
+        ]);
         let (mut k, mut n) = (0, 0);
         let mut good = Vec::new();
         let mut cx = None;
         let mut hp_cells = Vec::new();
         let mut hp_reached = 0;
         for &tau in taus {
-            let hp = cl::run_cell(&cl::cell(fam, steps, &grpo, &control("high_prob", tau), &lab("high_prob", format!("{tau:?}"))), seeds)?;
+            let hp = cl::run_cell(
+                &cl::cell(
+                    fam,
+                    steps,
+                    &grpo,
+                    &control("high_prob", tau),
+                    &lab("high_prob", format!("{tau:?}")),
+                ),
+                seeds,
+            )?;
             let mut agree = 0;
             hp_reached += hp.outcomes.iter().filter(|o| o.reached).count();
             for (a, h) in all.outcomes.iter().zip(&hp.outcomes) {
@@ -69,10 +98,15 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
             if agree == seeds {
                 good.push(format!("tau={tau:?}"));
             }
-            rows.push(vec![fam.name().into(), "high_prob".into(), format!("{tau:?}"),
+            rows.push(vec![
+                fam.name().into(),
+                "high_prob".into(),
+                format!("{tau:?}"),
                 cl::frac(hp.outcomes.iter().filter(|o| o.reached).count(), seeds),
                 cl::f3(cl::mean_of(&hp, |o| o.figs.final_abs_err)),
-                cl::f3(cl::mean_of(&hp, |o| o.figs.alpha_saturated)), cl::frac(agree, seeds)]);
+                cl::f3(cl::mean_of(&hp, |o| o.figs.alpha_saturated)),
+                cl::frac(agree, seeds),
+            ]);
             hp_cells.push((format!("high_prob τ {tau}"), hp));
         }
         let (v, condition) = if n_all == 0 {
@@ -82,18 +116,40 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
         } else if !good.is_empty() {
             (Verdict::Conditional, format!("high_prob reaches whenever all does only for {} (all reached on {n_all} of {seeds} seeds)", good.join(", ")))
         } else {
-            (Verdict::Refuted, format!("high_prob fails where all reaches on {} of {n} (seed, τ) pairs", n - k))
+            (
+                Verdict::Refuted,
+                format!(
+                    "high_prob fails where all reaches on {} of {n} (seed, τ) pairs",
+                    n - k
+                ),
+            )
         };
         let mut cv = ClaimVerdict::from_counts(CLAIM, fam.name(), v, condition, k, n);
         cv.counterexample = cx;
         let name = format!("cor44_{}.svg", fam.name());
         let mut refs: Vec<(&str, &CellRun)> = vec![("all", &all)];
         refs.extend(hp_cells.iter().map(|(l, c)| (l.as_str(), c)));
-        cv.figures.push(cl::plot_entropy(&ctx.out_dir, &name, &format!("cor-4-4 {}", fam.name()), &refs)?);
+        cv.figures.push(cl::plot_entropy(
+            &ctx.out_dir,
+            &name,
+            &format!("cor-4-4 {}", fam.name()),
+            &refs,
+        )?);
         md.push_str(&format!("![]({name})\n\n"));
         verdicts.push(cv);
     }
-    md.push_str(&markdown_table(&["family", "scope", "τ", "reached", "final |e|", "α saturated", "agrees with claim"], &rows));
+    md.push_str(&markdown_table(
+        &[
+            "family",
+            "scope",
+            "τ",
+            "reached",
+            "final |e|",
+            "α saturated",
+            "agrees with claim",
+        ],
+        &rows,
+    ));
     md.push('\n');
     Ok(ClaimSection {
         claim: CLAIM.into(),

@@ -4,7 +4,7 @@
 //! the sampling temperature, MATH.md §1); a run agrees when it reaches the
 //! target. See `proofs/temperature.md`.
 
-use crate::closedloop::{self as cl, CellRun, Family, FailsWhen};
+use crate::closedloop::{self as cl, CellRun, FailsWhen, Family};
 use crate::verdict::{ClaimSection, Counterexample, Ctx, Mode};
 use crate::ProofsError;
 use entropic_sim::report::markdown_table;
@@ -43,21 +43,49 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
             let none_ctl = format!("method = \"none\"\ntarget = {TARGET:?}\n");
             let none = cl::run_cell(&cl::cell(fam, steps, &grpo, &none_ctl, &labels), seeds)?;
             let r = |c: &CellRun| c.outcomes.iter().filter(|o| o.reached).count();
-            rows.push(vec![fam.name().into(), format!("{t:?}"), cl::frac(r(&none), seeds), cl::frac(r(&pi), seeds),
-                cl::f3(cl::mean_of(&none, |o| o.figs.final_entropy)), cl::f3(cl::mean_of(&pi, |o| o.figs.final_entropy)),
-                cl::f3(cl::mean_of(&pi, |o| o.figs.alpha_saturated))]);
+            rows.push(vec![
+                fam.name().into(),
+                format!("{t:?}"),
+                cl::frac(r(&none), seeds),
+                cl::frac(r(&pi), seeds),
+                cl::f3(cl::mean_of(&none, |o| o.figs.final_entropy)),
+                cl::f3(cl::mean_of(&pi, |o| o.figs.final_entropy)),
+                cl::f3(cl::mean_of(&pi, |o| o.figs.alpha_saturated)),
+            ]);
             cells.push(pi);
         }
         let refs: Vec<&CellRun> = cells.iter().collect();
-        let mut v = cl::verdict(CLAIM, fam.name(), &refs, FailsWhen::NotReached, "PI reaches the target");
+        let mut v = cl::verdict(
+            CLAIM,
+            fam.name(),
+            &refs,
+            FailsWhen::NotReached,
+            "PI reaches the target",
+        );
         let name = format!("temperature_{}.svg", fam.name());
         let labels: Vec<String> = temps.iter().map(|t| format!("T {t}")).collect();
         let plot: Vec<(&str, &CellRun)> = labels.iter().map(String::as_str).zip(&cells).collect();
-        v.figures.push(cl::plot_entropy(&ctx.out_dir, &name, &format!("temperature {}", fam.name()), &plot)?);
+        v.figures.push(cl::plot_entropy(
+            &ctx.out_dir,
+            &name,
+            &format!("temperature {}", fam.name()),
+            &plot,
+        )?);
         md.push_str(&format!("![]({name})\n\n"));
         verdicts.push(v);
     }
-    md.push_str(&markdown_table(&["family", "T", "none 'reached'", "PI reached", "none final H", "PI final H", "PI α saturated"], &rows));
+    md.push_str(&markdown_table(
+        &[
+            "family",
+            "T",
+            "none 'reached'",
+            "PI reached",
+            "none final H",
+            "PI final H",
+            "PI α saturated",
+        ],
+        &rows,
+    ));
     md.push('\n');
     Ok(ClaimSection {
         claim: CLAIM.into(),

@@ -7,7 +7,7 @@
 //! [`crate::ident::identify`] from an independent probe run on the same
 //! instances, never from the P run itself. See `proofs/thm-4-2.md`.
 
-use crate::closedloop::{self as cl, CellRun, Family, FailsWhen};
+use crate::closedloop::{self as cl, CellRun, FailsWhen, Family};
 use crate::ident;
 use crate::verdict::{ClaimSection, Counterexample, Ctx, Mode};
 use crate::ProofsError;
@@ -44,7 +44,12 @@ fn control(target: f64, pi: bool) -> String {
 /// The probe's `[control]` body covering `steps`.
 pub fn probe_control(steps: usize) -> String {
     let blocks: Vec<String> = (0..steps.div_ceil(PROBE_BLOCK))
-        .map(|i| format!("[{PROBE_BLOCK}, {:?}]", PROBE_ALPHAS[i % PROBE_ALPHAS.len()]))
+        .map(|i| {
+            format!(
+                "[{PROBE_BLOCK}, {:?}]",
+                PROBE_ALPHAS[i % PROBE_ALPHAS.len()]
+            )
+        })
         .collect();
     format!(
         "method = \"probe\"\ntarget = 0.2\nalpha_max = inf\nprobe = [{}]\n",
@@ -100,8 +105,14 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
                     ("lr", format!("{lr:?}")),
                     ("target", format!("{t:?}")),
                 ];
-                let p = cl::run_cell(&cl::cell(fam, steps, &grpo, &control(t, false), &labels), seeds)?;
-                let pi = cl::run_cell(&cl::cell(fam, steps, &grpo, &control(t, true), &labels), seeds)?;
+                let p = cl::run_cell(
+                    &cl::cell(fam, steps, &grpo, &control(t, false), &labels),
+                    seeds,
+                )?;
+                let pi = cl::run_cell(
+                    &cl::cell(fam, steps, &grpo, &control(t, true), &labels),
+                    seeds,
+                )?;
                 // Reference: plain GRPO (method none) at the first lr, to tell a
                 // controlled hold from the uncontrolled trajectory passing by.
                 let none = if lr == fam.lrs()[0] {
@@ -136,8 +147,16 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
                     fam.name().to_string(),
                     format!("{lr:?}"),
                     format!("{t:?}"),
-                    if gs.is_empty() { "n/a".into() } else { cl::f3(mean(&gs)) },
-                    if pred.is_empty() { "n/a".into() } else { cl::f3(mean(&pred)) },
+                    if gs.is_empty() {
+                        "n/a".into()
+                    } else {
+                        cl::f3(mean(&gs))
+                    },
+                    if pred.is_empty() {
+                        "n/a".into()
+                    } else {
+                        cl::f3(mean(&pred))
+                    },
                     format!("{}/{}", sat, pred.len()),
                     cl::f3(cl::mean_of(&p, |o| cl::final_signed_err(o, t))),
                     format!("{}/{}", agree, pred.len()),
@@ -145,7 +164,9 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
                     cl::frac(k(&p), seeds),
                     cl::frac(k(&pi), seeds),
                     cl::f3(cl::mean_of(&pi, |o| cl::final_signed_err(o, t))),
-                    cl::f3(cl::mean_of(&pi, |o| o.figs.settling_step.map_or(f64::NAN, |s| s as f64))),
+                    cl::f3(cl::mean_of(&pi, |o| {
+                        o.figs.settling_step.map_or(f64::NAN, |s| s as f64)
+                    })),
                 ]);
                 p_cells.push(p);
                 pi_cells.push(pi);
@@ -166,7 +187,12 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
                 let f = cl::plot_entropy(
                     &ctx.out_dir,
                     &format!("thm42_{}.svg", fam.name()),
-                    &format!("thm-4-2 {} lr {:?} target {:?}", fam.name(), fam.lrs()[0], targets[mid]),
+                    &format!(
+                        "thm-4-2 {} lr {:?} target {:?}",
+                        fam.name(),
+                        fam.lrs()[0],
+                        targets[mid]
+                    ),
                     &[("P", &p_cells[mid]), ("PI", &pi_cells[mid])],
                 )?;
                 v.figures.push(f);
@@ -178,9 +204,19 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
     }
     md.push_str(&markdown_table(
         &[
-            "family", "lr", "target", "probe g", "predicted e* (P)", "|e*|>1 (P saturates)",
-            "measured e (P)", "agree within band", "none 'reached'", "P reached", "PI reached",
-            "measured e (PI)", "PI settling step",
+            "family",
+            "lr",
+            "target",
+            "probe g",
+            "predicted e* (P)",
+            "|e*|>1 (P saturates)",
+            "measured e (P)",
+            "agree within band",
+            "none 'reached'",
+            "P reached",
+            "PI reached",
+            "measured e (PI)",
+            "PI settling step",
         ],
         &rows,
     ));

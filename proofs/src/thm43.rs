@@ -4,7 +4,7 @@
 //! and `ppo_epochs ∈ {1, 2, 4}` (one minibatch) — under both `measure`
 //! modes; one verdict per measure mode. See `proofs/thm-4-3.md`.
 
-use crate::closedloop::{self as cl, CellRun, Family, FailsWhen};
+use crate::closedloop::{self as cl, CellRun, FailsWhen, Family};
 use crate::verdict::{ClaimSection, ClaimVerdict, Counterexample, Ctx, Mode, Verdict};
 use crate::ProofsError;
 use entropic_sim::report::markdown_table;
@@ -17,7 +17,14 @@ pub const CLAIM: &str = "thm-4-3";
 pub const TARGET: f64 = 0.2;
 
 /// (families with their seeds, steps, lags, epochs) per mode.
-fn grid(mode: Mode) -> (Vec<(Family, usize)>, usize, &'static [usize], &'static [usize]) {
+fn grid(
+    mode: Mode,
+) -> (
+    Vec<(Family, usize)>,
+    usize,
+    &'static [usize],
+    &'static [usize],
+) {
     match mode {
         Mode::Quick => (vec![(Family::Tabular, 3)], 200, &[0, 4], &[1, 2]),
         Mode::Full => (
@@ -62,8 +69,10 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
                             "method = \"entropic\"\ntarget = {TARGET:?}\nkp = 1.0\nki = {ki}\nmeasure = \"{measure}\"\n"
                         )
                     };
-                    let p = cl::run_cell(&cl::cell(fam, steps, &grpo, &ctl("0.0"), &labels), seeds)?;
-                    let pi = cl::run_cell(&cl::cell(fam, steps, &grpo, &ctl("0.01"), &labels), seeds)?;
+                    let p =
+                        cl::run_cell(&cl::cell(fam, steps, &grpo, &ctl("0.0"), &labels), seeds)?;
+                    let pi =
+                        cl::run_cell(&cl::cell(fam, steps, &grpo, &ctl("0.01"), &labels), seeds)?;
                     let off = d > 0 || ep > 1;
                     let mut all = true;
                     for (po, io) in p.outcomes.iter().zip(&pi.outcomes) {
@@ -87,11 +96,16 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
                     let st = |c: &CellRun, i: usize| {
                         cl::f3(cl::mean_of(c, |o| {
                             let s = cl::stability(o, TARGET);
-                            if i == 0 { s.0 } else { s.1 }
+                            if i == 0 {
+                                s.0
+                            } else {
+                                s.1
+                            }
                         }))
                     };
                     let reached = |c: &CellRun| c.outcomes.iter().filter(|o| o.reached).count();
-                    let unstable = |c: &CellRun| c.outcomes.iter().filter(|o| o.diverged.is_some()).count();
+                    let unstable =
+                        |c: &CellRun| c.outcomes.iter().filter(|o| o.diverged.is_some()).count();
                     rows.push(vec![
                         fam.name().into(),
                         d.to_string(),
@@ -112,9 +126,18 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
             }
         }
         let (v, condition) = if n > 0 && k == n {
-            (Verdict::Confirmed, "PI reaches the target and P does not on every off-policy run".to_string())
+            (
+                Verdict::Confirmed,
+                "PI reaches the target and P does not on every off-policy run".to_string(),
+            )
         } else if !good.is_empty() {
-            (Verdict::Conditional, format!("PI reaches and P does not on every seed only for: {}", good.join("; ")))
+            (
+                Verdict::Conditional,
+                format!(
+                    "PI reaches and P does not on every seed only for: {}",
+                    good.join("; ")
+                ),
+            )
         } else {
             (Verdict::Refuted, format!("PI reaches and P does not on {k} of {n} off-policy run pairs; no configuration on every seed"))
         };
@@ -123,12 +146,27 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
         let name = format!("thm43_{measure}.svg");
         let refs: Vec<(&str, &CellRun)> = fig_cells.iter().map(|(l, c)| (l.as_str(), c)).collect();
         if !refs.is_empty() {
-            cv.figures.push(cl::plot_entropy(&ctx.out_dir, &name, &format!("thm-4-3 measure = {measure}"), &refs)?);
+            cv.figures.push(cl::plot_entropy(
+                &ctx.out_dir,
+                &name,
+                &format!("thm-4-3 measure = {measure}"),
+                &refs,
+            )?);
         }
         md.push_str(&format!("### measure = {measure}\n\n"));
         md.push_str(&markdown_table(
-            &["family", "lag", "epochs", "P reached", "PI reached", "P final |e|", "PI final |e|",
-              "P growth / flips", "PI growth / flips", "unstable P/PI"],
+            &[
+                "family",
+                "lag",
+                "epochs",
+                "P reached",
+                "PI reached",
+                "P final |e|",
+                "PI final |e|",
+                "P growth / flips",
+                "PI growth / flips",
+                "unstable P/PI",
+            ],
             &rows,
         ));
         md.push_str(&format!("\n\n![]({name})\n\n"));

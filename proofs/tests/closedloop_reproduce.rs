@@ -3,19 +3,24 @@
 //! scenario text. Slow at opt-level 1 (the quick checks simulate a few
 //! hundred thousand steps), so the whole-check test is ignored by default;
 //! run it with `cargo test -p entropic-proofs --release -- --ignored`.
-use entropic_proofs::closedloop::{self as cl, Family, FailsWhen};
+use entropic_proofs::closedloop::{self as cl, FailsWhen, Family};
 use entropic_proofs::verdict::{Ctx, Mode};
 use entropic_proofs::{cor44, temperature, thm42, thm43};
 
-type Check = fn(&Ctx) -> Result<entropic_proofs::verdict::ClaimSection, entropic_proofs::ProofsError>;
-type Repro = fn(&entropic_proofs::verdict::Counterexample) -> Result<bool, entropic_proofs::ProofsError>;
+type Check =
+    fn(&Ctx) -> Result<entropic_proofs::verdict::ClaimSection, entropic_proofs::ProofsError>;
+type Repro =
+    fn(&entropic_proofs::verdict::Counterexample) -> Result<bool, entropic_proofs::ProofsError>;
 
 #[test]
 #[ignore = "runs the four quick checks; use --release -- --ignored"]
 fn quick_counterexamples_reproduce() {
     let dir = std::env::temp_dir().join("entropic_p2_reproduce");
     std::fs::create_dir_all(&dir).unwrap();
-    let ctx = Ctx { mode: Mode::Quick, out_dir: dir };
+    let ctx = Ctx {
+        mode: Mode::Quick,
+        out_dir: dir,
+    };
     let checks: [(&str, Check, Repro); 4] = [
         ("thm-4-2", thm42::check, thm42::reproduce),
         ("thm-4-3", thm43::check, thm43::reproduce),
@@ -26,9 +31,17 @@ fn quick_counterexamples_reproduce() {
         let s = check(&ctx).unwrap();
         assert_eq!(s.claim, id);
         for v in &s.verdicts {
-            assert!(v.n > 0 && (0.0..=1.0).contains(&v.rate), "{id} {}", v.variant);
+            assert!(
+                v.n > 0 && (0.0..=1.0).contains(&v.rate),
+                "{id} {}",
+                v.variant
+            );
             if let Some(cx) = &v.counterexample {
-                assert!(repro(cx).unwrap(), "{id} {}: counterexample did not reproduce", v.variant);
+                assert!(
+                    repro(cx).unwrap(),
+                    "{id} {}: counterexample did not reproduce",
+                    v.variant
+                );
             }
         }
     }
@@ -40,7 +53,13 @@ fn quick_counterexamples_reproduce() {
 /// nats cannot settle at 0.2 nats, so "not reached" is the observed failure.
 #[test]
 fn reproduce_agrees_with_the_run_and_can_fail() {
-    let c = cl::cell(Family::Tabular, 40, "lr = 4.0\n", "method = \"none\"\ntarget = 0.2\n", &[]);
+    let c = cl::cell(
+        Family::Tabular,
+        40,
+        "lr = 4.0\n",
+        "method = \"none\"\ntarget = 0.2\n",
+        &[],
+    );
     let cr = cl::run_cell(&c, 1).unwrap();
     let o = &cr.outcomes[0];
     assert!(!o.reached, "{}", cl::describe(o, 0.2));
@@ -63,6 +82,9 @@ fn band_is_design_settling_band() {
 #[test]
 fn probe_schedule_cycles_known_alphas() {
     let s = thm42::probe_control(45);
-    assert!(s.contains("probe = [[10, 0.0], [10, 0.5], [10, -0.5], [10, 1.0], [10, -1.0]]"), "{s}");
+    assert!(
+        s.contains("probe = [[10, 0.0], [10, 0.5], [10, -0.5], [10, 1.0], [10, -1.0]]"),
+        "{s}"
+    );
     assert!(s.contains("alpha_max = inf"));
 }
