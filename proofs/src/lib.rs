@@ -26,8 +26,13 @@
 //! # Ok::<(), entropic_proofs::ProofsError>(())
 //! ```
 
+pub mod closedloop;
+pub mod cor44;
 pub mod ident;
 pub mod linear;
+pub mod temperature;
+pub mod thm42;
+pub mod thm43;
 pub mod verdict;
 pub mod verify;
 

@@ -12,5 +12,9 @@ pub type CheckFn = fn(&Ctx) -> Result<ClaimSection, ProofsError>;
 pub fn checks() -> Vec<(&'static str, CheckFn)> {
     vec![
         // ("cor-4-1", crate::cor41::check),
+        ("thm-4-2", crate::thm42::check),
+        ("thm-4-3", crate::thm43::check),
+        ("cor-4-4", crate::cor44::check),
+        ("temperature", crate::temperature::check),
     ]
 }
