@@ -26,8 +26,10 @@
 //! # Ok::<(), entropic_proofs::ProofsError>(())
 //! ```
 
+pub mod cor41;
 pub mod ident;
 pub mod linear;
+pub mod quadrants;
 pub mod verdict;
 pub mod verify;
 

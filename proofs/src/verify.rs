@@ -11,6 +11,7 @@ pub type CheckFn = fn(&Ctx) -> Result<ClaimSection, ProofsError>;
 /// Every claim check, in report order.
 pub fn checks() -> Vec<(&'static str, CheckFn)> {
     vec![
-        // ("cor-4-1", crate::cor41::check),
+        ("cor-4-1", crate::cor41::check),
+        ("fig-2-quadrants", crate::quadrants::check),
     ]
 }
