@@ -900,8 +900,8 @@ mod tests {
             for rule in UpdateRule::ALL {
                 for adv in [&pos, &neg] {
                     let mut mean = vec![0.0; inst.p.len()];
-                    for a in 0..inst.p.len() {
-                        let dz = entropic_sim::entropy::delta_z(rule, &inst.p, a, adv[a], ETA);
+                    for (a, &adv_a) in adv.iter().enumerate() {
+                        let dz = entropic_sim::entropy::delta_z(rule, &inst.p, a, adv_a, ETA);
                         mean.iter_mut()
                             .zip(&dz)
                             .for_each(|(m, d)| *m += inst.p[a] * d);

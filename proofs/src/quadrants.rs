@@ -408,7 +408,7 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
                     // prefer a counterexample of an "opposite" sub-claim
                     let prio = if d == "opposite" { 2 } else { 1 };
                     if let Some((fi, seed, v)) = first_fail {
-                        if cx.as_ref().map_or(true, |(p, _)| prio > *p) {
+                        if !matches!(&cx, Some((p, _)) if *p >= prio) {
                             let f = &fams[fi];
                             let g = if only {
                                 let others: Vec<usize> = (0..4).filter(|&j| j != q).collect();
