@@ -27,9 +27,11 @@
 //! ```
 
 pub mod closedloop;
+pub mod cor41;
 pub mod cor44;
 pub mod ident;
 pub mod linear;
+pub mod quadrants;
 pub mod temperature;
 pub mod thm42;
 pub mod thm43;
