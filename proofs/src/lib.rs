@@ -26,8 +26,10 @@
 //! # Ok::<(), entropic_proofs::ProofsError>(())
 //! ```
 
+pub mod controllability;
 pub mod ident;
 pub mod linear;
+pub mod stability_grid;
 pub mod verdict;
 pub mod verify;
 
