@@ -846,17 +846,6 @@ pub(crate) mod svg {
                 cy - 4.0
             );
         }
-        /// A horizontal bar from x0 to x1 at y (range plots).
-        pub(crate) fn hbar(&mut self, x0: f64, x1: f64, y: f64, color: &str) {
-            let _ = write!(
-                self.body,
-                r#"<line x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="{color}" stroke-width="6"/>"#,
-                self.px(x0),
-                self.px(x1),
-                self.py(y),
-                self.py(y)
-            );
-        }
         pub(crate) fn label(&mut self, x: f64, y: f64, text: &str) {
             let _ = write!(
                 self.body,
