@@ -28,6 +28,8 @@ use serde::{Deserialize, Serialize};
 pub const CLAIM: &str = "controllability";
 /// A target is held when the final mean |e| is at most this (nats).
 pub const HOLD_TOL: f64 = 0.05;
+/// Targets are capped at this share of ln K.
+pub const MAX_TARGET_SHARE: f64 = 0.95;
 
 /// Instance families: name and the `[bandit]`/`[grpo]` TOML.
 const FAMILIES: &[(&str, &str)] = &[
@@ -161,7 +163,10 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
                         variant: var.to_string(),
                         anti_windup: aw,
                         // rounded so the table and counterexamples read cleanly
-                        target: (f * h0 * 1000.0).round() / 1000.0,
+                        // capped below ln K (every family has K = 16): a
+                        // target above the maximum entropy is invalid input
+                        target: ((f * h0).min(MAX_TARGET_SHARE * 16f64.ln()) * 1000.0).round()
+                            / 1000.0,
                         steps: steps(ctx.mode, fam),
                     });
                 }

@@ -493,12 +493,17 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
         let cond = if bad.is_empty() {
             format!("predicted stability matched the simulation at every counted point (ρ 0.8–1.2, d ∈ {:?})", sz.delays)
         } else {
-            let ds: std::collections::BTreeSet<usize> = bad.iter().map(|r| r.point.d).collect();
+            let mut by_d = std::collections::BTreeMap::<usize, (usize, f64, f64)>::new();
+            for r in &bad {
+                let e = by_d.entry(r.point.d).or_insert((0, f64::INFINITY, 0.0));
+                e.0 += 1;
+                e.1 = e.1.min(r.point.rho);
+                e.2 = e.2.max(r.point.rho);
+            }
             format!(
-                "{k} of {n} points agree; disagreements at d ∈ {:?}, predicted ρ {}",
-                ds,
-                bad.iter()
-                    .map(|r| format!("{:.2}", r.point.rho))
+                "{k} of {n} points agree; disagreements: {}",
+                by_d.iter()
+                    .map(|(d, (c, lo, hi))| format!("{c} at d={d} (ρ {lo:.2}–{hi:.2})"))
                     .collect::<Vec<_>>()
                     .join(", ")
             )
