@@ -27,11 +27,13 @@
 //! ```
 
 pub mod closedloop;
+pub mod controllability;
 pub mod cor41;
 pub mod cor44;
 pub mod ident;
 pub mod linear;
 pub mod quadrants;
+pub mod stability_grid;
 pub mod temperature;
 pub mod thm42;
 pub mod thm43;
