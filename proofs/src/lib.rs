@@ -28,6 +28,7 @@
 
 pub mod ident;
 pub mod linear;
+pub mod tune;
 pub mod verdict;
 pub mod verify;
 
