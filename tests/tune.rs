@@ -127,6 +127,14 @@ fn recommendation_is_stable_at_every_corner_of_the_interval() {
             assert!(st <= 60, "corner {c:?}");
         }
     }
+    // Holding the target needs α* = b/g ≈ −0.002/0.01 = −0.2: a clip of 0.1
+    // cannot, and recommend says so instead of returning gains.
+    let clipped = DesignSpec {
+        alpha_max: 0.1,
+        ..spec
+    };
+    let e = tune::recommend(&fit, &clipped).expect_err("out of authority");
+    assert!(matches!(e, tune::TuneError::OutOfAuthority { .. }), "{e}");
     // The snippet names the gains exactly as printed.
     let snip = tune::scenario_snippet(&r);
     assert!(

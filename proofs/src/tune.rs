@@ -75,6 +75,11 @@ pub enum TuneError {
     GainNotPositive { lo: f64, hi: f64 },
     #[error("{name}: {msg}")]
     BadOption { name: &'static str, msg: String },
+    #[error(
+        "the target cannot be held within the α clip: holding it needs α = b/g = {needed:.3} \
+         (from the fit), beyond ±{alpha_max}; raise --alpha-max or change the plant"
+    )]
+    OutOfAuthority { needed: f64, alpha_max: f64 },
     #[error("no gains on the search grid are stable at every corner of the interval")]
     NoStableGains,
 }
@@ -485,6 +490,15 @@ pub fn recommend(fit: &Fit, spec: &DesignSpec) -> Result<Recommendation, TuneErr
         return Err(TuneError::BadOption {
             name: "--target",
             msg: format!("must be a finite entropy >= 0 (got {})", spec.target),
+        });
+    }
+    // At equilibrium ΔH = 0, so α* = b/g (MATH.md §6); past the clip no
+    // gains can hold the target, and every candidate would "never settle".
+    let needed = fit.b / fit.g;
+    if needed.abs() >= spec.alpha_max {
+        return Err(TuneError::OutOfAuthority {
+            needed,
+            alpha_max: spec.alpha_max,
         });
     }
     let band = crate::linear::design_band(spec.target);
