@@ -39,7 +39,7 @@ fn probe_log(b: f64, g: f64, d: usize, steps: usize) -> (Vec<f64>, Vec<f64>) {
     let sched = tune::probe_schedule(steps, 0.5, 0.0, 10);
     let mut alpha = Vec::new();
     for (n, a) in sched {
-        alpha.extend(std::iter::repeat(a).take(n));
+        alpha.extend(std::iter::repeat_n(a, n));
     }
     let mut h = vec![1.0];
     for t in 0..steps - 1 {

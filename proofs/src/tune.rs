@@ -232,7 +232,7 @@ pub fn parse_jsonl(
     let chosen: Vec<&Key> = runs
         .iter()
         .copied()
-        .filter(|k| arm.map_or(true, |a| a == k.0) && seed.map_or(true, |s| s == k.2))
+        .filter(|k| arm.is_none_or(|a| a == k.0) && seed.is_none_or(|s| s == k.2))
         .collect();
     let key = match chosen.as_slice() {
         [] => return Err(TuneError::NoMatch(all)),
