@@ -4,6 +4,7 @@
 
 mod bench;
 mod cmd_run;
+mod cmd_tune;
 mod cmd_verify;
 
 use clap::{Parser, Subcommand};
@@ -84,6 +85,11 @@ enum Cmd {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Identify drift, gain and delay from a log and recommend EntroPIC gains; `--probe` prints a probe schedule.
+    Tune {
+        #[command(flatten)]
+        args: cmd_tune::TuneArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -154,6 +160,7 @@ fn run() -> anyhow::Result<ExitCode> {
             ))
             .into()),
         },
+        Cmd::Tune { args } => cmd_tune::run(args),
     }
 }
 

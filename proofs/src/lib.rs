@@ -37,6 +37,7 @@ pub mod stability_grid;
 pub mod temperature;
 pub mod thm42;
 pub mod thm43;
+pub mod tune;
 pub mod verdict;
 pub mod verify;
 

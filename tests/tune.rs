@@ -1,0 +1,363 @@
+//! `entropic tune`: identification from synthetic logs, refusals, bad input
+//! (exit 2), the probe snippet, and robust recommendations.
+
+use entropic_proofs::linear::{spectral_radius, IntegralForm};
+use entropic_proofs::tune::{self, Columns, DesignSpec};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_entropic"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("entropic-tune-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write log");
+    p
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// Deterministic small "noise" in [−amp, amp] (no RNG needed for a test
+/// that only needs the regressor to be imperfect).
+fn wiggle(t: usize, amp: f64) -> f64 {
+    amp * ((t as f64) * 12.9898).sin()
+}
+
+/// Plant `H_{t+1} = H_t + b − g·α_{t−d} + noise` driven by the PRBS probe
+/// of `tune::probe_schedule` (each bit held 10 steps).
+fn probe_log(b: f64, g: f64, d: usize, steps: usize) -> (Vec<f64>, Vec<f64>) {
+    let sched = tune::probe_schedule(steps, 0.5, 0.0, 10);
+    let mut alpha = Vec::new();
+    for (n, a) in sched {
+        alpha.extend(std::iter::repeat_n(a, n));
+    }
+    let mut h = vec![1.0];
+    for t in 0..steps - 1 {
+        let a = if t >= d { alpha[t - d] } else { 0.0 };
+        h.push(h[t] + b - g * a + wiggle(t, 1e-4));
+    }
+    (h, alpha)
+}
+
+/// P control `α_t = Kp·(H_t − H_tar)` on the same plant (d = 0).
+fn p_control_log(b: f64, g: f64, kp: f64, target: f64, steps: usize) -> (Vec<f64>, Vec<f64>) {
+    let (mut h, mut alpha) = (vec![target + 0.3], Vec::new());
+    for t in 0..steps {
+        alpha.push(kp * (h[t] - target));
+        h.push(h[t] + b - g * alpha[t] + wiggle(t, 1e-4));
+    }
+    h.pop();
+    (h, alpha)
+}
+
+fn csv(header: &str, h: &[f64], a: &[f64]) -> String {
+    let mut s = format!("{header}\n");
+    for (t, (h, a)) in h.iter().zip(a).enumerate() {
+        s += &format!("{t},{h},{a}\n");
+    }
+    s
+}
+
+fn jsonl(arm: &str, seed: u64, target: f64, h: &[f64], a: &[f64]) -> String {
+    let mut s = String::new();
+    for (t, (h, a)) in h.iter().zip(a).enumerate() {
+        s += &format!(
+            "{{\"arm\":\"{arm}\",\"step\":{t},\"seed\":{seed},\"entropy\":{h},\"target\":{target},\"alpha\":{a}}}\n"
+        );
+    }
+    s
+}
+
+#[test]
+fn synthetic_probe_log_recovers_b_g_d() {
+    // Truth: b = −0.002, g = 0.01, d = 3; noise ≤ 1e-4 per step, so the
+    // fit must land within a few percent and its interval must cover it.
+    let (h, a) = probe_log(-0.002, 0.01, 3, 300);
+    let s = tune::parse_jsonl(
+        &jsonl("probe", 0, 0.9, &h, &a),
+        &Columns::default(),
+        None,
+        None,
+    )
+    .expect("parse");
+    let id = tune::identify(&s, None).expect("identify");
+    let f = id.fit;
+    assert_eq!(f.d, 3, "residuals {:?}", id.delay_residuals);
+    assert!((f.g - 0.01).abs() < 5e-4, "g = {}", f.g);
+    assert!((f.b + 0.002).abs() < 2e-4, "b = {}", f.b);
+    assert!(f.g_ci.0 <= 0.01 && 0.01 <= f.g_ci.1, "{:?}", f.g_ci);
+    assert!(f.b_ci.0 <= -0.002 && -0.002 <= f.b_ci.1, "{:?}", f.b_ci);
+    assert_eq!(id.delay_residuals.len(), tune::MAX_DELAY + 1);
+}
+
+#[test]
+fn recommendation_is_stable_at_every_corner_of_the_interval() {
+    let (h, a) = probe_log(-0.002, 0.01, 3, 300);
+    let s = tune::parse_jsonl(&jsonl("p", 0, 0.9, &h, &a), &Columns::default(), None, None)
+        .expect("parse");
+    let fit = tune::identify(&s, None).expect("identify").fit;
+    let spec = DesignSpec {
+        settle: 60,
+        target: 0.9,
+        e0: 0.1,
+        alpha_max: f64::INFINITY,
+        form: IntegralForm::Before,
+        max_overshoot: 0.25,
+    };
+    let r = tune::recommend(&fit, &spec).expect("recommend");
+    assert!(r.kp > 0.0 && r.ki > 0.0);
+    for g in [fit.g_ci.0, fit.g, fit.g_ci.1] {
+        let rho = spectral_radius(g, fit.d, r.kp, r.ki, IntegralForm::Before);
+        assert!(rho < 1.0, "unstable at g = {g}: {rho}");
+    }
+    assert!(r.gain_margin > 1.0 && r.gain_margin_worst > 1.0);
+    if r.met {
+        for c in &r.corners {
+            let st = c.prediction.settling_step.expect("settles");
+            assert!(st <= 60, "corner {c:?}");
+        }
+    }
+    // Holding the target needs α* = b/g ≈ −0.002/0.01 = −0.2: a clip of 0.1
+    // cannot, and recommend says so instead of returning gains.
+    let clipped = DesignSpec {
+        alpha_max: 0.1,
+        ..spec
+    };
+    let e = tune::recommend(&fit, &clipped).expect_err("out of authority");
+    assert!(matches!(e, tune::TuneError::OutOfAuthority { .. }), "{e}");
+    // The snippet names the gains exactly as printed.
+    let snip = tune::scenario_snippet(&r);
+    assert!(
+        snip.contains(&format!("kp = {}", tune::fmt_gain(r.kp))),
+        "{snip}"
+    );
+}
+
+#[test]
+fn csv_with_other_column_names_works_through_columns() {
+    let d = tmp("csv");
+    let (h, a) = probe_log(-0.002, 0.01, 0, 200);
+    let p = write(&d, "wandb.csv", &csv("it,ent,ctl", &h, &a));
+    let o = bin()
+        .args(["tune", "--log"])
+        .arg(&p)
+        .args([
+            "--columns",
+            "entropy=ent,alpha=ctl,step=it",
+            "--target",
+            "0.9",
+            "--json",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let g = v["identified"]["fit"]["g"].as_f64().expect("g");
+    assert!((g - 0.01).abs() < 5e-4, "g = {g}");
+    assert_eq!(v["identified"]["fit"]["d"].as_u64(), Some(0));
+    let verl = v["verl_overrides"].as_str().expect("verl");
+    assert!(
+        verl.contains("actor_rollout_ref.actor.entropy_control_p="),
+        "{verl}"
+    );
+    // verl's own names are found without --columns.
+    let p2 = write(
+        &d,
+        "verl.csv",
+        &csv("_step,actor/entropy,actor/control_alpha", &h, &a),
+    );
+    let o = bin()
+        .args(["tune", "--target", "0.9", "--log"])
+        .arg(&p2)
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("[control]") && out.contains("entropy_control_i"),
+        "{out}"
+    );
+}
+
+#[test]
+fn p_control_log_is_refused_with_the_reason() {
+    let d = tmp("pctl");
+    let (h, a) = p_control_log(-0.002, 0.01, 5.0, 0.9, 300);
+    let p = write(&d, "metrics.jsonl", &jsonl("p", 0, 0.9, &h, &a));
+    let o = bin().args(["tune", "--log"]).arg(&p).output().expect("run");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("P control") && err.contains("probe"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn bad_input_exits_2_with_one_clear_line() {
+    let d = tmp("bad");
+    let (h, a) = probe_log(-0.002, 0.01, 0, 100);
+    let constant_alpha = vec![0.3; h.len()];
+    let flat = vec![1.0; h.len()];
+    let mut bad_cell = csv("step,entropy,alpha", &h, &a);
+    bad_cell += "100,abc,0.1\n";
+    let cases: Vec<(&str, String, Vec<&str>, &str)> = vec![
+        // (file, contents, extra args, text the error must contain)
+        ("missing.csv", csv("step,H,alpha", &h, &a), vec![], "`H`"),
+        (
+            "missing2.csv",
+            csv("step,entropy,alpha", &h, &a),
+            vec!["--columns", "alpha=coef"],
+            "`entropy`",
+        ),
+        (
+            "few.jsonl",
+            jsonl("x", 0, 0.9, &h[..8], &a[..8]),
+            vec![],
+            "too few",
+        ),
+        (
+            "const.jsonl",
+            jsonl("x", 0, 0.9, &h, &constant_alpha),
+            vec![],
+            "constant",
+        ),
+        (
+            "flat.jsonl",
+            jsonl("x", 0, 0.9, &flat, &a),
+            vec![],
+            "constant",
+        ),
+        ("cell.csv", bad_cell, vec!["--target", "0.9"], "line 102"),
+        ("notjson.jsonl", "{\"step\": 0,\n".into(), vec![], "line 1"),
+        ("empty.csv", String::new(), vec![], "no data"),
+        (
+            "cols.csv",
+            csv("step,entropy,alpha", &h, &a),
+            vec!["--columns", "entropy"],
+            "--columns",
+        ),
+        (
+            "notarget.csv",
+            csv("step,entropy,alpha", &h, &a),
+            vec![],
+            "--target",
+        ),
+    ];
+    for (name, text, extra, needle) in cases {
+        let p = write(&d, name, &text);
+        let o = bin()
+            .args(["tune", "--log"])
+            .arg(&p)
+            .args(&extra)
+            .output()
+            .expect("run");
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(needle), "{name}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{name}: {err}");
+    }
+    // The missing column's message names the columns present.
+    let o = bin()
+        .args(["tune", "--log"])
+        .arg(d.join("missing.csv"))
+        .output()
+        .expect("run");
+    assert!(
+        stderr(&o).contains("`H`, `alpha`, `step`"),
+        "{}",
+        stderr(&o)
+    );
+    // Unreadable file.
+    let o = bin()
+        .args(["tune", "--log"])
+        .arg(d.join("absent.jsonl"))
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot read"), "{}", stderr(&o));
+}
+
+#[test]
+fn nan_rows_are_skipped_and_counted() {
+    let (h, mut a) = probe_log(-0.002, 0.01, 0, 200);
+    a[50] = f64::NAN;
+    let mut text = csv("step,entropy,alpha", &h, &a);
+    text = text.replace(&format!("\n60,{},", h[60]), "\n60,,");
+    let s = tune::parse_csv(&text, &Columns::default()).expect("parse");
+    // Row 50 (α NaN) and row 60 (entropy empty).
+    assert_eq!(s.nan_rows, 2);
+    let f = tune::identify(&s, Some(0)).expect("identify").fit;
+    // Rows touching t = 50 (α_50) and t = 59, 60 (ΔH uses H_60) are skipped.
+    assert_eq!(f.skipped_nan, 3);
+    assert!((f.g - 0.01).abs() < 5e-4, "g = {}", f.g);
+}
+
+#[test]
+fn jsonl_with_several_runs_is_refused_listing_them_and_arm_seed_select() {
+    let (h, a) = probe_log(-0.002, 0.01, 0, 100);
+    let text =
+        jsonl("pi", 0, 0.9, &h, &a) + &jsonl("pi", 1, 0.9, &h, &a) + &jsonl("grpo", 0, 0.9, &h, &a);
+    let e = tune::parse_jsonl(&text, &Columns::default(), None, None).expect_err("ambiguous");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("arm=pi seed=1") && msg.contains("arm=grpo seed=0"),
+        "{msg}"
+    );
+    let e = tune::parse_jsonl(&text, &Columns::default(), Some("pi"), None).expect_err("two seeds");
+    assert!(!e.to_string().contains("grpo"), "{e}");
+    let s = tune::parse_jsonl(&text, &Columns::default(), Some("pi"), Some(1)).expect("one run");
+    assert_eq!(s.entropy.len(), 100);
+    assert_eq!(s.target, Some(0.9));
+    let e =
+        tune::parse_jsonl(&text, &Columns::default(), Some("none"), None).expect_err("no match");
+    assert!(e.to_string().contains("runs present"), "{e}");
+}
+
+#[test]
+fn probe_snippet_appended_to_a_scenario_parses() {
+    let o = bin()
+        .args([
+            "tune",
+            "--probe",
+            "--steps",
+            "120",
+            "--amplitude",
+            "0.4",
+            "--center",
+            "-0.2",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let snippet = String::from_utf8_lossy(&o.stdout).to_string();
+    let base =
+        "seeds = 1\nsteps = 20\n[bandit]\nprompts = 8\nactions = 4\n[grpo]\nbatch_prompts = 4\n";
+    let sc = entropic_sim::scenario::parse("probe.toml", "probe", &format!("{base}{snippet}"))
+        .expect("snippet parses");
+    let c = &sc.runs[0].control;
+    assert_eq!(c.method, entropic_sim::control::Method::Probe);
+    // Levels are printed to 4 significant digits (−0.2 − 0.4 is not exactly −0.6).
+    let want = tune::probe_schedule(120, 0.4, -0.2, tune::MAX_DELAY + 2);
+    assert_eq!(c.probe.len(), want.len());
+    for (got, w) in c.probe.iter().zip(&want) {
+        assert!(
+            got.0 == w.0 && (got.1 - w.1).abs() < 1e-9,
+            "{got:?} vs {w:?}"
+        );
+    }
+    // Both levels occur, the total is the requested length, and levels alternate.
+    let total: usize = c.probe.iter().map(|p| p.0).sum();
+    assert_eq!(total, 120);
+    assert!(c.probe.iter().any(|p| (p.1 - 0.2).abs() < 1e-12));
+    assert!(c.probe.iter().any(|p| (p.1 + 0.6).abs() < 1e-12));
+    assert!(c.probe.windows(2).all(|w| w[0].1 != w[1].1));
+}
