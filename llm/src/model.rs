@@ -93,13 +93,17 @@ fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
     Ok(y.reshape(out)?)
 }
 
-/// RMSNorm: `w · x / sqrt(mean(x²) + eps)` in f32 (transformers' order).
+/// RMSNorm: `w · x / sqrt(mean(x²) + eps)`, half types computed in f32
+/// (transformers' order).
 fn rms_norm(x: &Tensor, w: &Tensor, eps: f64, fused: bool) -> Result<Tensor> {
     if fused {
         return Ok(candle_nn::ops::rms_norm(&x.contiguous()?, w, eps as f32)?);
     }
     let dt = x.dtype();
-    let xf = x.to_dtype(DType::F32)?;
+    let xf = match dt {
+        DType::BF16 | DType::F16 => x.to_dtype(DType::F32)?,
+        _ => x.clone(),
+    };
     let var = xf.sqr()?.mean_keepdim(D::Minus1)?;
     let xn = xf.broadcast_div(&(var + eps)?.sqrt()?)?;
     Ok(xn.to_dtype(dt)?.broadcast_mul(w)?)
@@ -304,7 +308,7 @@ impl Qwen2 {
         self.vars.iter().map(|(n, v)| (n.clone(), v.as_tensor().clone())).collect()
     }
 
-    /// Differentiable logits (B, L, V) in f32 of `input_ids` (B, L, u32)
+    /// Differentiable logits (B, L, V) in f32 (f64 for an f64 model) of `input_ids` (B, L, u32)
     /// with `attention_mask` (B, L; 1 = token, 0 = padding, any int dtype).
     /// Padding may sit anywhere; positions skip it (see [`position_ids`]).
     pub fn forward_train(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
@@ -342,7 +346,8 @@ impl Qwen2 {
     }
 
     fn head(&self, hidden: &Tensor) -> Result<Tensor> {
-        Ok(linear(hidden, &self.lm_head, None)?.to_dtype(DType::F32)?)
+        let logits = linear(hidden, &self.lm_head, None)?;
+        Ok(if self.dtype == DType::F64 { logits } else { logits.to_dtype(DType::F32)? })
     }
 
     /// Final-normed hidden states (B, Lnew, D).

@@ -7,12 +7,16 @@ use rand::Rng;
 /// Log-prob of each target and full-vocab entropy at each position under
 /// `π = softmax(logits / T)` (MATH.md §1; PEERS.md: `H = logsumexp(z) −
 /// Σ softmax(z)·z`, `z = logits/T`). `logits` (B, L, V), `targets` (B, L)
-/// u32; returns `(logp, entropy)`, both (B, L) f32 and differentiable.
+/// u32; returns `(logp, entropy)`, both (B, L) f32 (f64 for f64 logits)
+/// and differentiable.
 pub fn token_logp_entropy(logits: &Tensor, targets: &Tensor, temperature: f64) -> Result<(Tensor, Tensor)> {
     if !(temperature > 0.0) {
         return Err(LlmError::input("temperature", format!("must be > 0, got {temperature}")));
     }
-    let z = (logits.to_dtype(DType::F32)? / temperature)?;
+    let z = match logits.dtype() {
+        DType::F64 => (logits / temperature)?,
+        _ => (logits.to_dtype(DType::F32)? / temperature)?,
+    };
     let lsm = candle_nn::ops::log_softmax(&z, D::Minus1)?;
     let logp = lsm.gather(&targets.to_dtype(DType::U32)?.unsqueeze(D::Minus1)?.contiguous()?, D::Minus1)?.squeeze(D::Minus1)?;
     let entropy = (lsm.exp()? * &lsm)?.sum(D::Minus1)?.neg()?;
