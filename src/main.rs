@@ -26,7 +26,10 @@ fn main() -> ExitCode {
                 println!("{v}");
             }
         }),
-        Cli::Bench { what, .. } => Err(entropic_llm::LlmError::input("bench", format!("unknown benchmark `{what}`"))),
+        Cli::Bench { what, .. } => Err(entropic_llm::LlmError::input(
+            "bench",
+            format!("unknown benchmark `{what}`"),
+        )),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -54,8 +54,14 @@ pub fn bench_llm(json: bool) -> Result<serde_json::Value> {
     let params = model.num_params() as f64;
 
     // Training: 64 sequences of 48 tokens (49-token sequences, the loss on all 48 targets).
-    let pairs: Vec<(Vec<u32>, Vec<u32>)> =
-        (0..64).map(|_| (vec![rng.random_range(0..48)], (0..48).map(|_| rng.random_range(0..48)).collect())).collect();
+    let pairs: Vec<(Vec<u32>, Vec<u32>)> = (0..64)
+        .map(|_| {
+            (
+                vec![rng.random_range(0..48)],
+                (0..48).map(|_| rng.random_range(0..48)).collect(),
+            )
+        })
+        .collect();
     let batch = lm_batch(&pairs, 0, &dev)?;
     let mut opt = AdamW::new(model.vars(), AdamWConfig::default())?;
     let train = time(5, || {
@@ -67,9 +73,18 @@ pub fn bench_llm(json: bool) -> Result<serde_json::Value> {
     let train_tps = batch.tokens as f64 / median(train.clone());
 
     // Generation: 64 prompts of 16 tokens, 32 new tokens each, no stop token.
-    let prompts: Vec<Vec<u32>> = (0..64).map(|_| (0..16).map(|_| rng.random_range(0..48)).collect()).collect();
+    let prompts: Vec<Vec<u32>> = (0..64)
+        .map(|_| (0..16).map(|_| rng.random_range(0..48)).collect())
+        .collect();
     let gen = |use_cache: bool, runs: usize| -> Result<Vec<f64>> {
-        let sc = SampleConfig { max_new_tokens: 32, temperature: 1.0, top_p: 1.0, stop: vec![], pad_id: 0, use_cache };
+        let sc = SampleConfig {
+            max_new_tokens: 32,
+            temperature: 1.0,
+            top_p: 1.0,
+            stop: vec![],
+            pad_id: 0,
+            use_cache,
+        };
         let mut r = ChaCha8Rng::seed_from_u64(1);
         time(runs, || generate(&model, &prompts, &sc, &mut r).map(|_| ()))
     };

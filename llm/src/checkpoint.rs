@@ -22,7 +22,10 @@ pub struct Checkpoint {
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| LlmError::Io { path: path.display().to_string(), source: e })
+    std::fs::write(path, text).map_err(|e| LlmError::Io {
+        path: path.display().to_string(),
+        source: e,
+    })
 }
 
 /// Writes `model`, `tok` and the generation settings (`eos`, `pad`, `bos`
@@ -30,20 +33,30 @@ fn write(path: &Path, text: &str) -> Result<()> {
 /// with the metadata `format: pt` that transformers expects; a tied
 /// `lm_head` is not written.
 pub fn save(dir: &Path, model: &Qwen2, tok: &Tok, task: Option<&serde_json::Value>) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| LlmError::Io { path: dir.display().to_string(), source: e })?;
+    std::fs::create_dir_all(dir).map_err(|e| LlmError::Io {
+        path: dir.display().to_string(),
+        source: e,
+    })?;
     model.config().save(&dir.join("config.json"))?;
     let mut tensors: Vec<(String, Tensor)> = model.named_tensors().into_iter().collect();
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
     let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
     let p = dir.join("model.safetensors");
-    safetensors::serialize_to_file(tensors, Some(meta), &p).map_err(|e| LlmError::Other(format!("{}: {e}", p.display())))?;
+    safetensors::serialize_to_file(tensors, Some(meta), &p)
+        .map_err(|e| LlmError::Other(format!("{}: {e}", p.display())))?;
     tok.save(dir)?;
     let c = model.config();
     let gen = serde_json::json!({"bos_token_id": c.bos_token_id, "eos_token_id": c.eos_token_id,
         "pad_token_id": c.pad_token_id, "do_sample": true, "temperature": 1.0, "top_p": 1.0});
-    write(&dir.join("generation_config.json"), &serde_json::to_string_pretty(&gen).unwrap_or_default())?;
+    write(
+        &dir.join("generation_config.json"),
+        &serde_json::to_string_pretty(&gen).unwrap_or_default(),
+    )?;
     if let Some(t) = task {
-        write(&dir.join("task.json"), &serde_json::to_string_pretty(t).unwrap_or_default())?;
+        write(
+            &dir.join("task.json"),
+            &serde_json::to_string_pretty(t).unwrap_or_default(),
+        )?;
     }
     Ok(())
 }
@@ -53,8 +66,11 @@ fn read_json(path: &Path) -> Result<Option<serde_json::Value>> {
         return Ok(None);
     }
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| LlmError::input(&file, format!("cannot read: {e}")))?;
-    serde_json::from_str(&text).map(Some).map_err(|e| LlmError::input(&file, format!("invalid JSON: {e}")))
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| LlmError::input(&file, format!("cannot read: {e}")))?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| LlmError::input(&file, format!("invalid JSON: {e}")))
 }
 
 /// Reads every weight tensor of `dir` (single file or shards).
@@ -64,23 +80,33 @@ fn load_weights(dir: &Path, device: &Device) -> Result<(HashMap<String, Tensor>,
     let files: Vec<std::path::PathBuf> = if single.exists() {
         vec![single]
     } else if let Some(ix) = read_json(&index)? {
-        let map = ix.get("weight_map").and_then(|m| m.as_object()).ok_or_else(|| {
-            LlmError::input(index.display().to_string(), "no `weight_map` object")
-        })?;
+        let map = ix
+            .get("weight_map")
+            .and_then(|m| m.as_object())
+            .ok_or_else(|| {
+                LlmError::input(index.display().to_string(), "no `weight_map` object")
+            })?;
         let names: BTreeSet<&str> = map.values().filter_map(|v| v.as_str()).collect();
         names.into_iter().map(|n| dir.join(n)).collect()
     } else {
-        return Err(LlmError::input(single.display().to_string(), "weights file missing"));
+        return Err(LlmError::input(
+            single.display().to_string(),
+            "weights file missing",
+        ));
     };
     let mut all = HashMap::new();
     for f in &files {
         let file = f.display().to_string();
-        let bytes = std::fs::read(f).map_err(|e| LlmError::input(&file, format!("cannot read: {e}")))?;
+        let bytes =
+            std::fs::read(f).map_err(|e| LlmError::input(&file, format!("cannot read: {e}")))?;
         let t = candle_core::safetensors::load_buffer(&bytes, device)
             .map_err(|e| LlmError::input(&file, format!("corrupt safetensors: {e}")))?;
         all.extend(t);
     }
-    let name = files.first().map(|f| f.display().to_string()).unwrap_or_default();
+    let name = files
+        .first()
+        .map(|f| f.display().to_string())
+        .unwrap_or_default();
     Ok((all, name))
 }
 
@@ -89,7 +115,10 @@ fn load_weights(dir: &Path, device: &Device) -> Result<(HashMap<String, Tensor>,
 /// Anything missing, corrupt or inconsistent is an input error naming the file.
 pub fn load(dir: &Path, device: &Device, dtype: DType) -> Result<Checkpoint> {
     if !dir.is_dir() {
-        return Err(LlmError::input(dir.display().to_string(), "not a checkpoint directory"));
+        return Err(LlmError::input(
+            dir.display().to_string(),
+            "not a checkpoint directory",
+        ));
     }
     let cfg = Qwen2Config::load(&dir.join("config.json"))?;
     let tok = Tok::load(&dir.join("tokenizer.json"))?;
@@ -108,8 +137,14 @@ pub fn load(dir: &Path, device: &Device, dtype: DType) -> Result<Checkpoint> {
 pub fn stop_tokens(ck: &Checkpoint) -> Vec<u32> {
     let from = |v: Option<&serde_json::Value>| -> Vec<u32> {
         match v {
-            Some(serde_json::Value::Number(n)) => n.as_u64().map(|x| vec![x as u32]).unwrap_or_default(),
-            Some(serde_json::Value::Array(a)) => a.iter().filter_map(|x| x.as_u64()).map(|x| x as u32).collect(),
+            Some(serde_json::Value::Number(n)) => {
+                n.as_u64().map(|x| vec![x as u32]).unwrap_or_default()
+            }
+            Some(serde_json::Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_u64())
+                .map(|x| x as u32)
+                .collect(),
             _ => vec![],
         }
     };

@@ -52,6 +52,9 @@ pub enum LlmCommand {
         /// Validation problems (synthetic tasks).
         #[arg(long)]
         problems: Option<usize>,
+        /// Most generated tokens per sample (default: the checkpoint's, else 24).
+        #[arg(long)]
+        max_new_tokens: Option<usize>,
         #[arg(long, default_value_t = 0)]
         seed: u64,
         #[arg(long)]
@@ -71,18 +74,32 @@ pub enum LlmCommand {
 }
 
 fn print_json(v: &impl serde::Serialize) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v).map_err(|e| LlmError::Other(e.to_string()))?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).map_err(|e| LlmError::Other(e.to_string()))?
+    );
     Ok(())
 }
 
 /// Runs one `entropic llm` command.
 pub fn run(cmd: LlmCommand) -> Result<()> {
     match cmd {
-        LlmCommand::Pretrain { config, out, force, json } => {
+        LlmCommand::Pretrain {
+            config,
+            out,
+            force,
+            json,
+        } => {
             let sc = LlmScenario::load(&config)?;
-            let nonempty = out.read_dir().map(|mut d| d.next().is_some()).unwrap_or(false);
+            let nonempty = out
+                .read_dir()
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(false);
             if nonempty && !force {
-                return Err(LlmError::input(out.display().to_string(), "not empty; pass --force to overwrite"));
+                return Err(LlmError::input(
+                    out.display().to_string(),
+                    "not empty; pass --force to overwrite",
+                ));
             }
             let use_bar = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
             let r = pretrain(&sc, &out, use_bar)?;
@@ -97,7 +114,18 @@ pub fn run(cmd: LlmCommand) -> Result<()> {
             }
             Ok(())
         }
-        LlmCommand::Eval { model, task, k, n, temperature, top_p, problems, seed, json } => {
+        LlmCommand::Eval {
+            model,
+            task,
+            k,
+            n,
+            temperature,
+            top_p,
+            problems,
+            max_new_tokens,
+            seed,
+            json,
+        } => {
             let ck = checkpoint::load(&model, &Device::Cpu, DType::F32)?;
             let saved_eval: EvalConfig = ck
                 .task
@@ -105,14 +133,26 @@ pub fn run(cmd: LlmCommand) -> Result<()> {
                 .and_then(|t| t.get("eval"))
                 .and_then(|v| serde_json::from_value(v.clone()).ok())
                 .unwrap_or_default();
-            let probs = problem_set(&ck.task, task.as_deref(), problems.unwrap_or(saved_eval.problems))?;
+            let probs = problem_set(
+                &ck.task,
+                task.as_deref(),
+                problems.unwrap_or(saved_eval.problems),
+            )?;
             if !(temperature >= 0.0) || !(top_p > 0.0 && top_p <= 1.0) {
-                return Err(LlmError::input("--temperature / --top-p", "temperature ≥ 0, top-p in (0, 1]"));
+                return Err(LlmError::input(
+                    "--temperature / --top-p",
+                    "temperature ≥ 0, top-p in (0, 1]",
+                ));
             }
             let stop = stop_tokens(&ck);
-            let pad = ck.model.config().pad_token_id.or(stop.first().copied()).unwrap_or(0);
+            let pad = ck
+                .model
+                .config()
+                .pad_token_id
+                .or(stop.first().copied())
+                .unwrap_or(0);
             let sc = SampleConfig {
-                max_new_tokens: saved_eval.max_new_tokens,
+                max_new_tokens: max_new_tokens.unwrap_or(saved_eval.max_new_tokens),
                 temperature,
                 top_p,
                 stop,
@@ -120,15 +160,32 @@ pub fn run(cmd: LlmCommand) -> Result<()> {
                 use_cache: true,
             };
             let n = n.unwrap_or(k);
-            let r = evaluate(&ck.model, &ck.tok, &probs, n, k, saved_eval.batch, &sc, &mut ChaCha8Rng::seed_from_u64(seed))?;
+            let r = evaluate(
+                &ck.model,
+                &ck.tok,
+                &probs,
+                n,
+                k,
+                saved_eval.batch,
+                &sc,
+                &mut ChaCha8Rng::seed_from_u64(seed),
+            )?;
             if json {
                 print_json(&r)
             } else {
-                println!("pass@1 {:.4}  pass@{} {:.4}  ({} problems × {} samples, T = {})", r.pass_at_1, k, r.pass_at_k, r.problems, n, temperature);
+                println!(
+                    "pass@1 {:.4}  pass@{} {:.4}  ({} problems × {} samples, T = {})",
+                    r.pass_at_1, k, r.pass_at_k, r.problems, n, temperature
+                );
                 Ok(())
             }
         }
-        LlmCommand::Entropy { model, text, temperature, json } => {
+        LlmCommand::Entropy {
+            model,
+            text,
+            temperature,
+            json,
+        } => {
             let ck = checkpoint::load(&model, &Device::Cpu, DType::F32)?;
             if !(temperature > 0.0) {
                 return Err(LlmError::input("--temperature", "must be > 0"));
@@ -137,10 +194,19 @@ pub fn run(cmd: LlmCommand) -> Result<()> {
             if json {
                 return print_json(&rows);
             }
-            println!("{:>6}  {:>10}  {:>9}  {:>8}", "id", "token", "logprob", "entropy");
+            println!(
+                "{:>6}  {:>10}  {:>9}  {:>8}",
+                "id", "token", "logprob", "entropy"
+            );
             for r in rows {
                 let f = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.4}"));
-                println!("{:>6}  {:>10}  {:>9}  {:>8}", r.id, format!("{:?}", r.token), f(r.logprob), f(r.entropy));
+                println!(
+                    "{:>6}  {:>10}  {:>9}  {:>8}",
+                    r.id,
+                    format!("{:?}", r.token),
+                    f(r.logprob),
+                    f(r.entropy)
+                );
             }
             Ok(())
         }
@@ -149,7 +215,11 @@ pub fn run(cmd: LlmCommand) -> Result<()> {
 
 /// The problems of `--task` (or the checkpoint's saved task): a JSONL file,
 /// or synthetic kinds with the saved difficulty and split.
-fn problem_set(saved: &Option<serde_json::Value>, task: Option<&str>, n: usize) -> Result<Vec<Problem>> {
+fn problem_set(
+    saved: &Option<serde_json::Value>,
+    task: Option<&str>,
+    n: usize,
+) -> Result<Vec<Problem>> {
     let mut arith: ArithConfig = saved
         .as_ref()
         .and_then(|t| t.get("arith"))
@@ -167,7 +237,10 @@ fn problem_set(saved: &Option<serde_json::Value>, task: Option<&str>, n: usize) 
                 "mul" => Kind::Mul,
                 "mixed" => Kind::Mixed,
                 other => {
-                    return Err(LlmError::input("--task", format!("unknown task `{other}` (add, sub, mul, mixed, or a .jsonl file)")))
+                    return Err(LlmError::input(
+                        "--task",
+                        format!("unknown task `{other}` (add, sub, mul, mixed, or a .jsonl file)"),
+                    ))
                 }
             });
         }
@@ -175,7 +248,10 @@ fn problem_set(saved: &Option<serde_json::Value>, task: Option<&str>, n: usize) 
     }
     arith.validate("--task")?;
     if n == 0 {
-        return Err(LlmError::input("--problems", "empty dataset: need at least 1 problem"));
+        return Err(LlmError::input(
+            "--problems",
+            "empty dataset: need at least 1 problem",
+        ));
     }
     Ok(arith.validation_problems(n))
 }

@@ -82,7 +82,14 @@ fn default_dtype() -> String {
 impl Qwen2Config {
     /// A small config with this project's defaults (tied embeddings,
     /// theta 10 000, eps 1e-6), for tests, benchmarks and pretraining.
-    pub fn tiny(vocab: usize, hidden: usize, inter: usize, layers: usize, heads: usize, kv: usize) -> Self {
+    pub fn tiny(
+        vocab: usize,
+        hidden: usize,
+        inter: usize,
+        layers: usize,
+        heads: usize,
+        kv: usize,
+    ) -> Self {
         Qwen2Config {
             architectures: vec!["Qwen2ForCausalLM".into()],
             model_type: "qwen2".into(),
@@ -114,9 +121,10 @@ impl Qwen2Config {
     /// Reads `config.json`; a missing file, bad JSON or bad values are input errors.
     pub fn load(path: &Path) -> Result<Self> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| LlmError::input(&file, format!("cannot read: {e}")))?;
-        let cfg: Qwen2Config =
-            serde_json::from_str(&text).map_err(|e| LlmError::input(&file, format!("not a valid config: {e}")))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| LlmError::input(&file, format!("cannot read: {e}")))?;
+        let cfg: Qwen2Config = serde_json::from_str(&text)
+            .map_err(|e| LlmError::input(&file, format!("not a valid config: {e}")))?;
         cfg.validate(&file)?;
         Ok(cfg)
     }
@@ -128,7 +136,10 @@ impl Qwen2Config {
         c.rope_theta = Some(self.theta());
         c.rope_parameters = None;
         let text = serde_json::to_string_pretty(&c).map_err(|e| LlmError::Other(e.to_string()))?;
-        std::fs::write(path, text).map_err(|e| LlmError::Io { path: path.display().to_string(), source: e })
+        std::fs::write(path, text).map_err(|e| LlmError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })
     }
 
     /// RoPE base: `rope_parameters.rope_theta`, else `rope_theta`, else 10 000
@@ -158,7 +169,8 @@ impl Qwen2Config {
     /// scaling types other than `default`, activations other than SiLU.
     pub fn validate(&self, file: &str) -> Result<()> {
         let bad = |m: String| Err(LlmError::input(file, m));
-        let arch_ok = self.model_type == "qwen2" || self.architectures.iter().any(|a| a == "Qwen2ForCausalLM");
+        let arch_ok = self.model_type == "qwen2"
+            || self.architectures.iter().any(|a| a == "Qwen2ForCausalLM");
         if !arch_ok {
             return bad(format!(
                 "unknown architecture (model_type `{}`, architectures {:?}); only qwen2 / Qwen2ForCausalLM is supported",
@@ -185,20 +197,32 @@ impl Qwen2Config {
             ));
         }
         if self.num_attention_heads % self.kv_heads() != 0 {
-            return bad("key `num_attention_heads` must be a multiple of `num_key_value_heads`".into());
+            return bad(
+                "key `num_attention_heads` must be a multiple of `num_key_value_heads`".into(),
+            );
         }
         if !(self.rms_norm_eps > 0.0) || !(self.theta() > 0.0) {
             return bad("keys `rms_norm_eps` and `rope_theta` must be positive".into());
         }
         if self.hidden_act != "silu" {
-            return bad(format!("key `hidden_act`: `{}` not supported (only silu)", self.hidden_act));
+            return bad(format!(
+                "key `hidden_act`: `{}` not supported (only silu)",
+                self.hidden_act
+            ));
         }
         if self.use_sliding_window {
             return bad("key `use_sliding_window`: true is not supported".into());
         }
-        if let Some(t) = self.rope_parameters.as_ref().and_then(|p| p.get("rope_type")).and_then(|v| v.as_str()) {
+        if let Some(t) = self
+            .rope_parameters
+            .as_ref()
+            .and_then(|p| p.get("rope_type"))
+            .and_then(|v| v.as_str())
+        {
             if t != "default" {
-                return bad(format!("key `rope_parameters.rope_type`: `{t}` not supported (only default)"));
+                return bad(format!(
+                    "key `rope_parameters.rope_type`: `{t}` not supported (only default)"
+                ));
             }
         }
         Ok(())

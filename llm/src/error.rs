@@ -25,7 +25,10 @@ pub enum LlmError {
 impl LlmError {
     /// Bad input concerning `file` (a path, or an argument name).
     pub fn input(file: impl Into<String>, msg: impl Into<String>) -> Self {
-        LlmError::Input { file: file.into(), msg: msg.into() }
+        LlmError::Input {
+            file: file.into(),
+            msg: msg.into(),
+        }
     }
     /// Whether the CLI should exit with code 2 (bad input).
     pub fn is_input(&self) -> bool {

@@ -18,7 +18,9 @@ pub fn pass_at_k(n: usize, c: usize, k: usize) -> f64 {
     if n - c < k {
         return 1.0;
     }
-    1.0 - ((n - c + 1)..=n).map(|i| 1.0 - k as f64 / i as f64).product::<f64>()
+    1.0 - ((n - c + 1)..=n)
+        .map(|i| 1.0 - k as f64 / i as f64)
+        .product::<f64>()
 }
 
 /// Result of an evaluation.
@@ -50,10 +52,16 @@ pub fn evaluate<R: Rng>(
     rng: &mut R,
 ) -> Result<EvalResult> {
     if problems.is_empty() {
-        return Err(LlmError::input("task", "empty dataset: no problems to evaluate"));
+        return Err(LlmError::input(
+            "task",
+            "empty dataset: no problems to evaluate",
+        ));
     }
     if k == 0 || n < k {
-        return Err(LlmError::input("--k", format!("need 1 ≤ k ≤ n, got k = {k}, n = {n}")));
+        return Err(LlmError::input(
+            "--k",
+            format!("need 1 ≤ k ≤ n, got k = {k}, n = {n}"),
+        ));
     }
     let mut jobs: Vec<(usize, Vec<u32>)> = Vec::new();
     for (i, p) in problems.iter().enumerate() {
@@ -100,7 +108,12 @@ pub struct TokenEntropy {
 /// Per-token log-prob and entropy of `text` under `model` at `temperature`.
 /// When the model config has a `bos_token_id`, it is prepended so that the
 /// first token of the text gets a prediction too (it is not reported).
-pub fn entropy_probe(model: &Qwen2, tok: &Tok, text: &str, temperature: f64) -> Result<Vec<TokenEntropy>> {
+pub fn entropy_probe(
+    model: &Qwen2,
+    tok: &Tok,
+    text: &str,
+    temperature: f64,
+) -> Result<Vec<TokenEntropy>> {
     let ids = tok.encode(text)?;
     if ids.is_empty() {
         return Err(LlmError::input("--text", "empty text (no tokens)"));
@@ -115,16 +128,29 @@ pub fn entropy_probe(model: &Qwen2, tok: &Tok, text: &str, temperature: f64) -> 
     let mut out = Vec::with_capacity(ids.len());
     let skip = bos.is_some() as usize;
     if skip == 0 {
-        out.push(TokenEntropy { id: full[0], token: tok.token(full[0]), logprob: None, entropy: None });
+        out.push(TokenEntropy {
+            id: full[0],
+            token: tok.token(full[0]),
+            logprob: None,
+            entropy: None,
+        });
     }
     if l > 1 {
         // position t predicts token t+1
         let pred = logits.narrow(1, 0, l - 1)?;
         let tgt = Tensor::from_vec(full[1..].to_vec(), (1, l - 1), dev)?;
         let (lp, h) = token_logp_entropy(&pred, &tgt, temperature)?;
-        let (lp, h) = (lp.squeeze(0)?.to_vec1::<f32>()?, h.squeeze(0)?.to_vec1::<f32>()?);
+        let (lp, h) = (
+            lp.squeeze(0)?.to_vec1::<f32>()?,
+            h.squeeze(0)?.to_vec1::<f32>()?,
+        );
         for (j, &id) in full[1..].iter().enumerate() {
-            out.push(TokenEntropy { id, token: tok.token(id), logprob: Some(lp[j] as f64), entropy: Some(h[j] as f64) });
+            out.push(TokenEntropy {
+                id,
+                token: tok.token(id),
+                logprob: Some(lp[j] as f64),
+                entropy: Some(h[j] as f64),
+            });
         }
     }
     Ok(out)

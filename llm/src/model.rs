@@ -40,7 +40,11 @@ pub struct KvCache {
 impl KvCache {
     /// Number of cached positions (0 when empty).
     pub fn len(&self) -> usize {
-        self.kv.first().and_then(|x| x.as_ref()).and_then(|(k, _)| k.dim(2).ok()).unwrap_or(0)
+        self.kv
+            .first()
+            .and_then(|x| x.as_ref())
+            .and_then(|(k, _)| k.dim(2).ok())
+            .unwrap_or(0)
     }
     /// Whether nothing is cached yet.
     pub fn is_empty(&self) -> bool {
@@ -137,7 +141,12 @@ fn repeat_kv(x: Tensor, n: usize) -> Result<Tensor> {
 
 /// Additive attention mask (B, 1, Lq, Lk): query i (absolute index
 /// `offset + i`) sees key j iff `j ≤ offset + i` and key j is not padding.
-pub fn attention_bias(key_mask: &[Vec<u8>], lq: usize, dtype: DType, dev: &Device) -> Result<Tensor> {
+pub fn attention_bias(
+    key_mask: &[Vec<u8>],
+    lq: usize,
+    dtype: DType,
+    dev: &Device,
+) -> Result<Tensor> {
     let b = key_mask.len();
     let lk = key_mask.first().map_or(0, |r| r.len());
     let offset = lk - lq;
@@ -145,7 +154,11 @@ pub fn attention_bias(key_mask: &[Vec<u8>], lq: usize, dtype: DType, dev: &Devic
     for row in key_mask {
         for i in 0..lq {
             for (j, &m) in row.iter().enumerate() {
-                v.push(if j <= offset + i && m != 0 { 0.0 } else { MASKED });
+                v.push(if j <= offset + i && m != 0 {
+                    0.0
+                } else {
+                    MASKED
+                });
             }
         }
     }
@@ -171,7 +184,12 @@ pub fn position_ids(mask: &[Vec<u8>]) -> Vec<Vec<u32>> {
 impl Qwen2 {
     /// A randomly initialised model: weights ~ N(0, initializer_range),
     /// biases 0, norms 1 (transformers' Qwen2 init), drawn from `rng`.
-    pub fn init<R: Rng>(cfg: &Qwen2Config, device: &Device, dtype: DType, rng: &mut R) -> Result<Self> {
+    pub fn init<R: Rng>(
+        cfg: &Qwen2Config,
+        device: &Device,
+        dtype: DType,
+        rng: &mut R,
+    ) -> Result<Self> {
         cfg.validate("config")?;
         let normal = Normal::new(0.0f32, cfg.initializer_range as f32)
             .map_err(|e| LlmError::input("config", format!("initializer_range: {e}")))?;
@@ -206,7 +224,10 @@ impl Qwen2 {
             if t.dims() != shape {
                 return Err(LlmError::input(
                     file,
-                    format!("tensor `{name}` has shape {:?}, the config implies {shape:?}", t.dims()),
+                    format!(
+                        "tensor `{name}` has shape {:?}, the config implies {shape:?}",
+                        t.dims()
+                    ),
                 ));
             }
             Ok(t.to_device(device)?.to_dtype(dtype)?)
@@ -231,7 +252,11 @@ impl Qwen2 {
             vars.push((name, var));
             Ok(t)
         };
-        let embed = p("model.embed_tokens.weight".into(), &[cfg.vocab_size, h], Init::Normal)?;
+        let embed = p(
+            "model.embed_tokens.weight".into(),
+            &[cfg.vocab_size, h],
+            Init::Normal,
+        )?;
         let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
         for l in 0..cfg.num_hidden_layers {
             let a = format!("model.layers.{l}.self_attn");
@@ -247,8 +272,16 @@ impl Qwen2 {
                 gate_w: p(format!("{m}.gate_proj.weight"), &[i, h], Init::Normal)?,
                 up_w: p(format!("{m}.up_proj.weight"), &[i, h], Init::Normal)?,
                 down_w: p(format!("{m}.down_proj.weight"), &[h, i], Init::Normal)?,
-                ln1: p(format!("model.layers.{l}.input_layernorm.weight"), &[h], Init::Ones)?,
-                ln2: p(format!("model.layers.{l}.post_attention_layernorm.weight"), &[h], Init::Ones)?,
+                ln1: p(
+                    format!("model.layers.{l}.input_layernorm.weight"),
+                    &[h],
+                    Init::Ones,
+                )?,
+                ln2: p(
+                    format!("model.layers.{l}.post_attention_layernorm.weight"),
+                    &[h],
+                    Init::Ones,
+                )?,
             });
         }
         let norm = p("model.norm.weight".into(), &[h], Init::Ones)?;
@@ -259,7 +292,9 @@ impl Qwen2 {
         };
         // Rotary tables in f32, then cast: inv_freq_k = theta^(-2k/hd).
         let half = hd / 2;
-        let inv: Vec<f32> = (0..half).map(|k| 1.0 / cfg.theta().powf(2.0 * k as f64 / hd as f64) as f32).collect();
+        let inv: Vec<f32> = (0..half)
+            .map(|k| 1.0 / cfg.theta().powf(2.0 * k as f64 / hd as f64) as f32)
+            .collect();
         let maxp = cfg.max_position_embeddings;
         let mut ang = Vec::with_capacity(maxp * half);
         for t in 0..maxp {
@@ -305,7 +340,10 @@ impl Qwen2 {
     }
     /// Parameters by checkpoint name, for saving.
     pub fn named_tensors(&self) -> HashMap<String, Tensor> {
-        self.vars.iter().map(|(n, v)| (n.clone(), v.as_tensor().clone())).collect()
+        self.vars
+            .iter()
+            .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+            .collect()
     }
 
     /// Differentiable logits (B, L, V) in f32 (f64 for an f64 model) of `input_ids` (B, L, u32)
@@ -317,7 +355,12 @@ impl Qwen2 {
 
     /// As [`Qwen2::forward_train`], choosing the path: `fused = true` is the
     /// sampling path (no gradients through norms, RoPE and softmax).
-    pub fn forward_masked(&self, input_ids: &Tensor, attention_mask: &Tensor, fused: bool) -> Result<Tensor> {
+    pub fn forward_masked(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        fused: bool,
+    ) -> Result<Tensor> {
         let mask: Vec<Vec<u8>> = attention_mask
             .to_dtype(DType::U32)?
             .to_vec2::<u32>()?
@@ -342,12 +385,18 @@ impl Qwen2 {
     ) -> Result<Tensor> {
         let hidden = self.forward_hidden(ids, pos, key_mask, Some(cache), fused)?;
         let l = hidden.dim(1)?;
-        self.head(&hidden.narrow(1, l - 1, 1)?)?.squeeze(1).map_err(Into::into)
+        self.head(&hidden.narrow(1, l - 1, 1)?)?
+            .squeeze(1)
+            .map_err(Into::into)
     }
 
     fn head(&self, hidden: &Tensor) -> Result<Tensor> {
         let logits = linear(hidden, &self.lm_head, None)?;
-        Ok(if self.dtype == DType::F64 { logits } else { logits.to_dtype(DType::F32)? })
+        Ok(if self.dtype == DType::F64 {
+            logits
+        } else {
+            logits.to_dtype(DType::F32)?
+        })
     }
 
     /// Final-normed hidden states (B, Lnew, D).
@@ -363,10 +412,16 @@ impl Qwen2 {
         let maxp = self.cfg.max_position_embeddings;
         let flat: Vec<u32> = pos.iter().flatten().copied().collect();
         if flat.len() != b * lq {
-            return Err(LlmError::Other(format!("positions: {} for {b}×{lq} tokens", flat.len())));
+            return Err(LlmError::Other(format!(
+                "positions: {} for {b}×{lq} tokens",
+                flat.len()
+            )));
         }
         if let Some(&p) = flat.iter().find(|&&p| p as usize >= maxp) {
-            return Err(LlmError::input("input", format!("position {p} beyond max_position_embeddings {maxp}")));
+            return Err(LlmError::input(
+                "input",
+                format!("position {p} beyond max_position_embeddings {maxp}"),
+            ));
         }
         let pos_t = Tensor::from_vec(flat, b * lq, &self.device)?;
         let half = self.cfg.head_dim() / 2;
@@ -379,7 +434,11 @@ impl Qwen2 {
             }
         }
         // (B, L) → (B, L, D)
-        let mut xs = self.embed.index_select(&ids.flatten_all()?, 0)?.reshape((b, lq, self.cfg.hidden_size))?;
+        let mut xs = self.embed.index_select(&ids.flatten_all()?, 0)?.reshape((
+            b,
+            lq,
+            self.cfg.hidden_size,
+        ))?;
         for (li, layer) in self.layers.iter().enumerate() {
             let slot = cache.as_deref_mut().map(|c| &mut c.kv[li]);
             let h = rms_norm(&xs, &layer.ln1, self.cfg.rms_norm_eps, fused)?;
@@ -408,9 +467,18 @@ impl Qwen2 {
         let hd = self.cfg.head_dim();
         let (nh, nkv) = (self.cfg.num_attention_heads, self.cfg.kv_heads());
         // (B, L, H·hd) → (B, H, L, hd)
-        let q = linear(x, &l.q_w, Some(&l.q_b))?.reshape((b, lq, nh, hd))?.transpose(1, 2)?.contiguous()?;
-        let k = linear(x, &l.k_w, Some(&l.k_b))?.reshape((b, lq, nkv, hd))?.transpose(1, 2)?.contiguous()?;
-        let v = linear(x, &l.v_w, Some(&l.v_b))?.reshape((b, lq, nkv, hd))?.transpose(1, 2)?.contiguous()?;
+        let q = linear(x, &l.q_w, Some(&l.q_b))?
+            .reshape((b, lq, nh, hd))?
+            .transpose(1, 2)?
+            .contiguous()?;
+        let k = linear(x, &l.k_w, Some(&l.k_b))?
+            .reshape((b, lq, nkv, hd))?
+            .transpose(1, 2)?
+            .contiguous()?;
+        let v = linear(x, &l.v_w, Some(&l.v_b))?
+            .reshape((b, lq, nkv, hd))?
+            .transpose(1, 2)?
+            .contiguous()?;
         let q = rope(&q, cos, sin, fused)?;
         let k = rope(&k, cos, sin, fused)?;
         let (k, v) = match slot {
@@ -434,7 +502,10 @@ impl Qwen2 {
             candle_nn::ops::softmax(&scores, D::Minus1)?
         };
         // (B, H, Lq, hd) → (B, Lq, H·hd)
-        let out = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, lq, nh * hd))?;
+        let out = probs
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .reshape((b, lq, nh * hd))?;
         linear(&out, &l.o_w, None)
     }
 }

@@ -31,7 +31,13 @@ pub struct AdamWConfig {
 
 impl Default for AdamWConfig {
     fn default() -> Self {
-        AdamWConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01 }
+        AdamWConfig {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+        }
     }
 }
 
@@ -61,7 +67,13 @@ impl AdamW {
         for (_, p) in params {
             m.push(p.as_tensor().zeros_like()?.to_dtype(DType::F32)?);
         }
-        Ok(AdamW { cfg, params: params.to_vec(), v: m.clone(), m, step: 0 })
+        Ok(AdamW {
+            cfg,
+            params: params.to_vec(),
+            v: m.clone(),
+            m,
+            step: 0,
+        })
     }
 
     /// Steps taken so far.
@@ -78,7 +90,9 @@ impl AdamW {
         let bc1 = 1.0 - c.beta1.powi(t);
         let bc2 = 1.0 - c.beta2.powi(t);
         for (i, (_, p)) in self.params.iter().enumerate() {
-            let Some(g) = grads.get(p.as_tensor()) else { continue };
+            let Some(g) = grads.get(p.as_tensor()) else {
+                continue;
+            };
             let dt = p.dtype();
             let g = g.to_dtype(DType::F32)?;
             let pf = p.as_tensor().to_dtype(DType::F32)?;
@@ -109,13 +123,17 @@ impl AdamW {
     pub fn load_state(&mut self, s: &AdamWState) -> Result<()> {
         for (i, (n, p)) in self.params.iter().enumerate() {
             for (src, dst, what) in [(&s.m, &mut self.m, "m"), (&s.v, &mut self.v, "v")] {
-                let t = src
-                    .get(n)
-                    .ok_or_else(|| LlmError::input("optimizer state", format!("moment {what} of `{n}` missing")))?;
+                let t = src.get(n).ok_or_else(|| {
+                    LlmError::input("optimizer state", format!("moment {what} of `{n}` missing"))
+                })?;
                 if t.dims() != p.dims() {
                     return Err(LlmError::input(
                         "optimizer state",
-                        format!("moment {what} of `{n}` has shape {:?}, parameter {:?}", t.dims(), p.dims()),
+                        format!(
+                            "moment {what} of `{n}` has shape {:?}, parameter {:?}",
+                            t.dims(),
+                            p.dims()
+                        ),
                     ));
                 }
                 dst[i] = t.to_device(p.device())?.to_dtype(DType::F32)?;
@@ -141,7 +159,8 @@ impl AdamW {
     /// Reads a state written by [`AdamW::save`] and loads it.
     pub fn load(&mut self, path: &Path) -> Result<()> {
         let file = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| LlmError::input(&file, format!("cannot read: {e}")))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| LlmError::input(&file, format!("cannot read: {e}")))?;
         let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
             .map_err(|e| LlmError::input(&file, format!("not a safetensors file: {e}")))?;
         let step = meta
@@ -150,7 +169,11 @@ impl AdamW {
             .and_then(|m| m.get("step"))
             .and_then(|s| s.parse::<u64>().ok())
             .ok_or_else(|| LlmError::input(&file, "metadata `step` missing"))?;
-        let dev = self.params.first().map(|(_, p)| p.device().clone()).unwrap_or(candle_core::Device::Cpu);
+        let dev = self
+            .params
+            .first()
+            .map(|(_, p)| p.device().clone())
+            .unwrap_or(candle_core::Device::Cpu);
         let all = candle_core::safetensors::load_buffer(&bytes, &dev)
             .map_err(|e| LlmError::input(&file, format!("corrupt: {e}")))?;
         let mut m = HashMap::new();
@@ -169,11 +192,19 @@ impl AdamW {
 /// Scales all gradients so their global L2 norm is at most `max_norm`
 /// (PyTorch `clip_grad_norm_`, factor `max_norm / (norm + 1e-6)` when
 /// clipping); returns the norm before clipping.
-pub fn clip_grad_norm(params: &[(String, Var)], grads: &mut GradStore, max_norm: f64) -> Result<f64> {
+pub fn clip_grad_norm(
+    params: &[(String, Var)],
+    grads: &mut GradStore,
+    max_norm: f64,
+) -> Result<f64> {
     let mut sq = 0.0f64;
     for (_, p) in params {
         if let Some(g) = grads.get(p.as_tensor()) {
-            sq += g.to_dtype(DType::F64)?.sqr()?.sum_all()?.to_scalar::<f64>()?;
+            sq += g
+                .to_dtype(DType::F64)?
+                .sqr()?
+                .sum_all()?
+                .to_scalar::<f64>()?;
         }
     }
     let norm = sq.sqrt();

@@ -96,7 +96,14 @@ pub struct EvalConfig {
 
 impl Default for EvalConfig {
     fn default() -> Self {
-        EvalConfig { problems: 200, n: 8, k: 8, temperature: 1.0, max_new_tokens: 24, batch: 256 }
+        EvalConfig {
+            problems: 200,
+            n: 8,
+            k: 8,
+            temperature: 1.0,
+            max_new_tokens: 24,
+            batch: 256,
+        }
     }
 }
 
@@ -117,8 +124,10 @@ impl LlmScenario {
     /// Reads and validates a scenario TOML.
     pub fn load(path: &Path) -> Result<Self> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| LlmError::input(&file, format!("cannot read: {e}")))?;
-        let s: LlmScenario = toml::from_str(&text).map_err(|e| LlmError::input(&file, e.to_string()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| LlmError::input(&file, format!("cannot read: {e}")))?;
+        let s: LlmScenario =
+            toml::from_str(&text).map_err(|e| LlmError::input(&file, e.to_string()))?;
         s.validate(&file)?;
         Ok(s)
     }
@@ -132,7 +141,10 @@ impl LlmScenario {
             return bad("pretrain.steps / pretrain.batch_size", "must be at least 1");
         }
         if !(p.lr > 0.0) || !(0.0..=1.0).contains(&p.wrong_frac) || !(p.grad_clip > 0.0) {
-            return bad("pretrain.lr / wrong_frac / grad_clip", "lr > 0, wrong_frac in [0, 1], grad_clip > 0");
+            return bad(
+                "pretrain.lr / wrong_frac / grad_clip",
+                "lr > 0, wrong_frac in [0, 1], grad_clip > 0",
+            );
         }
         let e = &self.eval;
         if e.k == 0 || e.n < e.k || e.problems == 0 || !(e.temperature >= 0.0) {
@@ -182,9 +194,18 @@ pub struct LmBatch {
 
 /// Builds an [`LmBatch`] from (prompt ids, completion ids) pairs.
 pub fn lm_batch(pairs: &[(Vec<u32>, Vec<u32>)], pad: u32, dev: &Device) -> Result<LmBatch> {
-    let l = pairs.iter().map(|(p, c)| p.len() + c.len() - 1).max().unwrap_or(1);
+    let l = pairs
+        .iter()
+        .map(|(p, c)| p.len() + c.len() - 1)
+        .max()
+        .unwrap_or(1);
     let b = pairs.len();
-    let (mut inp, mut msk, mut tgt, mut lm) = (vec![pad; b * l], vec![0u32; b * l], vec![pad; b * l], vec![0f32; b * l]);
+    let (mut inp, mut msk, mut tgt, mut lm) = (
+        vec![pad; b * l],
+        vec![0u32; b * l],
+        vec![pad; b * l],
+        vec![0f32; b * l],
+    );
     let mut tokens = 0;
     for (r, (p, c)) in pairs.iter().enumerate() {
         let seq: Vec<u32> = p.iter().chain(c.iter()).copied().collect();
@@ -209,9 +230,14 @@ pub fn lm_batch(pairs: &[(Vec<u32>, Vec<u32>)], pad: u32, dev: &Device) -> Resul
 pub fn lm_loss(model: &Qwen2, batch: &LmBatch) -> Result<Tensor> {
     let logits = model.forward_train(&batch.input, &batch.mask)?;
     let lsm = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
-    let logp = lsm.gather(&batch.target.unsqueeze(D::Minus1)?.contiguous()?, D::Minus1)?.squeeze(D::Minus1)?;
+    let logp = lsm
+        .gather(&batch.target.unsqueeze(D::Minus1)?.contiguous()?, D::Minus1)?
+        .squeeze(D::Minus1)?;
     let n = batch.loss_mask.sum_all()?;
-    Ok((logp * &batch.loss_mask)?.sum_all()?.neg()?.broadcast_div(&n)?)
+    Ok((logp * &batch.loss_mask)?
+        .sum_all()?
+        .neg()?
+        .broadcast_div(&n)?)
 }
 
 /// What a pretraining run produced.
@@ -230,7 +256,10 @@ pub struct PretrainReport {
 pub fn pretrain(sc: &LlmScenario, out: &Path, progress: bool) -> Result<PretrainReport> {
     let dev = Device::Cpu;
     let tok = Tok::char_level()?;
-    let id = |s: &str| tok.id(s).ok_or_else(|| LlmError::Other(format!("tokenizer lacks {s}")));
+    let id = |s: &str| {
+        tok.id(s)
+            .ok_or_else(|| LlmError::Other(format!("tokenizer lacks {s}")))
+    };
     let (pad, eos, bos) = (id(PAD)?, id(EOS)?, id(BOS)?);
     let mut cfg = sc.model_config(tok.vocab_size());
     cfg.bos_token_id = Some(bos);
@@ -239,8 +268,19 @@ pub fn pretrain(sc: &LlmScenario, out: &Path, progress: bool) -> Result<Pretrain
     let mut rng = ChaCha8Rng::seed_from_u64(sc.seed);
     let model = Qwen2::init(&cfg, &dev, DType::F32, &mut rng)?;
     let p = &sc.pretrain;
-    let mut opt = AdamW::new(model.vars(), AdamWConfig { lr: p.lr, weight_decay: p.weight_decay, ..Default::default() })?;
-    let bar = if progress { indicatif::ProgressBar::new(p.steps as u64) } else { indicatif::ProgressBar::hidden() };
+    let mut opt = AdamW::new(
+        model.vars(),
+        AdamWConfig {
+            lr: p.lr,
+            weight_decay: p.weight_decay,
+            ..Default::default()
+        },
+    )?;
+    let bar = if progress {
+        indicatif::ProgressBar::new(p.steps as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed_precise} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -288,7 +328,16 @@ pub fn pretrain(sc: &LlmScenario, out: &Path, progress: bool) -> Result<Pretrain
         pad_id: pad,
         use_cache: true,
     };
-    let eval = evaluate(&model, &tok, &val, e.n, e.k, e.batch, &sample, &mut ChaCha8Rng::seed_from_u64(sc.seed + 1))?;
+    let eval = evaluate(
+        &model,
+        &tok,
+        &val,
+        e.n,
+        e.k,
+        e.batch,
+        &sample,
+        &mut ChaCha8Rng::seed_from_u64(sc.seed + 1),
+    )?;
     Ok(PretrainReport {
         steps,
         params: model.num_params(),

@@ -9,16 +9,31 @@ use rand::Rng;
 /// Σ softmax(z)·z`, `z = logits/T`). `logits` (B, L, V), `targets` (B, L)
 /// u32; returns `(logp, entropy)`, both (B, L) f32 (f64 for f64 logits)
 /// and differentiable.
-pub fn token_logp_entropy(logits: &Tensor, targets: &Tensor, temperature: f64) -> Result<(Tensor, Tensor)> {
+pub fn token_logp_entropy(
+    logits: &Tensor,
+    targets: &Tensor,
+    temperature: f64,
+) -> Result<(Tensor, Tensor)> {
     if !(temperature > 0.0) {
-        return Err(LlmError::input("temperature", format!("must be > 0, got {temperature}")));
+        return Err(LlmError::input(
+            "temperature",
+            format!("must be > 0, got {temperature}"),
+        ));
     }
     let z = match logits.dtype() {
         DType::F64 => (logits / temperature)?,
         _ => (logits.to_dtype(DType::F32)? / temperature)?,
     };
     let lsm = candle_nn::ops::log_softmax(&z, D::Minus1)?;
-    let logp = lsm.gather(&targets.to_dtype(DType::U32)?.unsqueeze(D::Minus1)?.contiguous()?, D::Minus1)?.squeeze(D::Minus1)?;
+    let logp = lsm
+        .gather(
+            &targets
+                .to_dtype(DType::U32)?
+                .unsqueeze(D::Minus1)?
+                .contiguous()?,
+            D::Minus1,
+        )?
+        .squeeze(D::Minus1)?;
     let entropy = (lsm.exp()? * &lsm)?.sum(D::Minus1)?.neg()?;
     Ok((logp, entropy))
 }
@@ -91,7 +106,12 @@ fn pick<R: Rng>(row: &[f32], t: f64, top_p: f64, rng: &mut R) -> (u32, f32) {
 /// Samples a continuation for each prompt, all in one batch: prompts are
 /// left-padded (masked out, positions not shifted), finished rows keep
 /// running on padding until every row stops or `max_new_tokens` is reached.
-pub fn generate<R: Rng>(model: &Qwen2, prompts: &[Vec<u32>], cfg: &SampleConfig, rng: &mut R) -> Result<Vec<Sample>> {
+pub fn generate<R: Rng>(
+    model: &Qwen2,
+    prompts: &[Vec<u32>],
+    cfg: &SampleConfig,
+    rng: &mut R,
+) -> Result<Vec<Sample>> {
     let b = prompts.len();
     if b == 0 {
         return Ok(Vec::new());
@@ -101,15 +121,34 @@ pub fn generate<R: Rng>(model: &Qwen2, prompts: &[Vec<u32>], cfg: &SampleConfig,
     }
     let dev = model.device();
     let lp = prompts.iter().map(|p| p.len()).max().unwrap_or(0);
-    let mut ids: Vec<Vec<u32>> = prompts.iter().map(|p| [vec![cfg.pad_id; lp - p.len()], p.clone()].concat()).collect();
-    let mut mask: Vec<Vec<u8>> = prompts.iter().map(|p| [vec![0u8; lp - p.len()], vec![1u8; p.len()]].concat()).collect();
-    let mut out: Vec<Sample> = vec![Sample { tokens: vec![], logps: vec![], stopped: false }; b];
+    let mut ids: Vec<Vec<u32>> = prompts
+        .iter()
+        .map(|p| [vec![cfg.pad_id; lp - p.len()], p.clone()].concat())
+        .collect();
+    let mut mask: Vec<Vec<u8>> = prompts
+        .iter()
+        .map(|p| [vec![0u8; lp - p.len()], vec![1u8; p.len()]].concat())
+        .collect();
+    let mut out: Vec<Sample> = vec![
+        Sample {
+            tokens: vec![],
+            logps: vec![],
+            stopped: false
+        };
+        b
+    ];
     let mut cache = KvCache::default();
     let to_tensor = |rows: &[Vec<u32>]| -> Result<Tensor> {
         let w = rows[0].len();
         Ok(Tensor::from_vec(rows.concat(), (rows.len(), w), dev)?)
     };
-    let mut logits = model.step(&to_tensor(&ids)?, &position_ids(&mask), &mask, &mut cache, true)?;
+    let mut logits = model.step(
+        &to_tensor(&ids)?,
+        &position_ids(&mask),
+        &mask,
+        &mut cache,
+        true,
+    )?;
     for step in 0..cfg.max_new_tokens {
         let rows = logits.to_vec2::<f32>()?;
         let mut next = Vec::with_capacity(b);
@@ -137,7 +176,13 @@ pub fn generate<R: Rng>(model: &Qwen2, prompts: &[Vec<u32>], cfg: &SampleConfig,
             let step_ids: Vec<Vec<u32>> = next.iter().map(|&t| vec![t]).collect();
             model.step(&to_tensor(&step_ids)?, &last, &mask, &mut cache, true)?
         } else {
-            model.step(&to_tensor(&ids)?, &pos, &mask, &mut KvCache::default(), true)?
+            model.step(
+                &to_tensor(&ids)?,
+                &pos,
+                &mask,
+                &mut KvCache::default(),
+                true,
+            )?
         };
     }
     Ok(out)

@@ -55,7 +55,14 @@ pub struct ArithConfig {
 
 impl Default for ArithConfig {
     fn default() -> Self {
-        ArithConfig { kinds: vec![Kind::Add, Kind::Sub], digits: 3, mul_digits: 2, mixed_digits: 1, val_share: 0.1, split_seed: 0 }
+        ArithConfig {
+            kinds: vec![Kind::Add, Kind::Sub],
+            digits: 3,
+            mul_digits: 2,
+            mixed_digits: 1,
+            val_share: 0.1,
+            split_seed: 0,
+        }
     }
 }
 
@@ -121,7 +128,10 @@ impl ArithConfig {
     /// seeded from `split_seed`, so eval after pretrain sees the same set).
     pub fn validation_problems(&self, n: usize) -> Vec<Problem> {
         use rand::SeedableRng;
-        self.validation_set(n, &mut rand_chacha::ChaCha8Rng::seed_from_u64(self.split_seed ^ 0x5eed))
+        self.validation_set(
+            n,
+            &mut rand_chacha::ChaCha8Rng::seed_from_u64(self.split_seed ^ 0x5eed),
+        )
     }
 
     fn operand<R: Rng>(d: u32, rng: &mut R) -> i64 {
@@ -139,22 +149,39 @@ impl ArithConfig {
         };
         let (prompt, value, steps) = match kind {
             Kind::Add | Kind::Sub => {
-                let (a, b) = (Self::operand(self.digits, rng), Self::operand(self.digits, rng));
-                let (op, v, width) = if kind == Kind::Add { ('+', a + b, self.digits + 1) } else { ('-', a - b, self.digits) };
+                let (a, b) = (
+                    Self::operand(self.digits, rng),
+                    Self::operand(self.digits, rng),
+                );
+                let (op, v, width) = if kind == Kind::Add {
+                    ('+', a + b, self.digits + 1)
+                } else {
+                    ('-', a - b, self.digits)
+                };
                 let shown = v + delta;
-                let digits: String = format!("{:0w$}", shown.abs(), w = width as usize).chars().rev().collect();
+                let digits: String = format!("{:0w$}", shown.abs(), w = width as usize)
+                    .chars()
+                    .rev()
+                    .collect();
                 let sign = if shown < 0 { "-" } else { "" };
                 (format!("{a}{op}{b}="), v, format!("{sign}{digits}"))
             }
             Kind::Mul => {
-                let (a, b) = (Self::operand(self.mul_digits, rng), Self::operand(self.mul_digits, rng));
+                let (a, b) = (
+                    Self::operand(self.mul_digits, rng),
+                    Self::operand(self.mul_digits, rng),
+                );
                 let (tens, units) = (b / 10 * 10, b % 10);
                 let steps = format!("{a}*{units}={},{a}*{tens}={}", a * units, a * tens);
                 (format!("{a}*{b}="), a * b, steps)
             }
             Kind::Mixed => {
                 let d = self.mixed_digits;
-                let (x, y, z) = (Self::operand(d, rng), Self::operand(d, rng), Self::operand(d, rng));
+                let (x, y, z) = (
+                    Self::operand(d, rng),
+                    Self::operand(d, rng),
+                    Self::operand(d, rng),
+                );
                 let ops = ['+', '-', '*'];
                 let (o1, o2) = (ops[rng.random_range(0..3)], ops[rng.random_range(0..3)]);
                 let ap = |a: i64, o: char, b: i64| match o {
@@ -166,17 +193,35 @@ impl ArithConfig {
                 if paren || o2 != '*' || o1 == '*' {
                     // left to right: (x o1 y) o2 z
                     let r1 = ap(x, o1, y);
-                    let p = if paren { format!("({x}{o1}{y}){o2}{z}=") } else { format!("{x}{o1}{y}{o2}{z}=") };
-                    (p, ap(r1, o2, z), format!("{x}{o1}{y}={r1},{r1}{o2}{z}={}", ap(r1, o2, z) + delta))
+                    let p = if paren {
+                        format!("({x}{o1}{y}){o2}{z}=")
+                    } else {
+                        format!("{x}{o1}{y}{o2}{z}=")
+                    };
+                    (
+                        p,
+                        ap(r1, o2, z),
+                        format!("{x}{o1}{y}={r1},{r1}{o2}{z}={}", ap(r1, o2, z) + delta),
+                    )
                 } else {
                     // x o1 (y * z) by precedence
                     let r1 = y * z;
-                    (format!("{x}{o1}{y}*{z}="), ap(x, o1, r1), format!("{y}*{z}={r1},{x}{o1}{r1}={}", ap(x, o1, r1) + delta))
+                    (
+                        format!("{x}{o1}{y}*{z}="),
+                        ap(x, o1, r1),
+                        format!("{y}*{z}={r1},{x}{o1}{r1}={}", ap(x, o1, r1) + delta),
+                    )
                 }
             }
         };
         let work = format!("{steps}>{}", value + delta);
-        (Problem { prompt, answer: value.to_string() }, work)
+        (
+            Problem {
+                prompt,
+                answer: value.to_string(),
+            },
+            work,
+        )
     }
 }
 
@@ -191,7 +236,10 @@ pub fn extract_answer(completion: &str) -> Option<String> {
         start -= 1;
     }
     let neg = start > 0 && c[start - 1] == '-';
-    Some(normalize_int(neg, &c[start..end].iter().collect::<String>()))
+    Some(normalize_int(
+        neg,
+        &c[start..end].iter().collect::<String>(),
+    ))
 }
 
 fn normalize_int(neg: bool, digits: &str) -> String {
@@ -227,14 +275,22 @@ pub fn reward(completion: &str, answer: &str) -> f64 {
 /// its line number; a file without problems is an input error too.
 pub fn load_jsonl(path: &Path) -> Result<Vec<Problem>> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| LlmError::input(&file, format!("cannot read: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| LlmError::input(&file, format!("cannot read: {e}")))?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let p: Problem = serde_json::from_str(line)
-            .map_err(|e| LlmError::input(&file, format!("line {}: expected {{\"prompt\": ..., \"answer\": ...}}: {e}", i + 1)))?;
+        let p: Problem = serde_json::from_str(line).map_err(|e| {
+            LlmError::input(
+                &file,
+                format!(
+                    "line {}: expected {{\"prompt\": ..., \"answer\": ...}}: {e}",
+                    i + 1
+                ),
+            )
+        })?;
         out.push(p);
     }
     if out.is_empty() {

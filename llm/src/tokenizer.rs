@@ -26,14 +26,15 @@ impl Tok {
     /// Loads a `tokenizer.json`; a missing or corrupt file is an input error.
     pub fn load(path: &Path) -> Result<Self> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| LlmError::input(&file, format!("cannot read: {e}")))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| LlmError::input(&file, format!("cannot read: {e}")))?;
         Self::from_json(&text).map_err(|e| LlmError::input(&file, e.to_string()))
     }
 
     fn from_json(text: &str) -> Result<Self> {
-        let inner: tokenizers::Tokenizer = text
-            .parse()
-            .map_err(|e| LlmError::input("tokenizer.json", format!("not a valid tokenizer: {e}")))?;
+        let inner: tokenizers::Tokenizer = text.parse().map_err(|e| {
+            LlmError::input("tokenizer.json", format!("not a valid tokenizer: {e}"))
+        })?;
         Ok(Tok { inner })
     }
 
@@ -47,8 +48,10 @@ impl Tok {
         let mut added = Vec::new();
         for (i, s) in [PAD, BOS, EOS, UNK].iter().enumerate() {
             vocab.insert(s.to_string(), i.into());
-            added.push(serde_json::json!({"id": i, "content": s, "single_word": false, "lstrip": false,
-                "rstrip": false, "normalized": false, "special": true}));
+            added.push(
+                serde_json::json!({"id": i, "content": s, "single_word": false, "lstrip": false,
+                "rstrip": false, "normalized": false, "special": true}),
+            );
         }
         for (i, c) in CHARS.chars().enumerate() {
             vocab.insert(c.to_string(), (i + 4).into());
@@ -68,25 +71,35 @@ impl Tok {
     /// beside it, so transformers' `AutoTokenizer` finds them).
     pub fn save(&self, dir: &Path) -> Result<()> {
         let path = dir.join("tokenizer.json");
-        self.inner.save(&path, true).map_err(|e| LlmError::Other(format!("{}: {e}", path.display())))?;
+        self.inner
+            .save(&path, true)
+            .map_err(|e| LlmError::Other(format!("{}: {e}", path.display())))?;
         if self.id(EOS).is_some() {
             let cfg = serde_json::json!({"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": BOS,
                 "eos_token": EOS, "pad_token": PAD, "unk_token": UNK});
             let p = dir.join("tokenizer_config.json");
-            std::fs::write(&p, cfg.to_string()).map_err(|e| LlmError::Io { path: p.display().to_string(), source: e })?;
+            std::fs::write(&p, cfg.to_string()).map_err(|e| LlmError::Io {
+                path: p.display().to_string(),
+                source: e,
+            })?;
         }
         Ok(())
     }
 
     /// Token ids of `text`, without adding special tokens.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = self.inner.encode(text, false).map_err(|e| LlmError::Other(format!("encode: {e}")))?;
+        let enc = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| LlmError::Other(format!("encode: {e}")))?;
         Ok(enc.get_ids().to_vec())
     }
 
     /// Text of `ids`, special tokens skipped.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.inner.decode(ids, true).map_err(|e| LlmError::Other(format!("decode: {e}")))
+        self.inner
+            .decode(ids, true)
+            .map_err(|e| LlmError::Other(format!("decode: {e}")))
     }
 
     /// The string of one token (its vocabulary entry).

@@ -35,11 +35,20 @@ fn answer_checker_edge_cases() {
 
 #[test]
 fn worked_answers_are_correct_unless_wrong() {
-    let cfg = ArithConfig { kinds: vec![Kind::Add, Kind::Sub, Kind::Mul, Kind::Mixed], ..Default::default() };
+    let cfg = ArithConfig {
+        kinds: vec![Kind::Add, Kind::Sub, Kind::Mul, Kind::Mixed],
+        ..Default::default()
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     for _ in 0..300 {
         let (p, work) = cfg.train_example(0.0, &mut rng);
-        assert_eq!(reward(&work, &p.answer), 1.0, "{} {work} ≠ {}", p.prompt, p.answer);
+        assert_eq!(
+            reward(&work, &p.answer),
+            1.0,
+            "{} {work} ≠ {}",
+            p.prompt,
+            p.answer
+        );
         assert!(!cfg.is_validation(&p.prompt));
         let (p, work) = cfg.train_example(1.0, &mut rng);
         assert_eq!(reward(&work, &p.answer), 0.0, "{} {work}", p.prompt);
@@ -83,7 +92,10 @@ fn expect_input<T>(r: Result<T, LlmError>, needle: &str) {
     match r {
         Err(e) => {
             assert!(e.is_input(), "not an input error: {e}");
-            assert!(e.to_string().contains(needle), "message `{e}` lacks `{needle}`");
+            assert!(
+                e.to_string().contains(needle),
+                "message `{e}` lacks `{needle}`"
+            );
         }
         Ok(_) => panic!("accepted bad input (expected `{needle}`)"),
     }
@@ -91,14 +103,23 @@ fn expect_input<T>(r: Result<T, LlmError>, needle: &str) {
 
 fn write_ck(dir: &Path) {
     let cfg = Qwen2Config::tiny(58, 16, 32, 1, 2, 1);
-    let m = Qwen2::init(&cfg, &Device::Cpu, DType::F32, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
+    let m = Qwen2::init(
+        &cfg,
+        &Device::Cpu,
+        DType::F32,
+        &mut ChaCha8Rng::seed_from_u64(0),
+    )
+    .unwrap();
     checkpoint::save(dir, &m, &Tok::char_level().unwrap(), None).unwrap();
 }
 
 #[test]
 fn bad_checkpoints_are_input_errors() {
     let load = |d: &Path| checkpoint::load(d, &Device::Cpu, DType::F32);
-    expect_input(load(Path::new("/nonexistent/ck")), "not a checkpoint directory");
+    expect_input(
+        load(Path::new("/nonexistent/ck")),
+        "not a checkpoint directory",
+    );
     let d = tmp("bad");
     write_ck(&d);
     assert!(load(&d).is_ok());
@@ -108,9 +129,19 @@ fn bad_checkpoints_are_input_errors() {
     expect_input(load(&d), "config.json");
     std::fs::write(d.join("config.json"), "{ not json").unwrap();
     expect_input(load(&d), "not a valid config");
-    std::fs::write(d.join("config.json"), cfg_text.replace("\"qwen2\"", "\"llama\"").replace("Qwen2ForCausalLM", "LlamaForCausalLM")).unwrap();
+    std::fs::write(
+        d.join("config.json"),
+        cfg_text
+            .replace("\"qwen2\"", "\"llama\"")
+            .replace("Qwen2ForCausalLM", "LlamaForCausalLM"),
+    )
+    .unwrap();
     expect_input(load(&d), "unknown architecture");
-    std::fs::write(d.join("config.json"), cfg_text.replace("\"intermediate_size\": 32", "\"intermediate_size\": 48")).unwrap();
+    std::fs::write(
+        d.join("config.json"),
+        cfg_text.replace("\"intermediate_size\": 32", "\"intermediate_size\": 48"),
+    )
+    .unwrap();
     expect_input(load(&d), "shape");
     std::fs::write(d.join("config.json"), &cfg_text).unwrap();
 
@@ -132,7 +163,11 @@ fn bad_checkpoints_are_input_errors() {
 fn bad_datasets_are_input_errors() {
     let d = tmp("jsonl");
     let p = d.join("x.jsonl");
-    std::fs::write(&p, "{\"prompt\": \"1+1=\", \"answer\": \"2\"}\n\n{\"prompt\": \"2+2=\"}\n").unwrap();
+    std::fs::write(
+        &p,
+        "{\"prompt\": \"1+1=\", \"answer\": \"2\"}\n\n{\"prompt\": \"2+2=\"}\n",
+    )
+    .unwrap();
     expect_input(load_jsonl(&p), "line 3");
     std::fs::write(&p, "\n  \n").unwrap();
     expect_input(load_jsonl(&p), "empty dataset");

@@ -16,7 +16,13 @@ fn tiny(tied: bool) -> Qwen2Config {
 }
 
 fn model(tied: bool, dtype: DType, seed: u64) -> Qwen2 {
-    Qwen2::init(&tiny(tied), &Device::Cpu, dtype, &mut ChaCha8Rng::seed_from_u64(seed)).unwrap()
+    Qwen2::init(
+        &tiny(tied),
+        &Device::Cpu,
+        dtype,
+        &mut ChaCha8Rng::seed_from_u64(seed),
+    )
+    .unwrap()
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -27,13 +33,24 @@ fn tmp(name: &str) -> PathBuf {
 
 /// Batch of 2 rows, the second left-padded by 2.
 fn batch() -> (Tensor, Tensor) {
-    let ids = Tensor::new(&[[5u32, 9, 12, 7, 30, 2], [0, 0, 14, 3, 8, 21]], &Device::Cpu).unwrap();
+    let ids = Tensor::new(
+        &[[5u32, 9, 12, 7, 30, 2], [0, 0, 14, 3, 8, 21]],
+        &Device::Cpu,
+    )
+    .unwrap();
     let mask = Tensor::new(&[[1u32, 1, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1]], &Device::Cpu).unwrap();
     (ids, mask)
 }
 
 fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap()
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
 }
 
 #[test]
@@ -47,8 +64,16 @@ fn every_parameter_gets_a_gradient() {
         let grads = loss.backward().unwrap();
         assert!(!m.vars().is_empty());
         for (name, v) in m.vars() {
-            let g = grads.get(v.as_tensor()).unwrap_or_else(|| panic!("{name}: no gradient"));
-            let s = g.abs().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap();
+            let g = grads
+                .get(v.as_tensor())
+                .unwrap_or_else(|| panic!("{name}: no gradient"));
+            let s = g
+                .abs()
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
             assert!(s > 0.0 && s.is_finite(), "{name}: gradient sum {s}");
         }
     }
@@ -65,25 +90,48 @@ fn training_path_gradient_matches_central_differences() {
         let (logp, h) = token_logp_entropy(&logits, &ids, 0.7).unwrap();
         // Padding positions are left out of the loss, as a trainer does.
         let w = mask.to_dtype(DType::F64).unwrap();
-        ((logp * &w).unwrap().sum_all().unwrap().neg().unwrap() + (h * &w).unwrap().sum_all().unwrap()).unwrap()
+        ((logp * &w).unwrap().sum_all().unwrap().neg().unwrap()
+            + (h * &w).unwrap().sum_all().unwrap())
+        .unwrap()
     };
     let grads = loss_of(&m).backward().unwrap();
-    for name in ["model.layers.0.input_layernorm.weight", "model.layers.1.self_attn.q_proj.bias", "model.layers.0.self_attn.k_proj.weight"] {
+    for name in [
+        "model.layers.0.input_layernorm.weight",
+        "model.layers.1.self_attn.q_proj.bias",
+        "model.layers.0.self_attn.k_proj.weight",
+    ] {
         let v = &m.vars().iter().find(|(n, _)| n == name).unwrap().1;
-        let g = grads.get(v.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap();
-        let orig = v.as_tensor().flatten_all().unwrap().to_vec1::<f64>().unwrap();
+        let g = grads
+            .get(v.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f64>()
+            .unwrap();
+        let orig = v
+            .as_tensor()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f64>()
+            .unwrap();
         let eps = 1e-5;
         let at = |i: usize, d: f64| {
             let mut x = orig.clone();
             x[i] += d;
-            v.set(&Tensor::from_vec(x, v.dims(), &Device::Cpu).unwrap()).unwrap();
+            v.set(&Tensor::from_vec(x, v.dims(), &Device::Cpu).unwrap())
+                .unwrap();
             loss_of(&m).to_scalar::<f64>().unwrap()
         };
         for i in [0usize, 3] {
             let fd = (at(i, eps) - at(i, -eps)) / (2.0 * eps);
-            assert!((fd - g[i]).abs() < 1e-5 * (1.0 + fd.abs()), "{name}[{i}]: fd {fd} vs grad {}", g[i]);
+            assert!(
+                (fd - g[i]).abs() < 1e-5 * (1.0 + fd.abs()),
+                "{name}[{i}]: fd {fd} vs grad {}",
+                g[i]
+            );
         }
-        v.set(&Tensor::from_vec(orig, v.dims(), &Device::Cpu).unwrap()).unwrap();
+        v.set(&Tensor::from_vec(orig, v.dims(), &Device::Cpu).unwrap())
+            .unwrap();
     }
 }
 
@@ -103,7 +151,13 @@ fn left_padding_does_not_change_logits() {
     // the real positions must equal those of the unpadded sequence.
     let m = model(false, DType::F32, 4);
     let (ids, mask) = batch();
-    let padded = m.forward_train(&ids, &mask).unwrap().get(1).unwrap().narrow(0, 2, 4).unwrap();
+    let padded = m
+        .forward_train(&ids, &mask)
+        .unwrap()
+        .get(1)
+        .unwrap()
+        .narrow(0, 2, 4)
+        .unwrap();
     let alone = Tensor::new(&[[14u32, 3, 8, 21]], &Device::Cpu).unwrap();
     let ones = Tensor::ones((1, 4), DType::U32, &Device::Cpu).unwrap();
     let plain = m.forward_train(&alone, &ones).unwrap().get(0).unwrap();
@@ -135,19 +189,42 @@ fn prompts() -> Vec<Vec<u32>> {
 #[test]
 fn kv_cache_greedy_equals_recomputation() {
     let m = model(true, DType::F32, 6);
-    let mut sc = SampleConfig { max_new_tokens: 12, temperature: 0.0, top_p: 1.0, stop: vec![], pad_id: 0, use_cache: true };
+    let mut sc = SampleConfig {
+        max_new_tokens: 12,
+        temperature: 0.0,
+        top_p: 1.0,
+        stop: vec![],
+        pad_id: 0,
+        use_cache: true,
+    };
     let a = generate(&m, &prompts(), &sc, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
     sc.use_cache = false;
     let b = generate(&m, &prompts(), &sc, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
-    assert_eq!(a.iter().map(|s| s.tokens.clone()).collect::<Vec<_>>(), b.iter().map(|s| s.tokens.clone()).collect::<Vec<_>>());
+    assert_eq!(
+        a.iter().map(|s| s.tokens.clone()).collect::<Vec<_>>(),
+        b.iter().map(|s| s.tokens.clone()).collect::<Vec<_>>()
+    );
     assert!(a.iter().all(|s| s.tokens.len() == 12));
     // Greedy tokens are the argmax of the full-sequence training-path logits.
-    let row: Vec<u32> = prompts()[1].iter().chain(a[1].tokens.iter()).copied().collect();
+    let row: Vec<u32> = prompts()[1]
+        .iter()
+        .chain(a[1].tokens.iter())
+        .copied()
+        .collect();
     let l = row.len();
     let logits = m
-        .forward_train(&Tensor::from_vec(row.clone(), (1, l), &Device::Cpu).unwrap(), &Tensor::ones((1, l), DType::U32, &Device::Cpu).unwrap())
+        .forward_train(
+            &Tensor::from_vec(row.clone(), (1, l), &Device::Cpu).unwrap(),
+            &Tensor::ones((1, l), DType::U32, &Device::Cpu).unwrap(),
+        )
         .unwrap();
-    let arg = logits.argmax(D::Minus1).unwrap().get(0).unwrap().to_vec1::<u32>().unwrap();
+    let arg = logits
+        .argmax(D::Minus1)
+        .unwrap()
+        .get(0)
+        .unwrap()
+        .to_vec1::<u32>()
+        .unwrap();
     assert_eq!(&arg[4..l - 1], &row[5..]);
 }
 
@@ -155,15 +232,28 @@ fn kv_cache_greedy_equals_recomputation() {
 fn sampling_stops_and_reports_behaviour_logprobs() {
     let m = model(true, DType::F32, 7);
     // Stop on every token: each row stops after one token.
-    let sc = SampleConfig { max_new_tokens: 8, temperature: 1.0, top_p: 0.9, stop: (0..58).collect(), pad_id: 0, use_cache: true };
+    let sc = SampleConfig {
+        max_new_tokens: 8,
+        temperature: 1.0,
+        top_p: 0.9,
+        stop: (0..58).collect(),
+        pad_id: 0,
+        use_cache: true,
+    };
     let out = generate(&m, &prompts(), &sc, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
     assert!(out.iter().all(|s| s.stopped && s.tokens.len() == 1));
     // Behaviour log-prob equals log softmax(z / T) of the prompt's last position.
     let p = &prompts()[0];
     let logits = m
-        .forward_train(&Tensor::from_vec(p.clone(), (1, 3), &Device::Cpu).unwrap(), &Tensor::ones((1, 3), DType::U32, &Device::Cpu).unwrap())
+        .forward_train(
+            &Tensor::from_vec(p.clone(), (1, 3), &Device::Cpu).unwrap(),
+            &Tensor::ones((1, 3), DType::U32, &Device::Cpu).unwrap(),
+        )
         .unwrap();
-    let lsm = candle_nn::ops::log_softmax(&logits.get(0).unwrap().get(2).unwrap(), 0).unwrap().to_vec1::<f32>().unwrap();
+    let lsm = candle_nn::ops::log_softmax(&logits.get(0).unwrap().get(2).unwrap(), 0)
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
     assert!((lsm[out[0].tokens[0] as usize] - out[0].logps[0]).abs() < 1e-5);
 }
 
@@ -175,7 +265,10 @@ fn entropy_and_logp_equal_direct_computation() {
     let tgt = Tensor::new(&[[2u32, 1]], &Device::Cpu).unwrap();
     let t = 0.6;
     let (lp, h) = token_logp_entropy(&logits, &tgt, t).unwrap();
-    let (lp, h) = (lp.get(0).unwrap().to_vec1::<f32>().unwrap(), h.get(0).unwrap().to_vec1::<f32>().unwrap());
+    let (lp, h) = (
+        lp.get(0).unwrap().to_vec1::<f32>().unwrap(),
+        h.get(0).unwrap().to_vec1::<f32>().unwrap(),
+    );
     for (pos, &target) in [2usize, 1].iter().enumerate() {
         let zs: Vec<f64> = z[0][pos].iter().map(|&x| x as f64 / t).collect();
         let lse = zs.iter().map(|x| x.exp()).sum::<f64>().ln();
@@ -208,13 +301,33 @@ fn adamw_matches_pytorch_update() {
         }
     }
     let var = candle_core::Var::new(&[1.0f64, -2.0], &Device::Cpu).unwrap();
-    let mut opt = AdamW::new(&[("p".into(), var.clone())], AdamWConfig { lr, beta1: b1, beta2: b2, eps, weight_decay: wd }).unwrap();
+    let mut opt = AdamW::new(
+        &[("p".into(), var.clone())],
+        AdamWConfig {
+            lr,
+            beta1: b1,
+            beta2: b2,
+            eps,
+            weight_decay: wd,
+        },
+    )
+    .unwrap();
     for _ in 0..2 {
-        let g = var.as_tensor().sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        let g = var
+            .as_tensor()
+            .sqr()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
         opt.step(&g).unwrap();
     }
     let got = var.as_tensor().to_vec1::<f64>().unwrap();
-    assert!((got[0] - p[0]).abs() < 1e-6 && (got[1] - p[1]).abs() < 1e-6, "{got:?} vs {p:?}");
+    assert!(
+        (got[0] - p[0]).abs() < 1e-6 && (got[1] - p[1]).abs() < 1e-6,
+        "{got:?} vs {p:?}"
+    );
     assert!((p[0] - 0.899).abs() > 1e-3, "two steps differ from one");
 }
 
@@ -240,9 +353,16 @@ fn adamw_state_round_trip_resumes_exactly() {
             }
             let logits = m.forward_train(&ids, &mask).unwrap();
             let (lp, _) = token_logp_entropy(&logits, &ids, 1.0).unwrap();
-            opt.step(&lp.sum_all().unwrap().neg().unwrap().backward().unwrap()).unwrap();
+            opt.step(&lp.sum_all().unwrap().neg().unwrap().backward().unwrap())
+                .unwrap();
         }
-        m.vars()[1].1.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap()
+        m.vars()[1]
+            .1
+            .as_tensor()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
     };
     assert_eq!(run(None), run(Some(2)));
 }
@@ -255,7 +375,10 @@ fn char_tokenizer_round_trips_and_saves() {
     assert_eq!(ids.len(), text.len());
     assert_eq!(tok.decode(&ids).unwrap(), text);
     let eos = tok.id("</s>").unwrap();
-    assert_eq!(tok.encode("1</s>").unwrap(), vec![tok.id("1").unwrap(), eos]);
+    assert_eq!(
+        tok.encode("1</s>").unwrap(),
+        vec![tok.id("1").unwrap(), eos]
+    );
     let dir = tmp("tok");
     std::fs::create_dir_all(&dir).unwrap();
     tok.save(&dir).unwrap();
