@@ -57,6 +57,8 @@ pub enum LlmCommand {
         max_new_tokens: Option<usize>,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        #[command(flatten)]
+        dev: DeviceArgs,
         #[arg(long)]
         json: bool,
     },
@@ -68,9 +70,41 @@ pub enum LlmCommand {
         text: String,
         #[arg(long, default_value_t = 1.0)]
         temperature: f64,
+        #[command(flatten)]
+        dev: DeviceArgs,
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Where and in which precision a model runs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeviceArgs {
+    /// `cpu`, or `cuda` (needs a binary built with the `cuda` feature).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// `f32`, or `bf16` (CUDA only).
+    #[arg(long, default_value = "f32")]
+    pub dtype: String,
+}
+
+impl DeviceArgs {
+    /// The candle device and dtype; unknown names, `bf16` on CPU and CUDA
+    /// in a CPU-only build are input errors.
+    pub fn resolve(&self) -> Result<(Device, DType)> {
+        let dev = match self.device.as_str() {
+            "cpu" => Device::Cpu,
+            "cuda" => Device::new_cuda(0).map_err(|e| LlmError::input("--device", format!("cuda unavailable: {e}")))?,
+            d => return Err(LlmError::input("--device", format!("unknown device `{d}` (cpu, cuda)"))),
+        };
+        let dt = match self.dtype.as_str() {
+            "f32" => DType::F32,
+            "bf16" if dev.is_cuda() => DType::BF16,
+            "bf16" => return Err(LlmError::input("--dtype", "bf16 is supported on cuda only")),
+            d => return Err(LlmError::input("--dtype", format!("unknown dtype `{d}` (f32, bf16)"))),
+        };
+        Ok((dev, dt))
+    }
 }
 
 fn print_json(v: &impl serde::Serialize) -> Result<()> {
@@ -124,9 +158,11 @@ pub fn run(cmd: LlmCommand) -> Result<()> {
             problems,
             max_new_tokens,
             seed,
+            dev,
             json,
         } => {
-            let ck = checkpoint::load(&model, &Device::Cpu, DType::F32)?;
+            let (device, dtype) = dev.resolve()?;
+            let ck = checkpoint::load(&model, &device, dtype)?;
             let saved_eval: EvalConfig = ck
                 .task
                 .as_ref()
@@ -184,9 +220,11 @@ pub fn run(cmd: LlmCommand) -> Result<()> {
             model,
             text,
             temperature,
+            dev,
             json,
         } => {
-            let ck = checkpoint::load(&model, &Device::Cpu, DType::F32)?;
+            let (device, dtype) = dev.resolve()?;
+            let ck = checkpoint::load(&model, &device, dtype)?;
             if !(temperature > 0.0) {
                 return Err(LlmError::input("--temperature", "must be > 0"));
             }

@@ -63,9 +63,11 @@ pub fn evaluate<R: Rng>(
             format!("need 1 ≤ k ≤ n, got k = {k}, n = {n}"),
         ));
     }
+    // The prompt starts with BOS when the model has one (as in pretraining).
+    let bos = model.config().bos_token_id;
     let mut jobs: Vec<(usize, Vec<u32>)> = Vec::new();
     for (i, p) in problems.iter().enumerate() {
-        let ids = tok.encode(&p.prompt)?;
+        let ids: Vec<u32> = bos.iter().copied().chain(tok.encode(&p.prompt)?).collect();
         for _ in 0..n {
             jobs.push((i, ids.clone()));
         }

@@ -298,7 +298,9 @@ pub fn pretrain(sc: &LlmScenario, out: &Path, progress: bool) -> Result<Pretrain
             let (prob, work) = sc.task.train_example(p.wrong_frac, &mut rng);
             let mut c = tok.encode(&work)?;
             c.push(eos);
-            pairs.push((tok.encode(&prob.prompt)?, c));
+            let mut prompt = vec![bos];
+            prompt.extend(tok.encode(&prob.prompt)?);
+            pairs.push((prompt, c));
         }
         let batch = lm_batch(&pairs, pad, &dev)?;
         let loss = lm_loss(&model, &batch)?;

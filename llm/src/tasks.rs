@@ -5,8 +5,11 @@
 //! Format: the prompt is the expression and `=` (`123+456=`); a worked
 //! answer writes the result's digits least-significant first (for `+`/`−`,
 //! fixed width, with the sign first), or the intermediate steps (`*`,
-//! mixed), then `>` and the result: `123+456=` → `9750>579`. The checker
-//! reads the last integer of the completion.
+//! mixed), then `>` and the result: `123+456=` → `9750>579`. With
+//! `add_steps`, addition instead shows one fixed-width step per digit,
+//! least significant first, with the carry in and the two-digit sum:
+//! `933+487=` → `3+7+0=10,3+8+1=12,9+4+1=14>1420`. The checker reads the
+//! last integer of the completion.
 use crate::error::{LlmError, Result};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -51,6 +54,10 @@ pub struct ArithConfig {
     pub val_share: f64,
     /// Seed of the split hash: the same seed gives the same split.
     pub split_seed: u64,
+    /// Addition's worked answer as per-digit steps with carries (see the
+    /// module doc) instead of reversed digits: longer, but each step is a
+    /// local lookup, which a tiny model learns in far fewer steps.
+    pub add_steps: bool,
 }
 
 impl Default for ArithConfig {
@@ -62,6 +69,7 @@ impl Default for ArithConfig {
             mixed_digits: 1,
             val_share: 0.1,
             split_seed: 0,
+            add_steps: false,
         }
     }
 }
@@ -148,6 +156,29 @@ impl ArithConfig {
             0
         };
         let (prompt, value, steps) = match kind {
+            Kind::Add if self.add_steps => {
+                let (a, b) = (Self::operand(self.digits, rng), Self::operand(self.digits, rng));
+                // A wrong answer is a slip of ±1 in one step's sum, carried on.
+                let slip_at = rng.random_range(0..self.digits);
+                let (mut steps, mut carry, mut value, mut scale) = (Vec::new(), 0, 0i64, 1i64);
+                let (mut x, mut y) = (a, b);
+                for k in 0..self.digits {
+                    let (dx, dy) = (x % 10, y % 10);
+                    let mut sum = dx + dy + carry;
+                    if wrong && k == slip_at {
+                        sum = if sum == 0 || (sum < 19 && rng.random::<bool>()) { sum + 1 } else { sum - 1 };
+                    }
+                    steps.push(format!("{dx}+{dy}+{carry}={sum:02}"));
+                    value += (sum % 10) * scale;
+                    carry = sum / 10;
+                    scale *= 10;
+                    x /= 10;
+                    y /= 10;
+                }
+                value += carry * scale;
+                let work = format!("{}>{value}", steps.join(","));
+                return (Problem { prompt: format!("{a}+{b}="), answer: (a + b).to_string() }, work);
+            }
             Kind::Add | Kind::Sub => {
                 let (a, b) = (
                     Self::operand(self.digits, rng),

@@ -53,6 +53,13 @@ fn worked_answers_are_correct_unless_wrong() {
         let (p, work) = cfg.train_example(1.0, &mut rng);
         assert_eq!(reward(&work, &p.answer), 0.0, "{} {work}", p.prompt);
     }
+    let steps = ArithConfig { kinds: vec![Kind::Add], add_steps: true, ..Default::default() };
+    for _ in 0..200 {
+        let (p, work) = steps.train_example(0.0, &mut rng);
+        assert_eq!(reward(&work, &p.answer), 1.0, "{} {work}", p.prompt);
+        let (p, work) = steps.train_example(1.0, &mut rng);
+        assert_eq!(reward(&work, &p.answer), 0.0, "{} {work}", p.prompt);
+    }
     // Example by hand: 123+456 = 579, digits reversed to width 4: "9750".
     let tok = Tok::char_level().unwrap();
     assert!(tok.encode("9750>579").unwrap().len() == 8);
