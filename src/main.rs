@@ -25,6 +25,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Language-model commands: pretrain, eval, entropy (candle, Qwen2 architecture).
+    Llm {
+        #[command(subcommand)]
+        cmd: entropic_llm::cli::LlmCommand,
+    },
     /// Run a scenario: metrics.jsonl per arm, summary.json, report.md and SVG plots.
     Run {
         /// Scenario TOML file.
@@ -155,12 +160,23 @@ fn run() -> anyhow::Result<ExitCode> {
         } => stability(gain, delay, kp, ki, drift, &integral, json),
         Cmd::Bench { what, json, runs } => match what.as_str() {
             "sim" => bench::sim(json, runs),
+            "llm" => {
+                let v = entropic_llm::cli::bench_llm(json).map_err(llm_err)?;
+                if json {
+                    println!("{v}");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
             other => Err(InputError(format!(
                 "bench: unknown benchmark `{other}` (allowed: sim, llm)"
             ))
             .into()),
         },
         Cmd::Tune { args } => cmd_tune::run(args),
+        Cmd::Llm { cmd } => {
+            entropic_llm::cli::run(cmd).map_err(llm_err)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -206,4 +222,13 @@ fn stability(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An `entropic-llm` error at the CLI edge: bad input exits 2, the rest 1.
+fn llm_err(e: entropic_llm::LlmError) -> anyhow::Error {
+    if e.is_input() {
+        InputError(e.to_string()).into()
+    } else {
+        anyhow::Error::new(e)
+    }
 }

@@ -1,0 +1,159 @@
+//! pass@k on a problem set, and the per-token entropy probe.
+use crate::error::{LlmError, Result};
+use crate::model::Qwen2;
+use crate::sample::{generate, token_logp_entropy, SampleConfig};
+use crate::tasks::{reward, Problem};
+use crate::tokenizer::Tok;
+use candle_core::Tensor;
+use rand::Rng;
+use serde::Serialize;
+
+/// Unbiased pass@k from `n` samples of which `c` are correct (Chen et al.
+/// 2021, the Codex paper: `1 − C(n−c, k)/C(n, k)`, computed as
+/// `1 − Π_{i=n−c+1}^{n} (1 − k/i)`). Requires `k ≤ n`.
+pub fn pass_at_k(n: usize, c: usize, k: usize) -> f64 {
+    if n < k || k == 0 {
+        return f64::NAN;
+    }
+    if n - c < k {
+        return 1.0;
+    }
+    1.0 - ((n - c + 1)..=n)
+        .map(|i| 1.0 - k as f64 / i as f64)
+        .product::<f64>()
+}
+
+/// Result of an evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalResult {
+    #[serde(rename = "pass@1")]
+    pub pass_at_1: f64,
+    #[serde(rename = "pass@k")]
+    pub pass_at_k: f64,
+    pub k: usize,
+    /// Samples per problem.
+    pub n: usize,
+    pub temperature: f64,
+    pub problems: usize,
+    /// Mean number of generated tokens per sample.
+    pub mean_tokens: f64,
+}
+
+/// Samples `n` completions per problem (in batches of `batch` sequences)
+/// and averages pass@1 and pass@k over problems.
+pub fn evaluate<R: Rng>(
+    model: &Qwen2,
+    tok: &Tok,
+    problems: &[Problem],
+    n: usize,
+    k: usize,
+    batch: usize,
+    sc: &SampleConfig,
+    rng: &mut R,
+) -> Result<EvalResult> {
+    if problems.is_empty() {
+        return Err(LlmError::input(
+            "task",
+            "empty dataset: no problems to evaluate",
+        ));
+    }
+    if k == 0 || n < k {
+        return Err(LlmError::input(
+            "--k",
+            format!("need 1 ≤ k ≤ n, got k = {k}, n = {n}"),
+        ));
+    }
+    // The prompt starts with BOS when the model has one (as in pretraining).
+    let bos = model.config().bos_token_id;
+    let mut jobs: Vec<(usize, Vec<u32>)> = Vec::new();
+    for (i, p) in problems.iter().enumerate() {
+        let ids: Vec<u32> = bos.iter().copied().chain(tok.encode(&p.prompt)?).collect();
+        for _ in 0..n {
+            jobs.push((i, ids.clone()));
+        }
+    }
+    let mut correct = vec![0usize; problems.len()];
+    let mut tokens = 0usize;
+    for chunk in jobs.chunks(batch.max(1)) {
+        let prompts: Vec<Vec<u32>> = chunk.iter().map(|j| j.1.clone()).collect();
+        let out = generate(model, &prompts, sc, rng)?;
+        for ((i, _), s) in chunk.iter().zip(out) {
+            tokens += s.tokens.len();
+            let text = tok.decode(&s.tokens)?;
+            correct[*i] += reward(&text, &problems[*i].answer) as usize;
+        }
+    }
+    let m = problems.len() as f64;
+    Ok(EvalResult {
+        pass_at_1: correct.iter().map(|&c| pass_at_k(n, c, 1)).sum::<f64>() / m,
+        pass_at_k: correct.iter().map(|&c| pass_at_k(n, c, k)).sum::<f64>() / m,
+        k,
+        n,
+        temperature: sc.temperature,
+        problems: problems.len(),
+        mean_tokens: tokens as f64 / jobs.len() as f64,
+    })
+}
+
+/// One token of the entropy probe.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenEntropy {
+    pub id: u32,
+    pub token: String,
+    /// log π(token | prefix); `None` for a first token without context.
+    pub logprob: Option<f64>,
+    /// Entropy (nats) of the full next-token distribution that predicted
+    /// this token; `None` for a first token without context.
+    pub entropy: Option<f64>,
+}
+
+/// Per-token log-prob and entropy of `text` under `model` at `temperature`.
+/// When the model config has a `bos_token_id`, it is prepended so that the
+/// first token of the text gets a prediction too (it is not reported).
+pub fn entropy_probe(
+    model: &Qwen2,
+    tok: &Tok,
+    text: &str,
+    temperature: f64,
+) -> Result<Vec<TokenEntropy>> {
+    let ids = tok.encode(text)?;
+    if ids.is_empty() {
+        return Err(LlmError::input("--text", "empty text (no tokens)"));
+    }
+    let bos = model.config().bos_token_id;
+    let full: Vec<u32> = bos.iter().copied().chain(ids.iter().copied()).collect();
+    let l = full.len();
+    let dev = model.device();
+    let input = Tensor::from_vec(full.clone(), (1, l), dev)?;
+    let mask = Tensor::ones((1, l), candle_core::DType::U32, dev)?;
+    let logits = model.forward_masked(&input, &mask, true)?;
+    let mut out = Vec::with_capacity(ids.len());
+    let skip = bos.is_some() as usize;
+    if skip == 0 {
+        out.push(TokenEntropy {
+            id: full[0],
+            token: tok.token(full[0]),
+            logprob: None,
+            entropy: None,
+        });
+    }
+    if l > 1 {
+        // position t predicts token t+1
+        let pred = logits.narrow(1, 0, l - 1)?;
+        let tgt = Tensor::from_vec(full[1..].to_vec(), (1, l - 1), dev)?;
+        let (lp, h) = token_logp_entropy(&pred, &tgt, temperature)?;
+        let (lp, h) = (
+            lp.squeeze(0)?.to_vec1::<f32>()?,
+            h.squeeze(0)?.to_vec1::<f32>()?,
+        );
+        for (j, &id) in full[1..].iter().enumerate() {
+            out.push(TokenEntropy {
+                id,
+                token: tok.token(id),
+                logprob: Some(lp[j] as f64),
+                entropy: Some(h[j] as f64),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,511 @@
+//! The Qwen2 decoder (transformers' `Qwen2ForCausalLM` semantics), one set
+//! of weights under Hugging Face names, two forward paths:
+//!
+//! - the **training path** (`fused = false`) is built from differentiable
+//!   primitives only: RMSNorm as `x·rsqrt(mean x² + eps)·w`, RoPE as
+//!   `x·cos + rotate_half(x)·sin`, softmax via `candle_nn::ops::softmax`
+//!   (max/exp/sum). candle 0.11.1's fused `rms_norm`, `rope` and
+//!   `softmax_last_dim` have no backward pass and would silently leave
+//!   norm and attention weights without gradient;
+//! - the **sampling path** (`fused = true`) swaps in those fused kernels,
+//!   which give the same logits (checked in tests within 1e-5).
+//!
+//! Layout follows candle's `qwen2.rs`: `q/k/v_proj` with bias, `o_proj`
+//! without, grouped-query attention, SiLU-gated MLP.
+use crate::config::Qwen2Config;
+use crate::error::{LlmError, Result};
+use candle_core::{DType, Device, Tensor, Var, D};
+use rand::Rng;
+use rand_distr::{Distribution, Normal};
+use std::collections::HashMap;
+
+/// Additive mask value for hidden keys: finite, so that a row with every
+/// key hidden (a padding query) gives a uniform softmax instead of NaN.
+const MASKED: f32 = -1e9;
+
+/// How a parameter is initialised (transformers' `_init_weights` for Qwen2).
+#[derive(Clone, Copy)]
+enum Init {
+    Normal,
+    Zeros,
+    Ones,
+}
+
+/// Key/value cache of one batched generation: per layer (B, kvH, L, hd).
+#[derive(Debug, Clone, Default)]
+pub struct KvCache {
+    kv: Vec<Option<(Tensor, Tensor)>>,
+}
+
+impl KvCache {
+    /// Number of cached positions (0 when empty).
+    pub fn len(&self) -> usize {
+        self.kv
+            .first()
+            .and_then(|x| x.as_ref())
+            .and_then(|(k, _)| k.dim(2).ok())
+            .unwrap_or(0)
+    }
+    /// Whether nothing is cached yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+struct Layer {
+    q_w: Tensor,
+    q_b: Tensor,
+    k_w: Tensor,
+    k_b: Tensor,
+    v_w: Tensor,
+    v_b: Tensor,
+    o_w: Tensor,
+    gate_w: Tensor,
+    up_w: Tensor,
+    down_w: Tensor,
+    ln1: Tensor,
+    ln2: Tensor,
+}
+
+/// A Qwen2 causal language model whose parameters are candle `Var`s.
+pub struct Qwen2 {
+    cfg: Qwen2Config,
+    embed: Tensor,
+    layers: Vec<Layer>,
+    norm: Tensor,
+    lm_head: Tensor,
+    /// (max_pos, hd/2) tables of the rotary embedding.
+    cos: Tensor,
+    sin: Tensor,
+    vars: Vec<(String, Var)>,
+    device: Device,
+    dtype: DType,
+}
+
+/// `x (.., in) · wᵀ (+ b)`, flattening the leading dims for one matmul.
+fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
+    let dims = x.dims().to_vec();
+    let inner = dims[dims.len() - 1];
+    let rows: usize = dims[..dims.len() - 1].iter().product();
+    let y = x.reshape((rows, inner))?.matmul(&w.t()?)?;
+    let y = match b {
+        Some(b) => y.broadcast_add(b)?,
+        None => y,
+    };
+    let mut out = dims[..dims.len() - 1].to_vec();
+    out.push(w.dim(0)?);
+    Ok(y.reshape(out)?)
+}
+
+/// RMSNorm: `w · x / sqrt(mean(x²) + eps)`, half types computed in f32
+/// (transformers' order).
+fn rms_norm(x: &Tensor, w: &Tensor, eps: f64, fused: bool) -> Result<Tensor> {
+    if fused {
+        return Ok(candle_nn::ops::rms_norm(&x.contiguous()?, w, eps as f32)?);
+    }
+    let dt = x.dtype();
+    let xf = match dt {
+        DType::BF16 | DType::F16 => x.to_dtype(DType::F32)?,
+        _ => x.clone(),
+    };
+    let var = xf.sqr()?.mean_keepdim(D::Minus1)?;
+    let xn = xf.broadcast_div(&(var + eps)?.sqrt()?)?;
+    Ok(xn.to_dtype(dt)?.broadcast_mul(w)?)
+}
+
+fn rotate_half(x: &Tensor) -> Result<Tensor> {
+    let d = x.dim(D::Minus1)?;
+    let x1 = x.narrow(D::Minus1, 0, d / 2)?;
+    let x2 = x.narrow(D::Minus1, d / 2, d / 2)?;
+    Ok(Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?)
+}
+
+/// RoPE on x (B, H, L, hd) with per-row angles cos/sin (B, L, hd/2).
+fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor, fused: bool) -> Result<Tensor> {
+    if fused {
+        return Ok(candle_nn::rotary_emb::rope(&x.contiguous()?, cos, sin)?);
+    }
+    let cos = Tensor::cat(&[cos, cos], D::Minus1)?.unsqueeze(1)?;
+    let sin = Tensor::cat(&[sin, sin], D::Minus1)?.unsqueeze(1)?;
+    Ok((x.broadcast_mul(&cos)? + rotate_half(x)?.broadcast_mul(&sin)?)?)
+}
+
+/// (B, kvH, L, hd) → (B, kvH·n, L, hd), each kv head repeated n times.
+fn repeat_kv(x: Tensor, n: usize) -> Result<Tensor> {
+    if n == 1 {
+        return Ok(x);
+    }
+    let (b, h, l, d) = x.dims4()?;
+    Ok(Tensor::cat(&vec![&x; n], 2)?.reshape((b, h * n, l, d))?)
+}
+
+/// Additive attention mask (B, 1, Lq, Lk): query i (absolute index
+/// `offset + i`) sees key j iff `j ≤ offset + i` and key j is not padding.
+pub fn attention_bias(
+    key_mask: &[Vec<u8>],
+    lq: usize,
+    dtype: DType,
+    dev: &Device,
+) -> Result<Tensor> {
+    let b = key_mask.len();
+    let lk = key_mask.first().map_or(0, |r| r.len());
+    let offset = lk - lq;
+    let mut v = Vec::with_capacity(b * lq * lk);
+    for row in key_mask {
+        for i in 0..lq {
+            for (j, &m) in row.iter().enumerate() {
+                v.push(if j <= offset + i && m != 0 {
+                    0.0
+                } else {
+                    MASKED
+                });
+            }
+        }
+    }
+    Ok(Tensor::from_vec(v, (b, 1, lq, lk), dev)?.to_dtype(dtype)?)
+}
+
+/// Position ids as transformers' `generate` makes them: `cumsum(mask) − 1`,
+/// clamped at 0 on padding, so left padding does not shift positions.
+pub fn position_ids(mask: &[Vec<u8>]) -> Vec<Vec<u32>> {
+    mask.iter()
+        .map(|row| {
+            let mut c = 0u32;
+            row.iter()
+                .map(|&m| {
+                    c += (m != 0) as u32;
+                    c.saturating_sub(1)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+impl Qwen2 {
+    /// A randomly initialised model: weights ~ N(0, initializer_range),
+    /// biases 0, norms 1 (transformers' Qwen2 init), drawn from `rng`.
+    pub fn init<R: Rng>(
+        cfg: &Qwen2Config,
+        device: &Device,
+        dtype: DType,
+        rng: &mut R,
+    ) -> Result<Self> {
+        cfg.validate("config")?;
+        let normal = Normal::new(0.0f32, cfg.initializer_range as f32)
+            .map_err(|e| LlmError::input("config", format!("initializer_range: {e}")))?;
+        let mut get = |_name: &str, shape: &[usize], init: Init| -> Result<Tensor> {
+            let n: usize = shape.iter().product();
+            let v: Vec<f32> = match init {
+                Init::Normal => (0..n).map(|_| normal.sample(rng)).collect(),
+                Init::Zeros => vec![0.0; n],
+                Init::Ones => vec![1.0; n],
+            };
+            Ok(Tensor::from_vec(v, shape, device)?.to_dtype(dtype)?)
+        };
+        Self::build(cfg, device, dtype, &mut get)
+    }
+
+    /// A model from named tensors (a loaded `model.safetensors`): every
+    /// tensor must be present with the shape the config implies (`file`
+    /// is named in the error otherwise). Without `lm_head.weight` the
+    /// embeddings are tied, whatever the config says (as candle does).
+    pub fn from_tensors(
+        cfg: &Qwen2Config,
+        tensors: &HashMap<String, Tensor>,
+        device: &Device,
+        dtype: DType,
+        file: &str,
+    ) -> Result<Self> {
+        cfg.validate(file)?;
+        let mut get = |name: &str, shape: &[usize], _init: Init| -> Result<Tensor> {
+            let t = tensors
+                .get(name)
+                .ok_or_else(|| LlmError::input(file, format!("tensor `{name}` missing")))?;
+            if t.dims() != shape {
+                return Err(LlmError::input(
+                    file,
+                    format!(
+                        "tensor `{name}` has shape {:?}, the config implies {shape:?}",
+                        t.dims()
+                    ),
+                ));
+            }
+            Ok(t.to_device(device)?.to_dtype(dtype)?)
+        };
+        let mut cfg = cfg.clone();
+        cfg.tie_word_embeddings = !tensors.contains_key("lm_head.weight");
+        Self::build(&cfg, device, dtype, &mut get)
+    }
+
+    fn build(
+        cfg: &Qwen2Config,
+        device: &Device,
+        dtype: DType,
+        get: &mut dyn FnMut(&str, &[usize], Init) -> Result<Tensor>,
+    ) -> Result<Self> {
+        let (h, i, hd) = (cfg.hidden_size, cfg.intermediate_size, cfg.head_dim());
+        let (nh, nkv) = (cfg.num_attention_heads, cfg.kv_heads());
+        let mut vars: Vec<(String, Var)> = Vec::new();
+        let mut p = |name: String, shape: &[usize], init: Init| -> Result<Tensor> {
+            let var = Var::from_tensor(&get(&name, shape, init)?)?;
+            let t = var.as_tensor().clone();
+            vars.push((name, var));
+            Ok(t)
+        };
+        let embed = p(
+            "model.embed_tokens.weight".into(),
+            &[cfg.vocab_size, h],
+            Init::Normal,
+        )?;
+        let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
+        for l in 0..cfg.num_hidden_layers {
+            let a = format!("model.layers.{l}.self_attn");
+            let m = format!("model.layers.{l}.mlp");
+            layers.push(Layer {
+                q_w: p(format!("{a}.q_proj.weight"), &[nh * hd, h], Init::Normal)?,
+                q_b: p(format!("{a}.q_proj.bias"), &[nh * hd], Init::Zeros)?,
+                k_w: p(format!("{a}.k_proj.weight"), &[nkv * hd, h], Init::Normal)?,
+                k_b: p(format!("{a}.k_proj.bias"), &[nkv * hd], Init::Zeros)?,
+                v_w: p(format!("{a}.v_proj.weight"), &[nkv * hd, h], Init::Normal)?,
+                v_b: p(format!("{a}.v_proj.bias"), &[nkv * hd], Init::Zeros)?,
+                o_w: p(format!("{a}.o_proj.weight"), &[h, nh * hd], Init::Normal)?,
+                gate_w: p(format!("{m}.gate_proj.weight"), &[i, h], Init::Normal)?,
+                up_w: p(format!("{m}.up_proj.weight"), &[i, h], Init::Normal)?,
+                down_w: p(format!("{m}.down_proj.weight"), &[h, i], Init::Normal)?,
+                ln1: p(
+                    format!("model.layers.{l}.input_layernorm.weight"),
+                    &[h],
+                    Init::Ones,
+                )?,
+                ln2: p(
+                    format!("model.layers.{l}.post_attention_layernorm.weight"),
+                    &[h],
+                    Init::Ones,
+                )?,
+            });
+        }
+        let norm = p("model.norm.weight".into(), &[h], Init::Ones)?;
+        let lm_head = if cfg.tie_word_embeddings {
+            embed.clone()
+        } else {
+            p("lm_head.weight".into(), &[cfg.vocab_size, h], Init::Normal)?
+        };
+        // Rotary tables in f32, then cast: inv_freq_k = theta^(-2k/hd).
+        let half = hd / 2;
+        let inv: Vec<f32> = (0..half)
+            .map(|k| 1.0 / cfg.theta().powf(2.0 * k as f64 / hd as f64) as f32)
+            .collect();
+        let maxp = cfg.max_position_embeddings;
+        let mut ang = Vec::with_capacity(maxp * half);
+        for t in 0..maxp {
+            for f in &inv {
+                ang.push(t as f32 * f);
+            }
+        }
+        let ang = Tensor::from_vec(ang, (maxp, half), device)?;
+        Ok(Qwen2 {
+            cfg: cfg.clone(),
+            embed,
+            layers,
+            norm,
+            lm_head,
+            cos: ang.cos()?.to_dtype(dtype)?,
+            sin: ang.sin()?.to_dtype(dtype)?,
+            vars,
+            device: device.clone(),
+            dtype,
+        })
+    }
+
+    /// The configuration (with `tie_word_embeddings` as actually built).
+    pub fn config(&self) -> &Qwen2Config {
+        &self.cfg
+    }
+    /// Trainable parameters with their checkpoint names (a tied `lm_head`
+    /// is not listed: it is `model.embed_tokens.weight`).
+    pub fn vars(&self) -> &[(String, Var)] {
+        &self.vars
+    }
+    /// Number of scalar parameters.
+    pub fn num_params(&self) -> usize {
+        self.vars.iter().map(|(_, v)| v.elem_count()).sum()
+    }
+    /// Device of the weights.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+    /// Storage dtype of the weights.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+    /// Parameters by checkpoint name, for saving.
+    pub fn named_tensors(&self) -> HashMap<String, Tensor> {
+        self.vars
+            .iter()
+            .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+            .collect()
+    }
+
+    /// Differentiable logits (B, L, V) in f32 (f64 for an f64 model) of `input_ids` (B, L, u32)
+    /// with `attention_mask` (B, L; 1 = token, 0 = padding, any int dtype).
+    /// Padding may sit anywhere; positions skip it (see [`position_ids`]).
+    pub fn forward_train(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
+        self.forward_masked(input_ids, attention_mask, false)
+    }
+
+    /// As [`Qwen2::forward_train`], choosing the path: `fused = true` is the
+    /// sampling path (no gradients through norms, RoPE and softmax).
+    pub fn forward_masked(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        fused: bool,
+    ) -> Result<Tensor> {
+        let mask: Vec<Vec<u8>> = attention_mask
+            .to_dtype(DType::U32)?
+            .to_vec2::<u32>()?
+            .into_iter()
+            .map(|r| r.into_iter().map(|m| (m != 0) as u8).collect())
+            .collect();
+        let pos = position_ids(&mask);
+        let hidden = self.forward_hidden(input_ids, &pos, &mask, None, fused)?;
+        self.head(&hidden)
+    }
+
+    /// One decoding step with a cache: `ids` (B, Lnew) at positions `pos`
+    /// (B × Lnew), `key_mask` (B × (cached + Lnew)) covering the cache and
+    /// the new tokens. Returns the f32 logits of the last new position (B, V).
+    pub fn step(
+        &self,
+        ids: &Tensor,
+        pos: &[Vec<u32>],
+        key_mask: &[Vec<u8>],
+        cache: &mut KvCache,
+        fused: bool,
+    ) -> Result<Tensor> {
+        let hidden = self.forward_hidden(ids, pos, key_mask, Some(cache), fused)?;
+        let l = hidden.dim(1)?;
+        self.head(&hidden.narrow(1, l - 1, 1)?)?
+            .squeeze(1)
+            .map_err(Into::into)
+    }
+
+    fn head(&self, hidden: &Tensor) -> Result<Tensor> {
+        let logits = linear(hidden, &self.lm_head, None)?;
+        Ok(if self.dtype == DType::F64 {
+            logits
+        } else {
+            logits.to_dtype(DType::F32)?
+        })
+    }
+
+    /// Final-normed hidden states (B, Lnew, D).
+    fn forward_hidden(
+        &self,
+        ids: &Tensor,
+        pos: &[Vec<u32>],
+        key_mask: &[Vec<u8>],
+        mut cache: Option<&mut KvCache>,
+        fused: bool,
+    ) -> Result<Tensor> {
+        let (b, lq) = ids.dims2()?;
+        let maxp = self.cfg.max_position_embeddings;
+        let flat: Vec<u32> = pos.iter().flatten().copied().collect();
+        if flat.len() != b * lq {
+            return Err(LlmError::Other(format!(
+                "positions: {} for {b}×{lq} tokens",
+                flat.len()
+            )));
+        }
+        if let Some(&p) = flat.iter().find(|&&p| p as usize >= maxp) {
+            return Err(LlmError::input(
+                "input",
+                format!("position {p} beyond max_position_embeddings {maxp}"),
+            ));
+        }
+        let pos_t = Tensor::from_vec(flat, b * lq, &self.device)?;
+        let half = self.cfg.head_dim() / 2;
+        let cos = self.cos.index_select(&pos_t, 0)?.reshape((b, lq, half))?;
+        let sin = self.sin.index_select(&pos_t, 0)?.reshape((b, lq, half))?;
+        let bias = attention_bias(key_mask, lq, self.dtype, &self.device)?;
+        if let Some(c) = cache.as_deref_mut() {
+            if c.kv.is_empty() {
+                c.kv = vec![None; self.layers.len()];
+            }
+        }
+        // (B, L) → (B, L, D)
+        let mut xs = self.embed.index_select(&ids.flatten_all()?, 0)?.reshape((
+            b,
+            lq,
+            self.cfg.hidden_size,
+        ))?;
+        for (li, layer) in self.layers.iter().enumerate() {
+            let slot = cache.as_deref_mut().map(|c| &mut c.kv[li]);
+            let h = rms_norm(&xs, &layer.ln1, self.cfg.rms_norm_eps, fused)?;
+            let h = self.attention(&h, layer, &cos, &sin, &bias, slot, fused)?;
+            xs = (xs + h)?;
+            let h = rms_norm(&xs, &layer.ln2, self.cfg.rms_norm_eps, fused)?;
+            let gate = candle_nn::ops::silu(&linear(&h, &layer.gate_w, None)?)?;
+            let up = linear(&h, &layer.up_w, None)?;
+            xs = (xs + linear(&(gate * up)?, &layer.down_w, None)?)?;
+        }
+        rms_norm(&xs, &self.norm, self.cfg.rms_norm_eps, fused)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn attention(
+        &self,
+        x: &Tensor,
+        l: &Layer,
+        cos: &Tensor,
+        sin: &Tensor,
+        bias: &Tensor,
+        slot: Option<&mut Option<(Tensor, Tensor)>>,
+        fused: bool,
+    ) -> Result<Tensor> {
+        let (b, lq, _) = x.dims3()?;
+        let hd = self.cfg.head_dim();
+        let (nh, nkv) = (self.cfg.num_attention_heads, self.cfg.kv_heads());
+        // (B, L, H·hd) → (B, H, L, hd)
+        let q = linear(x, &l.q_w, Some(&l.q_b))?
+            .reshape((b, lq, nh, hd))?
+            .transpose(1, 2)?
+            .contiguous()?;
+        let k = linear(x, &l.k_w, Some(&l.k_b))?
+            .reshape((b, lq, nkv, hd))?
+            .transpose(1, 2)?
+            .contiguous()?;
+        let v = linear(x, &l.v_w, Some(&l.v_b))?
+            .reshape((b, lq, nkv, hd))?
+            .transpose(1, 2)?
+            .contiguous()?;
+        let q = rope(&q, cos, sin, fused)?;
+        let k = rope(&k, cos, sin, fused)?;
+        let (k, v) = match slot {
+            Some(s) => {
+                let (k, v) = match s.take() {
+                    Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
+                    None => (k, v),
+                };
+                *s = Some((k.clone(), v.clone()));
+                (k, v)
+            }
+            None => (k, v),
+        };
+        let k = repeat_kv(k, nh / nkv)?;
+        let v = repeat_kv(v, nh / nkv)?;
+        // (B, H, Lq, Lk)
+        let scores = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?.broadcast_add(bias)?;
+        let probs = if fused {
+            candle_nn::ops::softmax_last_dim(&scores)?
+        } else {
+            candle_nn::ops::softmax(&scores, D::Minus1)?
+        };
+        // (B, H, Lq, hd) → (B, Lq, H·hd)
+        let out = probs
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .reshape((b, lq, nh * hd))?;
+        linear(&out, &l.o_w, None)
+    }
+}

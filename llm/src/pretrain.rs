@@ -1,0 +1,351 @@
+//! Warm start from random initialisation: supervised training of a tiny
+//! Qwen2 on generated worked answers, a set share of them wrong, so the
+//! base policy is imperfect and RL has room to improve it.
+use crate::checkpoint;
+use crate::config::Qwen2Config;
+use crate::error::{LlmError, Result};
+use crate::eval::{evaluate, EvalResult};
+use crate::model::Qwen2;
+use crate::optim::{clip_grad_norm, AdamW, AdamWConfig};
+use crate::sample::SampleConfig;
+use crate::tasks::ArithConfig;
+use crate::tokenizer::{Tok, BOS, EOS, PAD};
+use candle_core::{DType, Device, Tensor, D};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Instant;
+
+/// Model shape of a scenario (`[model]`); the vocabulary comes from the
+/// character tokenizer, embeddings are tied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelShape {
+    pub hidden_size: usize,
+    pub intermediate_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub num_key_value_heads: usize,
+    pub max_position_embeddings: usize,
+}
+
+impl Default for ModelShape {
+    fn default() -> Self {
+        ModelShape {
+            hidden_size: 128,
+            intermediate_size: 512,
+            num_hidden_layers: 4,
+            num_attention_heads: 4,
+            num_key_value_heads: 2,
+            max_position_embeddings: 64,
+        }
+    }
+}
+
+/// Training settings (`[pretrain]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PretrainConfig {
+    /// Optimizer steps (upper bound; `time_limit_s` may stop earlier).
+    pub steps: usize,
+    /// Sequences per step.
+    pub batch_size: usize,
+    /// Peak learning rate; linear warm-up, then cosine decay to 10 %.
+    pub lr: f64,
+    pub warmup: usize,
+    pub weight_decay: f64,
+    /// Global gradient-norm clip.
+    pub grad_clip: f64,
+    /// Share of training answers worked out for a wrong result.
+    pub wrong_frac: f64,
+    /// Wall-clock budget of the training loop in seconds (0 = none). When
+    /// it stops the run, the result depends on the machine's speed.
+    pub time_limit_s: f64,
+}
+
+impl Default for PretrainConfig {
+    fn default() -> Self {
+        PretrainConfig {
+            steps: 2000,
+            batch_size: 64,
+            lr: 3e-3,
+            warmup: 100,
+            weight_decay: 0.01,
+            grad_clip: 1.0,
+            wrong_frac: 0.4,
+            time_limit_s: 0.0,
+        }
+    }
+}
+
+/// Evaluation settings stored with the checkpoint (`[eval]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalConfig {
+    /// Validation problems.
+    pub problems: usize,
+    /// Samples per problem (n ≥ k).
+    pub n: usize,
+    pub k: usize,
+    pub temperature: f64,
+    pub max_new_tokens: usize,
+    /// Sequences per sampling batch.
+    pub batch: usize,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        EvalConfig {
+            problems: 200,
+            n: 8,
+            k: 8,
+            temperature: 1.0,
+            max_new_tokens: 24,
+            batch: 256,
+        }
+    }
+}
+
+/// A scenario file for the LLM commands. Unknown top-level tables are
+/// allowed (later commands add their own, e.g. `[grpo]`); each known table
+/// refuses unknown keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct LlmScenario {
+    pub seed: u64,
+    pub model: ModelShape,
+    pub task: ArithConfig,
+    pub pretrain: PretrainConfig,
+    pub eval: EvalConfig,
+}
+
+impl LlmScenario {
+    /// Reads and validates a scenario TOML.
+    pub fn load(path: &Path) -> Result<Self> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| LlmError::input(&file, format!("cannot read: {e}")))?;
+        let s: LlmScenario =
+            toml::from_str(&text).map_err(|e| LlmError::input(&file, e.to_string()))?;
+        s.validate(&file)?;
+        Ok(s)
+    }
+
+    /// Range checks.
+    pub fn validate(&self, file: &str) -> Result<()> {
+        self.task.validate(file)?;
+        let p = &self.pretrain;
+        let bad = |k: &str, m: &str| Err(LlmError::input(file, format!("key `{k}`: {m}")));
+        if p.batch_size == 0 || p.steps == 0 {
+            return bad("pretrain.steps / pretrain.batch_size", "must be at least 1");
+        }
+        if !(p.lr > 0.0) || !(0.0..=1.0).contains(&p.wrong_frac) || !(p.grad_clip > 0.0) {
+            return bad(
+                "pretrain.lr / wrong_frac / grad_clip",
+                "lr > 0, wrong_frac in [0, 1], grad_clip > 0",
+            );
+        }
+        let e = &self.eval;
+        if e.k == 0 || e.n < e.k || e.problems == 0 || !(e.temperature >= 0.0) {
+            return bad("eval", "need 1 ≤ k ≤ n, problems ≥ 1, temperature ≥ 0");
+        }
+        self.model_config(58).validate(file)
+    }
+
+    /// The Qwen2 config of `[model]` for a vocabulary of `vocab` tokens.
+    pub fn model_config(&self, vocab: usize) -> Qwen2Config {
+        let m = &self.model;
+        let mut c = Qwen2Config::tiny(
+            vocab,
+            m.hidden_size,
+            m.intermediate_size,
+            m.num_hidden_layers,
+            m.num_attention_heads,
+            m.num_key_value_heads,
+        );
+        c.max_position_embeddings = m.max_position_embeddings;
+        c
+    }
+}
+
+/// Learning rate at `step` (0-based): linear warm-up to `lr`, cosine to `lr/10`.
+pub fn lr_at(p: &PretrainConfig, step: usize) -> f64 {
+    if step < p.warmup {
+        return p.lr * (step + 1) as f64 / p.warmup as f64;
+    }
+    let t = (step - p.warmup) as f64 / (p.steps - p.warmup).max(1) as f64;
+    p.lr * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * t.min(1.0)).cos()))
+}
+
+/// A right-padded batch for next-token loss on completions only.
+pub struct LmBatch {
+    /// (B, L) u32 inputs.
+    pub input: Tensor,
+    /// (B, L) u32 attention mask.
+    pub mask: Tensor,
+    /// (B, L) u32 next tokens.
+    pub target: Tensor,
+    /// (B, L) f32: 1 where the target is a completion token.
+    pub loss_mask: Tensor,
+    /// Real (non-pad) input tokens.
+    pub tokens: usize,
+}
+
+/// Builds an [`LmBatch`] from (prompt ids, completion ids) pairs.
+pub fn lm_batch(pairs: &[(Vec<u32>, Vec<u32>)], pad: u32, dev: &Device) -> Result<LmBatch> {
+    let l = pairs
+        .iter()
+        .map(|(p, c)| p.len() + c.len() - 1)
+        .max()
+        .unwrap_or(1);
+    let b = pairs.len();
+    let (mut inp, mut msk, mut tgt, mut lm) = (
+        vec![pad; b * l],
+        vec![0u32; b * l],
+        vec![pad; b * l],
+        vec![0f32; b * l],
+    );
+    let mut tokens = 0;
+    for (r, (p, c)) in pairs.iter().enumerate() {
+        let seq: Vec<u32> = p.iter().chain(c.iter()).copied().collect();
+        for t in 0..seq.len() - 1 {
+            inp[r * l + t] = seq[t];
+            msk[r * l + t] = 1;
+            tgt[r * l + t] = seq[t + 1];
+            lm[r * l + t] = (t + 1 >= p.len()) as u8 as f32;
+        }
+        tokens += seq.len() - 1;
+    }
+    Ok(LmBatch {
+        input: Tensor::from_vec(inp, (b, l), dev)?,
+        mask: Tensor::from_vec(msk, (b, l), dev)?,
+        target: Tensor::from_vec(tgt, (b, l), dev)?,
+        loss_mask: Tensor::from_vec(lm, (b, l), dev)?,
+        tokens,
+    })
+}
+
+/// Mean next-token cross-entropy over the loss-masked positions (differentiable).
+pub fn lm_loss(model: &Qwen2, batch: &LmBatch) -> Result<Tensor> {
+    let logits = model.forward_train(&batch.input, &batch.mask)?;
+    let lsm = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
+    let logp = lsm
+        .gather(&batch.target.unsqueeze(D::Minus1)?.contiguous()?, D::Minus1)?
+        .squeeze(D::Minus1)?;
+    let n = batch.loss_mask.sum_all()?;
+    Ok((logp * &batch.loss_mask)?
+        .sum_all()?
+        .neg()?
+        .broadcast_div(&n)?)
+}
+
+/// What a pretraining run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct PretrainReport {
+    pub steps: usize,
+    pub params: usize,
+    pub final_loss: f64,
+    pub train_seconds: f64,
+    pub train_tokens_per_s: f64,
+    pub eval: EvalResult,
+}
+
+/// Trains from scratch as `sc` says and writes the checkpoint to `out`,
+/// then evaluates pass@1 / pass@k on the validation split.
+pub fn pretrain(sc: &LlmScenario, out: &Path, progress: bool) -> Result<PretrainReport> {
+    let dev = Device::Cpu;
+    let tok = Tok::char_level()?;
+    let id = |s: &str| {
+        tok.id(s)
+            .ok_or_else(|| LlmError::Other(format!("tokenizer lacks {s}")))
+    };
+    let (pad, eos, bos) = (id(PAD)?, id(EOS)?, id(BOS)?);
+    let mut cfg = sc.model_config(tok.vocab_size());
+    cfg.bos_token_id = Some(bos);
+    cfg.eos_token_id = Some(eos.into());
+    cfg.pad_token_id = Some(pad);
+    let mut rng = ChaCha8Rng::seed_from_u64(sc.seed);
+    let model = Qwen2::init(&cfg, &dev, DType::F32, &mut rng)?;
+    let p = &sc.pretrain;
+    let mut opt = AdamW::new(
+        model.vars(),
+        AdamWConfig {
+            lr: p.lr,
+            weight_decay: p.weight_decay,
+            ..Default::default()
+        },
+    )?;
+    let bar = if progress {
+        indicatif::ProgressBar::new(p.steps as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed_precise} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let start = Instant::now();
+    let (mut tokens, mut loss_v, mut steps) = (0usize, f64::NAN, 0usize);
+    for step in 0..p.steps {
+        if p.time_limit_s > 0.0 && start.elapsed().as_secs_f64() > p.time_limit_s {
+            break;
+        }
+        // lr → batch → forward/backward → clip → step → log
+        opt.cfg.lr = lr_at(p, step);
+        let mut pairs = Vec::with_capacity(p.batch_size);
+        for _ in 0..p.batch_size {
+            let (prob, work) = sc.task.train_example(p.wrong_frac, &mut rng);
+            let mut c = tok.encode(&work)?;
+            c.push(eos);
+            let mut prompt = vec![bos];
+            prompt.extend(tok.encode(&prob.prompt)?);
+            pairs.push((prompt, c));
+        }
+        let batch = lm_batch(&pairs, pad, &dev)?;
+        let loss = lm_loss(&model, &batch)?;
+        let mut grads = loss.backward()?;
+        clip_grad_norm(model.vars(), &mut grads, p.grad_clip)?;
+        opt.step(&grads)?;
+        tokens += batch.tokens;
+        steps = step + 1;
+        loss_v = loss.to_scalar::<f32>()? as f64;
+        if step % 10 == 0 {
+            let tps = tokens as f64 / start.elapsed().as_secs_f64();
+            bar.set_message(format!("loss {loss_v:.4}  {tps:.0} tok/s"));
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let train_seconds = start.elapsed().as_secs_f64();
+    let task = serde_json::json!({"arith": sc.task, "eval": sc.eval, "scenario": sc});
+    checkpoint::save(out, &model, &tok, Some(&task))?;
+    let e = &sc.eval;
+    let val = sc.task.validation_problems(e.problems);
+    let sample = SampleConfig {
+        max_new_tokens: e.max_new_tokens,
+        temperature: e.temperature,
+        top_p: 1.0,
+        stop: vec![eos],
+        pad_id: pad,
+        use_cache: true,
+    };
+    let eval = evaluate(
+        &model,
+        &tok,
+        &val,
+        e.n,
+        e.k,
+        e.batch,
+        &sample,
+        &mut ChaCha8Rng::seed_from_u64(sc.seed + 1),
+    )?;
+    Ok(PretrainReport {
+        steps,
+        params: model.num_params(),
+        final_loss: loss_v,
+        train_seconds,
+        train_tokens_per_s: tokens as f64 / train_seconds,
+        eval,
+    })
+}

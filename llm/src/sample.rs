@@ -1,0 +1,189 @@
+//! Per-token log-probs and entropies, and batched sampling with a KV cache.
+use crate::error::{LlmError, Result};
+use crate::model::{position_ids, KvCache, Qwen2};
+use candle_core::{DType, Tensor, D};
+use rand::Rng;
+
+/// Log-prob of each target and full-vocab entropy at each position under
+/// `π = softmax(logits / T)` (MATH.md §1; PEERS.md: `H = logsumexp(z) −
+/// Σ softmax(z)·z`, `z = logits/T`). `logits` (B, L, V), `targets` (B, L)
+/// u32; returns `(logp, entropy)`, both (B, L) f32 (f64 for f64 logits)
+/// and differentiable.
+pub fn token_logp_entropy(
+    logits: &Tensor,
+    targets: &Tensor,
+    temperature: f64,
+) -> Result<(Tensor, Tensor)> {
+    if !(temperature > 0.0) {
+        return Err(LlmError::input(
+            "temperature",
+            format!("must be > 0, got {temperature}"),
+        ));
+    }
+    let z = match logits.dtype() {
+        DType::F64 => (logits / temperature)?,
+        _ => (logits.to_dtype(DType::F32)? / temperature)?,
+    };
+    let lsm = candle_nn::ops::log_softmax(&z, D::Minus1)?;
+    let logp = lsm
+        .gather(
+            &targets
+                .to_dtype(DType::U32)?
+                .unsqueeze(D::Minus1)?
+                .contiguous()?,
+            D::Minus1,
+        )?
+        .squeeze(D::Minus1)?;
+    let entropy = (lsm.exp()? * &lsm)?.sum(D::Minus1)?.neg()?;
+    Ok((logp, entropy))
+}
+
+/// Sampling settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleConfig {
+    /// Most tokens generated per sequence (the stop token included).
+    pub max_new_tokens: usize,
+    /// Softmax temperature; 0 means greedy (argmax).
+    pub temperature: f64,
+    /// Nucleus mass in (0, 1]; 1 keeps the whole distribution.
+    pub top_p: f64,
+    /// A sequence ends at the first of these tokens (kept in its output).
+    pub stop: Vec<u32>,
+    /// Token used for left padding of prompts (never attended to).
+    pub pad_id: u32,
+    /// Reuse keys/values (true) or recompute the whole sequence each step
+    /// (false: slow; the reference the cache is checked against).
+    pub use_cache: bool,
+}
+
+/// One generated continuation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Generated token ids, the stop token included when one was hit.
+    pub tokens: Vec<u32>,
+    /// Behaviour log-prob of each token: `log softmax(z/T)` at the sampled
+    /// id, before top-p truncation (so it is the π of MATH.md; with top-p
+    /// < 1 the truncated sampler's own log-prob differs). Greedy: T = 1.
+    pub logps: Vec<f32>,
+    /// Whether a stop token ended it (else `max_new_tokens` did).
+    pub stopped: bool,
+}
+
+/// Draws a token from one row of logits; returns (id, behaviour log-prob).
+fn pick<R: Rng>(row: &[f32], t: f64, top_p: f64, rng: &mut R) -> (u32, f32) {
+    let tt = if t > 0.0 { t as f32 } else { 1.0 };
+    let z: Vec<f32> = row.iter().map(|x| x / tt).collect();
+    let max = z.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let lse = max + z.iter().map(|x| (x - max).exp()).sum::<f32>().ln();
+    let logp = |i: usize| z[i] - lse;
+    if t <= 0.0 {
+        let a = (0..z.len()).fold(0, |b, i| if z[i] > z[b] { i } else { b });
+        return (a as u32, logp(a));
+    }
+    let mut idx: Vec<usize> = (0..z.len()).collect();
+    idx.sort_by(|&a, &b| z[b].total_cmp(&z[a]));
+    let mut kept = Vec::new();
+    let mut mass = 0.0f64;
+    for &i in &idx {
+        let p = (logp(i) as f64).exp();
+        kept.push((i, p));
+        mass += p;
+        if mass >= top_p {
+            break;
+        }
+    }
+    let mut u = rng.random::<f64>() * mass;
+    for &(i, p) in &kept {
+        if u < p {
+            return (i as u32, logp(i));
+        }
+        u -= p;
+    }
+    let i = kept.last().map_or(0, |x| x.0);
+    (i as u32, logp(i))
+}
+
+/// Samples a continuation for each prompt, all in one batch: prompts are
+/// left-padded (masked out, positions not shifted), finished rows keep
+/// running on padding until every row stops or `max_new_tokens` is reached.
+pub fn generate<R: Rng>(
+    model: &Qwen2,
+    prompts: &[Vec<u32>],
+    cfg: &SampleConfig,
+    rng: &mut R,
+) -> Result<Vec<Sample>> {
+    let b = prompts.len();
+    if b == 0 {
+        return Ok(Vec::new());
+    }
+    if prompts.iter().any(|p| p.is_empty()) {
+        return Err(LlmError::input("prompt", "empty prompt (no tokens)"));
+    }
+    let dev = model.device();
+    let lp = prompts.iter().map(|p| p.len()).max().unwrap_or(0);
+    let mut ids: Vec<Vec<u32>> = prompts
+        .iter()
+        .map(|p| [vec![cfg.pad_id; lp - p.len()], p.clone()].concat())
+        .collect();
+    let mut mask: Vec<Vec<u8>> = prompts
+        .iter()
+        .map(|p| [vec![0u8; lp - p.len()], vec![1u8; p.len()]].concat())
+        .collect();
+    let mut out: Vec<Sample> = vec![
+        Sample {
+            tokens: vec![],
+            logps: vec![],
+            stopped: false
+        };
+        b
+    ];
+    let mut cache = KvCache::default();
+    let to_tensor = |rows: &[Vec<u32>]| -> Result<Tensor> {
+        let w = rows[0].len();
+        Ok(Tensor::from_vec(rows.concat(), (rows.len(), w), dev)?)
+    };
+    let mut logits = model.step(
+        &to_tensor(&ids)?,
+        &position_ids(&mask),
+        &mask,
+        &mut cache,
+        true,
+    )?;
+    for step in 0..cfg.max_new_tokens {
+        let rows = logits.to_vec2::<f32>()?;
+        let mut next = Vec::with_capacity(b);
+        for (r, s) in rows.iter().zip(out.iter_mut()) {
+            if s.stopped {
+                next.push(cfg.pad_id);
+                continue;
+            }
+            let (tok, lp) = pick(r, cfg.temperature, cfg.top_p, rng);
+            s.tokens.push(tok);
+            s.logps.push(lp);
+            s.stopped = cfg.stop.contains(&tok);
+            next.push(tok);
+        }
+        if out.iter().all(|s| s.stopped) || step + 1 == cfg.max_new_tokens {
+            break;
+        }
+        for ((row, m), &t) in ids.iter_mut().zip(mask.iter_mut()).zip(&next) {
+            row.push(t);
+            m.push(1);
+        }
+        let pos = position_ids(&mask);
+        logits = if cfg.use_cache {
+            let last: Vec<Vec<u32>> = pos.iter().map(|p| vec![p[p.len() - 1]]).collect();
+            let step_ids: Vec<Vec<u32>> = next.iter().map(|&t| vec![t]).collect();
+            model.step(&to_tensor(&step_ids)?, &last, &mask, &mut cache, true)?
+        } else {
+            model.step(
+                &to_tensor(&ids)?,
+                &pos,
+                &mask,
+                &mut KvCache::default(),
+                true,
+            )?
+        };
+    }
+    Ok(out)
+}

@@ -1,0 +1,119 @@
+//! Tokenizers: any Hugging Face `tokenizer.json` through the `tokenizers`
+//! crate, and a character-level one built in code for the synthetic tasks.
+use crate::error::{LlmError, Result};
+use std::path::Path;
+
+/// Special tokens of the character tokenizer, ids 0..4 in this order.
+pub const PAD: &str = "<pad>";
+/// Beginning of sequence.
+pub const BOS: &str = "<s>";
+/// End of sequence (the stop token of completions).
+pub const EOS: &str = "</s>";
+/// Unknown character.
+pub const UNK: &str = "<unk>";
+
+/// Characters of the character tokenizer after the specials: digits,
+/// arithmetic and punctuation, space, newline and lowercase letters
+/// (so short English prompts of a JSONL file still encode).
+pub const CHARS: &str = "0123456789+-*/=()<>.,:;?!# \nabcdefghijklmnopqrstuvwxyz";
+
+/// A tokenizer with the ids the sampler needs.
+pub struct Tok {
+    inner: tokenizers::Tokenizer,
+}
+
+impl Tok {
+    /// Loads a `tokenizer.json`; a missing or corrupt file is an input error.
+    pub fn load(path: &Path) -> Result<Self> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| LlmError::input(&file, format!("cannot read: {e}")))?;
+        Self::from_json(&text).map_err(|e| LlmError::input(&file, e.to_string()))
+    }
+
+    fn from_json(text: &str) -> Result<Self> {
+        let inner: tokenizers::Tokenizer = text.parse().map_err(|e| {
+            LlmError::input("tokenizer.json", format!("not a valid tokenizer: {e}"))
+        })?;
+        Ok(Tok { inner })
+    }
+
+    /// The character-level tokenizer: a BPE model with no merges over
+    /// [`CHARS`] (one token per character, no pre-tokenizer so spaces are
+    /// tokens), specials as added tokens, and a `Fuse` decoder that joins
+    /// tokens without spaces. Written as JSON, so Hugging Face tokenizers
+    /// reads the saved file the same way.
+    pub fn char_level() -> Result<Self> {
+        let mut vocab = serde_json::Map::new();
+        let mut added = Vec::new();
+        for (i, s) in [PAD, BOS, EOS, UNK].iter().enumerate() {
+            vocab.insert(s.to_string(), i.into());
+            added.push(
+                serde_json::json!({"id": i, "content": s, "single_word": false, "lstrip": false,
+                "rstrip": false, "normalized": false, "special": true}),
+            );
+        }
+        for (i, c) in CHARS.chars().enumerate() {
+            vocab.insert(c.to_string(), (i + 4).into());
+        }
+        let j = serde_json::json!({
+            "version": "1.0", "truncation": null, "padding": null, "added_tokens": added,
+            "normalizer": null, "pre_tokenizer": null, "post_processor": null,
+            "decoder": {"type": "Fuse"},
+            "model": {"type": "BPE", "dropout": null, "unk_token": UNK, "continuing_subword_prefix": null,
+                "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
+                "vocab": vocab, "merges": []}
+        });
+        Self::from_json(&j.to_string())
+    }
+
+    /// Writes `tokenizer.json` (and the specials into `tokenizer_config.json`
+    /// beside it, so transformers' `AutoTokenizer` finds them).
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let path = dir.join("tokenizer.json");
+        self.inner
+            .save(&path, true)
+            .map_err(|e| LlmError::Other(format!("{}: {e}", path.display())))?;
+        if self.id(EOS).is_some() {
+            let cfg = serde_json::json!({"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": BOS,
+                "eos_token": EOS, "pad_token": PAD, "unk_token": UNK});
+            let p = dir.join("tokenizer_config.json");
+            std::fs::write(&p, cfg.to_string()).map_err(|e| LlmError::Io {
+                path: p.display().to_string(),
+                source: e,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Token ids of `text`, without adding special tokens.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        let enc = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| LlmError::Other(format!("encode: {e}")))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// Text of `ids`, special tokens skipped.
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        self.inner
+            .decode(ids, true)
+            .map_err(|e| LlmError::Other(format!("decode: {e}")))
+    }
+
+    /// The string of one token (its vocabulary entry).
+    pub fn token(&self, id: u32) -> String {
+        self.inner.id_to_token(id).unwrap_or_default()
+    }
+
+    /// Id of a token string, if in the vocabulary.
+    pub fn id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
+    /// Vocabulary size including added tokens.
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+}
