@@ -1024,29 +1024,4 @@ mod tests {
             assert!(!reproduce(&ok).unwrap());
         }
     }
-
-    #[test]
-    #[ignore = "full mode; run with --release -- --ignored --nocapture"]
-    fn full_mode_report() {
-        let ctx = Ctx {
-            mode: Mode::Full,
-            out_dir: tmp("cor41-full"),
-        };
-        let t = std::time::Instant::now();
-        let s = check(&ctx).unwrap();
-        println!(
-            "full: {:.1} s, out {}",
-            t.elapsed().as_secs_f64(),
-            ctx.out_dir.display()
-        );
-        let t = std::time::Instant::now();
-        let _ = check(&Ctx {
-            mode: Mode::Quick,
-            out_dir: ctx.out_dir.clone(),
-        })
-        .unwrap();
-        println!("quick: {:.2} s", t.elapsed().as_secs_f64());
-        println!("{}", s.markdown);
-        println!("{}", serde_json::to_string_pretty(&s.verdicts).unwrap());
-    }
 }

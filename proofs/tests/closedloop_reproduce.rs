@@ -1,51 +1,10 @@
 //! Every counterexample the quick closed-loop checks (`thm-4-2`, `thm-4-3`,
 //! `cor-4-4`, `temperature`) report must reproduce from its seed and
 //! scenario text. Slow at opt-level 1 (the quick checks simulate a few
-//! hundred thousand steps), so the whole-check test is ignored by default;
-//! run it with `cargo test -p entropic-proofs --release -- --ignored`.
+//! hundred thousand steps); every quick counterexample of every claim is
+//! reproduced by `tests/verify_snapshots.rs` instead.
 use entropic_proofs::closedloop::{self as cl, FailsWhen, Family};
-use entropic_proofs::verdict::{Ctx, Mode};
-use entropic_proofs::{cor44, temperature, thm42, thm43};
-
-type Check =
-    fn(&Ctx) -> Result<entropic_proofs::verdict::ClaimSection, entropic_proofs::ProofsError>;
-type Repro =
-    fn(&entropic_proofs::verdict::Counterexample) -> Result<bool, entropic_proofs::ProofsError>;
-
-#[test]
-#[ignore = "runs the four quick checks; use --release -- --ignored"]
-fn quick_counterexamples_reproduce() {
-    let dir = std::env::temp_dir().join("entropic_p2_reproduce");
-    std::fs::create_dir_all(&dir).unwrap();
-    let ctx = Ctx {
-        mode: Mode::Quick,
-        out_dir: dir,
-    };
-    let checks: [(&str, Check, Repro); 4] = [
-        ("thm-4-2", thm42::check, thm42::reproduce),
-        ("thm-4-3", thm43::check, thm43::reproduce),
-        ("cor-4-4", cor44::check, cor44::reproduce),
-        ("temperature", temperature::check, temperature::reproduce),
-    ];
-    for (id, check, repro) in checks {
-        let s = check(&ctx).unwrap();
-        assert_eq!(s.claim, id);
-        for v in &s.verdicts {
-            assert!(
-                v.n > 0 && (0.0..=1.0).contains(&v.rate),
-                "{id} {}",
-                v.variant
-            );
-            if let Some(cx) = &v.counterexample {
-                assert!(
-                    repro(cx).unwrap(),
-                    "{id} {}: counterexample did not reproduce",
-                    v.variant
-                );
-            }
-        }
-    }
-}
+use entropic_proofs::thm42;
 
 /// A short tabular run: a counterexample built from its outcome reproduces
 /// with the same criterion, and the flipped criterion does not (so
