@@ -27,6 +27,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod eval;
+pub mod grpo;
 pub mod model;
 pub mod optim;
 pub mod pretrain;
