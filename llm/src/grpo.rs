@@ -607,3 +607,57 @@ impl GrpoTrainer {
         Ok(rec)
     }
 }
+
+/// `entropic llm grpo`: opens (or resumes) the run, says on stderr when it
+/// resumes and from which step, runs to the end and prints a summary line.
+pub fn run_command(
+    config: &Path,
+    base: &Path,
+    out: &Path,
+    device: &Device,
+    dtype: DType,
+    quiet: bool,
+) -> Result<()> {
+    let file = config.display().to_string();
+    let cfg = GrpoFile::load(config)?;
+    let (mut tr, resumed) = GrpoTrainer::open(cfg, &file, base, out, device, dtype)?;
+    if let Some(s) = resumed {
+        eprintln!(
+            "resuming {} from the checkpoint at step {s} ({})",
+            out.display(),
+            out.join(resume::ckpt_name(s)).display()
+        );
+    }
+    let steps = tr.cfg.grpo.steps;
+    let start = Instant::now();
+    let mut last: Option<Record> = None;
+    tr.run(None, &mut |r: &Record| {
+        if !quiet {
+            eprintln!(
+                "step {:>5}/{steps}  H {:.4}  α {:>7}  hp {:.3}  reward {:.3}{}  sample {:.0} tok/s  train {:.0} tok/s",
+                r.step,
+                r.entropy,
+                r.alpha.map_or("-".into(), |a| format!("{a:.4}")),
+                r.hp_frac.unwrap_or(0.0),
+                r.reward_mean.unwrap_or(0.0),
+                r.val_pass_at_1.map_or(String::new(), |v| format!("  val pass@1 {v:.3}")),
+                r.sample_tokens_per_s.unwrap_or(0.0),
+                r.train_tokens_per_s.unwrap_or(0.0),
+            );
+        }
+        last = Some(r.clone());
+    })?;
+    match last {
+        Some(r) => println!(
+            "{} steps ({} this run, {:.0} s) → {}; final entropy {:.4}, reward {:.3}",
+            steps,
+            steps - resumed.unwrap_or(0),
+            start.elapsed().as_secs_f64(),
+            out.display(),
+            r.entropy,
+            r.reward_mean.unwrap_or(0.0)
+        ),
+        None => println!("{}: already complete ({steps} steps)", out.display()),
+    }
+    Ok(())
+}
