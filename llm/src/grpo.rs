@@ -50,6 +50,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// Per-sequence, per-token (log-prob, entropy).
+type PerToken = (Vec<Vec<f64>>, Vec<Vec<f64>>);
+
 /// Statistics of one optimizer step.
 #[derive(Debug, Clone, Copy, Default)]
 struct UpdateStats {
@@ -280,7 +283,7 @@ impl GrpoTrainer {
                     source: e,
                 })?;
             on_record(&rec);
-            if self.step % self.cfg.grpo.checkpoint_every == 0 || self.step == steps {
+            if self.step.is_multiple_of(self.cfg.grpo.checkpoint_every) || self.step == steps {
                 self.save_checkpoint()?;
             }
         }
@@ -343,7 +346,7 @@ impl GrpoTrainer {
 
     /// Per-token (logp, entropy) of `seqs` under `model`, detached, as f64,
     /// in chunks of `sample_batch` sequences.
-    fn score(&self, model: &Qwen2, seqs: &[&Seq]) -> Result<(Vec<Vec<f64>>, Vec<Vec<f64>>)> {
+    fn score(&self, model: &Qwen2, seqs: &[&Seq]) -> Result<PerToken> {
         let t = self.cfg.grpo.temperature;
         let (mut lps, mut hs) = (Vec::new(), Vec::new());
         for chunk in seqs.chunks(self.cfg.grpo.sample_batch) {
@@ -564,7 +567,9 @@ impl GrpoTrainer {
         }
         let train_s = t_train.elapsed().as_secs_f64();
         // 5. validation
-        let val = if g.val_every > 0 && (self.step % g.val_every == 0 || self.step + 1 == g.steps) {
+        let val = if g.val_every > 0
+            && (self.step.is_multiple_of(g.val_every) || self.step + 1 == g.steps)
+        {
             Some(self.validate()?)
         } else {
             None
