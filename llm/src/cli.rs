@@ -62,6 +62,24 @@ pub enum LlmCommand {
         #[arg(long)]
         json: bool,
     },
+    /// GRPO with entropy control from a base checkpoint; an `--out` that
+    /// holds a checkpoint resumes it.
+    Grpo {
+        /// GRPO config TOML (e.g. scenarios/llm-grpo.toml).
+        #[arg(long)]
+        config: PathBuf,
+        /// Base checkpoint directory.
+        #[arg(long)]
+        model: PathBuf,
+        /// Run directory (metrics.jsonl, checkpoints).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        dev: DeviceArgs,
+        /// No per-step lines on stderr.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Per-token log-prob and next-token entropy of a text.
     Entropy {
         #[arg(long)]
@@ -215,6 +233,16 @@ pub fn run(cmd: LlmCommand) -> Result<()> {
                 );
                 Ok(())
             }
+        }
+        LlmCommand::Grpo {
+            config,
+            model,
+            out,
+            dev,
+            quiet,
+        } => {
+            let (device, dtype) = dev.resolve()?;
+            crate::grpo::run_command(&config, &model, &out, &device, dtype, quiet)
         }
         LlmCommand::Entropy {
             model,

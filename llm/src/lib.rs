@@ -1,7 +1,9 @@
 //! entropic-llm provides a Qwen2-architecture language model in candle with
 //! a differentiable training path, batched KV-cache sampling, AdamW with
 //! resumable state, Hugging Face checkpoints, tokenizers, arithmetic tasks
-//! with verifiable rewards, and the `entropic llm` commands.
+//! with verifiable rewards, a GRPO trainer with the entropy controller of
+//! `entropic-sim` ([`grpo::GrpoTrainer`], exact resume), and the
+//! `entropic llm` commands.
 //!
 //! Main types: [`Qwen2`] (model), [`Qwen2Config`], [`AdamW`], [`Tok`],
 //! [`tasks::ArithConfig`], and the functions [`token_logp_entropy`],
@@ -27,6 +29,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod eval;
+pub mod grpo;
 pub mod model;
 pub mod optim;
 pub mod pretrain;

@@ -1,0 +1,668 @@
+//! GRPO on the candle Qwen2 with the entropy controller of `entropic-sim`
+//! (`entropic llm grpo`).
+//!
+//! Per step, in this order (the toy's `entropic_sim::grpo::Trainer::step`
+//! with the same cadence, MATH.md §7):
+//! 1. learning rate from the schedule;
+//! 2. rollout: `batch_prompts` training prompts, `group_size` completions
+//!    each at temperature T, binary rewards, group advantages
+//!    (`entropic_sim::grpo::group_advantages`, MATH.md §2), behaviour
+//!    log-probs and entropies; with `lag = d` the batch trained on is the
+//!    one sampled d steps ago (the first d by the initial policy);
+//! 3. `measure = rollout`: one controller step on the batch's behaviour
+//!    entropy;
+//! 4. `ppo_epochs × minibatches` optimizer steps, each: training forward at
+//!    T, (`measure = current`: one controller step on the minibatch's
+//!    token-mean entropy under the current policy), the shared token loss
+//!    as a candle surrogate ([`loss::policy_loss`]), backward, gradient
+//!    clip, AdamW;
+//! 5. every `val_every` steps: validation pass@1 and the token-mean
+//!    entropy of those fresh samples (`entropy_exact`);
+//! 6. one [`Record`] appended to `metrics.jsonl`; a checkpoint every
+//!    `checkpoint_every` steps ([`resume`]).
+//!
+//! Left out: sequence packing and micro-batching (a minibatch is one
+//! forward pass), dynamic sampling, top-p during training rollouts (the
+//! ratio would need the truncated sampler's log-prob).
+pub mod config;
+pub mod loss;
+pub mod resume;
+pub mod rollout;
+
+use crate::checkpoint::{self, stop_tokens};
+use crate::error::{LlmError, Result};
+use crate::model::Qwen2;
+use crate::optim::{clip_grad_norm, AdamW, AdamWConfig};
+use crate::sample::{generate, SampleConfig};
+use crate::tasks::{reward, ArithConfig, Problem};
+use crate::tokenizer::Tok;
+use candle_core::{DType, Device};
+use config::GrpoFile;
+use entropic_sim::control::{Controller, Directive, Measure, Measurement, Method};
+use entropic_sim::grpo::group_advantages;
+use entropic_sim::metrics::Record;
+use loss::{policy_loss, TokenData};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rollout::{response_logp_entropy, Rollout, Seq};
+use std::collections::VecDeque;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Per-sequence, per-token (log-prob, entropy).
+type PerToken = (Vec<Vec<f64>>, Vec<Vec<f64>>);
+
+/// Statistics of one optimizer step.
+#[derive(Debug, Clone, Copy, Default)]
+struct UpdateStats {
+    entropy: f64,
+    hp_frac: f64,
+    clip_frac: f64,
+    kl: f64,
+    grad_norm: f64,
+    tokens: usize,
+}
+
+/// A GRPO run bound to its output directory.
+pub struct GrpoTrainer {
+    pub cfg: GrpoFile,
+    /// The config file's name (for error messages).
+    pub file: String,
+    out: PathBuf,
+    base: String,
+    model: Qwen2,
+    reference: Option<Qwen2>,
+    tok: Tok,
+    task_json: serde_json::Value,
+    arith: ArithConfig,
+    val: Vec<Problem>,
+    opt: AdamW,
+    /// The shared controller (serde'd into every checkpoint).
+    pub ctl: Controller,
+    directive: Directive,
+    data_rng: ChaCha8Rng,
+    sample_rng: ChaCha8Rng,
+    loss_rng: ChaCha8Rng,
+    prompts_drawn: u64,
+    queue: VecDeque<Rollout>,
+    step: usize,
+    bos: Option<u32>,
+    pad: u32,
+    stop: Vec<u32>,
+}
+
+/// A seeded ChaCha8 on its own stream (one per use, so they never interfere).
+fn stream_rng(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(stream);
+    r
+}
+
+impl GrpoTrainer {
+    /// Opens a run: resumes from the newest checkpoint in `out` when there is
+    /// one (returning its step), else starts from the base checkpoint
+    /// `base`. A config (or `--model`) differing from the checkpoint's is an
+    /// input error naming the differing keys. `metrics.jsonl` is truncated
+    /// to the records before the step the run continues from.
+    pub fn open(
+        cfg: GrpoFile,
+        file: &str,
+        base: &Path,
+        out: &Path,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<(Self, Option<usize>)> {
+        cfg.validate(file)?;
+        std::fs::create_dir_all(out).map_err(|e| LlmError::Io {
+            path: out.display().to_string(),
+            source: e,
+        })?;
+        let cfg_json = serde_json::to_value(&cfg).map_err(|e| LlmError::Other(e.to_string()))?;
+        let base_s = base.display().to_string();
+        let g = &cfg.grpo;
+        let found = resume::find(out)?;
+        let (ck_dir, state) = match &found {
+            Some((dir, st)) => {
+                let diff = config::differing_keys(&st.config, &cfg_json);
+                if !diff.is_empty() {
+                    return Err(LlmError::input(
+                        file,
+                        format!(
+                            "differs from the config of the checkpoint {} in keys: {}; use another --out, or the original config to resume",
+                            dir.display(),
+                            diff.join(", ")
+                        ),
+                    ));
+                }
+                if st.base != base_s {
+                    return Err(LlmError::input(
+                        "--model",
+                        format!(
+                            "`{base_s}` differs from the checkpoint's base model `{}`",
+                            st.base
+                        ),
+                    ));
+                }
+                (dir.clone(), Some(st.clone()))
+            }
+            None => (base.to_path_buf(), None),
+        };
+        let ck = checkpoint::load(&ck_dir, device, dtype)?;
+        let reference = if g.kl_coef > 0.0 {
+            Some(checkpoint::load(base, device, dtype)?.model)
+        } else {
+            None
+        };
+        let arith: ArithConfig = match &cfg.task {
+            Some(t) => t.clone(),
+            None => ck
+                .task
+                .as_ref()
+                .and_then(|t| t.get("arith"))
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .unwrap_or_default(),
+        };
+        let vocab = ck.model.config().vocab_size;
+        let c = &cfg.control;
+        let uses_target = matches!(
+            c.method,
+            Method::Entropic | Method::Probe | Method::AdaptiveEntropy
+        );
+        if uses_target && c.target > (vocab as f64).ln() {
+            return Err(LlmError::input(
+                file,
+                format!(
+                    "key `control.target`: must be at most ln V = {:.4} (vocabulary {vocab}), got {}",
+                    (vocab as f64).ln(),
+                    c.target
+                ),
+            ));
+        }
+        let stop = stop_tokens(&ck);
+        let mc = ck.model.config();
+        let pad = mc.pad_token_id.or(stop.first().copied()).unwrap_or(0);
+        let bos = mc.bos_token_id;
+        let mut opt = AdamW::new(
+            ck.model.vars(),
+            AdamWConfig {
+                lr: g.lr,
+                beta1: g.adam_beta1,
+                beta2: g.adam_beta2,
+                eps: g.adam_eps,
+                weight_decay: g.weight_decay,
+            },
+        )?;
+        let metrics = out.join("metrics.jsonl");
+        let seed = g.seed;
+        let mut tr = GrpoTrainer {
+            val: arith.validation_problems(g.val_problems),
+            task_json: serde_json::json!({"arith": arith, "grpo": cfg_json}),
+            arith,
+            file: file.to_string(),
+            out: out.to_path_buf(),
+            base: base_s,
+            model: ck.model,
+            reference,
+            tok: ck.tok,
+            opt: AdamW::new(&[], AdamWConfig::default())?,
+            ctl: Controller::new(cfg.control.clone()),
+            directive: Directive::default(),
+            data_rng: stream_rng(seed, 1),
+            sample_rng: stream_rng(seed, 2),
+            loss_rng: stream_rng(seed, 3),
+            prompts_drawn: 0,
+            queue: VecDeque::new(),
+            step: 0,
+            bos,
+            pad,
+            stop,
+            cfg,
+        };
+        let resumed = match state {
+            Some(st) => {
+                opt.load(&ck_dir.join("optimizer.safetensors"))?;
+                tr.directive = st.controller.state.last;
+                tr.ctl = st.controller;
+                tr.data_rng = st.data_rng;
+                tr.sample_rng = st.sample_rng;
+                tr.loss_rng = st.loss_rng;
+                tr.prompts_drawn = st.prompts_drawn;
+                tr.queue = st.queue.into();
+                tr.step = st.step;
+                Some(st.step)
+            }
+            None => None,
+        };
+        tr.opt = opt;
+        resume::truncate_metrics(&metrics, tr.step)?;
+        Ok((tr, resumed))
+    }
+
+    /// Steps completed.
+    pub fn step_count(&self) -> usize {
+        self.step
+    }
+    /// The policy being trained.
+    pub fn model(&self) -> &Qwen2 {
+        &self.model
+    }
+    /// The arm name of the records: `grpo` for no control, else the method.
+    pub fn arm(&self) -> String {
+        match self.ctl.cfg.method {
+            Method::None => "grpo".into(),
+            m => serde_json::to_value(m)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Runs steps until `until` (default and cap: `grpo.steps`) steps are
+    /// completed, appending each record to `metrics.jsonl`, writing
+    /// checkpoints, and passing each record to `on_record`.
+    pub fn run(&mut self, until: Option<usize>, on_record: &mut dyn FnMut(&Record)) -> Result<()> {
+        let steps = self.cfg.grpo.steps;
+        let end = until.unwrap_or(steps).min(steps);
+        let path = self.out.join("metrics.jsonl");
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| LlmError::Io {
+                path: path.display().to_string(),
+                source: e,
+            })?;
+        while self.step < end {
+            let rec = self.step()?;
+            let line = serde_json::to_string(&rec).map_err(|e| LlmError::Other(e.to_string()))?;
+            writeln!(f, "{line}")
+                .and_then(|_| f.flush())
+                .map_err(|e| LlmError::Io {
+                    path: path.display().to_string(),
+                    source: e,
+                })?;
+            on_record(&rec);
+            if self.step.is_multiple_of(self.cfg.grpo.checkpoint_every) || self.step == steps {
+                self.save_checkpoint()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a checkpoint of the current state (atomically); returns its directory.
+    pub fn save_checkpoint(&self) -> Result<PathBuf> {
+        let state = resume::TrainState {
+            step: self.step,
+            config: serde_json::to_value(&self.cfg).map_err(|e| LlmError::Other(e.to_string()))?,
+            base: self.base.clone(),
+            controller: self.ctl.clone(),
+            data_rng: self.data_rng.clone(),
+            sample_rng: self.sample_rng.clone(),
+            loss_rng: self.loss_rng.clone(),
+            prompts_drawn: self.prompts_drawn,
+            queue: self.queue.iter().cloned().collect(),
+        };
+        resume::save(
+            &self.out,
+            &self.model,
+            &self.tok,
+            &self.task_json,
+            &self.opt,
+            &state,
+        )
+    }
+
+    fn encode_prompt(&self, p: &Problem) -> Result<Vec<u32>> {
+        let mut ids: Vec<u32> = self.bos.into_iter().collect();
+        ids.extend(self.tok.encode(&p.prompt)?);
+        Ok(ids)
+    }
+
+    fn sample_config(&self) -> SampleConfig {
+        SampleConfig {
+            max_new_tokens: self.cfg.grpo.max_new_tokens,
+            temperature: self.cfg.grpo.temperature,
+            top_p: 1.0,
+            stop: self.stop.clone(),
+            pad_id: self.pad,
+            use_cache: true,
+        }
+    }
+
+    /// Samples `prompts` in chunks of `sample_batch` with `rng`.
+    fn sample(
+        &self,
+        prompts: &[Vec<u32>],
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Vec<crate::sample::Sample>> {
+        let sc = self.sample_config();
+        let mut out = Vec::with_capacity(prompts.len());
+        for chunk in prompts.chunks(self.cfg.grpo.sample_batch) {
+            out.extend(generate(&self.model, chunk, &sc, rng)?);
+        }
+        Ok(out)
+    }
+
+    /// Per-token (logp, entropy) of `seqs` under `model`, detached, as f64,
+    /// in chunks of `sample_batch` sequences.
+    fn score(&self, model: &Qwen2, seqs: &[&Seq]) -> Result<PerToken> {
+        let t = self.cfg.grpo.temperature;
+        let (mut lps, mut hs) = (Vec::new(), Vec::new());
+        for chunk in seqs.chunks(self.cfg.grpo.sample_batch) {
+            let (lp, h) = response_logp_entropy(model, chunk, self.pad, t)?;
+            let lp: Vec<f32> = lp.detach().to_vec1()?;
+            let h: Vec<f32> = h.detach().to_vec1()?;
+            let mut o = 0;
+            for s in chunk {
+                let n = s.completion.len();
+                lps.push(lp[o..o + n].iter().map(|&x| x as f64).collect());
+                hs.push(h[o..o + n].iter().map(|&x| x as f64).collect());
+                o += n;
+            }
+        }
+        Ok((lps, hs))
+    }
+
+    /// One rollout batch from the current policy; also returns the number
+    /// of generated tokens and the sampling seconds.
+    fn rollout(&mut self) -> Result<(Rollout, usize, f64)> {
+        let g = self.cfg.grpo.group_size;
+        let mut probs = Vec::with_capacity(self.cfg.grpo.batch_prompts);
+        for _ in 0..self.cfg.grpo.batch_prompts {
+            probs.push(self.arith.train_example(0.0, &mut self.data_rng).0);
+            self.prompts_drawn += 1;
+        }
+        let mut prompts = Vec::with_capacity(probs.len() * g);
+        for p in &probs {
+            let ids = self.encode_prompt(p)?;
+            prompts.extend(std::iter::repeat_n(ids, g));
+        }
+        let t0 = Instant::now();
+        let mut rng = self.sample_rng.clone();
+        let samples = self.sample(&prompts, &mut rng)?;
+        self.sample_rng = rng;
+        let secs = t0.elapsed().as_secs_f64();
+        let gen_tokens: usize = samples.iter().map(|s| s.tokens.len()).sum();
+        let mut seqs = Vec::with_capacity(samples.len());
+        let mut adv = vec![0.0; g];
+        for (gi, p) in probs.iter().enumerate() {
+            let grp = &samples[gi * g..(gi + 1) * g];
+            let mut rewards = Vec::with_capacity(g);
+            for s in grp {
+                rewards.push(reward(&self.tok.decode(&s.tokens)?, &p.answer));
+            }
+            let gp = &self.cfg.grpo;
+            group_advantages(&rewards, gp.adv_std, gp.adv_eps, &mut adv);
+            for (k, s) in grp.iter().enumerate() {
+                seqs.push(Seq {
+                    prompt: prompts[gi * g + k].clone(),
+                    completion: s.tokens.clone(),
+                    reward: rewards[k],
+                    adv: adv[k],
+                    logp_old: Vec::new(),
+                    ent_old: Vec::new(),
+                    logp_ref: None,
+                });
+            }
+        }
+        let refs: Vec<&Seq> = seqs.iter().collect();
+        let (lp, h) = self.score(&self.model, &refs)?;
+        let lref = match &self.reference {
+            Some(r) => Some(self.score(r, &refs)?.0),
+            None => None,
+        };
+        for (i, s) in seqs.iter_mut().enumerate() {
+            s.logp_old = lp[i].clone();
+            s.ent_old = h[i].clone();
+            s.logp_ref = lref.as_ref().map(|l| l[i].clone());
+        }
+        let r = Rollout {
+            seqs,
+            group_size: g,
+            sampled_at: self.step,
+        };
+        Ok((r, gen_tokens, secs))
+    }
+
+    fn nonfinite(&self, what: &str) -> LlmError {
+        LlmError::Other(format!("non-finite {what} at step {}", self.step))
+    }
+
+    /// One optimizer step on sequences `s0..s1` of `batch`.
+    fn update(&mut self, batch: &Rollout, s0: usize, s1: usize) -> Result<UpdateStats> {
+        let seqs: Vec<&Seq> = batch.seqs[s0..s1].iter().collect();
+        let t = self.cfg.grpo.temperature;
+        let (logp, ent) = response_logp_entropy(&self.model, &seqs, self.pad, t)?;
+        let n = logp.dim(0)?;
+        let mean_h = if n > 0 {
+            ent.to_dtype(DType::F64)?.mean_all()?.to_scalar::<f64>()?
+        } else {
+            0.0
+        };
+        if !mean_h.is_finite() {
+            return Err(self.nonfinite("entropy"));
+        }
+        let cat =
+            |f: &dyn Fn(&Seq) -> Vec<f64>| -> Vec<f64> { seqs.iter().flat_map(|s| f(s)).collect() };
+        let adv = cat(&|s| vec![s.adv; s.completion.len()]);
+        let logp_old = cat(&|s| s.logp_old.clone());
+        let logp_ref = self
+            .reference
+            .as_ref()
+            .map(|_| cat(&|s| s.logp_ref.clone().unwrap_or_default()));
+        if self.ctl.cfg.measure == Measure::Current {
+            let nll = -logp_old.iter().sum::<f64>() / n.max(1) as f64;
+            self.directive = self.ctl.update(Measurement {
+                entropy: mean_h,
+                sampled_nll: nll,
+            });
+        }
+        let data = TokenData {
+            adv: &adv,
+            logp_old: &logp_old,
+            logp_ref: logp_ref.as_deref(),
+        };
+        let pl = policy_loss(
+            &logp,
+            &ent,
+            &data,
+            &self.cfg.grpo.loss_config(),
+            &self.ctl.cfg,
+            &self.directive,
+            &mut self.loss_rng,
+        )?;
+        if !pl.loss.loss.is_finite() {
+            return Err(self.nonfinite("loss"));
+        }
+        let mut grads = pl.surrogate.backward()?;
+        let clip = self.cfg.grpo.grad_clip;
+        let max = if clip > 0.0 { clip } else { f64::INFINITY };
+        let grad_norm = clip_grad_norm(self.model.vars(), &mut grads, max)?;
+        if !grad_norm.is_finite() {
+            return Err(self.nonfinite("grad_norm"));
+        }
+        self.opt.step(&grads)?;
+        Ok(UpdateStats {
+            entropy: mean_h,
+            hp_frac: pl.loss.stats.hp_frac,
+            clip_frac: pl.loss.stats.clip_frac,
+            kl: pl.loss.stats.kl,
+            grad_norm,
+            tokens: n,
+        })
+    }
+
+    /// Validation pass@1 (one sample per problem at T, its own RNG stream
+    /// per step so validation never moves the training RNGs) and the
+    /// token-mean entropy of those samples under the current policy.
+    fn validate(&self) -> Result<(f64, f64)> {
+        let mut rng = stream_rng(self.cfg.grpo.seed, (1u64 << 32) + self.step as u64);
+        let prompts = self
+            .val
+            .iter()
+            .map(|p| self.encode_prompt(p))
+            .collect::<Result<Vec<_>>>()?;
+        let samples = self.sample(&prompts, &mut rng)?;
+        let mut pass = 0.0;
+        let mut seqs = Vec::with_capacity(samples.len());
+        for ((s, p), ids) in samples.iter().zip(&self.val).zip(prompts) {
+            pass += reward(&self.tok.decode(&s.tokens)?, &p.answer);
+            seqs.push(Seq {
+                prompt: ids,
+                completion: s.tokens.clone(),
+                reward: 0.0,
+                adv: 0.0,
+                logp_old: vec![],
+                ent_old: vec![],
+                logp_ref: None,
+            });
+        }
+        let refs: Vec<&Seq> = seqs.iter().collect();
+        let (_, h) = self.score(&self.model, &refs)?;
+        let (hs, hn) = h.iter().fold((0.0, 0), |(s, n), v| {
+            (s + v.iter().sum::<f64>(), n + v.len())
+        });
+        Ok((pass / self.val.len().max(1) as f64, hs / hn.max(1) as f64))
+    }
+
+    /// One training step (see the module doc); returns its record. Does not
+    /// write files (see [`Self::run`]).
+    pub fn step(&mut self) -> Result<Record> {
+        let start = Instant::now();
+        let g = self.cfg.grpo.clone();
+        // 1. learning rate
+        let lr = g.lr_at(self.step);
+        self.opt.cfg.lr = lr;
+        // 2. rollout (the first `lag` batches come from the initial policy)
+        if self.queue.is_empty() && self.step == 0 {
+            for _ in 0..g.lag {
+                let (r, _, _) = self.rollout()?;
+                self.queue.push_back(r);
+            }
+        }
+        let (fresh, gen_tokens, sample_s) = self.rollout()?;
+        self.queue.push_back(fresh);
+        let batch = self.queue.pop_front().unwrap_or_default();
+        // 3. controller on the behaviour entropy (measure = rollout)
+        let behaviour_h = batch.token_mean(|s| &s.ent_old);
+        if self.ctl.cfg.measure == Measure::Rollout {
+            self.directive = self.ctl.update(Measurement {
+                entropy: behaviour_h,
+                sampled_nll: -batch.token_mean(|s| &s.logp_old),
+            });
+        }
+        // 4. ppo_epochs × minibatches optimizer steps
+        let t_train = Instant::now();
+        let groups = batch.groups();
+        let mbs = g.minibatches.min(groups).max(1);
+        let mut last = UpdateStats::default();
+        let mut train_tokens = 0;
+        for _epoch in 0..g.ppo_epochs {
+            for mb in 0..mbs {
+                let (g0, g1) = (mb * groups / mbs, (mb + 1) * groups / mbs);
+                last = self.update(&batch, g0 * batch.group_size, g1 * batch.group_size)?;
+                train_tokens += last.tokens;
+            }
+        }
+        let train_s = t_train.elapsed().as_secs_f64();
+        // 5. validation
+        let val = if g.val_every > 0
+            && (self.step.is_multiple_of(g.val_every) || self.step + 1 == g.steps)
+        {
+            Some(self.validate()?)
+        } else {
+            None
+        };
+        // 6. record
+        let m = self.ctl.cfg.method;
+        let pic = matches!(m, Method::Entropic | Method::Probe);
+        let bonus = matches!(m, Method::EntropyBonus | Method::AdaptiveEntropy);
+        let d = self.directive;
+        let rec = Record {
+            arm: self.arm(),
+            sweep: None,
+            step: self.step,
+            seed: g.seed,
+            entropy: if self.ctl.cfg.measure == Measure::Rollout {
+                behaviour_h
+            } else {
+                last.entropy
+            },
+            entropy_exact: val.map(|v| v.1),
+            target: (m != Method::None).then_some(self.ctl.cfg.target),
+            error: (m != Method::None && d.error.is_finite()).then_some(d.error),
+            integral: pic.then_some(d.integral),
+            alpha: pic.then_some(d.alpha),
+            hp_frac: Some(last.hp_frac),
+            coef: bonus.then_some(d.entropy_coef),
+            reward_mean: Some(batch.reward_mean()),
+            pass_rate: None,
+            val_pass_at_1: val.map(|v| v.0),
+            clip_frac: Some(last.clip_frac),
+            kl: (g.kl_coef > 0.0).then_some(last.kl),
+            grad_norm: Some(last.grad_norm),
+            lr: Some(lr),
+            tokens: Some(batch.seqs.iter().map(|s| s.completion.len() as u64).sum()),
+            sample_tokens_per_s: Some(gen_tokens as f64 / sample_s.max(1e-9)),
+            train_tokens_per_s: Some(train_tokens as f64 / train_s.max(1e-9)),
+            seconds: Some(start.elapsed().as_secs_f64()),
+        };
+        self.step += 1;
+        Ok(rec)
+    }
+}
+
+/// `entropic llm grpo`: opens (or resumes) the run, says on stderr when it
+/// resumes and from which step, runs to the end and prints a summary line.
+pub fn run_command(
+    config: &Path,
+    base: &Path,
+    out: &Path,
+    device: &Device,
+    dtype: DType,
+    quiet: bool,
+) -> Result<()> {
+    let file = config.display().to_string();
+    let cfg = GrpoFile::load(config)?;
+    let (mut tr, resumed) = GrpoTrainer::open(cfg, &file, base, out, device, dtype)?;
+    if let Some(s) = resumed {
+        eprintln!(
+            "resuming {} from the checkpoint at step {s} ({})",
+            out.display(),
+            out.join(resume::ckpt_name(s)).display()
+        );
+    }
+    let steps = tr.cfg.grpo.steps;
+    let start = Instant::now();
+    let mut last: Option<Record> = None;
+    tr.run(None, &mut |r: &Record| {
+        if !quiet {
+            eprintln!(
+                "step {:>5}/{steps}  H {:.4}  α {:>7}  hp {:.3}  reward {:.3}{}  sample {:.0} tok/s  train {:.0} tok/s",
+                r.step,
+                r.entropy,
+                r.alpha.map_or("-".into(), |a| format!("{a:.4}")),
+                r.hp_frac.unwrap_or(0.0),
+                r.reward_mean.unwrap_or(0.0),
+                r.val_pass_at_1.map_or(String::new(), |v| format!("  val pass@1 {v:.3}")),
+                r.sample_tokens_per_s.unwrap_or(0.0),
+                r.train_tokens_per_s.unwrap_or(0.0),
+            );
+        }
+        last = Some(r.clone());
+    })?;
+    match last {
+        Some(r) => println!(
+            "{} steps ({} this run, {:.0} s) → {}; final entropy {:.4}, reward {:.3}",
+            steps,
+            steps - resumed.unwrap_or(0),
+            start.elapsed().as_secs_f64(),
+            out.display(),
+            r.entropy,
+            r.reward_mean.unwrap_or(0.0)
+        ),
+        None => println!("{}: already complete ({steps} steps)", out.display()),
+    }
+    Ok(())
+}

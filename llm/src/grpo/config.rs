@@ -1,0 +1,321 @@
+//! The GRPO config file of `entropic llm grpo` (a TOML with `[grpo]`,
+//! `[control]` and an optional `[task]`), its defaults and range checks.
+//!
+//! The same file may carry the pretrain scenario's tables (`seed`,
+//! `[model]`, `[pretrain]`, `[eval]`, see [`crate::pretrain::LlmScenario`]),
+//! so one file can describe both the warm start and the RL run; `grpo`
+//! ignores them. Every table refuses unknown keys.
+use crate::error::{LlmError, Result};
+use crate::pretrain::{EvalConfig, ModelShape, PretrainConfig};
+use crate::tasks::ArithConfig;
+use entropic_sim::control::loss::LossConfig;
+use entropic_sim::control::ControlConfig;
+use entropic_sim::grpo::AdvStd;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Learning-rate schedule after the linear warm-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LrSchedule {
+    /// `lr` throughout (verl's default for the actor).
+    #[default]
+    Constant,
+    /// Cosine from `lr` to `min_lr_frac·lr` at the last step.
+    Cosine,
+    /// Linear from `lr` to `min_lr_frac·lr` at the last step.
+    Linear,
+}
+
+/// The `[grpo]` table: rollout, loss, optimizer and bookkeeping settings.
+/// Defaults follow verl where it has one (PEERS.md: ε 0.2, dual clip 3,
+/// grad clip 1, one PPO epoch, no KL), MATH.md §3's authors' run script for
+/// G = 8 and T = 0.6 is *not* the default here: T = 1 matches the base
+/// model's evaluation temperature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpoParams {
+    /// Seed of every random choice of the run (prompts, samples, clip_cov).
+    pub seed: u64,
+    /// Training steps (rollout batches consumed).
+    pub steps: usize,
+    /// G completions per prompt (≥ 2, so a group can have a spread).
+    pub group_size: usize,
+    /// Prompts per rollout batch.
+    pub batch_prompts: usize,
+    /// Sampling temperature T; log-probs, ratios and entropies use the same T
+    /// (MATH.md §1). Must be > 0 (greedy sampling has no log-prob to train).
+    pub temperature: f64,
+    /// Most generated tokens per completion (the stop token included).
+    pub max_new_tokens: usize,
+    /// Peak learning rate of AdamW.
+    pub lr: f64,
+    pub lr_schedule: LrSchedule,
+    /// Linear warm-up steps from `lr/warmup_steps` to `lr`.
+    pub warmup_steps: usize,
+    /// Final learning rate as a share of `lr` (cosine, linear).
+    pub min_lr_frac: f64,
+    pub weight_decay: f64,
+    pub adam_beta1: f64,
+    pub adam_beta2: f64,
+    pub adam_eps: f64,
+    /// Group-advantage normalisation (MATH.md §2): unbiased | population | none.
+    pub adv_std: AdvStd,
+    pub adv_eps: f64,
+    pub eps_low: f64,
+    pub eps_high: f64,
+    /// verl's dual clip c for A < 0; `inf` disables it.
+    #[serde(with = "entropic_sim::control::exact_f64")]
+    pub dual_clip: f64,
+    /// β of the k3 KL to the frozen base model (0 = off; PEERS.md verl).
+    pub kl_coef: f64,
+    /// Optimizer passes over each rollout batch.
+    pub ppo_epochs: usize,
+    /// Minibatches per pass, split by prompt group.
+    pub minibatches: usize,
+    /// Asynchronous lag d: the batch used at step t was sampled by the
+    /// policy of step t − d (the first d batches by the initial policy).
+    pub lag: usize,
+    /// Global gradient-norm clip (0 = off).
+    pub grad_clip: f64,
+    /// Write a checkpoint after every this many steps (and after the last).
+    pub checkpoint_every: usize,
+    /// Validation pass@1 every this many steps (0 = never); also at the last step.
+    pub val_every: usize,
+    /// Validation problems (one sample each at T).
+    pub val_problems: usize,
+    /// Sequences per sampling call (memory bound of generation).
+    pub sample_batch: usize,
+}
+
+impl Default for GrpoParams {
+    fn default() -> Self {
+        GrpoParams {
+            seed: 0,
+            steps: 100,
+            group_size: 8,
+            batch_prompts: 16,
+            temperature: 1.0,
+            max_new_tokens: 24,
+            lr: 1e-4,
+            lr_schedule: LrSchedule::Constant,
+            warmup_steps: 0,
+            min_lr_frac: 0.1,
+            weight_decay: 0.0,
+            adam_beta1: 0.9,
+            adam_beta2: 0.999,
+            adam_eps: 1e-8,
+            adv_std: AdvStd::Unbiased,
+            adv_eps: 1e-6,
+            eps_low: 0.2,
+            eps_high: 0.2,
+            dual_clip: 3.0,
+            kl_coef: 0.0,
+            ppo_epochs: 1,
+            minibatches: 1,
+            lag: 0,
+            grad_clip: 1.0,
+            checkpoint_every: 10,
+            val_every: 10,
+            val_problems: 64,
+            sample_batch: 512,
+        }
+    }
+}
+
+impl GrpoParams {
+    /// The shared loss settings of `entropic_sim::control::loss`.
+    pub fn loss_config(&self) -> LossConfig {
+        LossConfig {
+            eps_low: self.eps_low,
+            eps_high: self.eps_high,
+            dual_clip: self.dual_clip,
+            kl_coef: self.kl_coef,
+        }
+    }
+
+    /// Learning rate at `step` (0-based): linear warm-up `lr·(step+1)/warmup`,
+    /// then the schedule over the remaining steps, reaching
+    /// `min_lr_frac·lr` at the last step (nanoGPT's shape).
+    pub fn lr_at(&self, step: usize) -> f64 {
+        if step < self.warmup_steps {
+            return self.lr * (step + 1) as f64 / self.warmup_steps as f64;
+        }
+        let span = self.steps.saturating_sub(self.warmup_steps + 1).max(1) as f64;
+        let x = ((step - self.warmup_steps) as f64 / span).min(1.0);
+        let lo = self.min_lr_frac;
+        let f = match self.lr_schedule {
+            LrSchedule::Constant => 1.0,
+            LrSchedule::Cosine => lo + (1.0 - lo) * 0.5 * (1.0 + (std::f64::consts::PI * x).cos()),
+            LrSchedule::Linear => 1.0 - (1.0 - lo) * x,
+        };
+        self.lr * f
+    }
+
+    /// Range checks, naming `file`, the key `grpo.<key>` and the allowed range.
+    pub fn validate(&self, file: &str) -> Result<()> {
+        let bad = |k: &str, range: &str, got: String| {
+            Err(LlmError::input(
+                file,
+                format!("key `grpo.{k}`: must be {range} (got {got})"),
+            ))
+        };
+        let fin = |x: f64| x.is_finite();
+        for (k, v, lo) in [
+            ("steps", self.steps, 1),
+            ("group_size", self.group_size, 2),
+            ("batch_prompts", self.batch_prompts, 1),
+            ("max_new_tokens", self.max_new_tokens, 1),
+            ("ppo_epochs", self.ppo_epochs, 1),
+            ("minibatches", self.minibatches, 1),
+            ("checkpoint_every", self.checkpoint_every, 1),
+            ("val_problems", self.val_problems, 1),
+            ("sample_batch", self.sample_batch, 1),
+        ] {
+            if v < lo {
+                return bad(k, &format!("at least {lo}"), v.to_string());
+            }
+        }
+        if self.minibatches > self.batch_prompts {
+            return bad(
+                "minibatches",
+                &format!("at most batch_prompts = {}", self.batch_prompts),
+                self.minibatches.to_string(),
+            );
+        }
+        if self.lag > 64 {
+            return bad("lag", "in 0..=64", self.lag.to_string());
+        }
+        let f = |k: &str, x: f64, ok: bool, range: &str| -> Result<()> {
+            if ok {
+                Ok(())
+            } else {
+                bad(k, range, x.to_string())
+            }
+        };
+        let t = self.temperature;
+        f("temperature", t, fin(t) && t > 0.0, "finite and > 0")?;
+        f(
+            "lr",
+            self.lr,
+            fin(self.lr) && self.lr > 0.0,
+            "finite and > 0",
+        )?;
+        let m = self.min_lr_frac;
+        f("min_lr_frac", m, (0.0..=1.0).contains(&m), "in [0, 1]")?;
+        let w = self.weight_decay;
+        f("weight_decay", w, fin(w) && w >= 0.0, "finite and >= 0")?;
+        for (k, b) in [
+            ("adam_beta1", self.adam_beta1),
+            ("adam_beta2", self.adam_beta2),
+        ] {
+            f(k, b, (0.0..1.0).contains(&b), "in [0, 1)")?;
+        }
+        let e = self.adam_eps;
+        f("adam_eps", e, fin(e) && e > 0.0, "finite and > 0")?;
+        let e = self.adv_eps;
+        f("adv_eps", e, fin(e) && e >= 0.0, "finite and >= 0")?;
+        let e = self.eps_low;
+        f("eps_low", e, (0.0..1.0).contains(&e), "in [0, 1)")?;
+        let e = self.eps_high;
+        f("eps_high", e, fin(e) && e >= 0.0, "finite and >= 0")?;
+        let c = self.dual_clip;
+        f("dual_clip", c, c > 1.0, "> 1 (inf = off)")?;
+        let k = self.kl_coef;
+        f("kl_coef", k, fin(k) && k >= 0.0, "finite and >= 0")?;
+        let g = self.grad_clip;
+        f(
+            "grad_clip",
+            g,
+            fin(g) && g >= 0.0,
+            "finite and >= 0 (0 = off)",
+        )?;
+        Ok(())
+    }
+}
+
+/// A whole `entropic llm grpo` config file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpoFile {
+    pub grpo: GrpoParams,
+    /// Exactly `entropic_sim::control::ControlConfig` (the toy's `[control]`).
+    pub control: ControlConfig,
+    /// The task's difficulty and split. Absent: the base checkpoint's
+    /// `task.json` (its `arith`), else [`ArithConfig::default`].
+    pub task: Option<ArithConfig>,
+    /// Pretrain scenario keys (ignored by `grpo`; see the module doc).
+    pub seed: Option<u64>,
+    pub model: Option<ModelShape>,
+    pub pretrain: Option<PretrainConfig>,
+    pub eval: Option<EvalConfig>,
+}
+
+impl GrpoFile {
+    /// Parses and validates TOML text; `file` names the source in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Self> {
+        let c: GrpoFile = toml::from_str(text).map_err(|e| LlmError::input(file, e.to_string()))?;
+        c.validate(file)?;
+        Ok(c)
+    }
+
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| LlmError::input(&file, format!("cannot read: {e}")))?;
+        Self::parse(&file, &text)
+    }
+
+    /// Range checks of every table (`control` by the simulator's own
+    /// `ControlConfig::validate(file, "control")`).
+    pub fn validate(&self, file: &str) -> Result<()> {
+        self.grpo.validate(file)?;
+        self.control
+            .validate(file, "control")
+            .map_err(|e| LlmError::input(file, strip_file(&e.to_string(), file)))?;
+        if let Some(t) = &self.task {
+            t.validate(file)?;
+        }
+        Ok(())
+    }
+}
+
+/// `SimError::Input` displays as `file: key ...`; keep the part after the file.
+fn strip_file(msg: &str, file: &str) -> String {
+    msg.strip_prefix(file)
+        .and_then(|m| m.strip_prefix(": "))
+        .unwrap_or(msg)
+        .to_string()
+}
+
+/// Dotted keys whose values differ between two JSON configs (a key present
+/// in one only counts as differing), sorted.
+pub fn differing_keys(a: &serde_json::Value, b: &serde_json::Value) -> Vec<String> {
+    fn walk(
+        p: &str,
+        a: Option<&serde_json::Value>,
+        b: Option<&serde_json::Value>,
+        out: &mut Vec<String>,
+    ) {
+        use serde_json::Value::Object;
+        match (a, b) {
+            (Some(Object(x)), Some(Object(y))) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                for k in keys {
+                    let q = if p.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{p}.{k}")
+                    };
+                    walk(&q, x.get(k), y.get(k), out);
+                }
+            }
+            (x, y) if x != y => out.push(p.to_string()),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk("", Some(a), Some(b), &mut out);
+    out
+}
