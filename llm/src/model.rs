@@ -423,6 +423,16 @@ impl Qwen2 {
                 format!("position {p} beyond max_position_embeddings {maxp}"),
             ));
         }
+        let cached = cache.as_deref().map_or(0, KvCache::len);
+        if key_mask.len() != b || key_mask.iter().any(|r| r.len() != cached + lq) {
+            return Err(LlmError::input(
+                "attention_mask",
+                format!(
+                    "expected {b} rows of {} entries (cache + new tokens)",
+                    cached + lq
+                ),
+            ));
+        }
         let pos_t = Tensor::from_vec(flat, b * lq, &self.device)?;
         let half = self.cfg.head_dim() / 2;
         let cos = self.cos.index_select(&pos_t, 0)?.reshape((b, lq, half))?;

@@ -53,7 +53,11 @@ fn worked_answers_are_correct_unless_wrong() {
         let (p, work) = cfg.train_example(1.0, &mut rng);
         assert_eq!(reward(&work, &p.answer), 0.0, "{} {work}", p.prompt);
     }
-    let steps = ArithConfig { kinds: vec![Kind::Add], add_steps: true, ..Default::default() };
+    let steps = ArithConfig {
+        kinds: vec![Kind::Add],
+        add_steps: true,
+        ..Default::default()
+    };
     for _ in 0..200 {
         let (p, work) = steps.train_example(0.0, &mut rng);
         assert_eq!(reward(&work, &p.answer), 1.0, "{} {work}", p.prompt);
@@ -196,13 +200,26 @@ fn cli_smoke_pretrain_eval_entropy_on_a_tiny_config() {
     )
     .unwrap();
     let out = d.join("ck");
-    let pretrain = |force| LlmCommand::Pretrain { config: sc.clone(), out: out.clone(), force, json: true };
+    let pretrain = |force| LlmCommand::Pretrain {
+        config: sc.clone(),
+        out: out.clone(),
+        force,
+        json: true,
+    };
     run(pretrain(false)).unwrap();
-    for f in ["config.json", "model.safetensors", "tokenizer.json", "generation_config.json"] {
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "generation_config.json",
+    ] {
         assert!(out.join(f).exists(), "{f} missing");
     }
     expect_input(run(pretrain(false)), "not empty");
-    let dev = DeviceArgs { device: "cpu".into(), dtype: "f32".into() };
+    let dev = DeviceArgs {
+        device: "cpu".into(),
+        dtype: "f32".into(),
+    };
     let eval = |task: Option<String>| LlmCommand::Eval {
         model: out.clone(),
         task,
@@ -218,9 +235,18 @@ fn cli_smoke_pretrain_eval_entropy_on_a_tiny_config() {
     };
     run(eval(None)).unwrap();
     expect_input(run(eval(Some("div".into()))), "unknown task");
-    let bad_dev = DeviceArgs { device: "cpu".into(), dtype: "bf16".into() };
+    let bad_dev = DeviceArgs {
+        device: "cpu".into(),
+        dtype: "bf16".into(),
+    };
     expect_input(bad_dev.resolve(), "bf16");
-    let ent = LlmCommand::Entropy { model: out.clone(), text: "12+3=".into(), temperature: 1.0, dev, json: true };
+    let ent = LlmCommand::Entropy {
+        model: out.clone(),
+        text: "12+3=".into(),
+        temperature: 1.0,
+        dev,
+        json: true,
+    };
     run(ent).unwrap();
     std::fs::write(&sc, "[pretrain]\nsteps = 0\n").unwrap();
     expect_input(run(pretrain(true)), "steps");
