@@ -31,6 +31,9 @@ enum Init {
     Ones,
 }
 
+/// Source of a parameter: its name, shape and initialisation → the tensor.
+type Getter<'a> = dyn FnMut(&str, &[usize], Init) -> Result<Tensor> + 'a;
+
 /// Key/value cache of one batched generation: per layer (B, kvH, L, hd).
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
@@ -241,7 +244,7 @@ impl Qwen2 {
         cfg: &Qwen2Config,
         device: &Device,
         dtype: DType,
-        get: &mut dyn FnMut(&str, &[usize], Init) -> Result<Tensor>,
+        get: &mut Getter<'_>,
     ) -> Result<Self> {
         let (h, i, hd) = (cfg.hidden_size, cfg.intermediate_size, cfg.head_dim());
         let (nh, nkv) = (cfg.num_attention_heads, cfg.kv_heads());
