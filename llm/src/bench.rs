@@ -37,7 +37,7 @@ fn time<F: FnMut() -> Result<()>>(runs: usize, mut f: F) -> Result<Vec<f64>> {
 /// and prints a table unless `json`.
 pub fn bench_llm(json: bool) -> Result<serde_json::Value> {
     let dev = Device::Cpu;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = candle_core::utils::get_num_threads();
     // FP32 peak: a 1024³ matmul.
     let n = 1024;
     let a = Tensor::randn(0f32, 1.0, (n, n), &dev)?;

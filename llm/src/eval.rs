@@ -41,6 +41,7 @@ pub struct EvalResult {
 
 /// Samples `n` completions per problem (in batches of `batch` sequences)
 /// and averages pass@1 and pass@k over problems.
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate<R: Rng>(
     model: &Qwen2,
     tok: &Tok,

@@ -23,6 +23,13 @@
 //! assert_eq!(logp.dims(), &[1, 3]);
 //! assert!(h.max_all().unwrap().to_scalar::<f32>().unwrap() <= (16f32).ln() + 1e-4);
 //! ```
+// `!(x > 0.0)` is used on purpose: it also rejects NaN. `%` stays for the
+// crate's MSRV (1.80; `is_multiple_of` is newer).
+#![allow(
+    clippy::neg_cmp_op_on_partial_ord,
+    clippy::nonminimal_bool,
+    clippy::manual_is_multiple_of
+)]
 pub mod bench;
 pub mod checkpoint;
 pub mod cli;

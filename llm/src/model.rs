@@ -31,6 +31,9 @@ enum Init {
     Ones,
 }
 
+/// Source of a parameter: its name, shape and initialisation → the tensor.
+type Getter<'a> = dyn FnMut(&str, &[usize], Init) -> Result<Tensor> + 'a;
+
 /// Key/value cache of one batched generation: per layer (B, kvH, L, hd).
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
@@ -241,7 +244,7 @@ impl Qwen2 {
         cfg: &Qwen2Config,
         device: &Device,
         dtype: DType,
-        get: &mut dyn FnMut(&str, &[usize], Init) -> Result<Tensor>,
+        get: &mut Getter<'_>,
     ) -> Result<Self> {
         let (h, i, hd) = (cfg.hidden_size, cfg.intermediate_size, cfg.head_dim());
         let (nh, nkv) = (cfg.num_attention_heads, cfg.kv_heads());
@@ -421,6 +424,16 @@ impl Qwen2 {
             return Err(LlmError::input(
                 "input",
                 format!("position {p} beyond max_position_embeddings {maxp}"),
+            ));
+        }
+        let cached = cache.as_deref().map_or(0, KvCache::len);
+        if key_mask.len() != b || key_mask.iter().any(|r| r.len() != cached + lq) {
+            return Err(LlmError::input(
+                "attention_mask",
+                format!(
+                    "expected {b} rows of {} entries (cache + new tokens)",
+                    cached + lq
+                ),
             ));
         }
         let pos_t = Tensor::from_vec(flat, b * lq, &self.device)?;

@@ -157,7 +157,10 @@ impl ArithConfig {
         };
         let (prompt, value, steps) = match kind {
             Kind::Add if self.add_steps => {
-                let (a, b) = (Self::operand(self.digits, rng), Self::operand(self.digits, rng));
+                let (a, b) = (
+                    Self::operand(self.digits, rng),
+                    Self::operand(self.digits, rng),
+                );
                 // A wrong answer is a slip of ±1 in one step's sum, carried on.
                 let slip_at = rng.random_range(0..self.digits);
                 let (mut steps, mut carry, mut value, mut scale) = (Vec::new(), 0, 0i64, 1i64);
@@ -166,7 +169,11 @@ impl ArithConfig {
                     let (dx, dy) = (x % 10, y % 10);
                     let mut sum = dx + dy + carry;
                     if wrong && k == slip_at {
-                        sum = if sum == 0 || (sum < 19 && rng.random::<bool>()) { sum + 1 } else { sum - 1 };
+                        sum = if sum == 0 || (sum < 19 && rng.random::<bool>()) {
+                            sum + 1
+                        } else {
+                            sum - 1
+                        };
                     }
                     steps.push(format!("{dx}+{dy}+{carry}={sum:02}"));
                     value += (sum % 10) * scale;
@@ -177,7 +184,13 @@ impl ArithConfig {
                 }
                 value += carry * scale;
                 let work = format!("{}>{value}", steps.join(","));
-                return (Problem { prompt: format!("{a}+{b}="), answer: (a + b).to_string() }, work);
+                return (
+                    Problem {
+                        prompt: format!("{a}+{b}="),
+                        answer: (a + b).to_string(),
+                    },
+                    work,
+                );
             }
             Kind::Add | Kind::Sub => {
                 let (a, b) = (

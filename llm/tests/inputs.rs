@@ -53,7 +53,11 @@ fn worked_answers_are_correct_unless_wrong() {
         let (p, work) = cfg.train_example(1.0, &mut rng);
         assert_eq!(reward(&work, &p.answer), 0.0, "{} {work}", p.prompt);
     }
-    let steps = ArithConfig { kinds: vec![Kind::Add], add_steps: true, ..Default::default() };
+    let steps = ArithConfig {
+        kinds: vec![Kind::Add],
+        add_steps: true,
+        ..Default::default()
+    };
     for _ in 0..200 {
         let (p, work) = steps.train_example(0.0, &mut rng);
         assert_eq!(reward(&work, &p.answer), 1.0, "{} {work}", p.prompt);
@@ -181,4 +185,70 @@ fn bad_datasets_are_input_errors() {
     std::fs::write(&p, "{\"prompt\": \"1+1=\", \"answer\": \"2\"}\n").unwrap();
     assert_eq!(load_jsonl(&p).unwrap().len(), 1);
     expect_input(load_jsonl(&d.join("missing.jsonl")), "cannot read");
+}
+
+#[test]
+fn cli_smoke_pretrain_eval_entropy_on_a_tiny_config() {
+    use entropic_llm::cli::{run, DeviceArgs, LlmCommand};
+    let d = tmp("cli");
+    let sc = d.join("tiny.toml");
+    std::fs::write(
+        &sc,
+        "seed = 1\n[model]\nhidden_size = 16\nintermediate_size = 32\nnum_hidden_layers = 1\nnum_attention_heads = 2\n\
+         num_key_value_heads = 1\n[task]\nkinds = [\"add\"]\ndigits = 2\n[pretrain]\nsteps = 3\nbatch_size = 4\nwarmup = 1\n\
+         [eval]\nproblems = 3\nn = 2\nk = 2\nmax_new_tokens = 6\nbatch = 4\n",
+    )
+    .unwrap();
+    let out = d.join("ck");
+    let pretrain = |force| LlmCommand::Pretrain {
+        config: sc.clone(),
+        out: out.clone(),
+        force,
+        json: true,
+    };
+    run(pretrain(false)).unwrap();
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "generation_config.json",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    expect_input(run(pretrain(false)), "not empty");
+    let dev = DeviceArgs {
+        device: "cpu".into(),
+        dtype: "f32".into(),
+    };
+    let eval = |task: Option<String>| LlmCommand::Eval {
+        model: out.clone(),
+        task,
+        k: 2,
+        n: Some(2),
+        temperature: 1.0,
+        top_p: 1.0,
+        problems: Some(2),
+        max_new_tokens: None,
+        seed: 0,
+        dev: dev.clone(),
+        json: true,
+    };
+    run(eval(None)).unwrap();
+    expect_input(run(eval(Some("div".into()))), "unknown task");
+    let bad_dev = DeviceArgs {
+        device: "cpu".into(),
+        dtype: "bf16".into(),
+    };
+    expect_input(bad_dev.resolve(), "bf16");
+    let ent = LlmCommand::Entropy {
+        model: out.clone(),
+        text: "12+3=".into(),
+        temperature: 1.0,
+        dev,
+        json: true,
+    };
+    run(ent).unwrap();
+    std::fs::write(&sc, "[pretrain]\nsteps = 0\n").unwrap();
+    expect_input(run(pretrain(true)), "steps");
+    let _ = std::fs::remove_dir_all(&d);
 }
