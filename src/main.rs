@@ -4,6 +4,7 @@
 
 mod bench;
 mod cmd_run;
+mod cmd_selftest;
 mod cmd_tune;
 mod cmd_verify;
 
@@ -95,6 +96,14 @@ enum Cmd {
         #[command(flatten)]
         args: cmd_tune::TuneArgs,
     },
+    /// Smoke-test the transformer on the CPU, and with `--cuda` on the GPU (exit 1 without one).
+    Selftest {
+        /// Also run on CUDA GPU 0 and compare with the CPU.
+        #[arg(long)]
+        cuda: bool,
+        #[command(flatten)]
+        args: cmd_selftest::SelftestArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -173,6 +182,7 @@ fn run() -> anyhow::Result<ExitCode> {
             .into()),
         },
         Cmd::Tune { args } => cmd_tune::run(args),
+        Cmd::Selftest { cuda, args } => cmd_selftest::run(cuda, args),
         Cmd::Llm { cmd } => {
             entropic_llm::cli::run(cmd).map_err(llm_err)?;
             Ok(ExitCode::SUCCESS)

@@ -41,6 +41,7 @@ pub mod model;
 pub mod optim;
 pub mod pretrain;
 pub mod sample;
+pub mod selftest;
 pub mod tasks;
 pub mod tokenizer;
 
