@@ -80,6 +80,24 @@ pub enum LlmCommand {
         #[arg(long)]
         quiet: bool,
     },
+    /// The LLM validation: every control arm, a probe, the toy side by
+    /// side, and the report (see `entropic_llm::validate`).
+    Validate {
+        #[arg(long, value_enum, default_value = "cpu")]
+        preset: crate::validate::Preset,
+        /// Base checkpoint (default: pretrain one into `OUT/base/`, reused).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Run directory (default `runs/validate-<preset>/`); resumed.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Report directory (default `reports/`).
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// No per-step lines on stderr.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Per-token log-prob and next-token entropy of a text.
     Entropy {
         #[arg(long)]
@@ -112,14 +130,25 @@ impl DeviceArgs {
     pub fn resolve(&self) -> Result<(Device, DType)> {
         let dev = match self.device.as_str() {
             "cpu" => Device::Cpu,
-            "cuda" => Device::new_cuda(0).map_err(|e| LlmError::input("--device", format!("cuda unavailable: {e}")))?,
-            d => return Err(LlmError::input("--device", format!("unknown device `{d}` (cpu, cuda)"))),
+            "cuda" => Device::new_cuda(0)
+                .map_err(|e| LlmError::input("--device", format!("cuda unavailable: {e}")))?,
+            d => {
+                return Err(LlmError::input(
+                    "--device",
+                    format!("unknown device `{d}` (cpu, cuda)"),
+                ))
+            }
         };
         let dt = match self.dtype.as_str() {
             "f32" => DType::F32,
             "bf16" if dev.is_cuda() => DType::BF16,
             "bf16" => return Err(LlmError::input("--dtype", "bf16 is supported on cuda only")),
-            d => return Err(LlmError::input("--dtype", format!("unknown dtype `{d}` (f32, bf16)"))),
+            d => {
+                return Err(LlmError::input(
+                    "--dtype",
+                    format!("unknown dtype `{d}` (f32, bf16)"),
+                ))
+            }
         };
         Ok((dev, dt))
     }
@@ -243,6 +272,24 @@ pub fn run(cmd: LlmCommand) -> Result<()> {
         } => {
             let (device, dtype) = dev.resolve()?;
             crate::grpo::run_command(&config, &model, &out, &device, dtype, quiet)
+        }
+        LlmCommand::Validate {
+            preset,
+            model,
+            out,
+            report,
+            quiet,
+        } => {
+            let opts = crate::validate::ValidateOptions {
+                preset,
+                model,
+                out: out.unwrap_or_else(|| format!("runs/validate-{}", preset.name()).into()),
+                report: report.unwrap_or_else(|| "reports".into()),
+                quiet,
+            };
+            let o = crate::validate::validate(&opts)?;
+            println!("report → {}", o.report.display());
+            Ok(())
         }
         LlmCommand::Entropy {
             model,

@@ -36,6 +36,7 @@ pub mod pretrain;
 pub mod sample;
 pub mod tasks;
 pub mod tokenizer;
+pub mod validate;
 
 pub use config::Qwen2Config;
 pub use error::{LlmError, Result};
