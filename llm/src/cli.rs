@@ -130,25 +130,14 @@ impl DeviceArgs {
     pub fn resolve(&self) -> Result<(Device, DType)> {
         let dev = match self.device.as_str() {
             "cpu" => Device::Cpu,
-            "cuda" => Device::new_cuda(0)
-                .map_err(|e| LlmError::input("--device", format!("cuda unavailable: {e}")))?,
-            d => {
-                return Err(LlmError::input(
-                    "--device",
-                    format!("unknown device `{d}` (cpu, cuda)"),
-                ))
-            }
+            "cuda" => Device::new_cuda(0).map_err(|e| LlmError::input("--device", format!("cuda unavailable: {e}")))?,
+            d => return Err(LlmError::input("--device", format!("unknown device `{d}` (cpu, cuda)"))),
         };
         let dt = match self.dtype.as_str() {
             "f32" => DType::F32,
             "bf16" if dev.is_cuda() => DType::BF16,
             "bf16" => return Err(LlmError::input("--dtype", "bf16 is supported on cuda only")),
-            d => {
-                return Err(LlmError::input(
-                    "--dtype",
-                    format!("unknown dtype `{d}` (f32, bf16)"),
-                ))
-            }
+            d => return Err(LlmError::input("--dtype", format!("unknown dtype `{d}` (f32, bf16)"))),
         };
         Ok((dev, dt))
     }
