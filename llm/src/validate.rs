@@ -32,7 +32,7 @@ use crate::grpo::config::GrpoFile;
 use crate::grpo::GrpoTrainer;
 use crate::pretrain::{pretrain, LlmScenario};
 use candle_core::{DType, Device};
-use entropic_proofs::ident::identify;
+use entropic_proofs::ident::{identify, Fit};
 use entropic_proofs::linear::{design_band, predict, LoopParams};
 use entropic_sim::control::{ControlConfig, Method};
 use entropic_sim::figures::{run_figures, RunFigures};
@@ -513,16 +513,14 @@ fn clip_of(pf: &PresetFile, arm: &str) -> f64 {
 
 /// One identified plant or the reason it could not be identified.
 struct Plant {
-    fit: std::result::Result<(f64, f64, (f64, f64), (f64, f64)), String>,
+    fit: std::result::Result<Fit, String>,
 }
 
 fn identify_side(probe: &[Record]) -> Plant {
     let h: Vec<f64> = probe.iter().map(|r| r.entropy).collect();
     let a: Vec<f64> = probe.iter().map(|r| r.alpha.unwrap_or(f64::NAN)).collect();
     Plant {
-        fit: identify(&h, &a, 0)
-            .map(|f| (f.b, f.g, f.b_ci, f.g_ci))
-            .map_err(|e| e.to_string()),
+        fit: identify(&h, &a, 0).map_err(|e| e.to_string()),
     }
 }
 
@@ -534,7 +532,7 @@ fn predicted_settling(
     e0: f64,
     steps: usize,
 ) -> String {
-    let Ok((b, g, _, _)) = plant.fit else {
+    let Ok(Fit { b, g, .. }) = plant.fit else {
         return "n/a (no plant)".into();
     };
     let p = LoopParams {
@@ -608,13 +606,24 @@ fn row(side: &str, arm: &str, fig: &RunFigures, predicted: String) -> Vec<String
 
 fn plant_cells(p: &Plant) -> (String, String) {
     match &p.fit {
-        Ok((b, g, bci, gci)) => (
-            format!("{} [{}, {}]", f(*b), f(bci.0), f(bci.1)),
-            format!("{} [{}, {}]", f(*g), f(gci.0), f(gci.1)),
+        Ok(fit) => (
+            format!("{} [{}, {}]", f(fit.b), f(fit.b_ci.0), f(fit.b_ci.1)),
+            format!("{} [{}, {}]", f(fit.g), f(fit.g_ci.0), f(fit.g_ci.1)),
         ),
         Err(e) => (format!("not identified: {e}"), "—".into()),
     }
 }
+
+/// One arm's records as the plots' one "seed".
+type Seeds = Vec<(u64, Vec<Record>)>;
+/// (file suffix, title, y label, field, draw the target line).
+type Plot = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Record) -> Option<f64>,
+    bool,
+);
 
 /// Writes `llm-validation.md` and its SVGs into `dir`; returns the report path.
 fn write_report(
@@ -627,7 +636,7 @@ fn write_report(
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let v = &pf.validate;
     let sim = |e: entropic_sim::error::SimError| LlmError::Other(e.to_string());
-    let per_seed: Vec<(String, Vec<(u64, Vec<Record>)>)> = llm
+    let per_seed: Vec<(String, Seeds)> = llm
         .arms
         .iter()
         .chain([&("probe".to_string(), llm.probe.clone())])
@@ -641,7 +650,7 @@ fn write_report(
         })
         .collect();
     let stem = format!("llm-validation-{}", preset.name());
-    let plots: [(&str, &str, &str, fn(&Record) -> Option<f64>, bool); 5] = [
+    let plots: [Plot; 5] = [
         (
             "entropy",
             "token-mean entropy (controller's view)",
