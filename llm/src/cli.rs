@@ -80,6 +80,24 @@ pub enum LlmCommand {
         #[arg(long)]
         quiet: bool,
     },
+    /// The LLM validation: every control arm, a probe, the toy side by
+    /// side, and the report (see `entropic_llm::validate`).
+    Validate {
+        #[arg(long, value_enum, default_value = "cpu")]
+        preset: crate::validate::Preset,
+        /// Base checkpoint (default: pretrain one into `OUT/base/`, reused).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Run directory (default `runs/validate-<preset>/`); resumed.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Report directory (default `reports/`).
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// No per-step lines on stderr.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Per-token log-prob and next-token entropy of a text.
     Entropy {
         #[arg(long)]
@@ -254,6 +272,24 @@ pub fn run(cmd: LlmCommand) -> Result<()> {
         } => {
             let (device, dtype) = dev.resolve()?;
             crate::grpo::run_command(&config, &model, &out, &device, dtype, quiet)
+        }
+        LlmCommand::Validate {
+            preset,
+            model,
+            out,
+            report,
+            quiet,
+        } => {
+            let opts = crate::validate::ValidateOptions {
+                preset,
+                model,
+                out: out.unwrap_or_else(|| format!("runs/validate-{}", preset.name()).into()),
+                report: report.unwrap_or_else(|| "reports".into()),
+                quiet,
+            };
+            let o = crate::validate::validate(&opts)?;
+            println!("report → {}", o.report.display());
+            Ok(())
         }
         LlmCommand::Entropy {
             model,

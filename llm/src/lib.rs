@@ -44,6 +44,7 @@ pub mod sample;
 pub mod selftest;
 pub mod tasks;
 pub mod tokenizer;
+pub mod validate;
 
 pub use config::Qwen2Config;
 pub use error::{LlmError, Result};

@@ -1,0 +1,802 @@
+//! `entropic llm validate`: the LLM validation of issue [LLM-2] item 6.
+//!
+//! From a base checkpoint (given, or pretrained once into `DIR/base/` with
+//! the preset's `[model]`/`[task]`/`[pretrain]`/`[eval]` tables), in order:
+//! 1. the base model's initial token-mean entropy `H0`: the behaviour
+//!    entropy of one rollout of `entropy_prompts` prompts (one uncontrolled
+//!    GRPO step's record at step 0 with `measure = rollout`, computed before
+//!    any update; the trainer is discarded), cached in
+//!    `DIR/initial_entropy.json`;
+//! 2. the target `H_tar = target_fraction · H0` (`target_fraction` is a
+//!    preset key, 0.5 in every preset, fixed before any result was seen);
+//! 3. the arms [`ARMS`] and the `probe` run, each a [`GrpoTrainer`] in
+//!    `DIR/<arm>/` (resumed when a checkpoint is there), its config the
+//!    preset's `[grpo]`/`[control]` with the overrides of [`arm_config`];
+//! 4. the same arms and probe on the toy (the sequence-mode instance of
+//!    scenarios/onpolicy-pi.toml, [`TOY_SCENARIO`]) with the same
+//!    `[control]`, the target the same fraction of its own initial entropy;
+//! 5. the report `llm-validation.md` and its SVGs: per-arm figures
+//!    (DESIGN.md), the plant `(b, g)` identified from each side's probe
+//!    (`entropic_proofs::ident::identify`, delay = 0) and the settling step
+//!    each identified plant predicts (`entropic_proofs::linear::predict`)
+//!    against the measured one.
+//!
+//! Choices where the issue is silent: off-policy arms use `lag = off_lag`
+//! (2) with one PPO epoch and one minibatch, so there is one controller step
+//! per training step and the delay is exactly `off_lag` (that delay is what
+//! the prediction uses); P arms are the preset's `[control]` with `ki = 0`;
+//! `adaptive-entropy` uses the simulator's defaults for its own keys; the
+//! toy is run with one seed (seed 0) per arm, as the LLM is.
+use crate::error::{LlmError, Result};
+use crate::grpo::config::GrpoFile;
+use crate::grpo::GrpoTrainer;
+use crate::pretrain::{pretrain, LlmScenario};
+use candle_core::{DType, Device};
+use entropic_proofs::ident::{identify, Fit};
+use entropic_proofs::linear::{design_band, predict, LoopParams};
+use entropic_sim::control::{ControlConfig, Method};
+use entropic_sim::figures::{run_figures, RunFigures};
+use entropic_sim::metrics::Record;
+use entropic_sim::report::{fmt_sig, line_plot_svg, markdown_table, write_atomic, ArmSeries};
+use entropic_sim::scenario::{parse, RunConfig};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The compared arms, in report order (the probe is run besides them).
+pub const ARMS: [&str; 6] = [
+    "grpo",
+    "p-on",
+    "pi-on",
+    "p-off",
+    "pi-off",
+    "adaptive-entropy",
+];
+
+/// A preset: which embedded scenario file drives the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    /// A few steps per arm on a one-layer model: seconds (tests, CI).
+    Smoke,
+    /// The tiny warm start of scenarios/llm-tiny.toml on the CPU (≤ 30 min of arms).
+    Cpu,
+    /// A larger model on CUDA in bf16 (needs the `cuda` feature).
+    Gpu,
+}
+
+impl Preset {
+    /// The preset's name (`smoke`, `cpu`, `gpu`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Smoke => "smoke",
+            Preset::Cpu => "cpu",
+            Preset::Gpu => "gpu",
+        }
+    }
+    /// The preset file's text (scenarios/llm-validate-<name>.toml, embedded
+    /// so the binary runs from any directory).
+    pub fn text(self) -> &'static str {
+        match self {
+            Preset::Smoke => include_str!("../../scenarios/llm-validate-smoke.toml"),
+            Preset::Cpu => include_str!("../../scenarios/llm-validate-cpu.toml"),
+            Preset::Gpu => include_str!("../../scenarios/llm-validate-gpu.toml"),
+        }
+    }
+}
+
+/// The `[validate]` table of a preset file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateParams {
+    /// `H_tar = target_fraction · H0` on each side.
+    pub target_fraction: f64,
+    /// Prompts of the rollout that measures `H0`.
+    pub entropy_prompts: usize,
+    /// `lag` of the off-policy arms (≥ 2).
+    pub off_lag: usize,
+    /// The LLM probe's α schedule `[[steps, alpha], ...]`; its run has the
+    /// schedule's total steps.
+    pub probe: Vec<(usize, f64)>,
+    /// Steps of every toy arm.
+    pub toy_steps: usize,
+    /// The toy probe's α schedule (run for `toy_steps`).
+    pub toy_probe: Vec<(usize, f64)>,
+    /// `cpu` (default) or `cuda`.
+    #[serde(default = "cpu")]
+    pub device: String,
+    /// `f32` (default) or `bf16`.
+    #[serde(default = "f32s")]
+    pub dtype: String,
+}
+
+fn cpu() -> String {
+    "cpu".into()
+}
+fn f32s() -> String {
+    "f32".into()
+}
+
+/// A parsed preset: the base pretrain scenario, the GRPO file and `[validate]`.
+#[derive(Debug, Clone)]
+pub struct PresetFile {
+    pub scenario: LlmScenario,
+    pub grpo: GrpoFile,
+    pub validate: ValidateParams,
+}
+
+impl PresetFile {
+    /// Parses a preset's TOML text (`file` names it in errors): `[validate]`
+    /// is split off, the rest is read both as an [`LlmScenario`] and as a
+    /// [`GrpoFile`]; ranges are checked.
+    pub fn parse(file: &str, text: &str) -> Result<Self> {
+        let mut root: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| LlmError::input(file, e.to_string()))?;
+        let v = root
+            .remove("validate")
+            .ok_or_else(|| LlmError::input(file, "missing table `[validate]`"))?;
+        let validate: ValidateParams = v
+            .try_into()
+            .map_err(|e: toml::de::Error| LlmError::input(file, format!("[validate]: {e}")))?;
+        let rest = toml::to_string(&root).map_err(|e| LlmError::Other(e.to_string()))?;
+        let scenario: LlmScenario =
+            toml::from_str(&rest).map_err(|e| LlmError::input(file, e.to_string()))?;
+        scenario.validate(file)?;
+        let grpo = GrpoFile::parse(file, &rest)?;
+        let f = validate.target_fraction;
+        if !(f > 0.0 && f < 1.0) {
+            return Err(LlmError::input(
+                file,
+                format!("key `validate.target_fraction`: must be in (0, 1) (got {f})"),
+            ));
+        }
+        if validate.off_lag < 2 {
+            return Err(LlmError::input(
+                file,
+                format!(
+                    "key `validate.off_lag`: must be at least 2 (got {})",
+                    validate.off_lag
+                ),
+            ));
+        }
+        if validate.entropy_prompts == 0 || validate.toy_steps == 0 {
+            return Err(LlmError::input(
+                file,
+                "keys `validate.entropy_prompts`, `validate.toy_steps`: must be at least 1",
+            ));
+        }
+        if validate.probe.iter().map(|p| p.0).sum::<usize>() == 0 {
+            return Err(LlmError::input(
+                file,
+                "key `validate.probe`: needs at least one step",
+            ));
+        }
+        if validate
+            .probe
+            .iter()
+            .chain(&validate.toy_probe)
+            .any(|p| !p.1.is_finite())
+        {
+            return Err(LlmError::input(
+                file,
+                "keys `validate.probe`, `validate.toy_probe`: α must be finite",
+            ));
+        }
+        Ok(PresetFile {
+            scenario,
+            grpo,
+            validate,
+        })
+    }
+}
+
+/// Options of one `entropic llm validate` call.
+#[derive(Debug, Clone)]
+pub struct ValidateOptions {
+    pub preset: Preset,
+    /// Base checkpoint; `None`: pretrain into `out/base/` (reused if there).
+    pub model: Option<PathBuf>,
+    /// Run directory (default `runs/validate-<preset>/`).
+    pub out: PathBuf,
+    /// Directory of `llm-validation.md` and its SVGs (default `reports/`).
+    pub report: PathBuf,
+    /// No per-step lines on stderr.
+    pub quiet: bool,
+}
+
+/// What one side (toy or LLM) produced: per-arm records, the probe, targets.
+#[derive(Debug, Clone)]
+pub struct Side {
+    pub initial_entropy: f64,
+    pub target: f64,
+    /// `(arm, records)` in [`ARMS`] order.
+    pub arms: Vec<(String, Vec<Record>)>,
+    pub probe: Vec<Record>,
+}
+
+/// The paths and figures a validation wrote.
+#[derive(Debug, Clone)]
+pub struct ValidateOutcome {
+    pub report: PathBuf,
+    pub llm: Side,
+    pub toy: Side,
+}
+
+/// The `[control]` / `[grpo]` of `arm` derived from the preset's: `grpo`
+/// method none; `p-*` ki = 0; `*-off` lag = `off_lag`, one epoch, one
+/// minibatch; `adaptive-entropy` its method; `probe` the schedule with
+/// `alpha_max = inf`. `target` is set on every arm (ignored by `none`).
+pub fn arm_config(base: &GrpoFile, v: &ValidateParams, arm: &str, target: f64) -> Result<GrpoFile> {
+    let mut c = base.clone();
+    c.control.target = target;
+    c.grpo.lag = 0;
+    match arm {
+        "grpo" => c.control.method = Method::None,
+        "p-on" | "p-off" => {
+            c.control.method = Method::Entropic;
+            c.control.ki = 0.0;
+        }
+        "pi-on" | "pi-off" => c.control.method = Method::Entropic,
+        "adaptive-entropy" => c.control.method = Method::AdaptiveEntropy,
+        "probe" => {
+            c.control.method = Method::Probe;
+            c.control.probe = v.probe.clone();
+            c.control.alpha_max = f64::INFINITY;
+            c.grpo.steps = v.probe.iter().map(|p| p.0).sum();
+        }
+        other => return Err(LlmError::Other(format!("unknown validation arm `{other}`"))),
+    }
+    if arm.ends_with("-off") {
+        c.grpo.lag = v.off_lag;
+        c.grpo.ppo_epochs = 1;
+        c.grpo.minibatches = 1;
+    }
+    Ok(c)
+}
+
+/// The toy instance: scenarios/onpolicy-pi.toml's sequence-mode bandit and
+/// `[grpo]`; `{steps}` is replaced by the preset's `toy_steps`. Its
+/// `[control]` is replaced by the LLM's for every arm.
+pub const TOY_SCENARIO: &str = r#"
+name = "validate-toy"
+seeds = 1
+steps = {steps}
+exact_every = 10
+
+[bandit]
+policy = "sequence"
+prompts = 128
+actions = 16
+length = 8
+forks = 2
+logit_scale = 1.0
+det_margin = 8.0
+pass_rate = [0.1, 0.6]
+
+[grpo]
+group_size = 8
+batch_prompts = 32
+lr = 0.02
+optimizer = "adam"
+
+[control]
+method = "none"
+"#;
+
+/// The toy side's run config of `arm` (the same overrides as [`arm_config`]).
+fn toy_config(
+    base: &RunConfig,
+    llm: &GrpoFile,
+    v: &ValidateParams,
+    arm: &str,
+    target: f64,
+) -> Result<RunConfig> {
+    let c = arm_config(llm, v, arm, target)?;
+    let mut rc = base.clone();
+    rc.control = c.control;
+    rc.grpo.lag = c.grpo.lag;
+    if arm == "probe" {
+        rc.control.probe = v.toy_probe.clone();
+    }
+    Ok(rc)
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LlmError + '_ {
+    move |e| LlmError::Io {
+        path: path.display().to_string(),
+        source: e,
+    }
+}
+
+fn read_records(path: &Path) -> Result<Vec<Record>> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str(l).map_err(|e| LlmError::Other(format!("{}: {e}", path.display())))
+        })
+        .collect()
+}
+
+/// Runs (or resumes) the toy arms and probe.
+fn run_toy(llm: &GrpoFile, v: &ValidateParams) -> Result<Side> {
+    let text = TOY_SCENARIO.replace("{steps}", &v.toy_steps.to_string());
+    let sc = parse("validate-toy.toml", "validate-toy", &text)
+        .map_err(|e| LlmError::Other(format!("toy scenario: {e}")))?;
+    let base = sc
+        .runs
+        .first()
+        .ok_or_else(|| LlmError::Other("toy scenario has no run".into()))?
+        .clone();
+    let run = |rc: &RunConfig| -> Result<Vec<Record>> {
+        let r = entropic_sim::runner::run_seed(rc, 0, &|| {});
+        match r.error {
+            Some(e) => Err(LlmError::Other(format!("toy arm {}: {e}", rc.arm))),
+            None => Ok(r.records),
+        }
+    };
+    // H0: the entropy of the first record of an uncontrolled one-step run
+    // (measured before its update).
+    let mut g = base.clone();
+    g.arm = "grpo".into();
+    g.steps = 1;
+    let h0 = run(&g)?
+        .first()
+        .map(|r| r.entropy)
+        .ok_or_else(|| LlmError::Other("toy grpo arm wrote no record".into()))?;
+    let target = v.target_fraction * h0;
+    let mut arms = Vec::new();
+    for arm in ARMS {
+        let mut rc = toy_config(&base, llm, v, arm, target)?;
+        rc.arm = arm.to_string();
+        arms.push((arm.to_string(), run(&rc)?));
+    }
+    let mut rc = toy_config(&base, llm, v, "probe", target)?;
+    rc.arm = "probe".into();
+    let probe = run(&rc)?;
+    Ok(Side {
+        initial_entropy: h0,
+        target,
+        arms,
+        probe,
+    })
+}
+
+/// The base model's initial token-mean entropy: the behaviour entropy of
+/// one rollout of `entropy_prompts` prompts (see the module doc).
+fn initial_entropy(
+    pf: &PresetFile,
+    base: &Path,
+    out: &Path,
+    device: &Device,
+    dtype: DType,
+) -> Result<f64> {
+    let cache = out.join("initial_entropy.json");
+    if let Ok(t) = std::fs::read_to_string(&cache) {
+        if let Some(h) = serde_json::from_str::<serde_json::Value>(&t)
+            .ok()
+            .and_then(|v| v.get("entropy").and_then(|h| h.as_f64()))
+        {
+            return Ok(h);
+        }
+    }
+    let mut c = pf.grpo.clone();
+    c.control = ControlConfig {
+        method: Method::None,
+        measure: entropic_sim::control::Measure::Rollout,
+        ..ControlConfig::default()
+    };
+    c.grpo.batch_prompts = pf.validate.entropy_prompts;
+    c.grpo.minibatches = 1;
+    c.grpo.ppo_epochs = 1;
+    c.grpo.lag = 0;
+    c.grpo.steps = 1;
+    c.grpo.val_every = 0;
+    let dir = out.join("initial-entropy");
+    let (mut tr, _) = GrpoTrainer::open(c, "initial entropy", base, &dir, device, dtype)?;
+    let rec = tr.step()?;
+    let h = rec.entropy;
+    if !h.is_finite() || h <= 0.0 {
+        return Err(LlmError::Other(format!(
+            "initial entropy of the base model is {h}: no positive target can be set"
+        )));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let body = serde_json::json!({"entropy": h, "prompts": pf.validate.entropy_prompts});
+    write_atomic(&cache, body.to_string().as_bytes())
+        .map_err(|e| LlmError::Other(e.to_string()))?;
+    Ok(h)
+}
+
+/// Runs the whole validation (see the module doc) and writes the report.
+pub fn validate(opts: &ValidateOptions) -> Result<ValidateOutcome> {
+    let file = format!("scenarios/llm-validate-{}.toml", opts.preset.name());
+    let pf = PresetFile::parse(&file, opts.preset.text())?;
+    let v = &pf.validate;
+    let (device, dtype) = resolve_device(&v.device, &v.dtype)?;
+    std::fs::create_dir_all(&opts.out).map_err(io(&opts.out))?;
+    let base = match &opts.model {
+        Some(m) => m.clone(),
+        None => {
+            let b = opts.out.join("base");
+            if !b.join("task.json").exists() {
+                if !opts.quiet {
+                    eprintln!("pretraining the base model into {}", b.display());
+                }
+                let r = pretrain(&pf.scenario, &b, false)?;
+                if !opts.quiet {
+                    eprintln!(
+                        "base: {} steps, pass@1 {:.3}, pass@{} {:.3}",
+                        r.steps, r.eval.pass_at_1, r.eval.k, r.eval.pass_at_k
+                    );
+                }
+            }
+            b
+        }
+    };
+    let h0 = initial_entropy(&pf, &base, &opts.out, &device, dtype)?;
+    let target = v.target_fraction * h0;
+    if !opts.quiet {
+        eprintln!(
+            "initial entropy {h0:.4} nats → target {target:.4} ({} × H0)",
+            v.target_fraction
+        );
+    }
+    let mut arms = Vec::new();
+    let mut probe = Vec::new();
+    for arm in ARMS.iter().copied().chain(["probe"]) {
+        let cfg = arm_config(&pf.grpo, v, arm, target)?;
+        let dir = opts.out.join(arm);
+        let (mut tr, resumed) = GrpoTrainer::open(cfg, &file, &base, &dir, &device, dtype)?;
+        if !opts.quiet {
+            eprintln!(
+                "arm {arm}: {}",
+                resumed.map_or("start".to_string(), |s| format!("resuming at step {s}"))
+            );
+        }
+        let quiet = opts.quiet;
+        tr.run(None, &mut |r: &Record| {
+            if !quiet {
+                eprintln!(
+                    "  {arm} step {:>4}  H {:.4}  α {}  reward {:.3}",
+                    r.step,
+                    r.entropy,
+                    r.alpha.map_or("-".into(), |a| format!("{a:.3}")),
+                    r.reward_mean.unwrap_or(f64::NAN)
+                );
+            }
+        })?;
+        let recs = read_records(&dir.join("metrics.jsonl"))?;
+        if arm == "probe" {
+            probe = recs;
+        } else {
+            arms.push((arm.to_string(), recs));
+        }
+    }
+    let llm = Side {
+        initial_entropy: h0,
+        target,
+        arms,
+        probe,
+    };
+    let toy = run_toy(&pf.grpo, v)?;
+    let report = write_report(&opts.report, opts.preset, &pf, &llm, &toy)?;
+    Ok(ValidateOutcome { report, llm, toy })
+}
+
+/// The device and dtype named by a preset; `cuda` in a build without the
+/// `cuda` feature is an input error saying how to build one.
+pub fn resolve_device(device: &str, dtype: &str) -> Result<(Device, DType)> {
+    if device == "cuda" && !cfg!(feature = "cuda") {
+        return Err(LlmError::input(
+            "--preset",
+            "this preset runs on CUDA, but this binary was built without the `cuda` feature; \
+             build with `cargo build --release --features entropic-llm/cuda` on a machine with \
+             CUDA (docs/CUDA.md), or use --preset cpu",
+        ));
+    }
+    crate::cli::DeviceArgs {
+        device: device.into(),
+        dtype: dtype.into(),
+    }
+    .resolve()
+}
+
+/// The α clip of an arm's controller (∞ for arms that record no α clip).
+fn clip_of(pf: &PresetFile, arm: &str) -> f64 {
+    if arm == "probe" {
+        f64::INFINITY
+    } else {
+        pf.grpo.control.alpha_max
+    }
+}
+
+/// One identified plant or the reason it could not be identified.
+struct Plant {
+    fit: std::result::Result<Fit, String>,
+}
+
+fn identify_side(probe: &[Record]) -> Plant {
+    let h: Vec<f64> = probe.iter().map(|r| r.entropy).collect();
+    let a: Vec<f64> = probe.iter().map(|r| r.alpha.unwrap_or(f64::NAN)).collect();
+    Plant {
+        fit: identify(&h, &a, 0).map_err(|e| e.to_string()),
+    }
+}
+
+/// The settling step the identified plant predicts for a P/PI arm.
+fn predicted_settling(
+    plant: &Plant,
+    c: &ControlConfig,
+    delay: usize,
+    e0: f64,
+    steps: usize,
+) -> String {
+    let Ok(Fit { b, g, .. }) = plant.fit else {
+        return "n/a (no plant)".into();
+    };
+    let p = LoopParams {
+        gain: g,
+        delay,
+        kp: c.kp,
+        ki: c.ki,
+        drift: b,
+        form: c.integral_form,
+    };
+    match predict(&p, e0, design_band(c.target), steps, c.alpha_max) {
+        Ok(pr) => pr.settling_step.map_or("never".into(), |s| s.to_string()),
+        Err(e) => format!("n/a ({e})"),
+    }
+}
+
+fn f(x: f64) -> String {
+    if x.is_finite() {
+        fmt_sig(x, 3)
+    } else {
+        "n/a".into()
+    }
+}
+
+/// Per-arm figure rows of one side.
+fn figure_rows(
+    side_name: &str,
+    side: &Side,
+    pf: &PresetFile,
+    plant: &Plant,
+    v: &ValidateParams,
+) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for (arm, recs) in &side.arms {
+        let fig = run_figures(recs, side.target, clip_of(pf, arm));
+        let predicted = match arm.as_str() {
+            "p-on" | "pi-on" | "p-off" | "pi-off" => {
+                let c = arm_config(&pf.grpo, v, arm, side.target)
+                    .map(|c| c.control)
+                    .unwrap_or_default();
+                let delay = if arm.ends_with("-off") { v.off_lag } else { 0 };
+                let e0 = side.initial_entropy - side.target;
+                predicted_settling(plant, &c, delay, e0, recs.len().max(1))
+            }
+            _ => "—".into(),
+        };
+        rows.push(row(side_name, arm, &fig, predicted));
+    }
+    rows
+}
+
+fn row(side: &str, arm: &str, fig: &RunFigures, predicted: String) -> Vec<String> {
+    let range = match (fig.alpha_min, fig.alpha_max) {
+        (Some(a), Some(b)) => format!("[{}, {}]", f(a), f(b)),
+        _ => "—".into(),
+    };
+    vec![
+        side.to_string(),
+        arm.to_string(),
+        f(fig.initial_entropy),
+        f(fig.final_entropy),
+        f(fig.final_abs_err),
+        f(fig.final_rel_err),
+        fig.settling_step.map_or("never".into(), |s| s.to_string()),
+        predicted,
+        f(fig.overshoot),
+        range,
+        f(fig.alpha_saturated),
+    ]
+}
+
+fn plant_cells(p: &Plant) -> (String, String) {
+    match &p.fit {
+        Ok(fit) => (
+            format!("{} [{}, {}]", f(fit.b), f(fit.b_ci.0), f(fit.b_ci.1)),
+            format!("{} [{}, {}]", f(fit.g), f(fit.g_ci.0), f(fit.g_ci.1)),
+        ),
+        Err(e) => (format!("not identified: {e}"), "—".into()),
+    }
+}
+
+/// One arm's records as the plots' one "seed".
+type Seeds = Vec<(u64, Vec<Record>)>;
+/// (file suffix, title, y label, field, draw the target line).
+type Plot = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Record) -> Option<f64>,
+    bool,
+);
+
+/// Writes `llm-validation.md` and its SVGs into `dir`; returns the report path.
+fn write_report(
+    dir: &Path,
+    preset: Preset,
+    pf: &PresetFile,
+    llm: &Side,
+    toy: &Side,
+) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let v = &pf.validate;
+    let sim = |e: entropic_sim::error::SimError| LlmError::Other(e.to_string());
+    let per_seed: Vec<(String, Seeds)> = llm
+        .arms
+        .iter()
+        .chain([&("probe".to_string(), llm.probe.clone())])
+        .map(|(a, r)| (a.clone(), vec![(0u64, r.clone())]))
+        .collect();
+    let series: Vec<ArmSeries> = per_seed
+        .iter()
+        .map(|(a, s)| ArmSeries {
+            label: a.clone(),
+            per_seed: s,
+        })
+        .collect();
+    let stem = format!("llm-validation-{}", preset.name());
+    let plots: [Plot; 5] = [
+        (
+            "entropy",
+            "token-mean entropy (controller's view)",
+            "nats",
+            |r| Some(r.entropy),
+            true,
+        ),
+        ("alpha", "α", "α", |r| r.alpha, false),
+        (
+            "hp_frac",
+            "high-probability token share",
+            "|HP|/N",
+            |r| r.hp_frac,
+            false,
+        ),
+        (
+            "reward",
+            "training reward",
+            "mean reward",
+            |r| r.reward_mean,
+            false,
+        ),
+        (
+            "val_pass",
+            "validation pass@1",
+            "pass@1",
+            |r| r.val_pass_at_1,
+            false,
+        ),
+    ];
+    let mut md = String::new();
+    md.push_str(&format!(
+        "# LLM validation (`entropic llm validate --preset {}`)\n\n",
+        preset.name()
+    ));
+    md.push_str(&format!(
+        "Target: {} × the base model's initial token-mean entropy (fraction fixed before any result). \
+         LLM: H0 = {} nats → target {} nats. Toy (sequence-mode bandit of scenarios/onpolicy-pi.toml, \
+         seed 0): H0 = {} → target {}. Controller settings on both sides: the preset's `[control]` \
+         (kp {}, ki {}, τ {}, |α| ≤ {}, measure {:?}); P arms ki = 0; off-policy arms lag = {}. \
+         LLM arms: {} steps of {} prompts × {}; toy arms: {} steps.\n\n",
+        v.target_fraction,
+        f(llm.initial_entropy),
+        f(llm.target),
+        f(toy.initial_entropy),
+        f(toy.target),
+        pf.grpo.control.kp,
+        pf.grpo.control.ki,
+        pf.grpo.control.tau,
+        pf.grpo.control.alpha_max,
+        pf.grpo.control.measure,
+        v.off_lag,
+        pf.grpo.grpo.steps,
+        pf.grpo.grpo.batch_prompts,
+        pf.grpo.grpo.group_size,
+        v.toy_steps,
+    ));
+    md.push_str("## Plots (LLM, one line per arm)\n\n");
+    for (name, title, y, field, hline) in plots {
+        let file = format!("{stem}-{name}.svg");
+        line_plot_svg(
+            &dir.join(&file),
+            title,
+            y,
+            &series,
+            field,
+            hline.then_some((llm.target, "target")),
+        )
+        .map_err(sim)?;
+        md.push_str(&format!("![{title}]({file})\n\n"));
+    }
+    let lp = identify_side(&llm.probe);
+    let tp = identify_side(&toy.probe);
+    md.push_str("## Figures per arm, toy vs LLM\n\n");
+    md.push_str(
+        "DESIGN.md figures on `entropy`; plain GRPO's are relative to the controlled arms' target. \
+         `predicted settling` is the settling step of the linear loop with the plant identified \
+         from that side's probe (delay 0 on-policy, `off_lag` off-policy) and the arm's gains, \
+         over the arm's horizon.\n\n",
+    );
+    let mut rows = figure_rows("toy", toy, pf, &tp, v);
+    rows.extend(figure_rows("LLM", llm, pf, &lp, v));
+    md.push_str(&markdown_table(
+        &[
+            "side",
+            "arm",
+            "H initial",
+            "H final",
+            "final_abs_err",
+            "final_rel_err",
+            "settling_step",
+            "predicted settling",
+            "overshoot",
+            "α range",
+            "α saturated",
+        ],
+        &rows,
+    ));
+    md.push_str("\n## Plant identified from each side's probe\n\n");
+    md.push_str(&format!(
+        "Fit of ΔH_t = b − g·α_t (`entropic_proofs::ident::identify`, d = 0, 95% intervals). \
+         Probe schedules: LLM {:?}, toy {:?} (`[steps, α]`, α unclipped).\n\n",
+        v.probe, v.toy_probe
+    ));
+    let (lb, lg) = plant_cells(&lp);
+    let (tb, tg) = plant_cells(&tp);
+    md.push_str(&markdown_table(
+        &["side", "drift b", "gain g"],
+        &[vec!["toy".into(), tb, tg], vec!["LLM".into(), lb, lg]],
+    ));
+    md.push_str("\n## What is seen\n\n");
+    for (name, side) in [("LLM", llm), ("toy", toy)] {
+        md.push_str(&observations(name, side, pf));
+    }
+    let path = dir.join("llm-validation.md");
+    write_atomic(&path, md.as_bytes()).map_err(sim)?;
+    Ok(path)
+}
+
+/// Plain statements of the two questions of the issue, computed.
+fn observations(name: &str, side: &Side, pf: &PresetFile) -> String {
+    let get = |a: &str| side.arms.iter().find(|(n, _)| n == a).map(|(_, r)| r);
+    let mut s = String::new();
+    if let Some(r) = get("grpo") {
+        let fig = run_figures(r, side.target, f64::INFINITY);
+        let crossed = r.iter().any(|x| x.entropy < side.target);
+        let below = (side.target - fig.final_entropy) / side.target;
+        s.push_str(&format!(
+            "- {name}: plain GRPO's entropy {} the target ({}); its last-quarter mean is {} nats, {}% {} the target, so it {} end ≥ 30% below it.\n",
+            if crossed { "crosses" } else { "does not cross" },
+            f(side.target),
+            f(fig.final_entropy),
+            f(below.abs() * 100.0),
+            if below >= 0.0 { "below" } else { "above" },
+            if below >= 0.3 { "does" } else { "does not" },
+        ));
+    }
+    if let Some(r) = get("pi-on") {
+        let fig = run_figures(r, side.target, pf.grpo.control.alpha_max);
+        s.push_str(&format!(
+            "- {name}: PI on-policy final_rel_err = {} ({} the 0.10 bar); settling step {}; α saturated {} of steps.\n",
+            f(fig.final_rel_err),
+            if fig.final_rel_err <= 0.10 { "meets" } else { "misses" },
+            fig.settling_step.map_or("never".into(), |x| x.to_string()),
+            f(fig.alpha_saturated),
+        ));
+    }
+    s
+}
