@@ -9,8 +9,11 @@
 //!
 //! Atomicity: a checkpoint is written into `.ckpt-NNNNNN.tmp/`, renamed to
 //! `ckpt-NNNNNN/`, then `latest` is replaced by rename, then older
-//! checkpoints are deleted. A kill at any point leaves `latest` naming a
-//! complete checkpoint (or absent: a fresh start).
+//! checkpoints are deleted. Resume takes the newest complete `ckpt-*`
+//! directory, whatever `latest` says (a kill between the rename and the
+//! `latest` write loses nothing); `latest` is for people and scripts. A
+//! kill at any point leaves either a complete checkpoint or none (a fresh
+//! start).
 use super::rollout::Rollout;
 use crate::checkpoint;
 use crate::error::{LlmError, Result};
@@ -110,11 +113,37 @@ pub fn find(out: &Path) -> Result<Option<(PathBuf, TrainState)>> {
             }
         }
     }
-    let latest = out.join("latest");
-    let Ok(name) = std::fs::read_to_string(&latest) else {
+    // Newest first. A `ckpt-NNNNNN/` only ever appears by renaming a
+    // complete temporary directory, so `latest` (written after the rename)
+    // is not needed to find it: a kill between the rename and `latest`
+    // must not lose the checkpoint. The file check guards against a
+    // directory half deleted by a kill during the clean-up of old ones.
+    let mut found: Vec<(usize, PathBuf)> = std::fs::read_dir(out)
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| {
+                    let n = e.file_name().to_string_lossy().to_string();
+                    let step = n.strip_prefix("ckpt-")?.parse::<usize>().ok()?;
+                    Some((step, e.path()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort_by(|a, b| b.0.cmp(&a.0));
+    let complete = |d: &Path| {
+        [
+            "state.json",
+            "optimizer.safetensors",
+            "model.safetensors",
+            "config.json",
+            "tokenizer.json",
+        ]
+        .iter()
+        .all(|f| d.join(f).is_file())
+    };
+    let Some((_, dir)) = found.into_iter().find(|(_, d)| complete(d)) else {
         return Ok(None);
     };
-    let dir = out.join(name.trim());
     let sp = dir.join("state.json");
     let file = sp.display().to_string();
     let text = std::fs::read_to_string(&sp)
