@@ -110,6 +110,11 @@ pub enum LlmCommand {
         dev: DeviceArgs,
         #[arg(long)]
         json: bool,
+        /// With --json: add each position's raw logits (`logits`, the full
+        /// vocabulary), e.g. to compare with transformers
+        /// (scripts/hf-check.py).
+        #[arg(long, requires = "json")]
+        logits: bool,
     },
 }
 
@@ -297,13 +302,14 @@ pub fn run(cmd: LlmCommand) -> Result<()> {
             temperature,
             dev,
             json,
+            logits,
         } => {
             let (device, dtype) = dev.resolve()?;
             let ck = checkpoint::load(&model, &device, dtype)?;
             if !(temperature > 0.0) {
                 return Err(LlmError::input("--temperature", "must be > 0"));
             }
-            let rows = entropy_probe(&ck.model, &ck.tok, &text, temperature)?;
+            let rows = entropy_probe(&ck.model, &ck.tok, &text, temperature, logits)?;
             if json {
                 return print_json(&rows);
             }

@@ -106,16 +106,24 @@ pub struct TokenEntropy {
     /// Entropy (nats) of the full next-token distribution that predicted
     /// this token; `None` for a first token without context.
     pub entropy: Option<f64>,
+    /// The raw (untempered) logits of the position that predicted this
+    /// token, over the whole vocabulary; only with `--logits` (for checking
+    /// a checkpoint against another implementation, e.g. transformers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logits: Option<Vec<f32>>,
 }
 
 /// Per-token log-prob and entropy of `text` under `model` at `temperature`.
 /// When the model config has a `bos_token_id`, it is prepended so that the
 /// first token of the text gets a prediction too (it is not reported).
+/// With `with_logits`, each predicted token also carries the raw logits of
+/// the position that predicted it.
 pub fn entropy_probe(
     model: &Qwen2,
     tok: &Tok,
     text: &str,
     temperature: f64,
+    with_logits: bool,
 ) -> Result<Vec<TokenEntropy>> {
     let ids = tok.encode(text)?;
     if ids.is_empty() {
@@ -136,6 +144,7 @@ pub fn entropy_probe(
             token: tok.token(full[0]),
             logprob: None,
             entropy: None,
+            logits: None,
         });
     }
     if l > 1 {
@@ -147,12 +156,22 @@ pub fn entropy_probe(
             lp.squeeze(0)?.to_vec1::<f32>()?,
             h.squeeze(0)?.to_vec1::<f32>()?,
         );
+        let rows: Option<Vec<Vec<f32>>> = if with_logits {
+            Some(
+                pred.squeeze(0)?
+                    .to_dtype(candle_core::DType::F32)?
+                    .to_vec2()?,
+            )
+        } else {
+            None
+        };
         for (j, &id) in full[1..].iter().enumerate() {
             out.push(TokenEntropy {
                 id,
                 token: tok.token(id),
                 logprob: Some(lp[j] as f64),
                 entropy: Some(h[j] as f64),
+                logits: rows.as_ref().map(|r| r[j].clone()),
             });
         }
     }
