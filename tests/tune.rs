@@ -113,6 +113,7 @@ fn recommendation_is_stable_at_every_corner_of_the_interval() {
         alpha_max: f64::INFINITY,
         form: IntegralForm::Before,
         max_overshoot: 0.25,
+        band: None,
     };
     let r = tune::recommend(&fit, &spec).expect("recommend");
     assert!(r.kp > 0.0 && r.ki > 0.0);
@@ -127,6 +128,17 @@ fn recommendation_is_stable_at_every_corner_of_the_interval() {
             assert!(st <= 60, "corner {c:?}");
         }
     }
+    // An explicit band replaces DESIGN.md's max(0.05, 0.1·H_tar) = 0.09.
+    assert!((r.band - 0.09).abs() < 1e-12, "default band {}", r.band);
+    let narrow = tune::recommend(
+        &fit,
+        &DesignSpec {
+            band: Some(0.01),
+            ..spec
+        },
+    )
+    .expect("recommend with a band");
+    assert_eq!(narrow.band, 0.01);
     // Holding the target needs α* = b/g ≈ −0.002/0.01 = −0.2: a clip of 0.1
     // cannot, and recommend says so instead of returning gains.
     let clipped = DesignSpec {
@@ -360,4 +372,24 @@ fn probe_snippet_appended_to_a_scenario_parses() {
     assert!(c.probe.iter().any(|p| (p.1 - 0.2).abs() < 1e-12));
     assert!(c.probe.iter().any(|p| (p.1 + 0.6).abs() < 1e-12));
     assert!(c.probe.windows(2).all(|w| w[0].1 != w[1].1));
+}
+
+#[test]
+fn validate_llm_half_without_a_probe_run_exits_2_naming_the_command() {
+    let d = tmp("llm-half");
+    let o = bin()
+        .args(["tune", "--validate", "--out"])
+        .arg(d.join("reports"))
+        .arg("--llm")
+        .arg(d.join("no-such-run"))
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no probe/metrics.jsonl") && err.contains("llm validate --preset cpu"),
+        "{err}"
+    );
+    // nothing half-written: the report is only written once both halves ran
+    assert!(!d.join("reports/tune.md").exists());
 }

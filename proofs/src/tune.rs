@@ -406,8 +406,14 @@ pub fn model_path(series: &Series, fit: &Fit) -> Vec<f64> {
 pub struct DesignSpec {
     /// Wanted settling step (DESIGN.md's definition).
     pub settle: usize,
-    /// Target entropy (nats); sets the band `max(0.05, 0.1·H_tar)`.
+    /// Target entropy (nats); sets the default band `max(0.05, 0.1·H_tar)`.
     pub target: f64,
+    /// Settling band (nats) when given; `None`: DESIGN.md's
+    /// `max(0.05, 0.1·H_tar)`. The 0.05-nat floor is wider than a small
+    /// LLM's whole token-mean entropy (often below 0.1 nats), where every
+    /// gain would "settle" at step 0; pass e.g. `0.1·H_tar` there.
+    #[serde(default)]
+    pub band: Option<f64>,
     /// Initial error `H_0 − H_tar` the predictions start from.
     pub e0: f64,
     /// α clip of the controller that will run (`f64::INFINITY`: none).
@@ -501,7 +507,9 @@ pub fn recommend(fit: &Fit, spec: &DesignSpec) -> Result<Recommendation, TuneErr
             alpha_max: spec.alpha_max,
         });
     }
-    let band = crate::linear::design_band(spec.target);
+    let band = spec
+        .band
+        .unwrap_or_else(|| crate::linear::design_band(spec.target));
     let horizon = (8 * spec.settle).max(200);
     let d = fit.d;
     let corner = |b: f64, g: f64, kp: f64, ki: f64| -> Result<Corner, TuneError> {

@@ -164,14 +164,34 @@ pub fn run_figures_on(
     }
 }
 
+/// Settling step on `entropy` with a band relative to the target alone,
+/// |e| ≤ `rel`·H_tar (no 0.05-nat floor): for runs whose whole entropy is
+/// near or below DESIGN.md's floor (a small LLM's token-mean entropy),
+/// where `settling_step` is 0 for every run. `target` as in [`run_figures`].
+pub fn settling_step_rel(records: &[Record], target: f64, rel: f64) -> Option<usize> {
+    let mut recs: Vec<&Record> = records.iter().collect();
+    recs.sort_by_key(|r| r.step);
+    let pts: Vec<(usize, f64, f64)> = recs
+        .iter()
+        .map(|r| {
+            let tar = r.target.filter(|t| t.is_finite()).unwrap_or(target);
+            (r.step, r.entropy, tar)
+        })
+        .collect();
+    settling_step_tol(&pts, |t| rel * t)
+}
+
 /// Settling step of `(step, H, H_tar)` points: the step just after the last
 /// one outside the band |e| ≤ max(SETTLE_ABS, SETTLE_REL·H_tar); a
 /// non-finite error counts as outside.
 fn settling_step(pts: &[(usize, f64, f64)]) -> Option<usize> {
+    settling_step_tol(pts, |t| SETTLE_ABS.max(SETTLE_REL * t))
+}
+
+fn settling_step_tol(pts: &[(usize, f64, f64)], tol: impl Fn(f64) -> f64) -> Option<usize> {
     let outside = |&(_, h, t): &(usize, f64, f64)| {
-        let tol = SETTLE_ABS.max(SETTLE_REL * t);
         let e = (h - t).abs();
-        e.is_nan() || e > tol
+        e.is_nan() || e > tol(t)
     };
     match pts.iter().rposition(outside) {
         None => pts.first().map(|p| p.0),
@@ -350,6 +370,20 @@ mod tests {
             run_figures(&series(&h, &alpha, &pass), 1.0, f64::INFINITY).alpha_saturated,
             0.0
         );
+    }
+
+    #[test]
+    fn relative_band_has_no_floor() {
+        // Target 0.03 (a small LLM's scale): e = [.03, -.02, .004, -.002].
+        // DESIGN.md's band max(0.05, 0.003) = 0.05 holds from step 0; the
+        // relative band 0.1·0.03 = 0.003 is left last at step 2 (|.004|) →
+        // settles at 3.
+        let r = series(&[0.06, 0.01, 0.034, 0.028], &[], &[]);
+        assert_eq!(run_figures(&r, 0.03, 1.0).settling_step, Some(0));
+        assert_eq!(settling_step_rel(&r, 0.03, 0.1), Some(3));
+        // Outside at the last step → never.
+        let r = series(&[0.06, 0.01, 0.02], &[], &[]);
+        assert_eq!(settling_step_rel(&r, 0.03, 0.1), None);
     }
 
     #[test]
