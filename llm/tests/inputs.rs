@@ -246,6 +246,7 @@ fn cli_smoke_pretrain_eval_entropy_on_a_tiny_config() {
         temperature: 1.0,
         dev,
         json: true,
+        logits: true,
     };
     run(ent).unwrap();
     std::fs::write(&sc, "[pretrain]\nsteps = 0\n").unwrap();

@@ -16,15 +16,16 @@ pub const CLAIM: &str = "thm-4-3";
 /// not stay at on either family, so reaching it is the controller's doing.
 pub const TARGET: f64 = 0.2;
 
-/// (families with their seeds, steps, lags, epochs) per mode.
-fn grid(
-    mode: Mode,
-) -> (
+/// (families with their seeds, steps, lags, epochs) of one mode.
+type Grid = (
     Vec<(Family, usize)>,
     usize,
     &'static [usize],
     &'static [usize],
-) {
+);
+
+/// The grid of `mode`.
+fn grid(mode: Mode) -> Grid {
     match mode {
         Mode::Quick => (vec![(Family::Tabular, 3)], 200, &[0, 4], &[1, 2]),
         Mode::Full => (

@@ -324,8 +324,9 @@ impl Policy {
             PolicyKind::Sequence => {
                 let t = (pos * (k + 1) + prev) * k;
                 let u = self.l * (k + 1) * k + (m * self.l + pos) * k;
-                for j in 0..k {
-                    out[j] = self.params[t + j] + self.params[u + j];
+                let (a, b) = (&self.params[t..t + k], &self.params[u..u + k]);
+                for ((o, x), y) in out[..k].iter_mut().zip(a).zip(b) {
+                    *o = x + y;
                 }
             }
         }
@@ -480,6 +481,7 @@ fn shift_for_mass(z: &[f64], correct: &[bool], p: f64) -> f64 {
 /// `d = ∂L/∂H` of the tokens sampled in this context,
 /// vanilla `dz = Σc(e_a − π)/T`, sampled-logit `Σc·e_a/T`, natural
 /// `Σc·e_a/(π_a T)`, plus `Σd·∂H/∂z`. `per_action[a]` holds `Σ_{t: a_t = a} c_t`.
+#[allow(clippy::too_many_arguments)] // the hot loop's inputs, kept flat for speed
 pub fn context_logit_grad(
     rule: UpdateRule,
     p: &[f64],

@@ -68,6 +68,7 @@ fn vanilla_gradient_matches_finite_differences() {
             tr.loss_grad(&batch, 0, n, &f, &d);
             let grad = tr.grad.clone();
             let h = 1e-6;
+            #[allow(clippy::needless_range_loop)] // params is mutated inside
             for i in 0..tr.policy.params.len() {
                 let x = tr.policy.params[i];
                 tr.policy.params[i] = x + h;

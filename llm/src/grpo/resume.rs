@@ -129,7 +129,7 @@ pub fn find(out: &Path) -> Result<Option<(PathBuf, TrainState)>> {
                 .collect()
         })
         .unwrap_or_default();
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
     let complete = |d: &Path| {
         [
             "state.json",
