@@ -1,0 +1,59 @@
+//! Profiling aid: the `bench llm` training step alone, N times
+//! (`cargo run --release -p entropic-llm --example train_prof -- 20`),
+//! printing forward / backward / AdamW times separately.
+use candle_core::{DType, Device};
+use entropic_llm::pretrain::{lm_batch, lm_loss};
+use entropic_llm::{AdamW, AdamWConfig, Qwen2, Qwen2Config};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::time::Instant;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> entropic_llm::Result<()> {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let dev = Device::Cpu;
+    let cfg = Qwen2Config::tiny(48, 128, 512, 4, 4, 2);
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let model = Qwen2::init(&cfg, &dev, DType::F32, &mut rng)?;
+    let pairs: Vec<(Vec<u32>, Vec<u32>)> = (0..64)
+        .map(|_| {
+            (
+                vec![rng.random_range(0..48)],
+                (0..48).map(|_| rng.random_range(0..48)).collect(),
+            )
+        })
+        .collect();
+    let batch = lm_batch(&pairs, 0, &dev)?;
+    let mut opt = AdamW::new(model.vars(), AdamWConfig::default())?;
+    let (mut f, mut b, mut o) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..n {
+        let t = Instant::now();
+        let loss = lm_loss(&model, &batch)?;
+        f.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        let grads = loss.backward()?;
+        b.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        opt.step(&grads)?;
+        o.push(t.elapsed().as_secs_f64());
+    }
+    let med = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (f, b, o) = (med(f), med(b), med(o));
+    println!(
+        "forward {:.1} ms, backward {:.1} ms, adamw {:.1} ms, total {:.1} ms → {:.0} tok/s",
+        f * 1e3,
+        b * 1e3,
+        o * 1e3,
+        (f + b + o) * 1e3,
+        batch.tokens as f64 / (f + b + o)
+    );
+    Ok(())
+}
