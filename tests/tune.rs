@@ -10,11 +10,9 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_entropic"))
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("entropic-tune-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
+/// A scratch folder, deleted (with its temporary parent) when dropped.
+fn tmp(name: &str) -> entropic_sim::scratch::Scratch {
+    entropic_sim::scratch::Scratch::created(name)
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {

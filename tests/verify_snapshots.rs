@@ -17,8 +17,9 @@ fn root() -> &'static Path {
 fn quick() -> &'static (VerifyOutcome, PathBuf) {
     static RUN: OnceLock<(VerifyOutcome, PathBuf)> = OnceLock::new();
     RUN.get_or_init(|| {
-        let out =
-            std::env::temp_dir().join(format!("entropic-verify-quick-{}", std::process::id()));
+        // In target/ (cargo's scratch space for integration tests), not
+        // /tmp: a static is never dropped, so a scratch guard would leak.
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("verify-quick");
         let _ = std::fs::remove_dir_all(&out);
         let o = verify::run_all(Mode::Quick, &out, root(), &|_, _, _, _| {})
             .expect("quick verify writes its report");

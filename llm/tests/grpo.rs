@@ -14,11 +14,9 @@ use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("entropic-grpo-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A scratch folder, deleted (with its temporary parent) when dropped.
+fn tmp(name: &str) -> entropic_sim::scratch::Scratch {
+    entropic_sim::scratch::Scratch::created(name)
 }
 
 fn smoke_path() -> PathBuf {
@@ -29,7 +27,9 @@ fn smoke_path() -> PathBuf {
 fn base() -> &'static Path {
     static BASE: OnceLock<PathBuf> = OnceLock::new();
     BASE.get_or_init(|| {
-        let d = tmp("base");
+        // in target/, not /tmp: a static is never dropped
+        let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("grpo-smoke-base");
+        let _ = std::fs::remove_dir_all(&d);
         let sc = LlmScenario::load(&smoke_path()).unwrap();
         pretrain(&sc, &d, false).unwrap();
         d

@@ -6,13 +6,11 @@ use entropic_llm::tasks::{extract_answer, load_jsonl, reward, ArithConfig, Kind}
 use entropic_llm::{LlmError, Qwen2, Qwen2Config, Tok};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("entropic-llm-in-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A scratch folder, deleted (with its temporary parent) when dropped.
+fn tmp(name: &str) -> entropic_sim::scratch::Scratch {
+    entropic_sim::scratch::Scratch::created(name)
 }
 
 #[test]

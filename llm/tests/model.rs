@@ -6,7 +6,6 @@ use entropic_llm::sample::{generate, token_logp_entropy, SampleConfig};
 use entropic_llm::{Qwen2, Qwen2Config, Tok};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::path::PathBuf;
 
 fn tiny(tied: bool) -> Qwen2Config {
     let mut c = Qwen2Config::tiny(58, 16, 32, 2, 4, 2);
@@ -25,10 +24,9 @@ fn model(tied: bool, dtype: DType, seed: u64) -> Qwen2 {
     .unwrap()
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("entropic-llm-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+/// A scratch folder, deleted (with its temporary parent) when dropped.
+fn tmp(name: &str) -> entropic_sim::scratch::Scratch {
+    entropic_sim::scratch::Scratch::new(name)
 }
 
 /// Batch of 2 rows, the second left-padded by 2.
@@ -339,7 +337,8 @@ fn adamw_state_round_trip_resumes_exactly() {
         let mut opt = AdamW::new(m.vars(), AdamWConfig::default()).unwrap();
         for step in 0..4 {
             if Some(step) == split {
-                let path = tmp("adam").with_extension("safetensors");
+                let dir = tmp("adam");
+                let path = dir.with_extension("safetensors");
                 opt.save(&path).unwrap();
                 let mut fresh = AdamW::new(m.vars(), AdamWConfig::default()).unwrap();
                 fresh.load(&path).unwrap();

@@ -1,12 +1,10 @@
 //! `entropic llm validate`: the smoke preset end to end, preset parsing and
 //! refusals.
 use entropic_llm::validate::{validate, Preset, PresetFile, ValidateOptions, ARMS};
-use std::path::PathBuf;
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("entropic-validate-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+/// A scratch folder, deleted (with its temporary parent) when dropped.
+fn tmp(name: &str) -> entropic_sim::scratch::Scratch {
+    entropic_sim::scratch::Scratch::new(name)
 }
 
 /// Smoke preset in a temp dir: every arm folder, the probe, the report with
@@ -19,8 +17,8 @@ fn smoke_end_to_end() {
     let opts = ValidateOptions {
         preset: Preset::Smoke,
         model: None,
-        out: out.clone(),
-        report: rep.clone(),
+        out: out.to_path_buf(),
+        report: rep.to_path_buf(),
         quiet: true,
     };
     let o = validate(&opts).unwrap();
@@ -106,7 +104,7 @@ fn gpu_refused_without_cuda() {
     let e = validate(&ValidateOptions {
         preset: Preset::Gpu,
         model: None,
-        out: out.clone(),
+        out: out.to_path_buf(),
         report: out.join("rep"),
         quiet: true,
     })

@@ -846,10 +846,9 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
 mod tests {
     use super::*;
 
-    fn tmp(name: &str) -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("entropic-{name}-{}", std::process::id()));
-        let _ = std::fs::create_dir_all(&d);
-        d
+    /// A scratch folder, deleted (with its temporary parent) when dropped.
+    fn tmp(name: &str) -> entropic_sim::scratch::Scratch {
+        entropic_sim::scratch::Scratch::created(name)
     }
 
     fn some_instances() -> Vec<Instance> {
@@ -977,9 +976,10 @@ mod tests {
 
     #[test]
     fn quick_check_counterexamples_reproduce_and_threads_do_not_matter() {
+        let dir = tmp("cor41");
         let ctx = Ctx {
             mode: Mode::Quick,
-            out_dir: tmp("cor41"),
+            out_dir: dir.to_path_buf(),
         };
         let one = rayon::ThreadPoolBuilder::new()
             .num_threads(1)

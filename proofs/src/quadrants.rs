@@ -582,10 +582,9 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
 mod tests {
     use super::*;
 
-    fn tmp(name: &str) -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("entropic-{name}-{}", std::process::id()));
-        let _ = std::fs::create_dir_all(&d);
-        d
+    /// A scratch folder, deleted (with its temporary parent) when dropped.
+    fn tmp(name: &str) -> entropic_sim::scratch::Scratch {
+        entropic_sim::scratch::Scratch::created(name)
     }
 
     #[test]
@@ -615,9 +614,10 @@ mod tests {
 
     #[test]
     fn quick_check_counterexamples_reproduce() {
+        let dir = tmp("quadrants");
         let ctx = Ctx {
             mode: Mode::Quick,
-            out_dir: tmp("quadrants"),
+            out_dir: dir.to_path_buf(),
         };
         let s = check(&ctx).unwrap();
         assert_eq!(s.verdicts.len(), 4);

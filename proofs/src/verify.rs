@@ -398,10 +398,9 @@ mod tests {
         panic!("kaboom")
     }
 
-    fn tmp(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("entropic-verify-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        d
+    /// A scratch folder, deleted (with its temporary parent) when dropped.
+    fn tmp(name: &str) -> entropic_sim::scratch::Scratch {
+        entropic_sim::scratch::Scratch::new(name)
     }
 
     #[test]

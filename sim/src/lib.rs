@@ -29,6 +29,7 @@ pub mod optim;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod scratch;
 pub mod stats;
 
 pub use error::SimError;
