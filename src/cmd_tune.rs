@@ -539,26 +539,14 @@ mod validate {
         let dir = a.out.join("tune");
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         plot_fit(&dir.join("probe-fit.svg"), &series, &id)?;
-        let steps: Vec<f64> = (0..crc.steps).map(|s| s as f64).collect();
-        let pred_h = predicted_path(&rec, e0, id.fit.d, crc.steps, crc.control.alpha_max);
-        let measured = vec![(0u64, tuned.records.clone())];
-        let predicted = vec![(0u64, records("predicted", &steps, &pred_h))];
-        line_plot_svg(
+        plot_closed_loop(
             &dir.join("closed-loop.svg"),
             "Recommended gains: measured vs linear prediction",
-            "entropy (nats)",
-            &[
-                ArmSeries {
-                    label: "measured (toy)".into(),
-                    per_seed: &measured,
-                },
-                ArmSeries {
-                    label: "predicted (linear model)".into(),
-                    per_seed: &predicted,
-                },
-            ],
-            |r| Some(r.entropy),
-            Some((target, "target")),
+            "measured (toy)",
+            &tuned.records,
+            (&rec, e0, id.fit.d),
+            crc.steps,
+            crc.control.alpha_max,
         )?;
 
         let llm = match &a.llm {
@@ -626,6 +614,41 @@ mod validate {
         )
     }
 
+    /// SVG of a closed-loop run's entropy against the linear model's path
+    /// for the recommendation `(rec, e0, delay)`, with the target line.
+    fn plot_closed_loop(
+        path: &Path,
+        title: &str,
+        label: &str,
+        measured: &[Record],
+        (rec, e0, delay): (&Recommendation, f64, usize),
+        steps: usize,
+        alpha_max: f64,
+    ) -> anyhow::Result<()> {
+        let xs: Vec<f64> = (0..steps).map(|s| s as f64).collect();
+        let pred_h = predicted_path(rec, e0, delay, steps, alpha_max);
+        let measured = vec![(0u64, measured.to_vec())];
+        let predicted = vec![(0u64, records("predicted", &xs, &pred_h))];
+        line_plot_svg(
+            path,
+            title,
+            "entropy (nats)",
+            &[
+                ArmSeries {
+                    label: label.into(),
+                    per_seed: &measured,
+                },
+                ArmSeries {
+                    label: "predicted (linear model)".into(),
+                    per_seed: &predicted,
+                },
+            ],
+            |r| Some(r.entropy),
+            Some((rec.target, "target")),
+        )?;
+        Ok(())
+    }
+
     /// The LLM half of `--validate`: identify the plant from the probe arm
     /// of a finished `entropic llm validate --preset cpu` folder `run`,
     /// recommend PI gains for the cpu preset's target with the preset's α
@@ -651,7 +674,6 @@ mod validate {
             )));
         }
         let probe = read_records(&probe_log)?;
-        let official = read_records(&run.join("pi-on").join("metrics.jsonl"))?;
         let (_, st) = resume::find(&probe_dir)?
             .ok_or_else(|| input(format!("{}: no checkpoint", probe_dir.display())))?;
         let file = "scenarios/llm-validate-cpu.toml";
@@ -730,6 +752,7 @@ mod validate {
         )?;
         tr.run(None, &mut |_| {})?;
         let tuned = read_records(&out.join("metrics.jsonl"))?;
+        let official = read_records(&run.join("pi-on").join("metrics.jsonl"))?;
         let band = 0.1 * target;
         let steps = cfg.grpo.steps;
         let mut off_ctl = cfg.control.clone();
@@ -747,26 +770,14 @@ mod validate {
                 band,
             )?,
         ];
-        let xs: Vec<f64> = (0..steps).map(|s| s as f64).collect();
-        let pred_h = predicted_path(&rec, e0, id.fit.d, steps, cfg.control.alpha_max);
-        let measured = vec![(0u64, rows[0].records.clone())];
-        let predicted = vec![(0u64, records("predicted", &xs, &pred_h))];
-        line_plot_svg(
+        plot_closed_loop(
             &svg_dir.join("llm-closed-loop.svg"),
             "LLM, recommended gains: measured vs linear prediction",
-            "entropy (nats)",
-            &[
-                ArmSeries {
-                    label: "measured (LLM)".into(),
-                    per_seed: &measured,
-                },
-                ArmSeries {
-                    label: "predicted (linear model)".into(),
-                    per_seed: &predicted,
-                },
-            ],
-            |r| Some(r.entropy),
-            Some((target, "target")),
+            "measured (LLM)",
+            &rows[0].records,
+            (&rec, e0, id.fit.d),
+            steps,
+            cfg.control.alpha_max,
         )?;
         o += &format!(
             "## LLM: validation (closed loop: {steps} steps, the cpu preset's `pi-on` arm with the gains set, into `{}`)\n\n",

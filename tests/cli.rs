@@ -224,17 +224,7 @@ fn shipped_scenarios_load() {
 
 /// Records of a GRPO run's metrics.jsonl without the timing fields.
 fn grpo_records(dir: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join("metrics.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).expect("metrics line");
-            for k in ["sample_tokens_per_s", "train_tokens_per_s", "seconds"] {
-                v.as_object_mut().expect("record").remove(k);
-            }
-            v
-        })
-        .collect()
+    entropic_llm::grpo::records_without_timing(&dir.join("metrics.jsonl")).expect("metrics")
 }
 
 /// [LLM-2]'s must-show, on the real binary: `entropic llm grpo --config

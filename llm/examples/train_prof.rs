@@ -1,10 +1,11 @@
 //! Profiling aid: the `bench llm` training step alone, N times
 //! (`cargo run --release -p entropic-llm --example train_prof -- 20`),
 //! printing forward / backward / AdamW times separately.
-use candle_core::{DType, Device};
-use entropic_llm::pretrain::{lm_batch, lm_loss};
-use entropic_llm::{AdamW, AdamWConfig, Qwen2, Qwen2Config};
-use rand::{Rng, SeedableRng};
+use candle_core::Device;
+use entropic_llm::bench::train_setup;
+use entropic_llm::pretrain::lm_loss;
+use entropic_llm::{AdamW, AdamWConfig};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
 
@@ -17,18 +18,7 @@ fn main() -> entropic_llm::Result<()> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
     let dev = Device::Cpu;
-    let cfg = Qwen2Config::tiny(48, 128, 512, 4, 4, 2);
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let model = Qwen2::init(&cfg, &dev, DType::F32, &mut rng)?;
-    let pairs: Vec<(Vec<u32>, Vec<u32>)> = (0..64)
-        .map(|_| {
-            (
-                vec![rng.random_range(0..48)],
-                (0..48).map(|_| rng.random_range(0..48)).collect(),
-            )
-        })
-        .collect();
-    let batch = lm_batch(&pairs, 0, &dev)?;
+    let (model, batch) = train_setup(&dev, &mut ChaCha8Rng::seed_from_u64(0))?;
     let mut opt = AdamW::new(model.vars(), AdamWConfig::default())?;
     let (mut f, mut b, mut o) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..n {

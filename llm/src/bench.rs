@@ -10,7 +10,7 @@ use crate::config::Qwen2Config;
 use crate::error::Result;
 use crate::model::Qwen2;
 use crate::optim::{AdamW, AdamWConfig};
-use crate::pretrain::{lm_batch, lm_loss};
+use crate::pretrain::{lm_batch, lm_loss, LmBatch};
 use crate::sample::{generate, SampleConfig};
 use candle_core::{DType, Device, Tensor};
 use rand::{Rng, SeedableRng};
@@ -33,6 +33,24 @@ fn time<F: FnMut() -> Result<()>>(runs: usize, mut f: F) -> Result<Vec<f64>> {
     Ok(out)
 }
 
+/// The training benchmark's model (Qwen2 vocab 48, hidden 128, 4 layers,
+/// 4 heads, 2 KV heads, tied, f32) and batch: 64 sequences of 48 tokens
+/// (49-token sequences, the loss on all 48 targets). Also used by
+/// `examples/train_prof.rs`.
+pub fn train_setup(dev: &Device, rng: &mut ChaCha8Rng) -> Result<(Qwen2, LmBatch)> {
+    let cfg = Qwen2Config::tiny(48, 128, 512, 4, 4, 2);
+    let model = Qwen2::init(&cfg, dev, DType::F32, rng)?;
+    let pairs: Vec<(Vec<u32>, Vec<u32>)> = (0..64)
+        .map(|_| {
+            (
+                vec![rng.random_range(0..48)],
+                (0..48).map(|_| rng.random_range(0..48)).collect(),
+            )
+        })
+        .collect();
+    Ok((model, lm_batch(&pairs, 0, dev)?))
+}
+
 /// Runs the benchmark; returns a JSON list, one object per configuration,
 /// and prints a table unless `json`.
 pub fn bench_llm(json: bool) -> Result<serde_json::Value> {
@@ -48,21 +66,9 @@ pub fn bench_llm(json: bool) -> Result<serde_json::Value> {
     })?;
     let peak = 2.0 * (n as f64).powi(3) / median(mm.clone()) / 1e9;
 
-    let cfg = Qwen2Config::tiny(48, 128, 512, 4, 4, 2);
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let model = Qwen2::init(&cfg, &dev, DType::F32, &mut rng)?;
+    let (model, batch) = train_setup(&dev, &mut rng)?;
     let params = model.num_params() as f64;
-
-    // Training: 64 sequences of 48 tokens (49-token sequences, the loss on all 48 targets).
-    let pairs: Vec<(Vec<u32>, Vec<u32>)> = (0..64)
-        .map(|_| {
-            (
-                vec![rng.random_range(0..48)],
-                (0..48).map(|_| rng.random_range(0..48)).collect(),
-            )
-        })
-        .collect();
-    let batch = lm_batch(&pairs, 0, &dev)?;
     let mut opt = AdamW::new(model.vars(), AdamWConfig::default())?;
     let train = time(5, || {
         let loss = lm_loss(&model, &batch)?;

@@ -613,6 +613,39 @@ impl GrpoTrainer {
     }
 }
 
+/// The record fields that measure time, not training: two runs that
+/// trained identically (an uninterrupted run and a killed-and-resumed one)
+/// differ only in these.
+pub const TIMING_FIELDS: [&str; 3] = ["sample_tokens_per_s", "train_tokens_per_s", "seconds"];
+
+/// A run's `metrics.jsonl` as JSON objects without [`TIMING_FIELDS`], for
+/// comparing runs record by record (empty when the file is absent).
+pub fn records_without_timing(metrics: &Path) -> Result<Vec<serde_json::Value>> {
+    let text = match std::fs::read_to_string(metrics) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(LlmError::Io {
+                path: metrics.display().to_string(),
+                source: e,
+            })
+        }
+    };
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l)
+                .map_err(|e| LlmError::Other(format!("{}: {e}", metrics.display())))?;
+            if let Some(o) = v.as_object_mut() {
+                for k in TIMING_FIELDS {
+                    o.remove(k);
+                }
+            }
+            Ok(v)
+        })
+        .collect()
+}
+
 /// `entropic llm grpo`: opens (or resumes) the run, says on stderr when it
 /// resumes and from which step, runs to the end and prints a summary line.
 pub fn run_command(

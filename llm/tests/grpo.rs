@@ -257,17 +257,7 @@ fn response_tokens_are_scored_at_their_own_positions() {
 
 /// Records of a run's metrics.jsonl without the timing fields.
 fn records(dir: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            for k in ["sample_tokens_per_s", "train_tokens_per_s", "seconds"] {
-                v.as_object_mut().unwrap().remove(k);
-            }
-            v
-        })
-        .collect()
+    entropic_llm::grpo::records_without_timing(&dir.join("metrics.jsonl")).unwrap()
 }
 
 fn open(cfg: GrpoFile, out: &Path) -> (GrpoTrainer, Option<usize>) {
