@@ -574,30 +574,16 @@ impl GrpoTrainer {
         } else {
             None
         };
-        // 6. record
-        let m = self.ctl.cfg.method;
-        let pic = matches!(m, Method::Entropic | Method::Probe);
-        let bonus = matches!(m, Method::EntropyBonus | Method::AdaptiveEntropy);
-        let d = self.directive;
+        // 6. record (the controller's fields by the rule shared with the toy)
+        let entropy = if self.ctl.cfg.measure == Measure::Rollout {
+            behaviour_h
+        } else {
+            last.entropy
+        };
         let rec = Record {
-            arm: self.arm(),
-            sweep: None,
-            step: self.step,
-            seed: g.seed,
-            entropy: if self.ctl.cfg.measure == Measure::Rollout {
-                behaviour_h
-            } else {
-                last.entropy
-            },
             entropy_exact: val.map(|v| v.1),
-            target: (m != Method::None).then_some(self.ctl.cfg.target),
-            error: (m != Method::None && d.error.is_finite()).then_some(d.error),
-            integral: pic.then_some(d.integral),
-            alpha: pic.then_some(d.alpha),
             hp_frac: Some(last.hp_frac),
-            coef: bonus.then_some(d.entropy_coef),
             reward_mean: Some(batch.reward_mean()),
-            pass_rate: None,
             val_pass_at_1: val.map(|v| v.0),
             clip_frac: Some(last.clip_frac),
             kl: (g.kl_coef > 0.0).then_some(last.kl),
@@ -607,6 +593,14 @@ impl GrpoTrainer {
             sample_tokens_per_s: Some(gen_tokens as f64 / sample_s.max(1e-9)),
             train_tokens_per_s: Some(train_tokens as f64 / train_s.max(1e-9)),
             seconds: Some(start.elapsed().as_secs_f64()),
+            ..Record::controlled(
+                self.arm(),
+                self.step,
+                g.seed,
+                entropy,
+                &self.ctl.cfg,
+                &self.directive,
+            )
         };
         self.step += 1;
         Ok(rec)

@@ -9,7 +9,7 @@
 
 use crate::bandit::{bos, context_logit_grad, BanditConfig, Policy, Sampling};
 use crate::control::loss::{token_loss, LossConfig, TokenInputs, TokenLoss};
-use crate::control::{ControlConfig, Controller, Directive, Measure, Measurement, Method};
+use crate::control::{ControlConfig, Controller, Directive, Measure, Measurement};
 use crate::entropy::{entropy_from_lse, quadrant, softmax_into, ProbLine, Quadrant};
 use crate::error::SimError;
 use crate::metrics::Record;
@@ -483,26 +483,9 @@ impl Trainer {
                 return Err(self.nonfinite("entropy_exact"));
             }
         }
-        let has_target = self.ctl.cfg.method != Method::None || self.ctl.cfg.target > 0.0;
-        let d = self.directive;
         let rec = Record {
-            arm: self.arm.clone(),
-            step: self.step,
-            seed: self.seed,
-            entropy: record_entropy,
             entropy_exact: exact_h,
-            target: has_target.then_some(self.ctl.cfg.target),
-            error: d.error.is_finite().then_some(d.error),
-            integral: matches!(self.ctl.cfg.method, Method::Entropic | Method::Probe)
-                .then_some(d.integral),
-            alpha: matches!(self.ctl.cfg.method, Method::Entropic | Method::Probe)
-                .then_some(d.alpha),
             hp_frac: Some(last.hp_frac),
-            coef: matches!(
-                self.ctl.cfg.method,
-                Method::EntropyBonus | Method::AdaptiveEntropy
-            )
-            .then_some(d.entropy_coef),
             reward_mean: Some(batch.reward_mean),
             pass_rate: pass,
             clip_frac: Some(last.clip_frac),
@@ -510,7 +493,14 @@ impl Trainer {
             grad_norm: Some(last.grad_norm),
             lr: Some(self.grpo.lr),
             tokens: Some(batch.prompt.len() as u64),
-            ..Default::default()
+            ..Record::controlled(
+                self.arm.clone(),
+                self.step,
+                self.seed,
+                record_entropy,
+                &self.ctl.cfg,
+                &self.directive,
+            )
         };
         self.step += 1;
         Ok(rec)

@@ -54,3 +54,68 @@ pub struct Record {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub seconds: Option<f64>,
 }
+
+/// The controller's part of a step's record, one presence rule for both
+/// trainers (the toy's `sim::grpo` and the LLM's `entropic_llm::grpo`):
+/// - `target` and `error` whenever a target is set: for every controlled
+///   method, and for a plain-GRPO arm given a target (> 0), so that its
+///   distance from the target is logged and plotted like a controlled arm's;
+///   `error` only where it is finite;
+/// - `integral` and `alpha` for the EntroPIC and probe methods;
+/// - `coef` for the entropy-bonus methods (fixed and adaptive).
+///
+/// `d` is the directive that was in force for this step's last update,
+/// whichever measurement (`current` or `rollout`) produced it.
+pub fn controller_fields(
+    cfg: &crate::control::ControlConfig,
+    d: &crate::control::Directive,
+) -> ControllerFields {
+    use crate::control::Method;
+    let has_target = cfg.method != Method::None || cfg.target > 0.0;
+    let pic = matches!(cfg.method, Method::Entropic | Method::Probe);
+    let bonus = matches!(cfg.method, Method::EntropyBonus | Method::AdaptiveEntropy);
+    ControllerFields {
+        target: has_target.then_some(cfg.target),
+        error: (has_target && d.error.is_finite()).then_some(d.error),
+        integral: pic.then_some(d.integral),
+        alpha: pic.then_some(d.alpha),
+        coef: bonus.then_some(d.entropy_coef),
+    }
+}
+
+/// See [`controller_fields`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ControllerFields {
+    pub target: Option<f64>,
+    pub error: Option<f64>,
+    pub integral: Option<f64>,
+    pub alpha: Option<f64>,
+    pub coef: Option<f64>,
+}
+
+impl Record {
+    /// A record of the shared schema with the controller's fields filled by
+    /// [`controller_fields`]; the caller fills the measured ones.
+    pub fn controlled(
+        arm: String,
+        step: usize,
+        seed: u64,
+        entropy: f64,
+        cfg: &crate::control::ControlConfig,
+        d: &crate::control::Directive,
+    ) -> Record {
+        let c = controller_fields(cfg, d);
+        Record {
+            arm,
+            step,
+            seed,
+            entropy,
+            target: c.target,
+            error: c.error,
+            integral: c.integral,
+            alpha: c.alpha,
+            coef: c.coef,
+            ..Default::default()
+        }
+    }
+}
