@@ -1,4 +1,5 @@
-//! `entropic llm validate`: the LLM validation of issue [LLM-2] item 6.
+//! `entropic llm validate`: the same controller on the toy and on the LLM,
+//! with the linear model's predictions checked on both.
 //!
 //! From a base checkpoint (given, or pretrained once into `DIR/base/` with
 //! the preset's `[model]`/`[task]`/`[pretrain]`/`[eval]` tables), in order:

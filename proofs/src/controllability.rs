@@ -1,4 +1,4 @@
-//! Claim `controllability` (ours, MATH.md §5; the [PROOFS] issue, item 7):
+//! Claim `controllability` (ours, MATH.md §5):
 //! with α clipped to [−1, 1], each weighting variant of EntroPIC can hold
 //! only a limited range of targets.
 //!

@@ -1,4 +1,4 @@
-//! Claim `linear-model` (the [PROOFS] issue, item 8): does the linearised
+//! Claim `linear-model` (ours): does the linearised
 //! loop of MATH.md §6 predict which gains the simulated EntroPIC loop holds?
 //!
 //! 1. The plant `(b, g)` is identified ([`crate::ident::identify`]) from a

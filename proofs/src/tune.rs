@@ -1,4 +1,4 @@
-//! Controller tuning from a run's log (the [TUNE] issue): read the entropy
+//! Controller tuning from a run's log: read the entropy
 //! and α series of one run from our `metrics.jsonl` or from any CSV (a
 //! Weights & Biases export of a verl run, say), identify drift `b`, gain `g`
 //! and delay `d` of the linear loop of MATH.md §6 ([`crate::ident`]), and

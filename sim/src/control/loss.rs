@@ -1,6 +1,6 @@
 //! Token-level policy loss with the entropy method's weighting, and its
 //! gradient with respect to each token's log-probability and entropy.
-//! Shared by the toy and the LLM trainer (HELPER-OWNED bodies).
+//! Shared by the toy and the LLM trainer.
 //!
 //! [`token_loss`] is the whole objective: the PPO/GRPO clipped surrogate
 //! (PEERS.md, verl), the EntroPIC extra term (MATH.md §3), the peer methods

@@ -10,8 +10,6 @@
 //!    respect to each token's log-probability and full-distribution entropy,
 //!    which the caller back-propagates (analytically in the toy, through a
 //!    detached-coefficient surrogate in candle in the LLM).
-//!
-//! HELPER-OWNED: the bodies of this module are implemented by the control helper.
 
 mod controller;
 pub mod exact_f64;
