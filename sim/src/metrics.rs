@@ -15,8 +15,8 @@ pub struct Record {
     pub seed: u64,
     /// The entropy the controller saw this step (nats).
     pub entropy: f64,
-    /// Bandit: exact mean entropy over all prompts, on `exact_every` steps
-    /// and the last. LLM: token-mean entropy of the validation samples
+    /// Bandit: exact mean entropy over all prompts, on step 0, every
+    /// `exact_every` steps and the last. LLM: token-mean entropy of the validation samples
     /// under the current policy, on validation steps only.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub entropy_exact: Option<f64>,
