@@ -1,4 +1,4 @@
-//! The binary's contract: exit codes, error lines and outputs (DESIGN.md).
+//! The binary's contract: exit codes, error lines and outputs (docs/design.md §7).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
