@@ -303,7 +303,12 @@ struct GrpoRow {
 fn grpo_instances(mode: Mode) -> Vec<(String, Vec<f64>, Vec<usize>, u64)> {
     // docs/mathematics.md §5's example first: π = (.5, .3, .1, .1), C = {first}.
     let ex: Vec<f64> = [0.5f64, 0.3, 0.1, 0.1].iter().map(|x| x.ln()).collect();
-    let mut out = vec![("docs/mathematics.md π=(.5,.3,.1,.1) C={0}".to_string(), ex, vec![0], 0)];
+    let mut out = vec![(
+        "docs/mathematics.md π=(.5,.3,.1,.1) C={0}".to_string(),
+        ex,
+        vec![0],
+        0,
+    )];
     let per = match mode {
         Mode::Quick => 1,
         Mode::Full => 2,

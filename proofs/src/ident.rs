@@ -42,7 +42,9 @@ pub enum IdentError {
     },
     #[error("entropy is constant over the log: there is nothing to fit")]
     ConstantEntropy,
-    #[error("α is constant over the log: g is not identifiable; run a probe (docs/mathematics.md §6)")]
+    #[error(
+        "α is constant over the log: g is not identifiable; run a probe (docs/mathematics.md §6)"
+    )]
     ConstantAlpha,
     #[error(
         "α is a function of the error alone (P control): g is not identifiable; \
