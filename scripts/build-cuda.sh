@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build a stripped release `entropic` binary with `--features cuda` on a machine
-# WITHOUT a GPU (recipe: /work/shared/CUDA.md, also in docs/gpu.md).
+# WITHOUT a GPU (recipe: docs/gpu.md).
 #
 #   scripts/build-cuda.sh            # -> target-cuda/release/entropic
 #

@@ -1,5 +1,5 @@
 //! `entropic bench sim`: sampled actions per second of the bandit GRPO loop
-//! for the configuration of the [SIM] issue (tabular, M=1024, K=64, G=8,
+//! for the reference toy configuration (tabular, M=1024, K=64, G=8,
 //! B=256, vanilla rule, dense Adam, PI controller, 1000 steps, the exact
 //! all-prompt entropy every 10 steps), on 1 thread and on all threads.
 //! "All threads" runs one independent seed per thread at once (seeds are the

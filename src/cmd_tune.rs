@@ -33,10 +33,10 @@ pub struct TuneArgs {
     /// Delay d: `auto` (model selection over 0..8) or a number.
     #[arg(long, default_value = "auto")]
     pub delay: String,
-    /// Wanted settling step (DESIGN.md's band max(0.05, 0.1·H_tar)).
+    /// Wanted settling step (docs/design.md §8's band max(0.05, 0.1·H_tar)).
     #[arg(long, default_value_t = 50)]
     pub settle: usize,
-    /// Settling band (nats); default DESIGN.md's max(0.05, 0.1·target). Its
+    /// Settling band (nats); default docs/design.md §8's max(0.05, 0.1·target). Its
     /// 0.05 floor is wider than a small LLM's whole token-mean entropy:
     /// pass e.g. 0.1 × target there.
     #[arg(long)]
@@ -206,7 +206,7 @@ fn probe(a: &TuneArgs) -> anyhow::Result<ExitCode> {
     }
     let s = tune::probe_schedule(a.steps, a.amplitude, a.center, a.hold);
     println!(
-        "# Probe (MATH.md §7): PRBS (7-bit LFSR) between {} and {}, each bit held {} steps, {} steps.\n\
+        "# Probe (docs/mathematics.md §7): PRBS (7-bit LFSR) between {} and {}, each bit held {} steps, {} steps.\n\
          # A PRBS changes level at irregular intervals, so the delay is told apart, and spends\n\
          # equal time at both levels. Append to a scenario without its own [control] table;\n\
          # then `entropic tune --log runs/<stem>/<arm>/metrics.jsonl`.",
@@ -656,7 +656,7 @@ mod validate {
     /// (deleted first: the run is deterministic), and compare prediction
     /// with measurement, beside the official gains' `pi-on` arm.
     ///
-    /// The settling band is 0.1 × target, not DESIGN.md's max(0.05, 0.1 ·
+    /// The settling band is 0.1 × target, not docs/design.md §8's max(0.05, 0.1 ·
     /// target): the tiny model's token-mean entropy is ~0.07 nats, below
     /// the 0.05 floor's reach, so with the floor every run would count as
     /// settled at step 0. The same band is used for prediction and
@@ -694,7 +694,7 @@ mod validate {
         };
         let mut o = format!(
             "## LLM half\n\nProbe: `{}` (base `{}`), target {target:.4} nats (the preset's {} × the base's initial entropy). \
-             Settling band 0.1 × target = {:.2e} nats for prediction and measurement (DESIGN.md's 0.05-nat floor exceeds \
+             Settling band 0.1 × target = {:.2e} nats for prediction and measurement (docs/design.md §8's 0.05-nat floor exceeds \
              this model's whole entropy range, so every run would count as settled at step 0).\n\n",
             probe_log.display(),
             st.base,
@@ -871,11 +871,11 @@ mod validate {
              (about 2 minutes on 2 cores); without `--llm` it is skipped and this file says so.\n\n",
         );
         o += "## Method\n\n\
-             1. **Probe** (MATH.md §7): the controller's α is replaced by a fixed schedule (a PRBS as `entropic tune --probe` \
+             1. **Probe** (docs/mathematics.md §7): the controller's α is replaced by a fixed schedule (a PRBS as `entropic tune --probe` \
              prints on the toy; the `[validate] probe` steps on the LLM), clip removed. Principle: α must move entropy in a known \
              direction at every state visited, and independently of the error. Toy: tabular bandit, exact (expected) update, \
              `sampled_logit` rule, plain SGD, `scope = \"all\"` — with the sampled-logit rule, up-weighting positives lowers \
-             entropy and up-weighting negatives raises it whenever both correct and wrong sets hold probability mass (MATH.md §5), \
+             entropy and up-weighting negatives raises it whenever both correct and wrong sets hold probability mass (docs/mathematics.md §5), \
              and scope `all` makes every token carry the term. The toy probe is centred near the α that holds entropy, so the run \
              stays near its operating point.\n\
              2. **Identify** `ΔH_t = b − g·α_{t−d}` by least squares, `d` by model selection over 0..8 (`proofs::ident`).\n\
@@ -883,7 +883,7 @@ mod validate {
              stable (spectral radius < 1) at the smallest, nominal and largest `g` of the 95% interval, requiring every \
              `(b, g)` corner of the interval box to settle by the wanted step with bounded overshoot, and taking the gains whose \
              worst corner settles closest to (not after) the wanted step, ties by the largest gain margin (`proofs::tune::recommend`).\n\
-             4. **Validate**: run the closed loop with those gains on the same instance and compare DESIGN.md's figures \
+             4. **Validate**: run the closed loop with those gains on the same instance and compare docs/design.md §8's figures \
              (settling step, overshoot, final error over the last quarter) with the linear model's predictions \
              (`proofs::linear::predict`, same horizon, clip and band). Target: within ±25%.\n\n";
         o += &ident_section("Toy", prc.steps, s, id, "tune/probe-fit.svg");

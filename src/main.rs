@@ -1,6 +1,6 @@
 //! `entropic`: the command-line front end (glue code over the library crates).
 //! `main() -> ExitCode` calls `run() -> anyhow::Result<ExitCode>`; exit codes
-//! as DESIGN.md: 0 success, 2 bad input (file, key and range named), 1 other.
+//! as docs/design.md §7: 0 success, 2 bad input (file, key and range named), 1 other.
 
 mod bench;
 mod cmd_run;
@@ -68,7 +68,7 @@ enum Cmd {
         #[arg(long, default_value = "reports")]
         out: PathBuf,
     },
-    /// The linearised loop of MATH.md §6: spectral radius, stable or not, P's steady-state error.
+    /// The linearised loop of docs/mathematics.md §6: spectral radius, stable or not, P's steady-state error.
     Stability {
         /// Plant gain g (entropy drop per unit α per step), > 0.
         #[arg(long)]

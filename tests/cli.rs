@@ -1,4 +1,4 @@
-//! The binary's contract: exit codes, error lines and outputs (DESIGN.md).
+//! The binary's contract: exit codes, error lines and outputs (docs/design.md §7).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -227,7 +227,7 @@ fn grpo_records(dir: &Path) -> Vec<serde_json::Value> {
     entropic_llm::grpo::records_without_timing(&dir.join("metrics.jsonl")).expect("metrics")
 }
 
-/// [LLM-2]'s must-show, on the real binary: `entropic llm grpo --config
+/// Resume, on the real binary: `entropic llm grpo --config
 /// scenarios/llm-smoke.toml` killed with SIGKILL once its first checkpoint
 /// after step 0 is on disk, then the same command again, resumes from that
 /// checkpoint (it says so) and ends with the same records as an

@@ -5,7 +5,7 @@ use entropic_sim::runner::run_config;
 use entropic_sim::scenario::load;
 use std::path::Path;
 
-/// [SIM] must show: `entropic run scenarios/collapse.toml` ends, for every
+/// The collapse scenario collapses: `entropic run scenarios/collapse.toml` ends, for every
 /// seed, with `entropy_exact` at most half of its start.
 #[test]
 fn collapse_halves_entropy_on_every_seed() {

@@ -126,7 +126,7 @@ fn recommendation_is_stable_at_every_corner_of_the_interval() {
             assert!(st <= 60, "corner {c:?}");
         }
     }
-    // An explicit band replaces DESIGN.md's max(0.05, 0.1·H_tar) = 0.09.
+    // An explicit band replaces docs/design.md §8's max(0.05, 0.1·H_tar) = 0.09.
     assert!((r.band - 0.09).abs() < 1e-12, "default band {}", r.band);
     let narrow = tune::recommend(
         &fit,

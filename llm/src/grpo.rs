@@ -2,11 +2,11 @@
 //! (`entropic llm grpo`).
 //!
 //! Per step, in this order (the toy's `entropic_sim::grpo::Trainer::step`
-//! with the same cadence, MATH.md §7):
+//! with the same cadence, docs/mathematics.md §7):
 //! 1. learning rate from the schedule;
 //! 2. rollout: `batch_prompts` training prompts, `group_size` completions
 //!    each at temperature T, binary rewards, group advantages
-//!    (`entropic_sim::grpo::group_advantages`, MATH.md §2), behaviour
+//!    (`entropic_sim::grpo::group_advantages`, docs/mathematics.md §2), behaviour
 //!    log-probs and entropies; with `lag = d` the batch trained on is the
 //!    one sampled d steps ago (the first d by the initial policy);
 //! 3. `measure = rollout`: one controller step on the batch's behaviour

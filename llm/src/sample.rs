@@ -5,7 +5,7 @@ use candle_core::{DType, Tensor, D};
 use rand::Rng;
 
 /// Log-prob of each target and full-vocab entropy at each position under
-/// `π = softmax(logits / T)` (MATH.md §1; PEERS.md: `H = logsumexp(z) −
+/// `π = softmax(logits / T)` (docs/mathematics.md §1; docs/peers.md: `H = logsumexp(z) −
 /// Σ softmax(z)·z`, `z = logits/T`). `logits` (B, L, V), `targets` (B, L)
 /// u32; returns `(logp, entropy)`, both (B, L) f32 (f64 for f64 logits)
 /// and differentiable.
@@ -62,7 +62,7 @@ pub struct Sample {
     /// Generated token ids, the stop token included when one was hit.
     pub tokens: Vec<u32>,
     /// Behaviour log-prob of each token: `log softmax(z/T)` at the sampled
-    /// id, before top-p truncation (so it is the π of MATH.md; with top-p
+    /// id, before top-p truncation (so it is the π of docs/mathematics.md; with top-p
     /// < 1 the truncated sampler's own log-prob differs). Greedy: T = 1.
     pub logps: Vec<f32>,
     /// Whether a stop token ended it (else `max_new_tokens` did).

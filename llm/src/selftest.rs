@@ -226,7 +226,7 @@ pub struct StepReport {
 /// The GRPO-like loss of the smoke batch: `−Σ_{i,t} Aᵢ·mᵢₜ·log π(y_{i,t+1} |
 /// y_{i,≤t}) / Σ mᵢₜ`, m the mask of the predicted (next) token; at the first
 /// GRPO step the ratio is 1 and clipping is inactive, so this is GRPO's
-/// surrogate there (its gradient is the policy gradient, MATH.md §1).
+/// surrogate there (its gradient is the policy gradient, docs/mathematics.md §1).
 pub fn grpo_loss(model: &Qwen2, ids: &Tensor, mask: &Tensor, adv: &Tensor) -> Result<Tensor> {
     let l = ids.dim(1)?;
     let logits = model.forward_train(ids, mask)?;

@@ -1,4 +1,5 @@
-//! `entropic llm validate`: the LLM validation of issue [LLM-2] item 6.
+//! `entropic llm validate`: the same controller on the toy and on the LLM,
+//! with the linear model's predictions checked on both.
 //!
 //! From a base checkpoint (given, or pretrained once into `DIR/base/` with
 //! the preset's `[model]`/`[task]`/`[pretrain]`/`[eval]` tables), in order:
@@ -16,7 +17,7 @@
 //!    scenarios/onpolicy-pi.toml, [`TOY_SCENARIO`]) with the same
 //!    `[control]`, the target the same fraction of its own initial entropy;
 //! 5. the report `llm-validation.md` and its SVGs: per-arm figures
-//!    (DESIGN.md), the plant `(b, g)` identified from each side's probe
+//!    (docs/design.md), the plant `(b, g)` identified from each side's probe
 //!    (`entropic_proofs::ident::identify`, delay = 0) and the settling step
 //!    each identified plant predicts (`entropic_proofs::linear::predict`)
 //!    against the measured one.
@@ -493,7 +494,7 @@ pub fn resolve_device(device: &str, dtype: &str) -> Result<(Device, DType)> {
             "--preset",
             "this preset runs on CUDA, but this binary was built without the `cuda` feature; \
              build with `cargo build --release --features entropic-llm/cuda` on a machine with \
-             CUDA (docs/CUDA.md), or use --preset cpu",
+             CUDA (docs/gpu.md), or use --preset cpu",
         ));
     }
     crate::cli::DeviceArgs {
@@ -526,7 +527,7 @@ fn identify_side(probe: &[Record]) -> Plant {
 }
 
 /// The settling steps the identified plant predicts for a P/PI arm, with
-/// DESIGN.md's band and with the relative band [`REL_BAND`].
+/// docs/design.md §8's band and with the relative band [`REL_BAND`].
 fn predicted_settling(
     plant: &Plant,
     c: &ControlConfig,
@@ -557,8 +558,8 @@ fn predicted_settling(
 }
 
 /// The relative settling band of the extra columns: |e| ≤ 10 % of the
-/// target, without DESIGN.md's 0.05-nat floor, which is wider than the
-/// tiny LLM's whole token-mean entropy (so its DESIGN.md settling step is
+/// target, without docs/design.md §8's 0.05-nat floor, which is wider than the
+/// tiny LLM's whole token-mean entropy (so its docs/design.md §8 settling step is
 /// 0 for every arm, even plain GRPO).
 const REL_BAND: f64 = 0.1;
 
@@ -761,11 +762,11 @@ fn write_report(
     let tp = identify_side(&toy.probe);
     md.push_str("## Figures per arm, toy vs LLM\n\n");
     md.push_str(
-        "DESIGN.md figures on `entropy`; plain GRPO's are relative to the controlled arms' target. \
+        "docs/design.md §8 figures on `entropy`; plain GRPO's are relative to the controlled arms' target. \
          `predicted settling` is the settling step of the linear loop with the plant identified \
          from that side's probe (delay 0 on-policy, `off_lag` off-policy) and the arm's gains, \
          over the arm's horizon. `settling ±10%` and `predicted ±10%` are the same with the band \
-         |e| ≤ 0.1·H_tar and no 0.05-nat floor: DESIGN.md's floor is wider than the tiny LLM's whole \
+         |e| ≤ 0.1·H_tar and no 0.05-nat floor: docs/design.md §8's floor is wider than the tiny LLM's whole \
          entropy, so its `settling_step` is 0 for every LLM arm, plain GRPO included.\n\n",
     );
     let mut rows = figure_rows("toy", toy, pf, &tp, v);
@@ -830,7 +831,7 @@ fn observations(name: &str, side: &Side, pf: &PresetFile, plant: &Plant) -> Stri
     if let Some(r) = get("pi-on") {
         let fig = run_figures(r, side.target, pf.grpo.control.alpha_max);
         s.push_str(&format!(
-            "- {name}: PI on-policy final_rel_err = {} ({} the 0.10 bar); settling step {} (DESIGN.md's band), {} (±10% band); α saturated {} of steps.\n",
+            "- {name}: PI on-policy final_rel_err = {} ({} the 0.10 bar); settling step {} (docs/design.md §8's band), {} (±10% band); α saturated {} of steps.\n",
             f(fig.final_rel_err),
             if fig.final_rel_err <= 0.10 { "meets" } else { "misses" },
             fig.settling_step.map_or("never".into(), |x| x.to_string()),

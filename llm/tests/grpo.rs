@@ -151,7 +151,7 @@ fn surrogate_gradient_is_token_loss_gradient_on_a_hand_example() {
 #[test]
 fn entropic_weights_of_each_quadrant_through_the_llm_path() {
     // On-policy (r = 1): token-mean PPO gives ∂L/∂logp_t = −A_t/N. EntroPIC
-    // (MATH.md §3, official weighting) multiplies it by 1 + α·N/|HP| for
+    // (docs/mathematics.md §3, official weighting) multiplies it by 1 + α·N/|HP| for
     // HP tokens with A > 0 and by 1 − α·N/|HP| for HP tokens with A < 0;
     // other tokens keep weight 1; with |HP| = 0 every weight is 1.
     let lc = LossConfig::default();

@@ -2,10 +2,10 @@
 //! `cor-4-4`, `temperature`): the two instance families, one run cell per
 //! configuration (a complete scenario text, so a counterexample is that text
 //! and a seed), the fixed "reaches the target" criterion, the verdict rule,
-//! probe identification of `b` and `g` (MATH.md §6) and figures.
+//! probe identification of `b` and `g` (docs/mathematics.md §6) and figures.
 //!
 //! Instance families, chosen on principle before looking at results:
-//! - `sequence`: the LLM-like sequence bandit of SIM-API.md (most positions
+//! - `sequence`: the LLM-like sequence bandit of docs/design.md §4 (most positions
 //!   near-deterministic, two forking positions), Adam, sampled rollouts —
 //!   the regime the official τ = 0.95 law is built for.
 //! - `tabular`: a tabular bandit with `sampling = "exact"` (the expected
@@ -47,7 +47,7 @@ impl Family {
     }
 
     /// Learning rates swept by `thm-4-2`; the first is the family's default.
-    /// Sequence: SIM-API.md's Adam 0.02 and half of it; tabular: SGD 4 and 2,
+    /// Sequence: docs/design.md §4's Adam 0.02 and half of it; tabular: SGD 4 and 2,
     /// chosen (before any controlled run) so that plain GRPO passes every
     /// target within the first half of a run (at lr 2 it takes ~300 steps
     /// from 1.3 to 0.2 nats).
@@ -126,7 +126,7 @@ pub struct CellRun {
     pub outcomes: Vec<Outcome>,
 }
 
-/// The settling band of DESIGN.md: `max(0.05, 0.1·H_tar)` nats.
+/// The settling band of docs/design.md §8: `max(0.05, 0.1·H_tar)` nats.
 pub fn band(target: f64) -> f64 {
     SETTLE_ABS.max(SETTLE_REL * target)
 }
@@ -134,7 +134,7 @@ pub fn band(target: f64) -> f64 {
 /// "Reaches the target" (fixed before any result was seen): the run did
 /// not diverge, settled (|e| ≤ band from some step to the end) and its
 /// final_abs_err (last quarter) is ≤ the band; all on `entropy`, what the
-/// controller saw (DESIGN.md's figures).
+/// controller saw (docs/design.md §8's figures).
 pub fn reached(figs: &RunFigures, target: f64, diverged: bool) -> bool {
     !diverged && figs.settling_step.is_some() && figs.final_abs_err <= band(target)
 }

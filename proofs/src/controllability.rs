@@ -1,4 +1,4 @@
-//! Claim `controllability` (ours, MATH.md §5; the [PROOFS] issue, item 7):
+//! Claim `controllability` (ours, docs/mathematics.md §5):
 //! with α clipped to [−1, 1], each weighting variant of EntroPIC can hold
 //! only a limited range of targets.
 //!
@@ -6,7 +6,7 @@
 //! threshold `exp(−H)`), with and without anti-windup, and each instance
 //! family (tabular high-entropy, tabular low-entropy, sequence), targets are
 //! swept as fractions of the family's initial entropy; a target is *held*
-//! when `final_abs_err` (DESIGN.md: mean |H − H_tar| over the last quarter,
+//! when `final_abs_err` (docs/design.md §8: mean |H − H_tar| over the last quarter,
 //! on the controller's `entropy`) is at most [`HOLD_TOL`]. Reported per
 //! variant: the held targets per family, the share of steps α spends at the
 //! clip, and the integral's excursion max |I|.
@@ -176,7 +176,7 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
     let results: Vec<CellResult> = cells.par_iter().map(run_cell).collect::<Result<_, _>>()?;
 
     let mut md = format!(
-        "**Claim (ours, MATH.md §5):** α is clipped to [−1, 1], so each weighting variant of \
+        "**Claim (ours, docs/mathematics.md §5):** α is clipped to [−1, 1], so each weighting variant of \
          EntroPIC holds only some range of targets.\n\n\
          **Method.** Official gains (Kp 1, Ki 0.01, |α| ≤ 1), seed 0, targets at {:?} × the \
          family's initial entropy ({}); a target is *held* when the mean |H − H_tar| over the \

@@ -6,11 +6,11 @@
 //! positive/negative samples using a policy gradient method will result in a
 //! decrease/increase of the policy's entropy."
 //!
-//! Our formulation (MATH.md §5): one context with logits `z`, correct set
+//! Our formulation (docs/mathematics.md §5): one context with logits `z`, correct set
 //! `C`, `p = π(C)`; the positive-only update has advantage `1 − p` on `C`
 //! (0 elsewhere), the negative-only update `−p` off `C`; together they are
 //! the zero-mean binary advantage. The claim is `ΔH₊ < 0 < ΔH₋`. Checked
-//! three ways per update rule of MATH.md §4:
+//! three ways per update rule of docs/mathematics.md §4:
 //! - (a) first order: [`cor41_closed_form`] (`∇H · E[Δz]`);
 //! - (b) a finite expected step `z + E[Δz]` with `η = ETA`, true entropy change;
 //! - (c) sampled GRPO, G = 8, group-normalised advantages, `train_on =
@@ -138,7 +138,7 @@ pub fn instance(f: &Family, seed: u64) -> Instance {
 }
 
 /// Advantages of the positive-only (`1 − p` on C) and negative-only (`−p`
-/// off C) updates (MATH.md §5).
+/// off C) updates (docs/mathematics.md §5).
 pub fn split_advantages(p: &[f64], correct: &[bool]) -> (Vec<f64>, Vec<f64>) {
     let pc: f64 = p
         .iter()
@@ -154,7 +154,7 @@ pub fn split_advantages(p: &[f64], correct: &[bool]) -> (Vec<f64>, Vec<f64>) {
     (pos, neg)
 }
 
-/// True entropy change of the finite expected step `z + E[Δz]` (MATH.md §4's
+/// True entropy change of the finite expected step `z + E[Δz]` (docs/mathematics.md §4's
 /// `E[Δz]`) with advantage function `adv`.
 pub fn finite_step_dh(rule: UpdateRule, z: &[f64], adv: &[f64], eta: f64) -> f64 {
     let p = softmax(z, 1.0);
@@ -163,7 +163,7 @@ pub fn finite_step_dh(rule: UpdateRule, z: &[f64], adv: &[f64], eta: f64) -> f64
     entropy(&softmax(&z1, 1.0)) - entropy(&p)
 }
 
-/// `(S_C, S_¬C)` of MATH.md §5: `S_C = Σ_{j∈C} π_j²(log π_j + H)`, `S_¬C = c − S_C`.
+/// `(S_C, S_¬C)` of docs/mathematics.md §5: `S_C = Σ_{j∈C} π_j²(log π_j + H)`, `S_¬C = c − S_C`.
 pub fn s_terms(p: &[f64], correct: &[bool]) -> (f64, f64) {
     let h = entropy(p);
     let s_c: f64 = p
@@ -301,9 +301,14 @@ struct GrpoRow {
 }
 
 fn grpo_instances(mode: Mode) -> Vec<(String, Vec<f64>, Vec<usize>, u64)> {
-    // MATH.md §5's example first: π = (.5, .3, .1, .1), C = {first}.
+    // docs/mathematics.md §5's example first: π = (.5, .3, .1, .1), C = {first}.
     let ex: Vec<f64> = [0.5f64, 0.3, 0.1, 0.1].iter().map(|x| x.ln()).collect();
-    let mut out = vec![("MATH.md π=(.5,.3,.1,.1) C={0}".to_string(), ex, vec![0], 0)];
+    let mut out = vec![(
+        "docs/mathematics.md π=(.5,.3,.1,.1) C={0}".to_string(),
+        ex,
+        vec![0],
+        0,
+    )];
     let per = match mode {
         Mode::Quick => 1,
         Mode::Full => 2,
@@ -618,7 +623,7 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
                     Verdict::Refuted,
                     format!(
                         "{} ({kind}): no condition on one context: ΔH₊ and ΔH₋ have the same \
-                         sign on {same}/{n} instances (MATH.md §5){second_order}; ΔH₊ < 0 on \
+                         sign on {same}/{n} instances (docs/mathematics.md §5){second_order}; ΔH₊ < 0 on \
                          {pos_ok}/{n}, ΔH₋ > 0 on {neg_ok}/{n}",
                         rule.name()
                     ),
@@ -830,7 +835,7 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
             "verdict",
             "ΔH₊<0<ΔH₋ (mean)",
             "agrees with G→∞",
-            "MATH.md example ΔH₊ / ΔH₋",
+            "docs/mathematics.md example ΔH₊ / ΔH₋",
         ],
         &grows_md,
     ));
@@ -893,7 +898,7 @@ mod tests {
 
     #[test]
     fn expected_step_is_the_mean_of_sampled_steps() {
-        // E_{a~π}[Δz(a, A_a)] = E[Δz] (MATH.md §4), for both split advantages.
+        // E_{a~π}[Δz(a, A_a)] = E[Δz] (docs/mathematics.md §4), for both split advantages.
         for inst in some_instances() {
             let (pos, neg) = split_advantages(&inst.p, &inst.correct);
             for rule in UpdateRule::ALL {
@@ -916,7 +921,7 @@ mod tests {
 
     #[test]
     fn vanilla_and_natural_give_the_same_sign_in_expectation() {
-        // MATH.md §5: vanilla E[Δz₋] = p/(1−p)·E[Δz₊]; both rules ΔH₋ = p/(1−p)·ΔH₊.
+        // docs/mathematics.md §5: vanilla E[Δz₋] = p/(1−p)·E[Δz₊]; both rules ΔH₋ = p/(1−p)·ΔH₊.
         for inst in some_instances() {
             let pc: f64 = inst
                 .p
@@ -962,7 +967,7 @@ mod tests {
 
     #[test]
     fn grpo_on_the_math_md_example_lowers_entropy_both_ways() {
-        // MATH.md §5 (200,000 groups there): G = 8, π = (.5,.3,.1,.1), C = {0}:
+        // docs/mathematics.md §5 (200,000 groups there): G = 8, π = (.5,.3,.1,.1), C = {0}:
         // positive-only and negative-only both lower entropy, every rule.
         let z: Vec<f64> = [0.5f64, 0.3, 0.1, 0.1].iter().map(|x| x.ln()).collect();
         for rule in UpdateRule::ALL {
@@ -1008,7 +1013,7 @@ mod tests {
                 );
             }
         }
-        // vanilla never holds on one context (MATH.md §5): at least its counterexamples exist
+        // vanilla never holds on one context (docs/mathematics.md §5): at least its counterexamples exist
         assert!(n_cx >= 2);
         // a passing instance does not "reproduce" a failure
         let mut ok = a.verdicts[0].counterexample.clone().unwrap();

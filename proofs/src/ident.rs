@@ -1,11 +1,11 @@
-//! Plant identification from a run's log (MATH.md §6): drift `b`, gain `g`
+//! Plant identification from a run's log (docs/mathematics.md §6): drift `b`, gain `g`
 //! and delay `d` of `ΔH_t = H_{t+1} − H_t = b − g·α_{t−d} + noise`, by
 //! ordinary least squares with Student-t intervals.
 //!
 //! The regression only identifies `g` when α moves independently of the
-//! error (a probe, MATH.md §7); a P-control log, where α is an affine
+//! error (a probe, docs/mathematics.md §7); a P-control log, where α is an affine
 //! function of `H_t`, is refused rather than fitted, because there the fit
-//! "predicts its own answer" (MATH.md §6).
+//! "predicts its own answer" (docs/mathematics.md §6).
 //!
 //! Assumptions: the noise is white and enters `ΔH` (process noise). Then
 //! `α_{t−d}` depends only on the past, so OLS is consistent even in closed
@@ -42,11 +42,13 @@ pub enum IdentError {
     },
     #[error("entropy is constant over the log: there is nothing to fit")]
     ConstantEntropy,
-    #[error("α is constant over the log: g is not identifiable; run a probe (MATH.md §6)")]
+    #[error(
+        "α is constant over the log: g is not identifiable; run a probe (docs/mathematics.md §6)"
+    )]
     ConstantAlpha,
     #[error(
         "α is a function of the error alone (P control): g is not identifiable; \
-         run a probe (MATH.md §6) (|corr(α_t, H_t)| = {corr:.5} on {on})"
+         run a probe (docs/mathematics.md §6) (|corr(α_t, H_t)| = {corr:.5} on {on})"
     )]
     PControl { corr: f64, on: &'static str },
 }

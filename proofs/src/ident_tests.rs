@@ -1,4 +1,4 @@
-//! Tests of plant identification (MATH.md §6) on synthetic logs.
+//! Tests of plant identification (docs/mathematics.md §6) on synthetic logs.
 use super::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -6,7 +6,7 @@ use rand_distr::{Distribution, Normal};
 
 const TARGET: f64 = 0.5;
 
-/// A probe schedule: blocks of 25 steps at levels of known size (MATH.md §7).
+/// A probe schedule: blocks of 25 steps at levels of known size (docs/mathematics.md §7).
 fn probe(t: usize) -> f64 {
     [0.5, -0.5, 1.0, 0.0, -1.0, 0.25][(t / 25) % 6]
 }

@@ -1,16 +1,38 @@
-//! `entropic-proofs` provides the analysis side of `entropic`: the
-//! linearised closed loop of the EntroPIC controller and plant
-//! identification from a run's log (MATH.md §6); the paper's claims as
-//! executable checks are added here as further modules.
+//! `entropic-proofs`: the analysis side of `entropic`. The paper's claims
+//! as executable checks (each with its page `proofs/<id>.md`, indexed in
+//! `docs/claims.md`), the linearised closed loop of the EntroPIC controller
+//! (docs/mathematics.md §6) and plant identification from a run's log.
 //!
+//! Claim checks, one module per claim id of `verification.json`:
+//! - [`cor41`]: `cor-4-1`, positive-only / negative-only updates
+//!   (docs/mathematics.md §5), in closed form, finite step and GRPO groups;
+//! - [`quadrants`]: `fig-2-quadrants`, the entropy effect of each token
+//!   quadrant of Figure 2, by masking it out of training;
+//! - [`thm42`]: `thm-4-2`, on-policy P and PI control reach the target;
+//! - [`thm43`]: `thm-4-3`, off-policy PI converges and P does not;
+//! - [`cor44`]: `cor-4-4`, the extra term on high-probability tokens only;
+//! - [`temperature`]: `temperature`, robustness to the sampling temperature;
+//! - [`controllability`]: `controllability` (ours), the targets each
+//!   weighting variant holds with α clipped to [−1, 1];
+//! - [`stability_grid`]: `linear-model` (ours), whether the linear loop
+//!   predicts which gains the simulated loop holds.
+//!
+//! Shared by the checks and the CLI:
+//! - [`closedloop`]: the instance families and run cells of the closed-loop
+//!   checks (`thm-4-2`, `thm-4-3`, `cor-4-4`, `temperature`);
+//! - [`verdict`]: the verdict objects and the shape of a check;
+//! - [`verify`]: the registry of checks and reproducers, and the writer of
+//!   `verification.{md,json}` and the source stamp (`entropic verify`);
 //! - [`linear`]: the loop `e_{t+1} = e_t + b − g·α_{t−d}` under P or PI
 //!   control (either integral form): characteristic polynomial, spectral
 //!   radius and [`linear::StabilityReport`] ([`linear::analyse`], what
 //!   `entropic stability` prints), the simulated recursion, predicted
-//!   settling/overshoot, stable regions and gain margins.
+//!   settling/overshoot, stable regions and gain margins;
 //! - [`ident`]: least-squares identification of drift, gain and delay from
 //!   a log of `(H_t, α_t)`, refusing logs where the gain is not identifiable
-//!   (constant α, or P control).
+//!   (constant α, or P control);
+//! - [`tune`]: gain recommendation from an identified plant (`entropic
+//!   tune`).
 //!
 //! The authors' gains on a plant with `g = 0.1` and a 4-step delay are
 //! stable; tripling Kp and multiplying Ki by six is not:

@@ -1,11 +1,11 @@
-//! The linearised closed loop of MATH.md §6: `e_{t+1} = e_t + b − g·α_{t−d}`
-//! with the EntroPIC law of MATH.md §3 (P when `Ki = 0`, PI otherwise).
+//! The linearised closed loop of docs/mathematics.md §6: `e_{t+1} = e_t + b − g·α_{t−d}`
+//! with the EntroPIC law of docs/mathematics.md §3 (P when `Ki = 0`, PI otherwise).
 //!
 //! [`analyse`] gives the spectral radius of the loop (companion matrix of the
 //! characteristic polynomial, nalgebra's complex eigenvalues), whether it is
 //! stable and the steady-state error; [`simulate`] runs the recursion itself
 //! (optionally with the output clip), and [`predict`] reads settling step,
-//! overshoot and steady-state error off that simulation with DESIGN.md's
+//! overshoot and steady-state error off that simulation with docs/design.md §8's
 //! definitions. [`stable_region`] and [`gain_margin`] map the stable gains.
 //!
 //! The model holds only while α is not clipped: with the clip, an unstable
@@ -40,10 +40,10 @@ pub enum LinearError {
 }
 
 /// The linear loop: plant `e_{t+1} = e_t + drift − gain·α_{t−delay}` and the
-/// controller `α_t = kp·e_t + ki·I` (`form` says which integral, MATH.md §6).
+/// controller `α_t = kp·e_t + ki·I` (`form` says which integral, docs/mathematics.md §6).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LoopParams {
-    /// Plant gain `g` (entropy drop per unit α per step); MATH.md assumes `g > 0`.
+    /// Plant gain `g` (entropy drop per unit α per step); docs/mathematics.md assumes `g > 0`.
     pub gain: f64,
     /// Delay `d` in controller steps.
     pub delay: usize,
@@ -86,7 +86,7 @@ pub struct StabilityReport {
     pub spectral_radius: f64,
     /// `spectral_radius < 1`.
     pub stable: bool,
-    /// Limit of `e_t` when stable: `b/(g·Kp)` for P (MATH.md §6), 0 for PI
+    /// Limit of `e_t` when stable: `b/(g·Kp)` for P (docs/mathematics.md §6), 0 for PI
     /// (the integral absorbs the drift); `None` when unstable (no limit).
     pub steady_state_error: Option<f64>,
     /// Roots `(re, im)`, by decreasing modulus (ties: increasing `im`).
@@ -94,7 +94,7 @@ pub struct StabilityReport {
 }
 
 /// Coefficients of the characteristic polynomial, **ascending powers**
-/// (`c[k]` multiplies `z^k`; the last, leading coefficient is 1). MATH.md §6:
+/// (`c[k]` multiplies `z^k`; the last, leading coefficient is 1). docs/mathematics.md §6:
 /// - PI, [`IntegralForm::Before`]: `(z−1)² z^d + g(Kp(z−1) + Ki)`;
 /// - PI, [`IntegralForm::After`]: `(z−1)² z^d + g(Kp(z−1) + Ki·z)`;
 /// - P (`ki == 0`, either form): `(z−1) z^d + g·Kp`, degree `d+1`.
@@ -179,7 +179,7 @@ pub fn spectral_radius(g: f64, d: usize, kp: f64, ki: f64, form: IntegralForm) -
     }
 }
 
-/// Stability report of the linear loop (MATH.md §6). Errors on non-finite
+/// Stability report of the linear loop (docs/mathematics.md §6). Errors on non-finite
 /// numbers or a delay above [`MAX_DELAY`].
 pub fn analyse(params: &LoopParams) -> Result<StabilityReport, LinearError> {
     params.validate()?;
@@ -203,7 +203,7 @@ pub fn analyse(params: &LoopParams) -> Result<StabilityReport, LinearError> {
     })
 }
 
-/// Runs the recursion of MATH.md §6 with the controller exactly as MATH.md
+/// Runs the recursion of docs/mathematics.md §6 with the controller exactly as docs/mathematics.md
 /// §3 computes it, from `e_0 = e0` with no past actuation (`α_t = 0` for
 /// `t < 0`, `I_{−1} = 0`). Returns `steps` pairs `(e_t, α_t)`, `t = 0..steps`.
 ///
@@ -249,7 +249,7 @@ pub fn simulate(params: &LoopParams, e0: f64, steps: usize, alpha_max: f64) -> V
     out
 }
 
-/// Figures of the simulated linear loop, with DESIGN.md's definitions.
+/// Figures of the simulated linear loop, with docs/design.md §8's definitions.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
     /// First step after which `|e| ≤ band` to the end of the horizon; `None`
@@ -261,14 +261,14 @@ pub struct Prediction {
     /// Mean signed `e` over the last quarter of the horizon (the limit for a
     /// converged loop, the cycle's mean for a limit cycle).
     pub steady_state_error: f64,
-    /// Mean `|e|` over the last quarter (DESIGN.md's `final_abs_err`).
+    /// Mean `|e|` over the last quarter (docs/design.md §8's `final_abs_err`).
     pub final_abs_err: f64,
 }
 
 /// Settling step, overshoot and steady-state error of the linear loop from
 /// `e0`, read off [`simulate`] over `horizon` steps with the clip
 /// `alpha_max` (`f64::INFINITY` for the pure linear model). `band` is the
-/// settling band; DESIGN.md's is `max(0.05, 0.1·H_tar)`, see [`design_band`].
+/// settling band; docs/design.md §8's is `max(0.05, 0.1·H_tar)`, see [`design_band`].
 /// The spec names only `(params, e0)`; band, horizon and clip are explicit
 /// here because the figures depend on them.
 pub fn predict(
@@ -310,7 +310,7 @@ pub fn predict(
     Ok(figures(&es, band))
 }
 
-/// DESIGN.md's settling band for a target entropy: `max(0.05, 0.1·H_tar)` nats.
+/// docs/design.md §8's settling band for a target entropy: `max(0.05, 0.1·H_tar)` nats.
 pub fn design_band(target: f64) -> f64 {
     (0.1 * target).max(0.05)
 }

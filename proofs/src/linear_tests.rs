@@ -1,4 +1,4 @@
-//! Tests of the linear closed-loop analysis (MATH.md §6).
+//! Tests of the linear closed-loop analysis (docs/mathematics.md §6).
 use super::*;
 
 const B: IntegralForm = IntegralForm::Before;
@@ -57,7 +57,7 @@ fn char_poly_matches_hand_expansion() {
 
 #[test]
 fn reference_radii_of_math_md() {
-    // MATH.md §6, g = 0.1, d = 4: Before 0.936 / 1.0175, After 0.925 / 1.025.
+    // docs/mathematics.md §6, g = 0.1, d = 4: Before 0.936 / 1.0175, After 0.925 / 1.025.
     let cases = [
         (1.0, 0.05, B, 0.936),
         (3.0, 0.3, B, 1.0175),
@@ -131,7 +131,7 @@ fn p_form_has_no_spurious_unit_root() {
 
 #[test]
 fn steady_state_errors() {
-    // P: e* = b/(g·Kp) = 0.01/(0.1·1) = 0.1 (MATH.md §6); PI: 0.
+    // P: e* = b/(g·Kp) = 0.01/(0.1·1) = 0.1 (docs/mathematics.md §6); PI: 0.
     let p = params(0.1, 4, 1.0, 0.0, 0.01, B);
     let r = analyse(&p).unwrap();
     assert!((r.steady_state_error.unwrap() - 0.1).abs() < 1e-12);

@@ -16,7 +16,7 @@
 //! Masked tokens get zero advantage and stay in the token-mean denominator
 //! (the simulator's `grpo.mask`). The line between high and low probability
 //! is the paper's fixed τ = 0.95 or `exp(−H)` (the exact line of the
-//! sampled-logit rule, MATH.md §4): one verdict per (mode × line).
+//! sampled-logit rule, docs/mathematics.md §4): one verdict per (mode × line).
 //! A run in which the trained set never held a token (ΔH exactly 0, or no
 //! difference from base) is counted as "empty", not as a success or failure.
 
@@ -56,7 +56,7 @@ pub struct Family {
     pub grpo: GrpoConfig,
 }
 
-/// The families: sequence mode as SIM-API.md's known configuration (128
+/// The families: sequence mode as docs/design.md §4's known configuration (128
 /// prompts, K 16, L 8, 2 forks, margin 8, pass rate [0.1, 0.6], Adam lr
 /// 0.02, B 32, G 8); tabular (64 prompts, K 16, C random, pass rate
 /// [0.02, 0.98], defaults lr 0.05, B 32, G 8) at logit scales 1, 4, 16 so

@@ -1,8 +1,8 @@
-//! Claim `linear-model` (the [PROOFS] issue, item 8): does the linearised
-//! loop of MATH.md §6 predict which gains the simulated EntroPIC loop holds?
+//! Claim `linear-model` (ours): does the linearised
+//! loop of docs/mathematics.md §6 predict which gains the simulated EntroPIC loop holds?
 //!
 //! 1. The plant `(b, g)` is identified ([`crate::ident::identify`]) from a
-//!    probe run (MATH.md §7: α steps of known size, clip removed) on one
+//!    probe run (docs/mathematics.md §7: α steps of known size, clip removed) on one
 //!    tabular bandit with exact sampling (no sampling noise).
 //! 2. For each delay `d` and controller (P; PI with the integral before or
 //!    after this step's error), gains are chosen so the *predicted* spectral
@@ -10,7 +10,7 @@
 //!    0.8..1.2 along rays `g·Ki = r·g·Kp` (r = 0 is P).
 //! 3. Each point is simulated with α unclipped (`alpha_max = inf`), delay
 //!    realised as `grpo.lag = d` with `control.measure = "rollout"` (the
-//!    measurement is then `d` steps old, MATH.md §7), and classified
+//!    measurement is then `d` steps old, docs/mathematics.md §7), and classified
 //!    ([`classify`]); points with `|ρ − 1| < 0.02` are reported apart.
 //! 4. Predicted-unstable points are re-run with the official clip
 //!    (`alpha_max = 1`) to tell limit cycles from convergence and drift.
@@ -19,7 +19,7 @@
 //! respond smoothly and with a definite sign to α. So every token is under
 //! the controller's term (`scope = "all"`, plain `1 ± α` weights: no
 //! threshold crossings that make the gain jump), the update rule is
-//! sampled-logit with the correct action at the mode (MATH.md §5: there
+//! sampled-logit with the correct action at the mode (docs/mathematics.md §5: there
 //! positive-only training lowers and negative-only raises entropy, so α has
 //! a definite effect; under vanilla both act in the same direction and the
 //! gain is near zero), SGD (the update is linear in the token weights; Adam
@@ -57,7 +57,7 @@ const BANDIT: &str = "[bandit]\npolicy = \"tabular\"\nprompts = 32\nactions = 8\
 logit_scale = 2.0\nupdate_rule = \"sampled_logit\"\ncorrect_rank = \"mode\"\nsampling = \"exact\"\n\
 [grpo]\nbatch_prompts = 32\noptimizer = \"sgd\"\nlr = 0.1\n";
 
-/// Probe schedule: steps of ±0.25..±1 around 0 (MATH.md §7).
+/// Probe schedule: steps of ±0.25..±1 around 0 (docs/mathematics.md §7).
 const PROBE: &str = "[[20, 0.0], [20, 0.5], [20, -0.5], [20, 0.0], [20, 1.0], [20, -1.0], \
 [20, 0.25], [20, -0.25], [20, 0.5], [20, 0.0]]";
 
@@ -362,7 +362,7 @@ impl GridResult {
 }
 
 /// The error a stable run may keep: the larger of [`E0`] and P's predicted
-/// offset `|b|/(g·Kp)` (MATH.md §6).
+/// offset `|b|/(g·Kp)` (docs/mathematics.md §6).
 pub fn error_scale(p: &Point, fit: &Fit) -> f64 {
     let offset = if p.form == Form::P {
         (fit.b / (fit.g * p.kp)).abs()
@@ -443,13 +443,13 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
     let grid = run_grid(ctx.mode, &plant)?;
     let f = &plant.fit;
     let mut md = format!(
-        "**Claim (MATH.md §6):** near the target, one controller step is \
+        "**Claim (docs/mathematics.md §6):** near the target, one controller step is \
          `e_{{t+1}} = e_t + b − g·α_{{t−d}}`, so the loop with P or PI control is stable \
          exactly when the spectral radius ρ of its characteristic polynomial is below 1.\n\n\
          **Plant.** Tabular bandit (32 prompts, 8 actions, logit scale 2), exact sampling, \
          sampled-logit rule with the correct action at the mode, SGD lr 0.1, `scope = all`, \
          plain `1 ± α` weights: every token is under the term and α has a definite sign of \
-         effect (MATH.md §5), so the plant is smooth in α. Identified from a 200-step probe \
+         effect (docs/mathematics.md §5), so the plant is smooth in α. Identified from a 200-step probe \
          (α steps ±0.25..±1, unclipped): g = {} [{}, {}], b = {} [{}, {}], R² = {}, \
          residual rms {} nats (n = {}).\n\n\
          **Grid.** Gains on rays `Ki = r·Kp` chosen so the predicted ρ is spread evenly over \

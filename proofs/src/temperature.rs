@@ -1,7 +1,7 @@
 //! `temperature`: the paper's claim that EntroPIC is robust to the
 //! sampling temperature. PI (official law and gains) at T ∈ {0.6, 0.8,
 //! 1.0, 1.2} on both families, same target at every T (entropy measured at
-//! the sampling temperature, MATH.md §1); a run agrees when it reaches the
+//! the sampling temperature, docs/mathematics.md §1); a run agrees when it reaches the
 //! target. See `proofs/temperature.md`.
 
 use crate::closedloop::{self as cl, CellRun, FailsWhen, Family};

@@ -3,7 +3,7 @@
 //! [`crate::closedloop`] over seeds × targets × learning rates with the
 //! official law (τ = 0.95, official weighting, |α| ≤ 1, Kp = 1; PI with the
 //! authors' Ki = 0.01, P with Ki = 0). P's steady-state error is compared
-//! with `b/(g·Kp)` (MATH.md §6), `b` and `g` identified by
+//! with `b/(g·Kp)` (docs/mathematics.md §6), `b` and `g` identified by
 //! [`crate::ident::identify`] from an independent probe run on the same
 //! instances, never from the P run itself. See `proofs/thm-4-2.md`.
 
@@ -21,7 +21,7 @@ pub const CLAIM: &str = "thm-4-2";
 const TARGETS: [f64; 3] = [0.1, 0.2, 0.3];
 
 /// Probe schedule: blocks of `PROBE_BLOCK` steps cycling through these α
-/// (known values; no clip), so `g` is identifiable (MATH.md §6).
+/// (known values; no clip), so `g` is identifiable (docs/mathematics.md §6).
 const PROBE_ALPHAS: [f64; 5] = [0.0, 0.5, -0.5, 1.0, -1.0];
 const PROBE_BLOCK: usize = 10;
 

@@ -1,6 +1,6 @@
 //! `thm-4-3` (Theorem 4.3, Yang et al. 2025): off-policy, PI control
 //! converges and P does not. Off-policy training is made by the two
-//! staleness models of MATH.md §7 — asynchronous lag `d ∈ {0, 1, 2, 4, 8}`
+//! staleness models of docs/mathematics.md §7 — asynchronous lag `d ∈ {0, 1, 2, 4, 8}`
 //! and `ppo_epochs ∈ {1, 2, 4}` (one minibatch) — under both `measure`
 //! modes; one verdict per measure mode. See `proofs/thm-4-3.md`.
 

@@ -1,10 +1,10 @@
-//! Controller tuning from a run's log (the [TUNE] issue): read the entropy
+//! Controller tuning from a run's log: read the entropy
 //! and α series of one run from our `metrics.jsonl` or from any CSV (a
 //! Weights & Biases export of a verl run, say), identify drift `b`, gain `g`
-//! and delay `d` of the linear loop of MATH.md §6 ([`crate::ident`]), and
+//! and delay `d` of the linear loop of docs/mathematics.md §6 ([`crate::ident`]), and
 //! recommend EntroPIC gains for a chosen settling time that stay stable over
 //! the regression's 95% interval ([`recommend`]). [`probe_schedule`] builds
-//! the probe of MATH.md §7 that makes `g` identifiable.
+//! the probe of docs/mathematics.md §7 that makes `g` identifiable.
 //!
 //! The parsers only know column *names*, so a log of the LLM trainer (or of
 //! verl, whose names are `actor/entropy` and `actor/control_alpha`) works as
@@ -70,7 +70,7 @@ pub enum TuneError {
     NoTarget,
     #[error(
         "g is not significantly positive (95% interval [{lo:.4}, {hi:.4}]): the log does not \
-         identify a plant that α controls; run a longer or larger probe (MATH.md §6, §7)"
+         identify a plant that α controls; run a longer or larger probe (docs/mathematics.md §6, §7)"
     )]
     GainNotPositive { lo: f64, hi: f64 },
     #[error("{name}: {msg}")]
@@ -404,11 +404,11 @@ pub fn model_path(series: &Series, fit: &Fit) -> Vec<f64> {
 /// What the recommendation must achieve.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DesignSpec {
-    /// Wanted settling step (DESIGN.md's definition).
+    /// Wanted settling step (docs/design.md §8's definition).
     pub settle: usize,
     /// Target entropy (nats); sets the default band `max(0.05, 0.1·H_tar)`.
     pub target: f64,
-    /// Settling band (nats) when given; `None`: DESIGN.md's
+    /// Settling band (nats) when given; `None`: docs/design.md §8's
     /// `max(0.05, 0.1·H_tar)`. The 0.05-nat floor is wider than a small
     /// LLM's whole token-mean entropy (often below 0.1 nats), where every
     /// gain would "settle" at step 0; pass e.g. `0.1·H_tar` there.
@@ -464,7 +464,7 @@ fn geom(lo: f64, hi: f64, n: usize) -> impl Iterator<Item = f64> {
     (0..n).map(move |i| lo * (hi / lo).powf(i as f64 / (n - 1) as f64))
 }
 
-/// Recommends PI gains (MATH.md §3 law, `spec.form`'s integral) for the
+/// Recommends PI gains (docs/mathematics.md §3 law, `spec.form`'s integral) for the
 /// identified plant, robust over the regression's 95% box.
 ///
 /// Chosen here (the issue leaves the method open): a grid search over the
@@ -480,7 +480,7 @@ fn geom(lo: f64, hi: f64, n: usize) -> impl Iterator<Item = f64> {
 /// closest to the wanted time, so the gains are no hotter than needed),
 /// ties broken by the largest gain margin at `ĝ`; if none meets it, the one
 /// with the smallest worst-corner settling step (`met = false`). Only PI is
-/// searched: with drift `b ≠ 0`, P leaves `e* = b/(g·Kp)` (MATH.md §6).
+/// searched: with drift `b ≠ 0`, P leaves `e* = b/(g·Kp)` (docs/mathematics.md §6).
 pub fn recommend(fit: &Fit, spec: &DesignSpec) -> Result<Recommendation, TuneError> {
     let (g_lo, g_hi) = fit.g_ci;
     if !(g_lo > 0.0 && fit.g > 0.0) {
@@ -498,7 +498,7 @@ pub fn recommend(fit: &Fit, spec: &DesignSpec) -> Result<Recommendation, TuneErr
             msg: format!("must be a finite entropy >= 0 (got {})", spec.target),
         });
     }
-    // At equilibrium ΔH = 0, so α* = b/g (MATH.md §6); past the clip no
+    // At equilibrium ΔH = 0, so α* = b/g (docs/mathematics.md §6); past the clip no
     // gains can hold the target, and every candidate would "never settle".
     let needed = fit.b / fit.g;
     if needed.abs() >= spec.alpha_max {
@@ -595,7 +595,7 @@ pub fn recommend(fit: &Fit, spec: &DesignSpec) -> Result<Recommendation, TuneErr
 /// The authors' verl override keys, as their recipe names them
 /// (yk7333/EntroPIC `config/entropic.yaml` and `run_entropic.sh`, commit
 /// 2470730c): `actor_rollout_ref.actor.{target_entropy, entropy_control_p,
-/// entropy_control_i}`; their controller is the `before` form of MATH.md §3.
+/// entropy_control_i}`; their controller is the `before` form of docs/mathematics.md §3.
 pub const VERL_KEYS: [&str; 3] = [
     "actor_rollout_ref.actor.target_entropy",
     "actor_rollout_ref.actor.entropy_control_p",
@@ -649,7 +649,7 @@ pub fn fmt_gain(x: f64) -> String {
     }
 }
 
-/// A probe schedule (MATH.md §7) as `[steps, alpha]` pairs: a pseudo-random
+/// A probe schedule (docs/mathematics.md §7) as `[steps, alpha]` pairs: a pseudo-random
 /// binary sequence (7-bit maximal-length LFSR, taps x⁷+x⁶+1, seed 1) between
 /// `center − amplitude` and `center + amplitude`, each bit held `hold`
 /// steps, runs of equal bits merged, cut or extended to `steps` in total.

@@ -1,4 +1,4 @@
-//! Verdict objects (DESIGN.md) and the shape every claim check has, so
+//! Verdict objects (docs/design.md §6) and the shape every claim check has, so
 //! `entropic verify` can run them all and write `verification.json` and
 //! `verification.md`.
 

@@ -4,13 +4,13 @@
 //! Claim helpers only add their line to [`checks`] (and, if their check can
 //! return a counterexample, to [`reproducers`]).
 //!
-//! Output (DESIGN.md, "Interfaces"):
+//! Output (docs/design.md §6, "Interfaces"):
 //! - `verification.json`: a JSON list of every [`ClaimVerdict`], in registry
-//!   order (kept a plain list, as DESIGN.md says, so readers need no wrapper).
+//!   order (kept a plain list, as docs/design.md §6 says, so readers need no wrapper).
 //! - `verification.stamp.json`: a [`Stamp`] with the SHA-256 of the sources
 //!   the report came from and the mode (`quick` or `full`). A separate file
 //!   was chosen over a wrapper in `verification.json` so that file stays the
-//!   list DESIGN.md names.
+//!   list docs/design.md §6 names.
 //! - `verification.md`: the summary table ([`summary_table`], what the README
 //!   shows), then one section per claim with its Markdown and figures, then
 //!   any check that failed with its error.
@@ -66,7 +66,8 @@ pub fn reproducers() -> Vec<(&'static str, ReproduceFn)> {
 }
 
 /// The source folders whose files the stamp hashes, relative to the
-/// workspace root.
+/// workspace root. `scenarios/verify` does not exist today (the checks build
+/// their configurations in code); a missing folder adds no file to the hash.
 pub const STAMPED_DIRS: &[&str] = &["sim/src", "proofs/src", "scenarios/verify"];
 
 /// File name of the stamp in the report folder.

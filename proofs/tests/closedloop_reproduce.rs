@@ -28,7 +28,7 @@ fn reproduce_agrees_with_the_run_and_can_fail() {
     assert!(!cl::reproduce(&flipped).unwrap());
 }
 
-/// The criterion: band max(0.05, 0.1·H_tar) (DESIGN.md): 0.05 at 0.2 nats,
+/// The criterion: band max(0.05, 0.1·H_tar) (docs/design.md §8): 0.05 at 0.2 nats,
 /// 0.1 at 1 nat.
 #[test]
 fn band_is_design_settling_band() {

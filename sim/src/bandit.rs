@@ -477,7 +477,7 @@ fn shift_for_mass(z: &[f64], correct: &[bool], p: f64) -> f64 {
 }
 
 /// The logit gradient of one context from per-token coefficients, for the
-/// update rule `rule` (MATH.md §4): with `c = ∂L/∂log π(a)` and
+/// update rule `rule` (docs/mathematics.md §4): with `c = ∂L/∂log π(a)` and
 /// `d = ∂L/∂H` of the tokens sampled in this context,
 /// vanilla `dz = Σc(e_a − π)/T`, sampled-logit `Σc·e_a/T`, natural
 /// `Σc·e_a/(π_a T)`, plus `Σd·∂H/∂z`. `per_action[a]` holds `Σ_{t: a_t = a} c_t`.

@@ -1,4 +1,4 @@
-//! Entropy mathematics of MATH.md §1 and §4: softmax and entropy at a
+//! Entropy mathematics of docs/mathematics.md §1 and §4: softmax and entropy at a
 //! temperature, the entropy gradient, the first-order entropy change of one
 //! update under the three update rules, and the token quadrants of Figure 2.
 
@@ -50,13 +50,13 @@ pub fn entropy(p: &[f64]) -> f64 {
 }
 
 /// Entropy of `softmax(z / t)` computed stably as `logsumexp − Σ π·z/t`
-/// (PEERS.md's full-vocab form).
+/// (docs/peers.md's full-vocab form).
 pub fn entropy_of_logits(z: &[f64], t: f64, scratch: &mut [f64]) -> f64 {
     let lse = softmax_into(z, t, scratch);
     entropy_from_lse(scratch, z, t, lse)
 }
 
-/// `∂H/∂z_k = −(1/T) π_k (log π_k + H)` (MATH.md §1), with `π = softmax(z/T)`.
+/// `∂H/∂z_k = −(1/T) π_k (log π_k + H)` (docs/mathematics.md §1), with `π = softmax(z/T)`.
 pub fn entropy_grad(p: &[f64], t: f64) -> Vec<f64> {
     let h = entropy(p);
     p.iter()
@@ -70,7 +70,7 @@ pub fn entropy_grad(p: &[f64], t: f64) -> Vec<f64> {
         .collect()
 }
 
-/// `c = Σ_j π_j²(log π_j + H) = Cov_π(π, log π) ≥ 0` (MATH.md §4).
+/// `c = Σ_j π_j²(log π_j + H) = Cov_π(π, log π) ≥ 0` (docs/mathematics.md §4).
 pub fn cov_pi_logpi(p: &[f64]) -> f64 {
     let h = entropy(p);
     p.iter()
@@ -79,7 +79,7 @@ pub fn cov_pi_logpi(p: &[f64]) -> f64 {
         .sum()
 }
 
-/// How a sampled token's loss gradient moves its context's logits (MATH.md §4).
+/// How a sampled token's loss gradient moves its context's logits (docs/mathematics.md §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum UpdateRule {
@@ -108,7 +108,7 @@ impl UpdateRule {
 }
 
 /// Logit step `Δz` of one sampled action `a` with advantage `adv` and step
-/// size `eta` (T = 1), per MATH.md §4.
+/// size `eta` (T = 1), per docs/mathematics.md §4.
 pub fn delta_z(rule: UpdateRule, p: &[f64], a: usize, adv: f64, eta: f64) -> Vec<f64> {
     let mut dz = vec![0.0; p.len()];
     match rule {
@@ -125,7 +125,7 @@ pub fn delta_z(rule: UpdateRule, p: &[f64], a: usize, adv: f64, eta: f64) -> Vec
 }
 
 /// First-order entropy change `∇H·Δz` of one sampled action (T = 1).
-/// Closed forms (MATH.md §4): vanilla `−ηA[π_a(log π_a + H) − c]`,
+/// Closed forms (docs/mathematics.md §4): vanilla `−ηA[π_a(log π_a + H) − c]`,
 /// sampled-logit `−ηA·π_a(log π_a + H)`, natural `−ηA(log π_a + H)`.
 pub fn predicted_dh(rule: UpdateRule, p: &[f64], a: usize, adv: f64, eta: f64) -> f64 {
     let h = entropy(p);
@@ -138,7 +138,7 @@ pub fn predicted_dh(rule: UpdateRule, p: &[f64], a: usize, adv: f64, eta: f64) -
 }
 
 /// Expected logit step over `a ~ π` with advantage function `adv[j]`
-/// (MATH.md §4): vanilla `ηπ_j(A_j − Ā)`, sampled-logit `ηπ_jA_j`, natural `ηA_j`.
+/// (docs/mathematics.md §4): vanilla `ηπ_j(A_j − Ā)`, sampled-logit `ηπ_jA_j`, natural `ηA_j`.
 pub fn expected_delta_z(rule: UpdateRule, p: &[f64], adv: &[f64], eta: f64) -> Vec<f64> {
     let abar: f64 = p.iter().zip(adv).map(|(pj, aj)| pj * aj).sum();
     p.iter()
@@ -161,7 +161,7 @@ pub fn expected_dh(rule: UpdateRule, p: &[f64], adv: &[f64], eta: f64) -> f64 {
         .sum()
 }
 
-/// Corollary 4.1 closed forms (MATH.md §5): the first-order expected entropy
+/// Corollary 4.1 closed forms (docs/mathematics.md §5): the first-order expected entropy
 /// change of a positive-only update (advantage `1 − p` on the correct set C)
 /// and of a negative-only update (advantage `−p` off C), `p = π(C)`.
 /// Returns `(ΔH₊, ΔH₋)`.
@@ -340,7 +340,7 @@ mod tests {
 
     #[test]
     fn math_md_counterexamples() {
-        // MATH.md §5: pi = (0.6, 0.2, 0.2), C = {first}: sampled-logit negative-only lowers H.
+        // docs/mathematics.md §5: pi = (0.6, 0.2, 0.2), C = {first}: sampled-logit negative-only lowers H.
         let p = [0.6, 0.2, 0.2];
         let (_, dn) = cor41_closed_form(UpdateRule::SampledLogit, &p, &[true, false, false], 1.0);
         assert!(dn < 0.0);

@@ -1,4 +1,4 @@
-//! Run figures (DESIGN.md, "Figures of a run"): how close a run came to its
+//! Run figures (docs/design.md §8, "Figures of a run"): how close a run came to its
 //! entropy target, when it settled, how far it overshot, how often α sat at
 //! its clip, and the same aggregated over seeds with 95% intervals.
 //!
@@ -6,7 +6,7 @@
 //! `entropy`, the value the controller saw; [`run_figures_on`] computes them
 //! on `entropy_exact` instead.
 //!
-//! Choices where DESIGN.md is silent (each repeated on the item it concerns):
+//! Choices where docs/design.md is silent (each repeated on the item it concerns):
 //! - The series is the slice's records sorted by `step` (stable), so records
 //!   written out of order give the same figures.
 //! - The target of a step is that record's `target` when present and finite,
@@ -24,9 +24,9 @@ use serde::{Deserialize, Serialize};
 /// Confidence level of every interval in an [`Aggregate`].
 pub const LEVEL: f64 = 0.95;
 
-/// Settling band half-width floor in nats (DESIGN.md: max(0.05 nats, 0.1·H_tar)).
+/// Settling band half-width floor in nats (docs/design.md §8: max(0.05 nats, 0.1·H_tar)).
 pub const SETTLE_ABS: f64 = 0.05;
-/// Settling band as a fraction of the target (DESIGN.md).
+/// Settling band as a fraction of the target (docs/design.md §8).
 pub const SETTLE_REL: f64 = 0.1;
 
 /// Relative slack when testing |α| against its clip, so a value clamped to
@@ -37,7 +37,7 @@ const CLIP_SLACK: f64 = 1e-9;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Field {
-    /// `entropy`: what the controller saw (DESIGN.md's default).
+    /// `entropy`: what the controller saw (docs/design.md's default).
     Entropy,
     /// `entropy_exact`: exact (bandit) or fresh-sample estimate (LLM);
     /// records without it are skipped.
@@ -59,7 +59,7 @@ impl Field {
 /// round-trip through `summary.json`.
 use crate::stats::f64_or_nan;
 
-/// Figures of one seed of one arm (DESIGN.md definitions).
+/// Figures of one seed of one arm (docs/design.md §8 definitions).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunFigures {
     /// Mean |H − H_tar| over the last quarter of steps (nats).
@@ -99,7 +99,7 @@ pub fn run_figures(records: &[Record], target: f64, alpha_clip: f64) -> RunFigur
     run_figures_on(records, target, alpha_clip, Field::Entropy)
 }
 
-/// Run figures of one seed on `field` (DESIGN.md, "Figures of a run").
+/// Run figures of one seed on `field` (docs/design.md §8, "Figures of a run").
 ///
 /// `target` is used for steps whose record carries no finite `target`; for
 /// an uncontrolled arm pass the controlled arms' target, and read its
@@ -166,7 +166,7 @@ pub fn run_figures_on(
 
 /// Settling step on `entropy` with a band relative to the target alone,
 /// |e| ≤ `rel`·H_tar (no 0.05-nat floor): for runs whose whole entropy is
-/// near or below DESIGN.md's floor (a small LLM's token-mean entropy),
+/// near or below docs/design.md §8's floor (a small LLM's token-mean entropy),
 /// where `settling_step` is 0 for every run. `target` as in [`run_figures`].
 pub fn settling_step_rel(records: &[Record], target: f64, rel: f64) -> Option<usize> {
     let mut recs: Vec<&Record> = records.iter().collect();
@@ -375,7 +375,7 @@ mod tests {
     #[test]
     fn relative_band_has_no_floor() {
         // Target 0.03 (a small LLM's scale): e = [.03, -.02, .004, -.002].
-        // DESIGN.md's band max(0.05, 0.003) = 0.05 holds from step 0; the
+        // docs/design.md §8's band max(0.05, 0.003) = 0.05 holds from step 0; the
         // relative band 0.1·0.03 = 0.003 is left last at step 2 (|.004|) →
         // settles at 3.
         let r = series(&[0.06, 0.01, 0.034, 0.028], &[], &[]);

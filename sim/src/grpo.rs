@@ -1,8 +1,8 @@
 //! GRPO on the softmax bandit: rollouts of G samples per prompt at
-//! temperature T, group advantages (MATH.md §2), the shared token loss of
+//! temperature T, group advantages (docs/mathematics.md §2), the shared token loss of
 //! [`crate::control::loss`] with the entropy method's weights, analytic
 //! gradients through the policy, SGD or dense Adam, and the two staleness
-//! models of MATH.md §7 (`ppo_epochs × minibatches`, and `lag = d`).
+//! models of docs/mathematics.md §7 (`ppo_epochs × minibatches`, and `lag = d`).
 //!
 //! [`Trainer::step`] is a step function: one rollout batch consumed, one
 //! [`Record`] returned; it prints nothing.
@@ -125,7 +125,7 @@ impl GrpoConfig {
     }
 }
 
-/// Group advantages `(r − mean)/(std + ε)` (MATH.md §2); all-equal groups get 0.
+/// Group advantages `(r − mean)/(std + ε)` (docs/mathematics.md §2); all-equal groups get 0.
 pub fn group_advantages(rewards: &[f64], std: AdvStd, eps: f64, out: &mut [f64]) {
     let n = rewards.len() as f64;
     let mean = rewards.iter().sum::<f64>() / n;

@@ -1,5 +1,5 @@
 //! `entropic-sim` provides the EntroPIC entropy controller (and the peer
-//! methods users compare it with), the entropy mathematics of MATH.md, and a
+//! methods users compare it with), the entropy mathematics of docs/mathematics.md, and a
 //! softmax-bandit GRPO simulator fast enough to sweep thousands of runs.
 //!
 //! - [`control`]: the controller, the probe and the peers, and the token

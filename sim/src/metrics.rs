@@ -1,5 +1,7 @@
-//! The per-step record shared by the toy and the LLM trainer (DESIGN.md),
-//! and the run figures computed from a series of records.
+//! The per-step record shared by the toy and the LLM trainer: one line of
+//! `metrics.jsonl`. Which trainer writes which field, and when a field is
+//! absent, is documented field by field in `docs/metrics.md`. The run
+//! figures computed from a series of records live in [`crate::figures`].
 use serde::{Deserialize, Serialize};
 
 /// One step of one seed of one arm. Absent fields are omitted in JSON.
@@ -13,7 +15,9 @@ pub struct Record {
     pub seed: u64,
     /// The entropy the controller saw this step (nats).
     pub entropy: f64,
-    /// Exact mean entropy over all prompts (bandit), or fresh-sample estimate (LLM).
+    /// Bandit: exact mean entropy over all prompts, on step 0, every
+    /// `exact_every` steps and the last. LLM: token-mean entropy of the validation samples
+    /// under the current policy, on validation steps only.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub entropy_exact: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -24,7 +28,8 @@ pub struct Record {
     pub integral: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub alpha: Option<f64>,
-    /// |HP| / N of the last update this step.
+    /// |HP| / N of the last optimizer step of this step (with the
+    /// configured threshold, also for methods other than EntroPIC).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub hp_frac: Option<f64>,
     /// A peer method's coefficient (entropy bonus weight etc.).
@@ -32,7 +37,8 @@ pub struct Record {
     pub coef: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reward_mean: Option<f64>,
-    /// Exact expected pass rate over all prompts (bandit).
+    /// Exact expected pass rate over all prompts (bandit only, on the
+    /// same steps as `entropy_exact`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub pass_rate: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]

@@ -1,4 +1,4 @@
-//! Tests of the controller step (MATH.md §3, §6, §7; PEERS.md) and of the
+//! Tests of the controller step (docs/mathematics.md §3, §6, §7; docs/peers.md) and of the
 //! config checks and exact serde round trip.
 
 use entropic_sim::control::{

@@ -90,7 +90,7 @@ fn vanilla_gradient_matches_finite_differences() {
 /// Sampled-logit and natural rules: the logit gradient of a context is
 /// `Σ_t c_t·e_{a_t}/T` (sampled-logit) or `Σ_t c_t·e_{a_t}/(π_{a_t} T)`
 /// (natural), plus `Σ_t d_t·∂H/∂z`, with `c_t = ∂L/∂logp_t` and
-/// `d_t = ∂L/∂H_t` from the shared token loss (MATH.md §4). Tabular: the
+/// `d_t = ∂L/∂H_t` from the shared token loss (docs/mathematics.md §4). Tabular: the
 /// parameter gradient is the logit gradient.
 #[test]
 fn sampled_logit_and_natural_rules_follow_their_definition() {

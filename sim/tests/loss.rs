@@ -1,5 +1,5 @@
 //! Tests of `control::loss::token_loss`: each method on a small example
-//! computed by hand, the EntroPIC quadrant weights (MATH.md §3), N = 0, and
+//! computed by hand, the EntroPIC quadrant weights (docs/mathematics.md §3), N = 0, and
 //! a central finite-difference check of the gradient for every method.
 
 use entropic_sim::control::loss::{token_loss, LossConfig, TokenInputs, TokenLoss};
@@ -89,7 +89,7 @@ fn ppo_clip_and_dual_clip_by_hand() {
 }
 
 /// P↑, P↓, N↑, N↓ on-policy (r = 1): the effective weight of token t is
-/// `dlogp_t / (−A_t/N)` (MATH.md §3).
+/// `dlogp_t / (−A_t/N)` (docs/mathematics.md §3).
 #[test]
 fn entropic_quadrant_weights() {
     // p = 0.99 (P↑), 0.3 (P↓), 0.98 (N↑), 0.2 (N↓); τ = 0.95 → |HP| = 2, N = 4.

@@ -28,8 +28,8 @@ pub enum LrSchedule {
 }
 
 /// The `[grpo]` table: rollout, loss, optimizer and bookkeeping settings.
-/// Defaults follow verl where it has one (PEERS.md: ε 0.2, dual clip 3,
-/// grad clip 1, one PPO epoch, no KL), MATH.md §3's authors' run script for
+/// Defaults follow verl where it has one (docs/peers.md §1: ε 0.2, dual clip 3,
+/// grad clip 1, one PPO epoch, no KL), docs/mathematics.md §3's authors' run script for
 /// G = 8 and T = 0.6 is *not* the default here: T = 1 matches the base
 /// model's evaluation temperature.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,7 +44,7 @@ pub struct GrpoParams {
     /// Prompts per rollout batch.
     pub batch_prompts: usize,
     /// Sampling temperature T; log-probs, ratios and entropies use the same T
-    /// (MATH.md §1). Must be > 0 (greedy sampling has no log-prob to train).
+    /// (docs/mathematics.md §1). Must be > 0 (greedy sampling has no log-prob to train).
     pub temperature: f64,
     /// Most generated tokens per completion (the stop token included).
     pub max_new_tokens: usize,
@@ -59,7 +59,7 @@ pub struct GrpoParams {
     pub adam_beta1: f64,
     pub adam_beta2: f64,
     pub adam_eps: f64,
-    /// Group-advantage normalisation (MATH.md §2): unbiased | population | none.
+    /// Group-advantage normalisation (docs/mathematics.md §2): unbiased | population | none.
     pub adv_std: AdvStd,
     pub adv_eps: f64,
     pub eps_low: f64,
@@ -67,7 +67,7 @@ pub struct GrpoParams {
     /// verl's dual clip c for A < 0; `inf` disables it.
     #[serde(with = "entropic_sim::control::exact_f64")]
     pub dual_clip: f64,
-    /// β of the k3 KL to the frozen base model (0 = off; PEERS.md verl).
+    /// β of the k3 KL to the frozen base model (0 = off; docs/peers.md §1 verl).
     pub kl_coef: f64,
     /// Optimizer passes over each rollout batch.
     pub ppo_epochs: usize,

@@ -43,7 +43,7 @@ pub struct PolicyLoss {
 /// (N,) log-probabilities of the sampled tokens and the full-vocabulary
 /// entropies at their positions, from the differentiable training forward
 /// pass at the sampling temperature (so HP is judged under the policy being
-/// updated, MATH.md §3). `rng` is used by clip_cov only.
+/// updated, docs/mathematics.md §3). `rng` is used by clip_cov only.
 pub fn policy_loss<R: Rng + ?Sized>(
     logp: &Tensor,
     entropy: &Tensor,

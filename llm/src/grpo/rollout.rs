@@ -16,7 +16,7 @@ pub struct Seq {
     /// Generated tokens, the stop token included when one was hit.
     pub completion: Vec<u32>,
     pub reward: f64,
-    /// Group advantage (MATH.md §2), shared by all its tokens.
+    /// Group advantage (docs/mathematics.md §2), shared by all its tokens.
     pub adv: f64,
     /// log π_old of each completion token and the full-vocab entropy at its
     /// position under the behaviour policy (training-path forward pass at

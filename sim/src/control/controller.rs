@@ -1,5 +1,5 @@
-//! [`Controller`]: one step of the configured entropy method (MATH.md §3, §7;
-//! PEERS.md for the peers). A step function: it reads a [`Measurement`],
+//! [`Controller`]: one step of the configured entropy method (docs/mathematics.md §3, §7;
+//! docs/peers.md for the peers). A step function: it reads a [`Measurement`],
 //! updates its state and returns the [`Directive`] for the coming update(s).
 
 use super::{
@@ -41,7 +41,7 @@ impl Controller {
     /// One controller step. Returns the directive for the coming update(s)
     /// and stores it in `state.last`; `state.steps` counts the calls.
     ///
-    /// * **entropic** (MATH.md §3, §6), `e = H − target`, H = `m.entropy`:
+    /// * **entropic** (docs/mathematics.md §3, §6), `e = H − target`, H = `m.entropy`:
     ///   - form `before` (authors'): `α = clip(Kp·e + Ki·I)` with I from the
     ///     previous step, then `I ← I + e`;
     ///   - form `after`: `I ← I + e`, then `α = clip(Kp·e + Ki·I)`.
@@ -53,13 +53,13 @@ impl Controller {
     ///     that is saturated with `e·α' > 0`, I is kept and the output is
     ///     `clip(Kp·e + Ki·I)` with the kept I.
     ///   - `alpha_max = inf`: no clip, and so anti-windup never acts.
-    /// * **probe** (MATH.md §7): `α = clip(a_k)` where `a_k` is the schedule
+    /// * **probe** (docs/mathematics.md §7): `α = clip(a_k)` where `a_k` is the schedule
     ///   value at controller step k = `state.steps` (0-based; pairs
     ///   `(steps, alpha)` played in order, the last alpha held after the
     ///   end; 0 for an empty schedule). e and `I ← I + e` are recorded as
     ///   usual (no anti-windup) so logs compare with entropic runs.
     /// * **entropy_bonus**: `entropy_coef = cfg.entropy_coef`.
-    /// * **adaptive_entropy** (Skywork-OR1 `EntController`, PEERS.md): the
+    /// * **adaptive_entropy** (Skywork-OR1 `EntController`, docs/peers.md §3): the
     ///   input x is `m.sampled_nll` when finite (Skywork's `−mean logπ_old`
     ///   of the sampled tokens), else `m.entropy`. In order:
     ///   1. the bonus for this step's update is `c` if `below_target` (set by

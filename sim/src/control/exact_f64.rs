@@ -1,17 +1,21 @@
 //! Serde for `f64` fields that round-trips bit for bit, infinities and NaN
 //! included, through serde_json and TOML.
 //!
-//! Why: serde_json without its `float_roundtrip` feature (as this workspace
-//! builds it) parses about one in eight 17-digit floats one ulp off, and it
-//! writes `inf`/`NaN` as `null`, which it then refuses to read back as `f64`.
-//! Controller state (the integral after thousands of steps) must restore
-//! exactly, and `alpha_max = inf` / `dual_clip = inf` must survive a config
-//! written into a report.
+//! Why: serde_json writes `inf`/`NaN` as `null`, which it then refuses to
+//! read back as `f64`; and without its `float_roundtrip` feature it parses
+//! about one in eight 17-digit floats one ulp off. The workspace turns
+//! `float_roundtrip` on (root `Cargo.toml`, `[workspace.dependencies]`), so
+//! in this build finite numbers read back exactly and only the non-finite
+//! values need the string form; the per-value check below keeps the
+//! guarantee even for a build where the feature is off. Controller state
+//! (the integral after thousands of steps) must restore exactly, and
+//! `alpha_max = inf` / `dual_clip = inf` must survive a config written into
+//! a report.
 //!
-//! Choice: a value is written as a plain number when serde_json reads that
-//! number back to the same bits (almost always; always once `float_roundtrip`
-//! is on); otherwise as a string in Rust's shortest round-trip form
-//! (`"1.2345678901234567e-1"`, `"inf"`, `"-inf"`, `"NaN"`), which
+//! Choice: a value is written as a plain number when serde_json, as built,
+//! reads that number back to the same bits (every finite value with
+//! `float_roundtrip`); otherwise as a string in Rust's shortest round-trip
+//! form (`"1.2345678901234567e-1"`, `"inf"`, `"-inf"`, `"NaN"`), which
 //! `str::parse::<f64>` reads exactly. Reading accepts a number, such a
 //! string, or `null` (as NaN, what serde_json writes for a non-finite f64).
 //! Use as `#[serde(with = "crate::control::exact_f64")]`.

@@ -1,10 +1,10 @@
 //! Token-level policy loss with the entropy method's weighting, and its
 //! gradient with respect to each token's log-probability and entropy.
-//! Shared by the toy and the LLM trainer (HELPER-OWNED bodies).
+//! Shared by the toy and the LLM trainer.
 //!
 //! [`token_loss`] is the whole objective: the PPO/GRPO clipped surrogate
-//! (PEERS.md, verl), the EntroPIC extra term (MATH.md §3), the peer methods
-//! of PEERS.md and the k3 KL, token-mean over N tokens, with its gradient.
+//! (docs/peers.md §1, verl), the EntroPIC extra term (docs/mathematics.md §3), the peer methods
+//! of docs/peers.md and the k3 KL, token-mean over N tokens, with its gradient.
 
 use super::{clip, exact_f64, is_high_prob, ControlConfig, Directive, Method, Weighting};
 use rand::Rng;
@@ -144,7 +144,7 @@ struct PpoToken {
     clipped: bool,
 }
 
-/// verl's per-token clipped surrogate with dual clip (PEERS.md, trainer
+/// verl's per-token clipped surrogate with dual clip (docs/peers.md §1, trainer
 /// conventions); `use_clip = false` gives the plain `−A·r` (kl_cov).
 /// NaN inputs propagate into ℓ (see `clip`).
 fn ppo_token(
@@ -224,7 +224,7 @@ fn means(x: &TokenInputs, n: usize) -> (f64, f64) {
     (a, l)
 }
 
-/// Clip-Cov's selection (PEERS.md, Cui et al. 2025): `Cov_i = (A_i − Ā)
+/// Clip-Cov's selection (docs/peers.md §4, Cui et al. 2025): `Cov_i = (A_i − Ā)
 /// (logp_i − mean logp)` over the N tokens (current policy); candidates are
 /// tokens not already PPO-clipped (clipped branch or dual clip) with
 /// `ω_low < Cov_i < ω_high`; `min(max(⌊r_c·N⌋, 1), #candidates)` of them
@@ -255,7 +255,7 @@ fn select_clip_cov<R: Rng + ?Sized>(
     selected
 }
 
-/// KL-Cov's selection (PEERS.md): the `k = max(1, ⌊N·ratio⌋)` tokens with the
+/// KL-Cov's selection (docs/peers.md §5): the `k = max(1, ⌊N·ratio⌋)` tokens with the
 /// largest `Cov_i` (as in Clip-Cov), ties to the lower index; partial
 /// selection, O(N).
 fn select_kl_cov(ctl: &ControlConfig, x: &TokenInputs, n: usize) -> Vec<bool> {
@@ -284,16 +284,16 @@ fn select_kl_cov(ctl: &ControlConfig, x: &TokenInputs, n: usize) -> Vec<bool> {
 ///   `min(ℓ, −A·dual_clip)`; the gradient flows through the active branch
 ///   only (`∂r/∂logp = r`, 0 where the ±20 clamp binds). `clip_frac` = share
 ///   of tokens whose clipped branch or dual clip is active.
-/// * entropic / probe (MATH.md §3): `+ α·Σ_{HP}(−r_t·|A_t|)/|HP|`
+/// * entropic / probe (docs/mathematics.md §3): `+ α·Σ_{HP}(−r_t·|A_t|)/|HP|`
 ///   (official) or `/N` (plain), r unclipped; HP by [`is_high_prob`] under
 ///   the current `logp`; no term when `|HP| = 0`. `hp_frac` is reported for
 ///   every method with the configured threshold.
 /// * entropy_bonus / adaptive_entropy: `− d.entropy_coef · mean H_t`.
-/// * clip_cov (PEERS.md): the selected tokens (`select_clip_cov`) lose
+/// * clip_cov (docs/peers.md §4): the selected tokens (`select_clip_cov`) lose
 ///   their loss and gradient but stay in N. Their scripts also set the PPO
 ///   clip to [0, 2]; that is `LossConfig`'s business, not changed here.
 ///   `clip_frac` stays the PPO clip share; the selection is `n_selected`.
-/// * kl_cov (PEERS.md): no PPO clip (nor dual clip) for this method: every
+/// * kl_cov (docs/peers.md §5): no PPO clip (nor dual clip) for this method: every
 ///   token `−A·r`, the top-k by Cov add `β·|logp − logp_old|` (unclamped
 ///   difference; gradient `β·sign`, 0 at 0).
 /// * clip_higher (DAPO): `ε_high = ctl.clip_higher_eps_high`; dynamic

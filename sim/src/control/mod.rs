@@ -1,6 +1,6 @@
-//! Entropy control: the EntroPIC PI controller (MATH.md §3, §7), the probe
+//! Entropy control: the EntroPIC PI controller (docs/mathematics.md §3, §7), the probe
 //! controller used for plant identification, and the peer methods of
-//! PEERS.md, all behind one interface that knows nothing of the bandit.
+//! docs/peers.md, all behind one interface that knows nothing of the bandit.
 //!
 //! A training loop (toy or LLM) does, per controller step:
 //! 1. measure the entropy (`Measurement`) and call [`Controller::update`],
@@ -10,8 +10,6 @@
 //!    respect to each token's log-probability and full-distribution entropy,
 //!    which the caller back-propagates (analytically in the toy, through a
 //!    detached-coefficient surrogate in candle in the LLM).
-//!
-//! HELPER-OWNED: the bodies of this module are implemented by the control helper.
 
 mod controller;
 pub mod exact_f64;
@@ -30,7 +28,7 @@ pub enum Method {
     None,
     /// EntroPIC (P when `ki = 0`, PI otherwise).
     Entropic,
-    /// Fixed α schedule (MATH.md §7), for identification.
+    /// Fixed α schedule (docs/mathematics.md §7), for identification.
     Probe,
     EntropyBonus,
     AdaptiveEntropy,
@@ -70,7 +68,7 @@ pub enum Scope {
     All,
 }
 
-/// When the controller steps and which entropy it sees (MATH.md §7).
+/// When the controller steps and which entropy it sees (docs/mathematics.md §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Measure {
@@ -82,7 +80,7 @@ pub enum Measure {
     Rollout,
 }
 
-/// Form of the PI law (MATH.md §6).
+/// Form of the PI law (docs/mathematics.md §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum IntegralForm {
@@ -146,7 +144,7 @@ pub struct ControlConfig {
     #[serde(with = "exact_f64")]
     pub kl_cov_coef: f64,
     /// clip_higher (DAPO): ε_high that replaces `LossConfig::eps_high`
-    /// (PEERS.md: 0.28; ε_low stays `LossConfig::eps_low`).
+    /// (docs/peers.md §6: 0.28; ε_low stays `LossConfig::eps_low`).
     #[serde(with = "exact_f64")]
     pub clip_higher_eps_high: f64,
 }
@@ -206,7 +204,7 @@ pub struct Controller {
 
 impl Default for ControlConfig {
     /// The authors' law where it applies (Kp = 1, Ki = 0.01, τ = 0.95, no
-    /// option of ours), and the peers' defaults from PEERS.md.
+    /// option of ours), and the peers' defaults from docs/peers.md.
     fn default() -> Self {
         ControlConfig {
             method: Method::None,
@@ -237,7 +235,7 @@ impl Default for ControlConfig {
     }
 }
 
-/// Whether one token is high-probability under `ctl` (MATH.md §3): scope
+/// Whether one token is high-probability under `ctl` (docs/mathematics.md §3): scope
 /// `all` → always; threshold `tau` → `π(y) = exp(logp) > τ`; `exp_neg_h` →
 /// `exp(logp) > exp(−H)`, H the entropy at the token's position.
 /// `logp` is under the policy being updated, not the behaviour policy.
@@ -250,7 +248,7 @@ pub fn is_high_prob(ctl: &ControlConfig, logp: f64, entropy: f64) -> bool {
     }
 }
 
-/// The HP mask of MATH.md §3 for tokens with log-probabilities `logp` and
+/// The HP mask of docs/mathematics.md §3 for tokens with log-probabilities `logp` and
 /// position entropies `entropy` ([`is_high_prob`] per token). The result has
 /// `logp.len()` entries; `entropy` is read only for `exp_neg_h`, where a
 /// token without an entropy entry counts as not high-probability.

@@ -1,4 +1,4 @@
-//! Range checks of [`ControlConfig`] and [`LossConfig`] (DESIGN.md: every
+//! Range checks of [`ControlConfig`] and [`LossConfig`] (docs/design.md §9: every
 //! scenario struct has a `validate()` naming the file, key and range).
 
 use super::loss::LossConfig;
@@ -33,7 +33,7 @@ impl ControlConfig {
     /// rejected everywhere except `alpha_max = inf` (no clip).
     ///
     /// Ranges (ours where no source fixes one): `target ≥ 0`; `kp, ki ≥ 0`
-    /// (the sign convention of MATH.md §3 makes positive gains the only
+    /// (the sign convention of docs/mathematics.md §3 makes positive gains the only
     /// meaningful ones); `alpha_max > 0` or inf; `0 < tau < 1`; probe pairs
     /// `steps ≥ 1`, `alpha` finite; `entropy_coef ≥ 0`; `adaptive_delta ≥ 0`,
     /// `0 ≤ c_min ≤ c0 ≤ c_max`; `0 < clip_cov_ratio ≤ 1`,
