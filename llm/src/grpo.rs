@@ -164,19 +164,10 @@ impl GrpoTrainer {
                 .unwrap_or_default(),
         };
         let vocab = ck.model.config().vocab_size;
-        let c = &cfg.control;
-        let uses_target = matches!(
-            c.method,
-            Method::Entropic | Method::Probe | Method::AdaptiveEntropy
-        );
-        if uses_target && c.target > (vocab as f64).ln() {
+        if let Some(msg) = cfg.control.target_above_max(vocab) {
             return Err(LlmError::input(
                 file,
-                format!(
-                    "key `control.target`: must be at most ln V = {:.4} (vocabulary {vocab}), got {}",
-                    (vocab as f64).ln(),
-                    c.target
-                ),
+                format!("key `control.target`: {msg} (the vocabulary)"),
             ));
         }
         let stop = stop_tokens(&ck);

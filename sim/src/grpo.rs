@@ -14,6 +14,7 @@ use crate::entropy::{entropy_from_lse, quadrant, softmax_into, ProbLine, Quadran
 use crate::error::SimError;
 use crate::metrics::Record;
 use crate::optim::{Optimizer, OptimizerKind};
+use crate::rl::RlSettings;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -115,13 +116,31 @@ impl Default for GrpoConfig {
 }
 
 impl GrpoConfig {
-    pub fn loss_config(&self) -> LossConfig {
-        LossConfig {
+    /// The settings shared with the LLM trainer (validated in `crate::rl`).
+    pub fn rl(&self) -> RlSettings {
+        RlSettings {
+            group_size: self.group_size,
+            batch_prompts: self.batch_prompts,
+            temperature: self.temperature,
+            lr: self.lr,
+            adam_beta1: self.adam_beta1,
+            adam_beta2: self.adam_beta2,
+            adam_eps: self.adam_eps,
+            adv_std: self.adv_std,
+            adv_eps: self.adv_eps,
             eps_low: self.eps_low,
             eps_high: self.eps_high,
             dual_clip: self.dual_clip,
             kl_coef: self.kl_coef,
+            ppo_epochs: self.ppo_epochs,
+            minibatches: self.minibatches,
+            lag: self.lag,
+            grad_clip: self.grad_clip,
         }
+    }
+
+    pub fn loss_config(&self) -> LossConfig {
+        self.rl().loss_config()
     }
 }
 
@@ -691,7 +710,9 @@ impl Trainer {
             });
         }
         let directive = self.directive;
-        let (out, mut grad_norm) = self.loss_grad(batch, t0, t1, &f, &directive);
+        // `grad_norm` is logged before the clip, as the LLM trainer and verl
+        // (torch's `clip_grad_norm_` return value) report it.
+        let (out, grad_norm) = self.loss_grad(batch, t0, t1, &f, &directive);
         if !out.loss.is_finite() {
             return Err(self.nonfinite("loss"));
         }
@@ -701,7 +722,6 @@ impl Trainer {
         if self.grpo.grad_clip > 0.0 && grad_norm > self.grpo.grad_clip {
             let s = self.grpo.grad_clip / grad_norm;
             self.grad.iter_mut().for_each(|g| *g *= s);
-            grad_norm = self.grpo.grad_clip;
         }
         self.opt.step(&mut self.policy.params, &self.grad);
         if self.policy.params.iter().any(|x| !x.is_finite()) {

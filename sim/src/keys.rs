@@ -2,6 +2,8 @@
 //! and meaning. `entropic scenario --keys` prints it, `docs/scenarios.md` is
 //! generated from it, and a test keeps it in step with the config structs.
 
+use crate::rl;
+
 /// One documented key.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyDoc {
@@ -54,24 +56,24 @@ pub const KEYS: &[KeyDoc] = &[
     k("bandit.logits", "array", "[]", "rows of equal length >= 2", "Explicit initial logits, one row per prompt (tabular)."),
     k("bandit.correct", "array", "[]", "one list of indices < K per row of logits", "Explicit correct sets."),
     k("bandit.instance_seed", "integer", "unset", ">= 0", "Use this instance for every seed (default: the instance follows the seed)."),
-    k("grpo.group_size", "integer", "8", "2..=4096", "G samples per prompt."),
-    k("grpo.batch_prompts", "integer", "32", "1..=prompts", "B prompts per rollout batch."),
-    k("grpo.temperature", "float", "1.0", "(0, 10]", "Sampling temperature T."),
-    k("grpo.lr", "float", "0.05", "(0, 100]", "Learning rate."),
+    k("grpo.group_size", "integer", "8", rl::GROUP_SIZE.range, rl::GROUP_SIZE.meaning),
+    k("grpo.batch_prompts", "integer", "32", "1..=prompts", rl::BATCH_PROMPTS.meaning),
+    k("grpo.temperature", "float", "1.0", rl::TEMPERATURE.range, rl::TEMPERATURE.meaning),
+    k("grpo.lr", "float", "0.05", rl::LR.range, rl::LR.meaning),
     k("grpo.optimizer", "string", "\"adam\"", "adam | sgd", "Optimizer (Adam is dense, as PyTorch's)."),
-    k("grpo.adam_beta1", "float", "0.9", "[0, 1)", "Adam β1."),
-    k("grpo.adam_beta2", "float", "0.999", "[0, 1)", "Adam β2."),
-    k("grpo.adam_eps", "float", "1e-8", "(0, 1]", "Adam ε."),
-    k("grpo.adv_std", "string", "\"unbiased\"", "unbiased | population | none", "Group-advantage normalisation (none = Dr. GRPO)."),
-    k("grpo.adv_eps", "float", "1e-6", "[0, 1]", "ε in (r − mean)/(std + ε)."),
-    k("grpo.eps_low", "float", "0.2", "[0, 1]", "PPO clip below."),
-    k("grpo.eps_high", "float", "0.2", "[0, 10]", "PPO clip above."),
-    k("grpo.dual_clip", "float", "3.0", "> 1 or inf", "Dual-clip constant for A < 0 (inf = off)."),
-    k("grpo.kl_coef", "float", "0.0", "[0, 10]", "k3 KL to the initial policy."),
-    k("grpo.ppo_epochs", "integer", "1", "1..=64", "Optimizer passes per rollout batch."),
-    k("grpo.minibatches", "integer", "1", "1..=batch_prompts", "Minibatches per pass."),
-    k("grpo.lag", "integer", "0", "0..=64", "Asynchronous lag d (batch of step t sampled at t − d)."),
-    k("grpo.grad_clip", "float", "0.0", "[0, inf)", "Gradient L2-norm clip (0 = off)."),
+    k("grpo.adam_beta1", "float", "0.9", rl::ADAM_BETA1.range, rl::ADAM_BETA1.meaning),
+    k("grpo.adam_beta2", "float", "0.999", rl::ADAM_BETA2.range, rl::ADAM_BETA2.meaning),
+    k("grpo.adam_eps", "float", "1e-8", rl::ADAM_EPS.range, rl::ADAM_EPS.meaning),
+    k("grpo.adv_std", "string", "\"unbiased\"", rl::ADV_STD.range, rl::ADV_STD.meaning),
+    k("grpo.adv_eps", "float", "1e-6", rl::ADV_EPS.range, rl::ADV_EPS.meaning),
+    k("grpo.eps_low", "float", "0.2", rl::EPS_LOW.range, rl::EPS_LOW.meaning),
+    k("grpo.eps_high", "float", "0.2", rl::EPS_HIGH.range, rl::EPS_HIGH.meaning),
+    k("grpo.dual_clip", "float", "3.0", rl::DUAL_CLIP.range, rl::DUAL_CLIP.meaning),
+    k("grpo.kl_coef", "float", "0.0", rl::KL_COEF.range, rl::KL_COEF.meaning),
+    k("grpo.ppo_epochs", "integer", "1", rl::PPO_EPOCHS.range, rl::PPO_EPOCHS.meaning),
+    k("grpo.minibatches", "integer", "1", rl::MINIBATCHES.range, rl::MINIBATCHES.meaning),
+    k("grpo.lag", "integer", "0", rl::LAG.range, rl::LAG.meaning),
+    k("grpo.grad_clip", "float", "0.0", rl::GRAD_CLIP.range, rl::GRAD_CLIP.meaning),
     k("grpo.train_on", "string", "\"all\"", "all | positive | negative", "Train only on positive or negative samples."),
     k("grpo.mask", "array", "[]", "subset of p_up, p_down, n_up, n_down", "Quadrants masked out of the loss."),
     k("grpo.mask_tau", "float", "0.95", "(0, 1), or < 0 for exp(−H)", "High/low probability line of `mask`."),

@@ -27,6 +27,7 @@ pub mod keys;
 pub mod metrics;
 pub mod optim;
 pub mod report;
+pub mod rl;
 pub mod runner;
 pub mod scenario;
 pub mod scratch;

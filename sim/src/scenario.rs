@@ -5,7 +5,7 @@
 //! names the file, the key and the allowed range on any error.
 
 use crate::bandit::{BanditConfig, PolicyKind, Sampling};
-use crate::control::{ControlConfig, Method};
+use crate::control::ControlConfig;
 use crate::error::SimError;
 use crate::grpo::GrpoConfig;
 use crate::keys::{doc, KEYS};
@@ -541,86 +541,15 @@ pub fn validate(file: &str, rc: &RunConfig) -> Result<(), SimError> {
             "exact sampling is available for tabular and linear policies only",
         ));
     }
-    check_u(
-        file,
-        "grpo.group_size",
-        g.group_size,
-        (2..=4096).contains(&g.group_size),
-    )?;
+    // the keys shared with the LLM trainer: one range each (crate::rl)
+    g.rl()
+        .check()
+        .map_err(|e| range_err(file, &format!("grpo.{}", e.key), e.range, e.got))?;
     check_u(
         file,
         "grpo.batch_prompts",
         g.batch_prompts,
-        g.batch_prompts >= 1 && g.batch_prompts <= m,
-    )?;
-    check_f(
-        file,
-        "grpo.temperature",
-        g.temperature,
-        g.temperature > 0.0 && g.temperature <= 10.0,
-    )?;
-    check_f(file, "grpo.lr", g.lr, g.lr > 0.0 && g.lr <= 100.0)?;
-    check_f(
-        file,
-        "grpo.adam_beta1",
-        g.adam_beta1,
-        (0.0..1.0).contains(&g.adam_beta1),
-    )?;
-    check_f(
-        file,
-        "grpo.adam_beta2",
-        g.adam_beta2,
-        (0.0..1.0).contains(&g.adam_beta2),
-    )?;
-    check_f(
-        file,
-        "grpo.adam_eps",
-        g.adam_eps,
-        g.adam_eps > 0.0 && g.adam_eps <= 1.0,
-    )?;
-    check_f(
-        file,
-        "grpo.adv_eps",
-        g.adv_eps,
-        (0.0..=1.0).contains(&g.adv_eps),
-    )?;
-    check_f(
-        file,
-        "grpo.eps_low",
-        g.eps_low,
-        (0.0..=1.0).contains(&g.eps_low),
-    )?;
-    check_f(
-        file,
-        "grpo.eps_high",
-        g.eps_high,
-        (0.0..=10.0).contains(&g.eps_high),
-    )?;
-    check_f(file, "grpo.dual_clip", g.dual_clip, g.dual_clip > 1.0)?;
-    check_f(
-        file,
-        "grpo.kl_coef",
-        g.kl_coef,
-        (0.0..=10.0).contains(&g.kl_coef),
-    )?;
-    check_u(
-        file,
-        "grpo.ppo_epochs",
-        g.ppo_epochs,
-        (1..=64).contains(&g.ppo_epochs),
-    )?;
-    check_u(
-        file,
-        "grpo.minibatches",
-        g.minibatches,
-        g.minibatches >= 1 && g.minibatches <= g.batch_prompts,
-    )?;
-    check_u(file, "grpo.lag", g.lag, g.lag <= 64)?;
-    check_f(
-        file,
-        "grpo.grad_clip",
-        g.grad_clip,
-        g.grad_clip >= 0.0 && g.grad_clip.is_finite(),
+        g.batch_prompts <= m,
     )?;
     check_f(
         file,
@@ -639,13 +568,8 @@ pub fn validate(file: &str, rc: &RunConfig) -> Result<(), SimError> {
     }
     let c = &rc.control;
     c.validate(file, "control")?;
-    let ln_k = (k as f64).ln();
-    if c.method != Method::None && c.target > ln_k {
-        return Err(SimError::input(
-            file,
-            "control.target",
-            format!("must be in [0, ln K = {ln_k:.4}] (got {})", c.target),
-        ));
+    if let Some(msg) = c.target_above_max(k) {
+        return Err(SimError::input(file, "control.target", msg));
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use crate::tasks::ArithConfig;
 use entropic_sim::control::loss::LossConfig;
 use entropic_sim::control::ControlConfig;
 use entropic_sim::grpo::AdvStd;
+use entropic_sim::rl::RlSettings;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -124,14 +125,32 @@ impl Default for GrpoParams {
 }
 
 impl GrpoParams {
-    /// The shared loss settings of `entropic_sim::control::loss`.
-    pub fn loss_config(&self) -> LossConfig {
-        LossConfig {
+    /// The settings shared with the toy trainer (validated in `entropic_sim::rl`).
+    pub fn rl(&self) -> RlSettings {
+        RlSettings {
+            group_size: self.group_size,
+            batch_prompts: self.batch_prompts,
+            temperature: self.temperature,
+            lr: self.lr,
+            adam_beta1: self.adam_beta1,
+            adam_beta2: self.adam_beta2,
+            adam_eps: self.adam_eps,
+            adv_std: self.adv_std,
+            adv_eps: self.adv_eps,
             eps_low: self.eps_low,
             eps_high: self.eps_high,
             dual_clip: self.dual_clip,
             kl_coef: self.kl_coef,
+            ppo_epochs: self.ppo_epochs,
+            minibatches: self.minibatches,
+            lag: self.lag,
+            grad_clip: self.grad_clip,
         }
+    }
+
+    /// The shared loss settings of `entropic_sim::control::loss`.
+    pub fn loss_config(&self) -> LossConfig {
+        self.rl().loss_config()
     }
 
     /// Learning rate at `step` (0-based): linear warm-up `lr·(step+1)/warmup`,
@@ -152,22 +171,22 @@ impl GrpoParams {
         self.lr * f
     }
 
-    /// Range checks, naming `file`, the key `grpo.<key>` and the allowed range.
+    /// Range checks, naming `file`, the key `grpo.<key>` and the allowed
+    /// range: the keys shared with the toy by `entropic_sim::rl` (one range
+    /// each), then this trainer's own.
     pub fn validate(&self, file: &str) -> Result<()> {
+        self.rl()
+            .check()
+            .map_err(|e| LlmError::input(file, e.to_string()))?;
         let bad = |k: &str, range: &str, got: String| {
             Err(LlmError::input(
                 file,
                 format!("key `grpo.{k}`: must be {range} (got {got})"),
             ))
         };
-        let fin = |x: f64| x.is_finite();
         for (k, v, lo) in [
             ("steps", self.steps, 1),
-            ("group_size", self.group_size, 2),
-            ("batch_prompts", self.batch_prompts, 1),
             ("max_new_tokens", self.max_new_tokens, 1),
-            ("ppo_epochs", self.ppo_epochs, 1),
-            ("minibatches", self.minibatches, 1),
             ("checkpoint_every", self.checkpoint_every, 1),
             ("val_problems", self.val_problems, 1),
             ("sample_batch", self.sample_batch, 1),
@@ -176,60 +195,14 @@ impl GrpoParams {
                 return bad(k, &format!("at least {lo}"), v.to_string());
             }
         }
-        if self.minibatches > self.batch_prompts {
-            return bad(
-                "minibatches",
-                &format!("at most batch_prompts = {}", self.batch_prompts),
-                self.minibatches.to_string(),
-            );
-        }
-        if self.lag > 64 {
-            return bad("lag", "in 0..=64", self.lag.to_string());
-        }
-        let f = |k: &str, x: f64, ok: bool, range: &str| -> Result<()> {
-            if ok {
-                Ok(())
-            } else {
-                bad(k, range, x.to_string())
-            }
-        };
-        let t = self.temperature;
-        f("temperature", t, fin(t) && t > 0.0, "finite and > 0")?;
-        f(
-            "lr",
-            self.lr,
-            fin(self.lr) && self.lr > 0.0,
-            "finite and > 0",
-        )?;
         let m = self.min_lr_frac;
-        f("min_lr_frac", m, (0.0..=1.0).contains(&m), "in [0, 1]")?;
-        let w = self.weight_decay;
-        f("weight_decay", w, fin(w) && w >= 0.0, "finite and >= 0")?;
-        for (k, b) in [
-            ("adam_beta1", self.adam_beta1),
-            ("adam_beta2", self.adam_beta2),
-        ] {
-            f(k, b, (0.0..1.0).contains(&b), "in [0, 1)")?;
+        if !(0.0..=1.0).contains(&m) {
+            return bad("min_lr_frac", "in [0, 1]", m.to_string());
         }
-        let e = self.adam_eps;
-        f("adam_eps", e, fin(e) && e > 0.0, "finite and > 0")?;
-        let e = self.adv_eps;
-        f("adv_eps", e, fin(e) && e >= 0.0, "finite and >= 0")?;
-        let e = self.eps_low;
-        f("eps_low", e, (0.0..1.0).contains(&e), "in [0, 1)")?;
-        let e = self.eps_high;
-        f("eps_high", e, fin(e) && e >= 0.0, "finite and >= 0")?;
-        let c = self.dual_clip;
-        f("dual_clip", c, c > 1.0, "> 1 (inf = off)")?;
-        let k = self.kl_coef;
-        f("kl_coef", k, fin(k) && k >= 0.0, "finite and >= 0")?;
-        let g = self.grad_clip;
-        f(
-            "grad_clip",
-            g,
-            fin(g) && g >= 0.0,
-            "finite and >= 0 (0 = off)",
-        )?;
+        let w = self.weight_decay;
+        if !(w.is_finite() && w >= 0.0) {
+            return bad("weight_decay", "finite and >= 0", w.to_string());
+        }
         Ok(())
     }
 }

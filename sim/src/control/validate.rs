@@ -26,6 +26,22 @@ fn check(
 }
 
 impl ControlConfig {
+    /// The target's upper bound, one rule for both trainers and every
+    /// method: `target` ≤ ln K, the largest entropy a K-way distribution
+    /// can have (K actions in the toy, the vocabulary on the LLM). A plain
+    /// GRPO arm's target only labels its records, but a target above ln K is
+    /// a mistake there too. `None` when within; else the message, without
+    /// the key.
+    pub fn target_above_max(&self, k: usize) -> Option<String> {
+        let ln_k = (k as f64).ln();
+        (self.target > ln_k).then(|| {
+            format!(
+                "must be in [0, ln K = {ln_k:.4}] for K = {k} (got {})",
+                self.target
+            )
+        })
+    }
+
     /// Checks every field's range, whatever the method (so a config stays
     /// valid when only `method` changes), except the probe schedule, which
     /// must be non-empty only for `method = "probe"`. `file` and `prefix`
