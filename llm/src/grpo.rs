@@ -38,7 +38,7 @@ use crate::tasks::{reward, ArithConfig, Problem};
 use crate::tokenizer::Tok;
 use candle_core::{DType, Device};
 use config::GrpoFile;
-use entropic_sim::control::{Controller, Directive, Measure, Measurement, Method};
+use entropic_sim::control::{Controller, Directive, Measurement, Method, Moment};
 use entropic_sim::grpo::group_advantages;
 use entropic_sim::metrics::Record;
 use loss::{policy_loss, TokenData};
@@ -442,12 +442,12 @@ impl GrpoTrainer {
             .reference
             .as_ref()
             .map(|_| cat(&|s| s.logp_ref.clone().unwrap_or_default()));
-        if self.ctl.cfg.measure == Measure::Current {
-            let nll = -logp_old.iter().sum::<f64>() / n.max(1) as f64;
-            self.directive = self.ctl.update(Measurement {
-                entropy: mean_h,
-                sampled_nll: nll,
-            });
+        let offered = self.ctl.offer(Moment::OptimizerStep, || Measurement {
+            entropy: mean_h,
+            sampled_nll: -logp_old.iter().sum::<f64>() / n.max(1) as f64,
+        });
+        if let Some(d) = offered {
+            self.directive = d;
         }
         let data = TokenData {
             adv: &adv,
@@ -537,11 +537,12 @@ impl GrpoTrainer {
         let batch = self.queue.pop_front().unwrap_or_default();
         // 3. controller on the behaviour entropy (measure = rollout)
         let behaviour_h = batch.token_mean(|s| &s.ent_old);
-        if self.ctl.cfg.measure == Measure::Rollout {
-            self.directive = self.ctl.update(Measurement {
-                entropy: behaviour_h,
-                sampled_nll: -batch.token_mean(|s| &s.logp_old),
-            });
+        let offered = self.ctl.offer(Moment::RolloutBatch, || Measurement {
+            entropy: behaviour_h,
+            sampled_nll: -batch.token_mean(|s| &s.logp_old),
+        });
+        if let Some(d) = offered {
+            self.directive = d;
         }
         // 4. ppo_epochs × minibatches optimizer steps
         let t_train = Instant::now();
@@ -566,11 +567,7 @@ impl GrpoTrainer {
             None
         };
         // 6. record (the controller's fields by the rule shared with the toy)
-        let entropy = if self.ctl.cfg.measure == Measure::Rollout {
-            behaviour_h
-        } else {
-            last.entropy
-        };
+        let entropy = self.ctl.seen_entropy(behaviour_h, last.entropy);
         let rec = Record {
             entropy_exact: val.map(|v| v.1),
             hp_frac: Some(last.hp_frac),

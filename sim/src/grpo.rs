@@ -9,7 +9,7 @@
 
 use crate::bandit::{bos, context_logit_grad, BanditConfig, Policy, Sampling};
 use crate::control::loss::{token_loss, LossConfig, TokenInputs, TokenLoss};
-use crate::control::{ControlConfig, Controller, Directive, Measure, Measurement};
+use crate::control::{ControlConfig, Controller, Directive, Measurement, Moment};
 use crate::entropy::{entropy_from_lse, quadrant, softmax_into, ProbLine, Quadrant};
 use crate::error::SimError;
 use crate::metrics::Record;
@@ -467,13 +467,13 @@ impl Trainer {
         let fresh = self.rollout();
         self.queue.push_back(fresh);
         let batch = self.queue.pop_front().unwrap_or_default();
-        let measure = self.ctl.cfg.measure;
-        if measure == Measure::Rollout {
-            let m = Measurement {
-                entropy: batch.weighted_mean(&batch.ent_old),
-                sampled_nll: -batch.weighted_mean(&batch.logp_old),
-            };
-            self.directive = self.ctl.update(m);
+        let behaviour_h = batch.weighted_mean(&batch.ent_old);
+        let offered = self.ctl.offer(Moment::RolloutBatch, || Measurement {
+            entropy: behaviour_h,
+            sampled_nll: -batch.weighted_mean(&batch.logp_old),
+        });
+        if let Some(d) = offered {
+            self.directive = d;
         }
         let n_groups = batch.group_start.len() - 1;
         let mbs = self.grpo.minibatches.min(n_groups).max(1);
@@ -486,11 +486,7 @@ impl Trainer {
                 last = self.update(&batch, t0, t1)?;
             }
         }
-        let record_entropy = if measure == Measure::Rollout {
-            batch.weighted_mean(&batch.ent_old)
-        } else {
-            last.entropy
-        };
+        let record_entropy = self.ctl.seen_entropy(behaviour_h, last.entropy);
         let (exact_h, pass) = if log_exact {
             let (h, p) = self.policy.exact_entropy_and_pass(self.grpo.temperature);
             (Some(h), Some(p))
@@ -692,7 +688,7 @@ impl Trainer {
         if !mean_ent.is_finite() {
             return Err(self.nonfinite("entropy"));
         }
-        if self.ctl.cfg.measure == Measure::Current {
+        let offered = self.ctl.offer(Moment::OptimizerStep, || {
             let nll = match weights {
                 None => -batch.logp_old[t0..t1].iter().sum::<f64>() / n.max(1) as f64,
                 Some(w) => {
@@ -704,10 +700,13 @@ impl Trainer {
                         / w.iter().sum::<f64>()
                 }
             };
-            self.directive = self.ctl.update(Measurement {
+            Measurement {
                 entropy: mean_ent,
                 sampled_nll: nll,
-            });
+            }
+        });
+        if let Some(d) = offered {
+            self.directive = d;
         }
         let directive = self.directive;
         // `grad_norm` is logged before the clip, as the LLM trainer and verl

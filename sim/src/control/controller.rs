@@ -3,8 +3,47 @@
 //! updates its state and returns the [`Directive`] for the coming update(s).
 
 use super::{
-    clip, ControlConfig, Controller, ControllerState, Directive, IntegralForm, Measurement, Method,
+    clip, ControlConfig, Controller, ControllerState, Directive, IntegralForm, Measure,
+    Measurement, Method,
 };
+
+/// The two moments of a training step at which a trainer offers the
+/// controller a measurement (docs/mathematics.md §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// A rollout batch is about to be trained on: its behaviour entropy
+    /// (under the policy that sampled it), before the first update.
+    RolloutBatch,
+    /// One optimizer step: the entropy of its minibatch under the policy
+    /// being updated (the training forward pass), before the update.
+    OptimizerStep,
+}
+
+impl Controller {
+    /// The one cadence both trainers follow: with `measure = "rollout"` the
+    /// controller steps once per rollout batch ([`Moment::RolloutBatch`]),
+    /// with `measure = "current"` once per optimizer step
+    /// ([`Moment::OptimizerStep`]), so `ppo_epochs × minibatches` times per
+    /// batch. At the configured moment it takes the measurement (computed
+    /// only then) and returns the new directive; at the other, `None`.
+    pub fn offer(&mut self, at: Moment, m: impl FnOnce() -> Measurement) -> Option<Directive> {
+        let mine = match self.cfg.measure {
+            Measure::Rollout => Moment::RolloutBatch,
+            Measure::Current => Moment::OptimizerStep,
+        };
+        (at == mine).then(|| self.update(m()))
+    }
+
+    /// The entropy a step's record logs as `entropy`: the one the controller
+    /// saw, i.e. the batch's behaviour entropy (`rollout`) or the last
+    /// optimizer step's (`current`).
+    pub fn seen_entropy(&self, rollout_batch: f64, last_optimizer_step: f64) -> f64 {
+        match self.cfg.measure {
+            Measure::Rollout => rollout_batch,
+            Measure::Current => last_optimizer_step,
+        }
+    }
+}
 
 impl Controller {
     /// A controller in its initial state: integral 0, step 0; the peer

@@ -16,7 +16,7 @@ pub mod exact_f64;
 pub mod loss;
 mod validate;
 
-pub use controller::probe_alpha;
+pub use controller::{probe_alpha, Moment};
 
 use serde::{Deserialize, Serialize};
 
