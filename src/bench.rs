@@ -6,33 +6,52 @@
 //! unit of parallelism of `entropic run`), so its figure is the machine's
 //! aggregate throughput. Medians of `runs` repetitions.
 
+use entropic_sim::bandit::{BanditConfig, PolicyKind};
+use entropic_sim::control::{ControlConfig, Method};
+use entropic_sim::entropy::UpdateRule;
+use entropic_sim::grpo::GrpoConfig;
+use entropic_sim::optim::OptimizerKind;
 use entropic_sim::runner::run_seed;
-use entropic_sim::scenario::parse;
+use entropic_sim::scenario::{validate, RunConfig};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::process::ExitCode;
 use std::time::Instant;
 
-const SCENARIO: &str = r#"
-steps = 1000
-exact_every = 10
-[bandit]
-policy = "tabular"
-prompts = 1024
-actions = 64
-logit_scale = 1.0
-update_rule = "vanilla"
-[grpo]
-group_size = 8
-batch_prompts = 256
-optimizer = "adam"
-lr = 0.01
-[control]
-method = "entropic"
-kp = 1.0
-ki = 0.01
-target = 2.0
-"#;
+/// The reference configuration, built as typed structs and validated like
+/// a scenario file.
+fn bench_config() -> Result<RunConfig, entropic_sim::SimError> {
+    let rc = RunConfig {
+        arm: "main".into(),
+        sweep: None,
+        steps: 1000,
+        exact_every: 10,
+        bandit: BanditConfig {
+            policy: PolicyKind::Tabular,
+            prompts: 1024,
+            actions: 64,
+            logit_scale: 1.0,
+            update_rule: UpdateRule::Vanilla,
+            ..Default::default()
+        },
+        grpo: GrpoConfig {
+            group_size: 8,
+            batch_prompts: 256,
+            optimizer: OptimizerKind::Adam,
+            lr: 0.01,
+            ..Default::default()
+        },
+        control: ControlConfig {
+            method: Method::Entropic,
+            kp: 1.0,
+            ki: 0.01,
+            target: 2.0,
+            ..Default::default()
+        },
+    };
+    validate("bench", &rc)?;
+    Ok(rc)
+}
 
 #[derive(Serialize)]
 struct BenchResult {
@@ -58,8 +77,7 @@ fn median(xs: &mut [f64]) -> f64 {
 }
 
 pub fn sim(json: bool, runs: usize) -> anyhow::Result<ExitCode> {
-    let sc = parse("bench", "bench", SCENARIO)?;
-    let rc = &sc.runs[0];
+    let rc = &bench_config()?;
     let per_seed = (rc.steps * rc.grpo.batch_prompts * rc.grpo.group_size) as u64;
     let all = rayon::current_num_threads();
     let mut out = Vec::new();
