@@ -18,7 +18,7 @@
 //!   means non-finite and counts as outside the settling band. Aggregates
 //!   skip non-finite values (their `n` then shows how many seeds counted).
 use crate::metrics::Record;
-use crate::stats::{mean_ci, wilson, Estimate};
+use crate::stats::{mean_ci_bounded, wilson, Estimate};
 use serde::{Deserialize, Serialize};
 
 /// Confidence level of every interval in an [`Aggregate`].
@@ -283,8 +283,11 @@ pub fn aggregate_on(
         .iter()
         .map(|(seed, recs)| (*seed, run_figures_on(recs, target, alpha_clip, field)))
         .collect();
-    let col = |f: fn(&RunFigures) -> f64| {
-        mean_ci(&figs.iter().map(|(_, r)| f(r)).collect::<Vec<_>>(), LEVEL)
+    // every figure is bounded below by 0; shares also above by 1
+    let inf = f64::INFINITY;
+    let col = |f: fn(&RunFigures) -> f64, hi: f64| {
+        let xs: Vec<f64> = figs.iter().map(|(_, r)| f(r)).collect();
+        mean_ci_bounded(&xs, LEVEL, 0.0, hi)
     };
     let settle: Vec<f64> = figs
         .iter()
@@ -301,14 +304,14 @@ pub fn aggregate_on(
         .reduce(f64::max);
     Aggregate {
         field,
-        final_abs_err: col(|r| r.final_abs_err),
-        final_rel_err: col(|r| r.final_rel_err),
-        settling_step: mean_ci(&settle, LEVEL),
+        final_abs_err: col(|r| r.final_abs_err, inf),
+        final_rel_err: col(|r| r.final_rel_err, inf),
+        settling_step: mean_ci_bounded(&settle, LEVEL, 0.0, inf),
         settled: wilson(settle.len(), figs.len(), LEVEL),
-        overshoot: col(|r| r.overshoot),
-        alpha_saturated: col(|r| r.alpha_saturated),
-        final_pass_rate: (!pass.is_empty()).then(|| mean_ci(&pass, LEVEL)),
-        final_entropy: col(|r| r.final_entropy),
+        overshoot: col(|r| r.overshoot, inf),
+        alpha_saturated: col(|r| r.alpha_saturated, 1.0),
+        final_pass_rate: (!pass.is_empty()).then(|| mean_ci_bounded(&pass, LEVEL, 0.0, 1.0)),
+        final_entropy: col(|r| r.final_entropy, inf),
         alpha_range: amin.zip(amax),
         per_seed: figs,
     }

@@ -55,6 +55,23 @@ pub fn mean_ci(xs: &[f64], level: f64) -> Estimate {
     }
 }
 
+/// [`mean_ci`] for a quantity that cannot leave `[lo, hi]` (a share, an
+/// error magnitude): the Student-t interval intersected with those bounds.
+/// The true mean lies inside them, so the intersection covers it whenever the
+/// t-interval does (coverage is kept), and a report never shows a pass rate
+/// above 1 or an |e| below 0. With few seeds the t-interval is wide; this
+/// only removes the impossible part of it.
+pub fn mean_ci_bounded(xs: &[f64], level: f64, lo: f64, hi: f64) -> Estimate {
+    let e = mean_ci(xs, level);
+    // NaN (no finite value) stays NaN: f64::max would turn it into the bound
+    let cut = |x: f64, f: fn(f64, f64) -> f64, b: f64| if x.is_nan() { x } else { f(x, b) };
+    Estimate {
+        lo: cut(e.lo, f64::max, lo),
+        hi: cut(e.hi, f64::min, hi),
+        ..e
+    }
+}
+
 /// Wilson score interval for `k` successes out of `n` at `level`.
 pub fn wilson(k: usize, n: usize, level: f64) -> Estimate {
     if n == 0 {
@@ -104,5 +121,25 @@ mod tests {
         let e = wilson(8, 10, 0.95);
         assert!((e.lo - 0.49016).abs() < 1e-4, "{e:?}");
         assert!((e.hi - 0.94331).abs() < 1e-4, "{e:?}");
+    }
+
+    #[test]
+    fn bounded_interval_stays_within_its_bounds_and_is_otherwise_the_t_interval() {
+        // two seeds' pass rates 0.95 and 1.0: mean 0.975, se = 0.025,
+        // t_{0.975,1} = 12.706: t-interval [0.657, 1.293], cut at 1
+        let e = mean_ci_bounded(&[0.95, 1.0], 0.95, 0.0, 1.0);
+        assert!((e.mean - 0.975).abs() < 1e-12);
+        assert_eq!(e.hi, 1.0);
+        assert!((e.lo - (0.975 - 12.7062 * 0.025)).abs() < 1e-3, "{e:?}");
+        // |e| of 0.001 and 0.03: t-interval reaches below 0, cut at 0
+        assert_eq!(
+            mean_ci_bounded(&[0.001, 0.03], 0.95, 0.0, f64::INFINITY).lo,
+            0.0
+        );
+        // inside the bounds: the same as mean_ci
+        let xs = [1.0, 2.0, 3.0, 4.0, 5.0];
+        assert_eq!(mean_ci_bounded(&xs, 0.95, 0.0, 10.0), mean_ci(&xs, 0.95));
+        // no finite value: NaN stays NaN, not the bound
+        assert!(mean_ci_bounded(&[f64::NAN], 0.95, 0.0, 1.0).lo.is_nan());
     }
 }
