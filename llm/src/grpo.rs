@@ -6,7 +6,7 @@
 //! 1. learning rate from the schedule;
 //! 2. rollout: `batch_prompts` training prompts, `group_size` completions
 //!    each at temperature T, binary rewards, group advantages
-//!    (`entropic_sim::grpo::group_advantages`, MATH.md §2), behaviour
+//!    (`entropic_sim::advantage::group_advantages`, MATH.md §2), behaviour
 //!    log-probs and entropies; with `lag = d` the batch trained on is the
 //!    one sampled d steps ago (the first d by the initial policy);
 //! 3. `measure = rollout`: one controller step on the batch's behaviour
@@ -38,8 +38,8 @@ use crate::tasks::{reward, ArithConfig, Problem};
 use crate::tokenizer::Tok;
 use candle_core::{DType, Device};
 use config::GrpoFile;
+use entropic_sim::advantage::group_advantages;
 use entropic_sim::control::{Controller, Directive, Measure, Measurement, Method};
-use entropic_sim::grpo::group_advantages;
 use entropic_sim::metrics::Record;
 use loss::{policy_loss, TokenData};
 use rand::SeedableRng;

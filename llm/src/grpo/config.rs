@@ -8,9 +8,9 @@
 use crate::error::{LlmError, Result};
 use crate::pretrain::{EvalConfig, ModelShape, PretrainConfig};
 use crate::tasks::ArithConfig;
+use entropic_sim::advantage::AdvStd;
 use entropic_sim::control::loss::LossConfig;
 use entropic_sim::control::ControlConfig;
-use entropic_sim::grpo::AdvStd;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 

@@ -3,7 +3,8 @@
 //! updates its state and returns the [`Directive`] for the coming update(s).
 
 use super::{
-    clip, ControlConfig, Controller, ControllerState, Directive, IntegralForm, Measurement, Method,
+    clip, probe_alpha, ControlConfig, Controller, ControllerState, Directive, IntegralForm,
+    Measurement, Method,
 };
 
 impl Controller {
@@ -177,18 +178,4 @@ impl Controller {
             }
         }
     }
-}
-
-/// The probe schedule's α at controller step `k` (0-based): pairs
-/// `(steps, alpha)` in order, the last alpha held after the end; 0 when the
-/// schedule is empty.
-pub fn probe_alpha(schedule: &[(usize, f64)], k: usize) -> f64 {
-    let mut end = 0usize;
-    for &(steps, alpha) in schedule {
-        end = end.saturating_add(steps);
-        if k < end {
-            return alpha;
-        }
-    }
-    schedule.last().map_or(0.0, |&(_, alpha)| alpha)
 }

@@ -18,8 +18,6 @@ pub mod exact_f64;
 pub mod loss;
 mod validate;
 
-pub use controller::probe_alpha;
-
 use serde::{Deserialize, Serialize};
 
 /// Which entropy method runs. `none` is plain GRPO.
@@ -264,6 +262,20 @@ pub fn hp_mask(ctl: &ControlConfig, logp: &[f64], entropy: &[f64]) -> Vec<bool> 
             _ => is_high_prob(ctl, lp, f64::NAN),
         })
         .collect()
+}
+
+/// The probe schedule's α at controller step `k` (0-based): pairs
+/// `(steps, alpha)` in order, the last alpha held after the end; 0 when the
+/// schedule is empty.
+pub fn probe_alpha(schedule: &[(usize, f64)], k: usize) -> f64 {
+    let mut end = 0usize;
+    for &(steps, alpha) in schedule {
+        end = end.saturating_add(steps);
+        if k < end {
+            return alpha;
+        }
+    }
+    schedule.last().map_or(0.0, |&(_, alpha)| alpha)
 }
 
 /// `x` limited to `[lo, hi]`, NaN-transparent: a NaN `x` stays NaN (so a
