@@ -53,5 +53,30 @@ mod tests {
             2
         );
         assert_eq!(exit_code(&anyhow::anyhow!("plain")), 1);
+        let nonfinite = || SimError::NonFinite {
+            quantity: "loss".into(),
+            step: 3,
+            seed: 0,
+            arm: "pi".into(),
+        };
+        assert_eq!(exit_code(&nonfinite().into()), 1);
+        let io = || std::io::Error::other("disk full");
+        let sim_io = SimError::Io {
+            path: "p".into(),
+            source: io(),
+        };
+        assert_eq!(exit_code(&sim_io.into()), 1);
+        // The LLM crate's wrapping of the simulator's errors keeps their class.
+        assert_eq!(
+            exit_code(&LlmError::from(SimError::input("f", "control.kp", "m")).into()),
+            2
+        );
+        assert_eq!(exit_code(&LlmError::from(nonfinite()).into()), 1);
+        let llm_io = LlmError::Io {
+            path: "p".into(),
+            source: io(),
+        };
+        assert_eq!(exit_code(&llm_io.into()), 1);
+        assert_eq!(exit_code(&LlmError::Other("no GPU".into()).into()), 1);
     }
 }

@@ -224,11 +224,22 @@ fn negative_numbers_and_typed_values() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("unstable"));
     for (args, needle) in [
         (
-            vec!["stability", "--gain", "0.1", "--kp", "1", "--integral", "middle"],
+            vec![
+                "stability",
+                "--gain",
+                "0.1",
+                "--kp",
+                "1",
+                "--integral",
+                "middle",
+            ],
             "--integral",
         ),
         (vec!["bench", "gpu"], "gpu"),
-        (vec!["tune", "identify", "--log", "x.csv", "--delay", "soon"], "--delay"),
+        (
+            vec!["tune", "identify", "--log", "x.csv", "--delay", "soon"],
+            "--delay",
+        ),
         (vec!["tune", "--log", "x.csv"], "--log"),
     ] {
         let o = bin().args(&args).output().expect("run");

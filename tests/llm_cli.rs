@@ -66,7 +66,17 @@ fn pretrain_eval_entropy_on_a_tiny_config() {
     expect_input(pretrain(&[]), "not empty");
     let eval = |extra: &[&str]| {
         bin()
-            .args(["llm", "eval", "--json", "--k", "2", "--n", "2", "--problems", "2"])
+            .args([
+                "llm",
+                "eval",
+                "--json",
+                "--k",
+                "2",
+                "--n",
+                "2",
+                "--problems",
+                "2",
+            ])
             .arg("--model")
             .arg(&out)
             .args(extra)
