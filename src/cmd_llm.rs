@@ -110,6 +110,10 @@ pub enum LlmCommand {
         #[command(flatten)]
         args: SelftestArgs,
     },
+    /// Reference of the LLM config keys (`[model]`, `[task]`, `[pretrain]`,
+    /// `[eval]`, `[grpo]`, and the presets' `[validate]`): type, default,
+    /// range, meaning.
+    Keys,
     /// Per-token log-prob and next-token entropy of a text.
     Entropy {
         #[arg(long)]
@@ -342,5 +346,10 @@ pub fn run(cmd: LlmCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         LlmCommand::Selftest { cuda, args } => crate::cmd_selftest::run(cuda, args),
+        LlmCommand::Keys => {
+            print!("{}", entropic_llm::keys::markdown());
+            print!("{}", crate::lab::validate::keys_markdown());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

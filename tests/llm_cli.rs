@@ -122,3 +122,22 @@ fn validate_gpu_preset_refused_without_cuda() {
     expect_input(o, "cuda");
     assert!(!Path::new(&out).exists());
 }
+
+/// `entropic llm keys`: every LLM table and the presets' `[validate]`, with
+/// defaults from the structs.
+#[test]
+fn keys_reference_lists_every_table() {
+    let o = ok(bin().args(["llm", "keys"]).output().expect("run"));
+    let s = String::from_utf8_lossy(&o.stdout);
+    for k in [
+        "`model.hidden_size`",
+        "`task.kinds`",
+        "`pretrain.lr`",
+        "`eval.k`",
+        "`grpo.group_size`",
+        "`validate.target_fraction`",
+    ] {
+        assert!(s.contains(k), "{k} missing");
+    }
+    assert!(!s.contains("undocumented"), "{s}");
+}

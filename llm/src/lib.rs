@@ -39,6 +39,7 @@ pub mod device;
 pub mod error;
 pub mod eval;
 pub mod grpo;
+pub mod keys;
 pub mod model;
 pub mod optim;
 pub mod pretrain;

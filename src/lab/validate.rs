@@ -114,6 +114,81 @@ pub struct ValidateParams {
     pub dtype: Precision,
 }
 
+/// Type, default, range and meaning of each `[validate]` key (in the
+/// struct's order; a test checks that they are the struct's keys).
+pub const VALIDATE_KEYS: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "target_fraction",
+        "float",
+        "required",
+        "(0, 1)",
+        "`H_tar = target_fraction · H0` on each side.",
+    ),
+    (
+        "entropy_prompts",
+        "integer",
+        "required",
+        ">= 1",
+        "Prompts of the rollout that measures `H0`.",
+    ),
+    (
+        "off_lag",
+        "integer",
+        "required",
+        ">= 2",
+        "`lag` of the off-policy arms.",
+    ),
+    (
+        "probe",
+        "array",
+        "required",
+        "[[steps, α], ...], ≥ 1 step, α finite",
+        "The LLM probe's α schedule; its run has the schedule's total steps.",
+    ),
+    (
+        "toy_steps",
+        "integer",
+        "required",
+        ">= 1",
+        "Steps of every toy arm.",
+    ),
+    (
+        "toy_probe",
+        "array",
+        "required",
+        "[[steps, α], ...], α finite",
+        "The toy probe's α schedule (run for `toy_steps`).",
+    ),
+    (
+        "device",
+        "string",
+        "\"cpu\"",
+        "cpu | cuda | cuda:N",
+        "Where the LLM arms run.",
+    ),
+    (
+        "dtype",
+        "string",
+        "\"f32\"",
+        "f32 | bf16 (cuda only)",
+        "Precision of the LLM arms.",
+    ),
+];
+
+/// The `[validate]` part of `entropic llm keys`.
+pub fn keys_markdown() -> String {
+    let mut s = String::from(
+        "\n## `[validate]` (presets of `entropic llm validate`)\n\n\
+         | key | type | default | range | meaning |\n|---|---|---|---|---|\n",
+    );
+    for (k, ty, d, range, meaning) in VALIDATE_KEYS {
+        s.push_str(&format!(
+            "| `validate.{k}` | {ty} | {d} | {range} | {meaning} |\n"
+        ));
+    }
+    s
+}
+
 /// A parsed preset: the base pretrain scenario, the GRPO file and `[validate]`.
 #[derive(Debug, Clone)]
 pub struct PresetFile {
@@ -915,6 +990,18 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&o2.report).unwrap(), md);
         let _ = std::fs::remove_dir_all(&out);
         let _ = std::fs::remove_dir_all(&rep);
+    }
+
+    /// `VALIDATE_KEYS` names exactly the keys of `[validate]`.
+    #[test]
+    fn validate_keys_are_the_structs() {
+        let pf = PresetFile::parse("smoke", Preset::Smoke.text()).unwrap();
+        let v = toml::Value::try_from(&pf.validate).unwrap();
+        let mut have: Vec<&str> = v.as_table().unwrap().keys().map(String::as_str).collect();
+        let mut doc: Vec<&str> = VALIDATE_KEYS.iter().map(|k| k.0).collect();
+        have.sort_unstable();
+        doc.sort_unstable();
+        assert_eq!(have, doc);
     }
 
     /// Every preset parses; off-policy lag ≥ 2; the fraction is in (0, 1).
