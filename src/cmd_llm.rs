@@ -1,6 +1,8 @@
 //! `entropic llm <command>`: the clap front end of the LLM crate
 //! (pretrain, eval, grpo, entropy, selftest) and of the LLM validation of
 //! the orchestration layer (`validate`, [`crate::lab::validate`]).
+// `!(x > 0.0)` is used on purpose: it also rejects NaN.
+#![allow(clippy::neg_cmp_op_on_partial_ord, clippy::nonminimal_bool)]
 use crate::cmd_selftest::SelftestArgs;
 use crate::error::InputError;
 use crate::lab::validate::{validate, Preset, ValidateOptions};

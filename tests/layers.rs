@@ -189,26 +189,26 @@ fn named_paths(text: &str, children: &BTreeSet<String>) -> Vec<(Vec<String>, Vec
         }
         let nest: Vec<String> = inline.iter().map(|x| x.1.clone()).collect();
         // `use` items, possibly over several lines.
-        if use_buf.is_none() {
-            if let Some(rest) = t2.strip_prefix("use ") {
-                use_buf = Some(String::new());
-                let b = use_buf.as_mut().unwrap();
-                b.push_str(rest);
-            } else {
-                for p in inline_paths(t, children) {
-                    out.push((nest.clone(), p));
-                }
-                continue;
+        let mut b = match use_buf.take() {
+            Some(mut b) => {
+                b.push_str(t);
+                b
             }
+            None => match t2.strip_prefix("use ") {
+                Some(rest) => rest.to_string(),
+                None => {
+                    for p in inline_paths(t, children) {
+                        out.push((nest.clone(), p));
+                    }
+                    continue;
+                }
+            },
+        };
+        if !b.trim_end().ends_with(';') {
+            use_buf = Some(b);
         } else {
-            use_buf.as_mut().unwrap().push_str(t);
-        }
-        if use_buf
-            .as_ref()
-            .is_some_and(|b| b.trim_end().ends_with(';'))
-        {
-            let b = use_buf.take().unwrap();
-            for p in expand_use(b.trim_end().trim_end_matches(';')) {
+            b = b.trim_end().trim_end_matches(';').to_string();
+            for p in expand_use(&b) {
                 let segs: Vec<String> = p.split("::").map(|s| s.trim().to_string()).collect();
                 let first = segs[0].as_str();
                 if matches!(first, "crate" | "super" | "self") || children.contains(first) {
