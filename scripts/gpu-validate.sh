@@ -9,12 +9,12 @@
 #   2. LD_LIBRARY_PATH from PyTorch's NVIDIA wheels (every nvidia/*/lib folder
 #      of the Python that has them; PYTHON=... picks the interpreter), checked
 #      with ldd -> ldd.txt; stops here if any library is "not found";
-#   3. entropic selftest --cuda -> selftest.json / selftest.log
+#   3. entropic llm selftest --cuda -> selftest.json / selftest.log
 #      (CPU vs GPU f32 forward within 1e-3, bf16 forward, a GRPO-like step);
 #   4. entropic llm validate --preset gpu, if the binary has that command
 #      -> llm-validate.log (else noted as skipped);
 #   5. throughput: `entropic bench llm --json` on the GPU if the bench takes a
-#      device, else `entropic selftest --cuda --bench` (training and
+#      device, else `entropic llm selftest --cuda --bench` (training and
 #      generation tokens/s, model FLOP utilisation against the dense bf16
 #      peak of H100/H200, 989 TFLOP/s) -> throughput.json;
 #   6. summary.md (one line per step). Exit 0 only if steps 2, 3 (and 4, 5
@@ -80,12 +80,12 @@ fi
 say "- ldd: every library found (ldd.txt)"
 
 # 3. Smoke test ----------------------------------------------------------------
-timeout 150 "$BIN" selftest --cuda --json > "$DIR/selftest.json" 2> "$DIR/selftest.log"
+timeout 150 "$BIN" llm selftest --cuda --json > "$DIR/selftest.json" 2> "$DIR/selftest.log"
 rc=$?
 if [ $rc -eq 0 ]; then
-    say "- PASS: entropic selftest --cuda ($(tail -n1 "$DIR/selftest.log"))"
+    say "- PASS: entropic llm selftest --cuda ($(tail -n1 "$DIR/selftest.log"))"
 else
-    say "- FAIL: entropic selftest --cuda exited $rc: $(tail -n1 "$DIR/selftest.log")"
+    say "- FAIL: entropic llm selftest --cuda exited $rc: $(tail -n1 "$DIR/selftest.log")"
     status=1
 fi
 if command -v python3 >/dev/null 2>&1 && [ -s "$DIR/selftest.json" ]; then
@@ -121,7 +121,7 @@ if echo "$bench_help" | grep -q -- "--device"; then
 elif echo "$bench_help" | grep -q -- "--cuda"; then
     cmd=("$BIN" bench llm --json --cuda)
 else
-    cmd=("$BIN" selftest --cuda --bench --json --peak-tflops "$PEAK_TFLOPS")
+    cmd=("$BIN" llm selftest --cuda --bench --json --peak-tflops "$PEAK_TFLOPS")
 fi
 timeout 90 "${cmd[@]}" > "$DIR/throughput.json" 2> "$DIR/throughput.log"
 rc=$?

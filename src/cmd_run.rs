@@ -1,6 +1,6 @@
 //! `entropic run`: scenario → metrics, summary and report.
 
-use crate::InputError;
+use crate::error::InputError;
 use entropic_sim::control::Method;
 use entropic_sim::figures::{aggregate, aggregate_on, Aggregate, Field};
 use entropic_sim::metrics::Record;

@@ -1,4 +1,4 @@
-//! `entropic selftest [--cuda] [--bench] [--json]`: the smoke test of
+//! `entropic llm selftest [--cuda] [--bench] [--json]`: the smoke test of
 //! `entropic_llm::selftest` on the CPU, and with `--cuda` on GPU 0 too.
 //! Exit 0 when every check passes; 1 when a check fails or, with `--cuda`,
 //! when there is no GPU or the binary was built without the `cuda` feature.
@@ -10,7 +10,7 @@ use std::process::ExitCode;
 /// 989 TFLOP/s without sparsity (NVIDIA's H100 datasheet).
 pub const H100_BF16_PEAK_TFLOPS: f64 = 989.0;
 
-/// Options of `entropic selftest` besides `--cuda`.
+/// Options of `entropic llm selftest` besides `--cuda`.
 #[derive(Args, Debug)]
 pub struct SelftestArgs {
     /// Also measure throughput (training and generation tokens/s, model FLOP
@@ -32,7 +32,7 @@ pub fn run(cuda: bool, args: SelftestArgs) -> anyhow::Result<ExitCode> {
         match selftest::cuda_device(0) {
             Ok(d) => Some(d),
             Err(e) => {
-                eprintln!("selftest --cuda: FAILED: {e}");
+                eprintln!("llm selftest --cuda: FAILED: {e}");
                 return Ok(ExitCode::from(1));
             }
         }
@@ -73,12 +73,12 @@ pub fn run(cuda: bool, args: SelftestArgs) -> anyhow::Result<ExitCode> {
     let failed = report.checks.iter().filter(|c| !c.passed).count();
     if ok {
         eprintln!(
-            "selftest: all {n} checks passed on {}",
+            "llm selftest: all {n} checks passed on {}",
             report.devices.join(", ")
         );
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!("selftest: FAILED: {failed} of {n} checks failed");
+        eprintln!("llm selftest: FAILED: {failed} of {n} checks failed");
         Ok(ExitCode::from(1))
     }
 }

@@ -1,14 +1,26 @@
 //! `entropic`: the command-line front end (glue code over the library crates).
 //! `main() -> ExitCode` calls `run() -> anyhow::Result<ExitCode>`; exit codes
-//! as docs/design.md §7: 0 success, 2 bad input (file, key and range named), 1 other.
+//! as docs/design.md §7: 0 success, 2 bad input (file, key and range named), 1 other,
+//! decided by the error's type in [`error::exit_code`].
+//!
+//! Layers (checked by `tests/layers.rs`): `entropic_sim` at the ground,
+//! `entropic_llm` and `entropic_proofs` side by side above it, [`lab`] (the
+//! experiments that combine them) above both, and the `cmd_*` modules (clap
+//! and printing) on top.
 
 mod bench;
+mod cmd_llm;
 mod cmd_run;
 mod cmd_selftest;
+mod cmd_stability;
 mod cmd_tune;
 mod cmd_verify;
+mod error;
+mod lab;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 /// mimalloc instead of glibc's malloc: candle allocates and frees a fresh
 /// buffer for every op, and glibc returns large ones to the kernel each
@@ -18,9 +30,6 @@ use clap::{Parser, Subcommand};
 /// Allocation does not touch any computed value, so results are unchanged.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use entropic_sim::SimError;
-use std::path::PathBuf;
-use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(
@@ -33,12 +42,21 @@ struct Cli {
     cmd: Cmd,
 }
 
+/// `entropic bench <what>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BenchWhat {
+    /// The bandit simulator.
+    Sim,
+    /// The transformer (CPU).
+    Llm,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
-    /// Language-model commands: pretrain, eval, entropy (candle, Qwen2 architecture).
+    /// Language-model commands: pretrain, eval, grpo, validate, entropy, selftest (candle, Qwen2 architecture).
     Llm {
         #[command(subcommand)]
-        cmd: entropic_llm::cli::LlmCommand,
+        cmd: cmd_llm::LlmCommand,
     },
     /// Run a scenario: metrics.jsonl per arm, summary.json, report.md and SVG plots.
     Run {
@@ -54,7 +72,8 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
-    /// Scenario reference: `--keys` prints every key with its default, range and meaning.
+    /// Scenario reference: every key with its default, range and meaning
+    /// (`--keys` is accepted and means the same).
     Scenario {
         #[arg(long)]
         keys: bool,
@@ -70,29 +89,13 @@ enum Cmd {
     },
     /// The linearised loop of docs/mathematics.md §6: spectral radius, stable or not, P's steady-state error.
     Stability {
-        /// Plant gain g (entropy drop per unit α per step), > 0.
-        #[arg(long)]
-        gain: f64,
-        /// Delay d in controller steps.
-        #[arg(long, default_value_t = 0)]
-        delay: usize,
-        #[arg(long)]
-        kp: f64,
-        #[arg(long, default_value_t = 0.0)]
-        ki: f64,
-        /// Drift b (entropy change per step without control).
-        #[arg(long, default_value_t = 0.0)]
-        drift: f64,
-        /// `before` (the authors': integral before this step's error) or `after`.
-        #[arg(long, default_value = "before")]
-        integral: String,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        args: cmd_stability::StabilityArgs,
     },
     /// Benchmarks: `sim` (the bandit) or `llm` (the transformer).
     Bench {
-        /// `sim` or `llm`.
-        what: String,
+        #[arg(value_enum)]
+        what: BenchWhat,
         /// One JSON object per configuration.
         #[arg(long)]
         json: bool,
@@ -100,18 +103,11 @@ enum Cmd {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
-    /// Identify drift, gain and delay from a log and recommend EntroPIC gains; `--probe` prints a probe schedule.
+    /// Identify drift, gain and delay from a log and recommend EntroPIC gains
+    /// (`identify`), print a probe schedule (`probe`), or regenerate reports/tune.md (`validate`).
     Tune {
-        #[command(flatten)]
-        args: cmd_tune::TuneArgs,
-    },
-    /// Smoke-test the transformer on the CPU, and with `--cuda` on the GPU (exit 1 without one).
-    Selftest {
-        /// Also run on CUDA GPU 0 and compare with the CPU.
-        #[arg(long)]
-        cuda: bool,
-        #[command(flatten)]
-        args: cmd_selftest::SelftestArgs,
+        #[command(subcommand)]
+        cmd: cmd_tune::TuneCommand,
     },
 }
 
@@ -119,27 +115,11 @@ fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(e) => {
-            let input = e.downcast_ref::<SimError>().is_some_and(|s| s.is_input())
-                || e.downcast_ref::<InputError>().is_some();
             eprintln!("error: {e:#}");
-            if input {
-                ExitCode::from(2)
-            } else {
-                ExitCode::from(1)
-            }
+            ExitCode::from(error::exit_code(&e))
         }
     }
 }
-
-/// A bad-input error raised by the binary itself (exit code 2).
-#[derive(Debug)]
-pub struct InputError(pub String);
-impl std::fmt::Display for InputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl std::error::Error for InputError {}
 
 fn run() -> anyhow::Result<ExitCode> {
     let cli = match Cli::try_parse() {
@@ -157,97 +137,23 @@ fn run() -> anyhow::Result<ExitCode> {
             seeds,
             force,
         } => cmd_run::run(&scenario, out, seeds, force),
-        Cmd::Scenario { keys } => {
-            if !keys {
-                return Err(
-                    InputError("scenario: pass --keys to print the key reference".into()).into(),
-                );
-            }
+        Cmd::Scenario { keys: _ } => {
             print!("{}", entropic_sim::keys::markdown());
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Verify { quick, out } => cmd_verify::run(quick, &out),
-        Cmd::Stability {
-            gain,
-            delay,
-            kp,
-            ki,
-            drift,
-            integral,
-            json,
-        } => stability(gain, delay, kp, ki, drift, &integral, json),
-        Cmd::Bench { what, json, runs } => match what.as_str() {
-            "sim" => bench::sim(json, runs),
-            "llm" => {
-                let v = entropic_llm::cli::bench_llm(json).map_err(llm_err)?;
+        Cmd::Stability { args } => cmd_stability::run(&args),
+        Cmd::Bench { what, json, runs } => match what {
+            BenchWhat::Sim => bench::sim(json, runs),
+            BenchWhat::Llm => {
+                let v = entropic_llm::bench::bench_llm(json)?;
                 if json {
                     println!("{v}");
                 }
                 Ok(ExitCode::SUCCESS)
             }
-            other => Err(InputError(format!(
-                "bench: unknown benchmark `{other}` (allowed: sim, llm)"
-            ))
-            .into()),
         },
-        Cmd::Tune { args } => cmd_tune::run(args),
-        Cmd::Selftest { cuda, args } => cmd_selftest::run(cuda, args),
-        Cmd::Llm { cmd } => {
-            entropic_llm::cli::run(cmd).map_err(llm_err)?;
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-fn stability(
-    gain: f64,
-    delay: usize,
-    kp: f64,
-    ki: f64,
-    drift: f64,
-    integral: &str,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
-    use entropic_proofs::linear::{analyse, IntegralForm, LoopParams};
-    let form = match integral {
-        "before" => IntegralForm::Before,
-        "after" => IntegralForm::After,
-        other => {
-            return Err(
-                InputError(format!("--integral: must be before or after (got {other})")).into(),
-            )
-        }
-    };
-    let p = LoopParams {
-        gain,
-        delay,
-        kp,
-        ki,
-        drift,
-        form,
-    };
-    let r = analyse(&p).map_err(|e| InputError(format!("stability: {e}")))?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
-    } else {
-        let law = if ki == 0.0 { "P" } else { "PI" };
-        println!(
-            "{law} loop, g = {gain}, d = {delay}, Kp = {kp}, Ki = {ki}, integral {integral}: spectral radius {:.4} -> {}",
-            r.spectral_radius,
-            if r.stable { "stable" } else { "unstable" }
-        );
-        if let Some(e) = r.steady_state_error {
-            println!("steady-state error for drift b = {drift}: {e:.4} nats");
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// An `entropic-llm` error at the CLI edge: bad input exits 2, the rest 1.
-fn llm_err(e: entropic_llm::LlmError) -> anyhow::Error {
-    if e.is_input() {
-        InputError(e.to_string()).into()
-    } else {
-        anyhow::Error::new(e)
+        Cmd::Tune { cmd } => cmd_tune::run(cmd),
+        Cmd::Llm { cmd } => cmd_llm::run(cmd),
     }
 }

@@ -196,6 +196,56 @@ fn scenario_keys_prints_the_reference() {
     let o = bin().args(["scenario", "--keys"]).output().expect("run");
     let s = String::from_utf8_lossy(&o.stdout);
     assert!(s.contains("`grpo.lr`") && s.contains("`control.alpha_max`"));
+    // Without a flag: the same reference (it used to be an error).
+    let o2 = bin().args(["scenario"]).output().expect("run");
+    assert_eq!(o2.status.code(), Some(0), "{}", stderr(&o2));
+    assert_eq!(o2.stdout, o.stdout);
+}
+
+/// Negative numbers as users type them, and typed values (clap value enums
+/// and parsers) with an exit 2 naming the option when wrong.
+#[test]
+fn negative_numbers_and_typed_values() {
+    let o = bin()
+        .args(["stability", "--gain", "0.1", "--delay", "1", "--kp", "1"])
+        .args(["--drift", "-0.01", "--json"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    // P control, drift b: steady-state error b/(g·Kp) = −0.01/(0.1·1) = −0.1 nats.
+    let e = v["steady_state_error"].as_f64().expect("P has one");
+    assert!((e + 0.1).abs() < 1e-12, "{v}");
+    let o = bin()
+        .args(["stability", "--gain", "0.1", "--kp", "-1"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("unstable"));
+    for (args, needle) in [
+        (
+            vec![
+                "stability",
+                "--gain",
+                "0.1",
+                "--kp",
+                "1",
+                "--integral",
+                "middle",
+            ],
+            "--integral",
+        ),
+        (vec!["bench", "gpu"], "gpu"),
+        (
+            vec!["tune", "identify", "--log", "x.csv", "--delay", "soon"],
+            "--delay",
+        ),
+        (vec!["tune", "--log", "x.csv"], "--log"),
+    ] {
+        let o = bin().args(&args).output().expect("run");
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
 }
 
 #[test]

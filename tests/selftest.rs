@@ -1,4 +1,4 @@
-//! `entropic selftest`: the CPU smoke test passes; `--cuda` on a binary
+//! `entropic llm selftest`: the CPU smoke test passes; `--cuda` on a binary
 //! without GPU support (or on a machine without a GPU) fails plainly.
 
 use std::process::Command;
@@ -10,7 +10,7 @@ fn bin() -> Command {
 #[test]
 fn selftest_on_cpu_passes() {
     let o = bin()
-        .args(["selftest", "--json"])
+        .args(["llm", "selftest", "--json"])
         .output()
         .expect("run entropic");
     let err = String::from_utf8_lossy(&o.stderr);
@@ -27,7 +27,7 @@ fn selftest_on_cpu_passes() {
 #[test]
 fn selftest_cuda_without_gpu_exits_1_and_says_why() {
     let o = bin()
-        .args(["selftest", "--cuda"])
+        .args(["llm", "selftest", "--cuda"])
         .output()
         .expect("run entropic");
     let err = String::from_utf8_lossy(&o.stderr);

@@ -159,7 +159,7 @@ fn csv_with_other_column_names_works_through_columns() {
     let (h, a) = probe_log(-0.002, 0.01, 0, 200);
     let p = write(&d, "wandb.csv", &csv("it,ent,ctl", &h, &a));
     let o = bin()
-        .args(["tune", "--log"])
+        .args(["tune", "identify", "--log"])
         .arg(&p)
         .args([
             "--columns",
@@ -187,7 +187,7 @@ fn csv_with_other_column_names_works_through_columns() {
         &csv("_step,actor/entropy,actor/control_alpha", &h, &a),
     );
     let o = bin()
-        .args(["tune", "--target", "0.9", "--log"])
+        .args(["tune", "identify", "--target", "0.9", "--log"])
         .arg(&p2)
         .output()
         .expect("run");
@@ -204,7 +204,11 @@ fn p_control_log_is_refused_with_the_reason() {
     let d = tmp("pctl");
     let (h, a) = p_control_log(-0.002, 0.01, 5.0, 0.9, 300);
     let p = write(&d, "metrics.jsonl", &jsonl("p", 0, 0.9, &h, &a));
-    let o = bin().args(["tune", "--log"]).arg(&p).output().expect("run");
+    let o = bin()
+        .args(["tune", "identify", "--log"])
+        .arg(&p)
+        .output()
+        .expect("run");
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("P control") && err.contains("probe"), "{err}");
@@ -265,7 +269,7 @@ fn bad_input_exits_2_with_one_clear_line() {
     for (name, text, extra, needle) in cases {
         let p = write(&d, name, &text);
         let o = bin()
-            .args(["tune", "--log"])
+            .args(["tune", "identify", "--log"])
             .arg(&p)
             .args(&extra)
             .output()
@@ -277,7 +281,7 @@ fn bad_input_exits_2_with_one_clear_line() {
     }
     // The missing column's message names the columns present.
     let o = bin()
-        .args(["tune", "--log"])
+        .args(["tune", "identify", "--log"])
         .arg(d.join("missing.csv"))
         .output()
         .expect("run");
@@ -288,7 +292,7 @@ fn bad_input_exits_2_with_one_clear_line() {
     );
     // Unreadable file.
     let o = bin()
-        .args(["tune", "--log"])
+        .args(["tune", "identify", "--log"])
         .arg(d.join("absent.jsonl"))
         .output()
         .expect("run");
@@ -337,7 +341,7 @@ fn probe_snippet_appended_to_a_scenario_parses() {
     let o = bin()
         .args([
             "tune",
-            "--probe",
+            "probe",
             "--steps",
             "120",
             "--amplitude",
@@ -376,7 +380,7 @@ fn probe_snippet_appended_to_a_scenario_parses() {
 fn validate_llm_half_without_a_probe_run_exits_2_naming_the_command() {
     let d = tmp("llm-half");
     let o = bin()
-        .args(["tune", "--validate", "--out"])
+        .args(["tune", "validate", "--out"])
         .arg(d.join("reports"))
         .arg("--llm")
         .arg(d.join("no-such-run"))

@@ -42,8 +42,12 @@ pub fn save(dir: &Path, model: &Qwen2, tok: &Tok, task: Option<&serde_json::Valu
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
     let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
     let p = dir.join("model.safetensors");
-    safetensors::serialize_to_file(tensors, Some(meta), &p)
-        .map_err(|e| LlmError::Other(format!("{}: {e}", p.display())))?;
+    safetensors::serialize_to_file(tensors, Some(meta), &p).map_err(|source| {
+        LlmError::Safetensors {
+            path: p.display().to_string(),
+            source,
+        }
+    })?;
     tok.save(dir)?;
     let c = model.config();
     let gen = serde_json::json!({"bos_token_id": c.bos_token_id, "eos_token_id": c.eos_token_id,

@@ -135,7 +135,7 @@ impl Qwen2Config {
         let mut c = self.clone();
         c.rope_theta = Some(self.theta());
         c.rope_parameters = None;
-        let text = serde_json::to_string_pretty(&c).map_err(|e| LlmError::Other(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&c)?;
         std::fs::write(path, text).map_err(|e| LlmError::Io {
             path: path.display().to_string(),
             source: e,

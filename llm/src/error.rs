@@ -10,6 +10,36 @@ pub enum LlmError {
     /// A tensor operation failed (not the user's fault). The CLI exits 1.
     #[error("tensor error: {0}")]
     Candle(#[from] candle_core::Error),
+    /// An error of the shared simulator code: a `[control]` table its
+    /// validation refused (`SimError::Input`, exit 2), a token-loss input
+    /// check, or a non-finite quantity during training (`SimError::NonFinite`,
+    /// the same error as the toy's; exit 1).
+    #[error(transparent)]
+    Sim(#[from] entropic_sim::SimError),
+    /// JSON (de)serialisation of the trainer's own state failed.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// A JSON file (`path`) could not be parsed.
+    #[error("{path}: {source}")]
+    JsonFile {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Writing a `.safetensors` file failed.
+    #[error("{path}: {source}")]
+    Safetensors {
+        path: String,
+        #[source]
+        source: safetensors::SafeTensorError,
+    },
+    /// The tokenizer library failed (`what`: the file or operation).
+    #[error("{what}: {source}")]
+    Tokenizer {
+        what: String,
+        #[source]
+        source: tokenizers::Error,
+    },
     /// Input/output failure while writing (reading failures are `Input`).
     #[error("{path}: {source}")]
     Io {
@@ -17,7 +47,8 @@ pub enum LlmError {
         #[source]
         source: std::io::Error,
     },
-    /// Anything else with its cause.
+    /// Anything else, a message without a typed cause (no GPU, a tokenizer
+    /// lacking a special token, inconsistent shapes).
     #[error("{0}")]
     Other(String),
 }
@@ -32,7 +63,11 @@ impl LlmError {
     }
     /// Whether the CLI should exit with code 2 (bad input).
     pub fn is_input(&self) -> bool {
-        matches!(self, LlmError::Input { .. })
+        match self {
+            LlmError::Input { .. } => true,
+            LlmError::Sim(s) => s.is_input(),
+            _ => false,
+        }
     }
 }
 

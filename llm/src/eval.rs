@@ -2,11 +2,12 @@
 use crate::error::{LlmError, Result};
 use crate::model::Qwen2;
 use crate::sample::{generate, token_logp_entropy, SampleConfig};
-use crate::tasks::{reward, Problem};
+use crate::tasks::{load_jsonl, reward, ArithConfig, Kind, Problem};
 use crate::tokenizer::Tok;
 use candle_core::Tensor;
 use rand::Rng;
 use serde::Serialize;
+use std::path::Path;
 
 /// Unbiased pass@k from `n` samples of which `c` are correct (Chen et al.
 /// 2021, the Codex paper: `1 − C(n−c, k)/C(n, k)`, computed as
@@ -176,4 +177,47 @@ pub fn entropy_probe(
         }
     }
     Ok(out)
+}
+
+/// The problems of `--task` (or the checkpoint's saved task): a JSONL file,
+/// or synthetic kinds with the saved difficulty and split.
+pub fn problem_set(
+    saved: &Option<serde_json::Value>,
+    task: Option<&str>,
+    n: usize,
+) -> Result<Vec<Problem>> {
+    let mut arith: ArithConfig = saved
+        .as_ref()
+        .and_then(|t| t.get("arith"))
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    if let Some(t) = task {
+        if t.ends_with(".jsonl") || t.starts_with("jsonl:") {
+            return load_jsonl(Path::new(t.trim_start_matches("jsonl:")));
+        }
+        let mut kinds = Vec::new();
+        for k in t.split(',') {
+            kinds.push(match k.trim() {
+                "add" => Kind::Add,
+                "sub" => Kind::Sub,
+                "mul" => Kind::Mul,
+                "mixed" => Kind::Mixed,
+                other => {
+                    return Err(LlmError::input(
+                        "--task",
+                        format!("unknown task `{other}` (add, sub, mul, mixed, or a .jsonl file)"),
+                    ))
+                }
+            });
+        }
+        arith.kinds = kinds;
+    }
+    arith.validate("--task")?;
+    if n == 0 {
+        return Err(LlmError::input(
+            "--problems",
+            "empty dataset: need at least 1 problem",
+        ));
+    }
+    Ok(arith.validation_problems(n))
 }

@@ -6,7 +6,7 @@
 //! 1. learning rate from the schedule;
 //! 2. rollout: `batch_prompts` training prompts, `group_size` completions
 //!    each at temperature T, binary rewards, group advantages
-//!    (`entropic_sim::grpo::group_advantages`, docs/mathematics.md §2), behaviour
+//!    (`entropic_sim::advantage::group_advantages`, docs/mathematics.md §2), behaviour
 //!    log-probs and entropies; with `lag = d` the batch trained on is the
 //!    one sampled d steps ago (the first d by the initial policy);
 //! 3. `measure = rollout`: one controller step on the batch's behaviour
@@ -38,8 +38,9 @@ use crate::tasks::{reward, ArithConfig, Problem};
 use crate::tokenizer::Tok;
 use candle_core::{DType, Device};
 use config::GrpoFile;
+use entropic_sim::advantage::group_advantages;
 use entropic_sim::control::{Controller, Directive, Measurement, Method, Moment};
-use entropic_sim::grpo::group_advantages;
+use entropic_sim::error::SimError;
 use entropic_sim::metrics::Record;
 use loss::{policy_loss, TokenData};
 use rand::SeedableRng;
@@ -118,7 +119,7 @@ impl GrpoTrainer {
             path: out.display().to_string(),
             source: e,
         })?;
-        let cfg_json = serde_json::to_value(&cfg).map_err(|e| LlmError::Other(e.to_string()))?;
+        let cfg_json = serde_json::to_value(&cfg)?;
         let base_s = base.display().to_string();
         let g = &cfg.grpo;
         let found = resume::find(out)?;
@@ -266,7 +267,7 @@ impl GrpoTrainer {
             })?;
         while self.step < end {
             let rec = self.step()?;
-            let line = serde_json::to_string(&rec).map_err(|e| LlmError::Other(e.to_string()))?;
+            let line = serde_json::to_string(&rec)?;
             writeln!(f, "{line}")
                 .and_then(|_| f.flush())
                 .map_err(|e| LlmError::Io {
@@ -285,7 +286,7 @@ impl GrpoTrainer {
     pub fn save_checkpoint(&self) -> Result<PathBuf> {
         let state = resume::TrainState {
             step: self.step,
-            config: serde_json::to_value(&self.cfg).map_err(|e| LlmError::Other(e.to_string()))?,
+            config: serde_json::to_value(&self.cfg)?,
             base: self.base.clone(),
             controller: self.ctl.clone(),
             data_rng: self.data_rng.clone(),
@@ -416,8 +417,15 @@ impl GrpoTrainer {
         Ok((r, gen_tokens, secs))
     }
 
+    /// The toy's error for a NaN or infinite quantity ([`SimError::NonFinite`]).
     fn nonfinite(&self, what: &str) -> LlmError {
-        LlmError::Other(format!("non-finite {what} at step {}", self.step))
+        SimError::NonFinite {
+            quantity: what.into(),
+            step: self.step,
+            seed: self.cfg.grpo.seed,
+            arm: self.arm(),
+        }
+        .into()
     }
 
     /// One optimizer step on sequences `s0..s1` of `batch`.
@@ -616,8 +624,11 @@ pub fn records_without_timing(metrics: &Path) -> Result<Vec<serde_json::Value>> 
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l)
-                .map_err(|e| LlmError::Other(format!("{}: {e}", metrics.display())))?;
+            let mut v: serde_json::Value =
+                serde_json::from_str(l).map_err(|source| LlmError::JsonFile {
+                    path: metrics.display().to_string(),
+                    source,
+                })?;
             if let Some(o) = v.as_object_mut() {
                 for k in TIMING_FIELDS {
                     o.remove(k);

@@ -2,8 +2,10 @@
 //! a differentiable training path, batched KV-cache sampling, AdamW with
 //! resumable state, Hugging Face checkpoints, tokenizers, arithmetic tasks
 //! with verifiable rewards, a GRPO trainer with the entropy controller of
-//! `entropic-sim` ([`grpo::GrpoTrainer`], exact resume), and the
-//! `entropic llm` commands.
+//! `entropic-sim` ([`grpo::GrpoTrainer`], exact resume), device selection
+//! ([`device`]) and a self-test ([`selftest`]). The `entropic llm` command
+//! line lives in the binary; this crate depends on neither clap nor the
+//! claims crate.
 //!
 //! Main types: [`Qwen2`] (model), [`Qwen2Config`], [`AdamW`], [`Tok`],
 //! [`tasks::ArithConfig`], and the functions [`token_logp_entropy`],
@@ -32,11 +34,12 @@
 )]
 pub mod bench;
 pub mod checkpoint;
-pub mod cli;
 pub mod config;
+pub mod device;
 pub mod error;
 pub mod eval;
 pub mod grpo;
+pub mod keys;
 pub mod model;
 pub mod optim;
 pub mod pretrain;
@@ -44,7 +47,6 @@ pub mod sample;
 pub mod selftest;
 pub mod tasks;
 pub mod tokenizer;
-pub mod validate;
 
 pub use config::Qwen2Config;
 pub use error::{LlmError, Result};

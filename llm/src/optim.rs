@@ -152,8 +152,12 @@ impl AdamW {
             data.push((format!("v.{n}"), self.v[i].clone()));
         }
         let meta = HashMap::from([("step".to_string(), self.step.to_string())]);
-        safetensors::serialize_to_file(data, Some(meta), path)
-            .map_err(|e| LlmError::Other(format!("{}: {e}", path.display())))
+        safetensors::serialize_to_file(data, Some(meta), path).map_err(|source| {
+            LlmError::Safetensors {
+                path: path.display().to_string(),
+                source,
+            }
+        })
     }
 
     /// Reads a state written by [`AdamW::save`] and loads it.

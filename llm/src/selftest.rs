@@ -1,4 +1,4 @@
-//! `entropic selftest`: a smoke test of the transformer substrate on the CPU
+//! `entropic llm selftest`: a smoke test of the transformer substrate on the CPU
 //! and, with `--cuda`, on the GPU, plus optional throughput figures.
 //!
 //! The smoke test uses one tiny random Qwen2 ([`smoke_config`], weights from
@@ -95,7 +95,7 @@ impl Check {
     }
 }
 
-/// Everything `entropic selftest` found.
+/// Everything `entropic llm selftest` found.
 #[derive(Debug, Clone, Serialize)]
 pub struct SelftestReport {
     /// Devices the checks ran on, e.g. `["cpu", "cuda:0"]`.

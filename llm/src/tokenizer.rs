@@ -73,7 +73,10 @@ impl Tok {
         let path = dir.join("tokenizer.json");
         self.inner
             .save(&path, true)
-            .map_err(|e| LlmError::Other(format!("{}: {e}", path.display())))?;
+            .map_err(|source| LlmError::Tokenizer {
+                what: path.display().to_string(),
+                source,
+            })?;
         if self.id(EOS).is_some() {
             let cfg = serde_json::json!({"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": BOS,
                 "eos_token": EOS, "pad_token": PAD, "unk_token": UNK});
@@ -91,7 +94,10 @@ impl Tok {
         let enc = self
             .inner
             .encode(text, false)
-            .map_err(|e| LlmError::Other(format!("encode: {e}")))?;
+            .map_err(|source| LlmError::Tokenizer {
+                what: "encode".into(),
+                source,
+            })?;
         Ok(enc.get_ids().to_vec())
     }
 
@@ -99,7 +105,10 @@ impl Tok {
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
         self.inner
             .decode(ids, true)
-            .map_err(|e| LlmError::Other(format!("decode: {e}")))
+            .map_err(|source| LlmError::Tokenizer {
+                what: "decode".into(),
+                source,
+            })
     }
 
     /// The string of one token (its vocabulary entry).

@@ -16,8 +16,8 @@
 //!   with Adam the controlled and uncontrolled tabular runs coincide to three
 //!   decimals).
 
+use crate::error::ProofsError;
 use crate::verdict::{ClaimVerdict, Counterexample, Verdict};
-use crate::ProofsError;
 use entropic_sim::figures::{run_figures, RunFigures, SETTLE_ABS, SETTLE_REL};
 use entropic_sim::metrics::Record;
 use entropic_sim::report::{line_plot_svg, ArmSeries};

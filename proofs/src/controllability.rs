@@ -16,9 +16,9 @@
 //! target in every family; otherwise the verdict is *conditional* and its
 //! condition is the measured ranges (the claim's content is the range).
 
+use crate::error::ProofsError;
 use crate::stability_grid::svg::Plot;
 use crate::verdict::{ClaimSection, ClaimVerdict, Counterexample, Ctx, Mode, Verdict};
-use crate::ProofsError;
 use entropic_sim::figures::run_figures;
 use entropic_sim::report::{fmt_sig, markdown_table};
 use entropic_sim::{runner, scenario};

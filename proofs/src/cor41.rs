@@ -21,8 +21,8 @@
 //! ([`Policy::new`] with one prompt, seeded by the instance seed), so a
 //! counterexample also reproduces in a scenario with `instance_seed`.
 
+use crate::error::ProofsError;
 use crate::verdict::{ClaimSection, ClaimVerdict, Counterexample, Ctx, Mode, Verdict};
-use crate::ProofsError;
 use entropic_sim::bandit::{BanditConfig, CorrectRank, Policy, PolicyKind};
 use entropic_sim::control::ControlConfig;
 use entropic_sim::entropy::{

@@ -5,8 +5,8 @@
 //! target whenever `all` does. See `proofs/cor-4-4.md`.
 
 use crate::closedloop::{self as cl, CellRun, FailsWhen, Family};
+use crate::error::ProofsError;
 use crate::verdict::{ClaimSection, ClaimVerdict, Counterexample, Ctx, Mode, Verdict};
-use crate::ProofsError;
 use entropic_sim::report::markdown_table;
 
 /// Claim id.

@@ -52,6 +52,7 @@ pub mod closedloop;
 pub mod controllability;
 pub mod cor41;
 pub mod cor44;
+pub mod error;
 pub mod ident;
 pub mod linear;
 pub mod quadrants;
@@ -63,22 +64,4 @@ pub mod tune;
 pub mod verdict;
 pub mod verify;
 
-/// Any error of this crate; modules keep their own typed errors and convert
-/// into this one with `?`.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ProofsError {
-    #[error(transparent)]
-    Linear(#[from] linear::LinearError),
-    #[error(transparent)]
-    Ident(#[from] ident::IdentError),
-    /// A simulator error (bad scenario, non-finite run that a check cannot
-    /// treat as an observation, I/O).
-    #[error("{0}")]
-    Sim(String),
-}
-
-impl From<entropic_sim::SimError> for ProofsError {
-    fn from(e: entropic_sim::SimError) -> Self {
-        ProofsError::Sim(e.to_string())
-    }
-}
+pub use error::ProofsError;

@@ -20,8 +20,8 @@
 //! A run in which the trained set never held a token (ΔH exactly 0, or no
 //! difference from base) is counted as "empty", not as a success or failure.
 
+use crate::error::ProofsError;
 use crate::verdict::{ClaimSection, ClaimVerdict, Counterexample, Ctx, Mode, Verdict};
-use crate::ProofsError;
 use entropic_sim::bandit::{BanditConfig, CorrectRank, PolicyKind};
 use entropic_sim::control::ControlConfig;
 use entropic_sim::entropy::{quadrant, ProbLine, Quadrant};

@@ -25,10 +25,10 @@
 //! gain is near zero), SGD (the update is linear in the token weights; Adam
 //! normalises it away) and `batch_prompts = prompts` (no prompt sampling).
 
+use crate::error::ProofsError;
 use crate::ident::{identify, Fit};
 use crate::linear::{spectral_radius, IntegralForm};
 use crate::verdict::{ClaimSection, ClaimVerdict, Counterexample, Ctx, Mode, Verdict};
-use crate::ProofsError;
 use entropic_sim::scenario::{self, RunConfig};
 use entropic_sim::{report::fmt_sig, runner};
 use serde::{Deserialize, Serialize};
@@ -736,7 +736,7 @@ fn figure(
 
 /// A minimal SVG scatter/line plot (plain `<text>`, no fonts needed).
 pub(crate) mod svg {
-    use crate::ProofsError;
+    use crate::error::ProofsError;
     use std::fmt::Write;
 
     const W: f64 = 640.0;

@@ -5,8 +5,8 @@
 //! target. See `proofs/temperature.md`.
 
 use crate::closedloop::{self as cl, CellRun, FailsWhen, Family};
+use crate::error::ProofsError;
 use crate::verdict::{ClaimSection, Counterexample, Ctx, Mode};
-use crate::ProofsError;
 use entropic_sim::report::markdown_table;
 
 /// Claim id.

@@ -8,9 +8,9 @@
 //! instances, never from the P run itself. See `proofs/thm-4-2.md`.
 
 use crate::closedloop::{self as cl, CellRun, FailsWhen, Family};
+use crate::error::ProofsError;
 use crate::ident;
 use crate::verdict::{ClaimSection, Counterexample, Ctx, Mode};
-use crate::ProofsError;
 use entropic_sim::report::markdown_table;
 
 /// Claim id.

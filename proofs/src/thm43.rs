@@ -5,8 +5,8 @@
 //! modes; one verdict per measure mode. See `proofs/thm-4-3.md`.
 
 use crate::closedloop::{self as cl, CellRun, FailsWhen, Family};
+use crate::error::ProofsError;
 use crate::verdict::{ClaimSection, ClaimVerdict, Counterexample, Ctx, Mode, Verdict};
-use crate::ProofsError;
 use entropic_sim::report::markdown_table;
 
 /// Claim id.

@@ -20,8 +20,8 @@
 //! failure: the other checks still run, what was computed is written, and
 //! [`VerifyOutcome::failures`] lists it (the CLI then exits 1).
 
+use crate::error::ProofsError;
 use crate::verdict::{ClaimSection, ClaimVerdict, Counterexample, Ctx, Mode};
-use crate::ProofsError;
 use entropic_sim::report::{fmt_sig, markdown_table, write_atomic};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

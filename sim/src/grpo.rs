@@ -1,5 +1,5 @@
 //! GRPO on the softmax bandit: rollouts of G samples per prompt at
-//! temperature T, group advantages (docs/mathematics.md §2), the shared token loss of
+//! temperature T, group advantages ([`crate::advantage`], docs/mathematics.md §2), the shared token loss of
 //! [`crate::control::loss`] with the entropy method's weights, analytic
 //! gradients through the policy, SGD or dense Adam, and the two staleness
 //! models of docs/mathematics.md §7 (`ppo_epochs × minibatches`, and `lag = d`).
@@ -7,6 +7,7 @@
 //! [`Trainer::step`] is a step function: one rollout batch consumed, one
 //! [`Record`] returned; it prints nothing.
 
+use crate::advantage::{group_advantages, AdvStd};
 use crate::bandit::{bos, context_logit_grad, BanditConfig, Policy, Sampling};
 use crate::control::loss::{token_loss, LossConfig, TokenInputs, TokenLoss};
 use crate::control::{ControlConfig, Controller, Directive, Measurement, Moment};
@@ -19,19 +20,6 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
-
-/// Standard deviation used to normalise group advantages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum AdvStd {
-    /// Unbiased (N−1), as verl.
-    #[default]
-    Unbiased,
-    /// ddof 0.
-    Population,
-    /// No division (Dr. GRPO).
-    None,
-}
 
 /// Which samples train (Corollary 4.1's positive-only / negative-only updates).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -141,33 +129,6 @@ impl GrpoConfig {
 
     pub fn loss_config(&self) -> LossConfig {
         self.rl().loss_config()
-    }
-}
-
-/// Group advantages `(r − mean)/(std + ε)` (docs/mathematics.md §2); all-equal groups get 0.
-pub fn group_advantages(rewards: &[f64], std: AdvStd, eps: f64, out: &mut [f64]) {
-    let n = rewards.len() as f64;
-    let mean = rewards.iter().sum::<f64>() / n;
-    let ss: f64 = rewards.iter().map(|r| (r - mean).powi(2)).sum();
-    let sd = match std {
-        AdvStd::Unbiased => {
-            if n > 1.0 {
-                (ss / (n - 1.0)).sqrt()
-            } else {
-                0.0
-            }
-        }
-        AdvStd::Population => (ss / n).sqrt(),
-        AdvStd::None => 0.0,
-    };
-    for (o, r) in out.iter_mut().zip(rewards) {
-        *o = if ss == 0.0 {
-            0.0
-        } else if std == AdvStd::None {
-            r - mean
-        } else {
-            (r - mean) / (sd + eps)
-        };
     }
 }
 

@@ -6,6 +6,7 @@
 //!   loss with its gradient; token-level only, so the LLM trainer in
 //!   `entropic-llm` uses exactly the same code as the toy.
 //! - [`entropy`]: entropy, its gradient, first-order predictions, quadrants.
+//! - [`advantage`]: group advantages, shared by the toy and the LLM trainer.
 //! - [`bandit`], [`grpo`], [`optim`]: the simulator.
 //! - [`scenario`], [`keys`], [`runner`]: TOML scenarios and running them.
 //! - [`stats`], [`metrics`], [`figures`], [`report`]: the record schema,
@@ -17,6 +18,7 @@
 //! assert!((entropy(&p) - 2f64.ln()).abs() < 1e-12);
 //! ```
 
+pub mod advantage;
 pub mod bandit;
 pub mod control;
 pub mod entropy;

@@ -9,8 +9,8 @@
 //! learning rate is for a bandit's logits, the LLM's for a transformer's
 //! weights), each adds keys of its own, and both refuse unknown keys, which
 //! serde cannot combine with a flattened shared struct.
+use crate::advantage::AdvStd;
 use crate::control::loss::LossConfig;
-use crate::grpo::AdvStd;
 
 /// The shared settings, read off either trainer's table.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -8,9 +8,9 @@
 use crate::error::{LlmError, Result};
 use crate::pretrain::{EvalConfig, ModelShape, PretrainConfig};
 use crate::tasks::ArithConfig;
+use entropic_sim::advantage::AdvStd;
 use entropic_sim::control::loss::LossConfig;
 use entropic_sim::control::ControlConfig;
-use entropic_sim::grpo::AdvStd;
 use entropic_sim::rl::RlSettings;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -244,22 +244,12 @@ impl GrpoFile {
     /// `ControlConfig::validate(file, "control")`).
     pub fn validate(&self, file: &str) -> Result<()> {
         self.grpo.validate(file)?;
-        self.control
-            .validate(file, "control")
-            .map_err(|e| LlmError::input(file, strip_file(&e.to_string(), file)))?;
+        self.control.validate(file, "control")?;
         if let Some(t) = &self.task {
             t.validate(file)?;
         }
         Ok(())
     }
-}
-
-/// `SimError::Input` displays as `file: key ...`; keep the part after the file.
-fn strip_file(msg: &str, file: &str) -> String {
-    msg.strip_prefix(file)
-        .and_then(|m| m.strip_prefix(": "))
-        .unwrap_or(msg)
-        .to_string()
 }
 
 /// Dotted keys whose values differ between two JSON configs (a key present

@@ -14,7 +14,7 @@
 //! (L depends on the parameters only through logp_t and H_t), so
 //! `surrogate.backward()` back-propagates exactly the shared loss. Its value
 //! is not L; [`PolicyLoss::loss`] carries L.
-use crate::error::{LlmError, Result};
+use crate::error::Result;
 use candle_core::{DType, Tensor};
 use entropic_sim::control::loss::{token_loss, LossConfig, TokenInputs, TokenLoss};
 use entropic_sim::control::{ControlConfig, Directive};
@@ -63,7 +63,7 @@ pub fn policy_loss<R: Rng + ?Sized>(
         entropy: &h,
         weight: None,
     };
-    x.check().map_err(|e| LlmError::Other(e.to_string()))?;
+    x.check()?;
     let loss = token_loss(loss_cfg, ctl, directive, &x, rng);
     let dev = logp.device();
     let dt = logp.dtype();

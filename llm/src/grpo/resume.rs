@@ -86,7 +86,7 @@ pub fn save(
     }
     checkpoint::save(&tmp, model, tok, Some(task))?;
     opt.save(&tmp.join("optimizer.safetensors"))?;
-    let text = serde_json::to_string(state).map_err(|e| LlmError::Other(e.to_string()))?;
+    let text = serde_json::to_string(state)?;
     write_atomic(&tmp.join("state.json"), &text)?;
     if dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(io(&dir))?;

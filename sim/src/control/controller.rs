@@ -3,21 +3,9 @@
 //! updates its state and returns the [`Directive`] for the coming update(s).
 
 use super::{
-    clip, ControlConfig, Controller, ControllerState, Directive, IntegralForm, Measure,
-    Measurement, Method,
+    clip, probe_alpha, ControlConfig, Controller, ControllerState, Directive, IntegralForm,
+    Measure, Measurement, Method, Moment,
 };
-
-/// The two moments of a training step at which a trainer offers the
-/// controller a measurement (docs/mathematics.md §7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Moment {
-    /// A rollout batch is about to be trained on: its behaviour entropy
-    /// (under the policy that sampled it), before the first update.
-    RolloutBatch,
-    /// One optimizer step: the entropy of its minibatch under the policy
-    /// being updated (the training forward pass), before the update.
-    OptimizerStep,
-}
 
 impl Controller {
     /// The one cadence both trainers follow: with `measure = "rollout"` the
@@ -216,18 +204,4 @@ impl Controller {
             }
         }
     }
-}
-
-/// The probe schedule's α at controller step `k` (0-based): pairs
-/// `(steps, alpha)` in order, the last alpha held after the end; 0 when the
-/// schedule is empty.
-pub fn probe_alpha(schedule: &[(usize, f64)], k: usize) -> f64 {
-    let mut end = 0usize;
-    for &(steps, alpha) in schedule {
-        end = end.saturating_add(steps);
-        if k < end {
-            return alpha;
-        }
-    }
-    schedule.last().map_or(0.0, |&(_, alpha)| alpha)
 }

@@ -104,7 +104,7 @@ impl TokenInputs<'_> {
     }
 
     /// N if every slice has the same length, else an error naming the lengths.
-    pub fn check(&self) -> Result<usize, crate::SimError> {
+    pub fn check(&self) -> Result<usize, crate::error::SimError> {
         let lens = [
             self.adv.len(),
             self.logp.len(),
@@ -118,7 +118,7 @@ impl TokenInputs<'_> {
         if lens.iter().all(|&l| l == lens[0]) && ref_ok {
             Ok(lens[0])
         } else {
-            Err(crate::SimError::Other(format!(
+            Err(crate::error::SimError::Other(format!(
                 "token inputs of different lengths: adv, logp, logp_old, entropy = {lens:?}, logp_ref = {:?}",
                 self.logp_ref.map(|r| r.len())
             )))

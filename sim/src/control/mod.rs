@@ -16,8 +16,6 @@ pub mod exact_f64;
 pub mod loss;
 mod validate;
 
-pub use controller::{probe_alpha, Moment};
-
 use serde::{Deserialize, Serialize};
 
 /// Which entropy method runs. `none` is plain GRPO.
@@ -149,6 +147,18 @@ pub struct ControlConfig {
     pub clip_higher_eps_high: f64,
 }
 
+/// The two moments of a training step at which a trainer offers the
+/// controller a measurement (docs/mathematics.md §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// A rollout batch is about to be trained on: its behaviour entropy
+    /// (under the policy that sampled it), before the first update.
+    RolloutBatch,
+    /// One optimizer step: the entropy of its minibatch under the policy
+    /// being updated (the training forward pass), before the update.
+    OptimizerStep,
+}
+
 /// What the controller measured at one controller step.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Measurement {
@@ -262,6 +272,20 @@ pub fn hp_mask(ctl: &ControlConfig, logp: &[f64], entropy: &[f64]) -> Vec<bool> 
             _ => is_high_prob(ctl, lp, f64::NAN),
         })
         .collect()
+}
+
+/// The probe schedule's α at controller step `k` (0-based): pairs
+/// `(steps, alpha)` in order, the last alpha held after the end; 0 when the
+/// schedule is empty.
+pub fn probe_alpha(schedule: &[(usize, f64)], k: usize) -> f64 {
+    let mut end = 0usize;
+    for &(steps, alpha) in schedule {
+        end = end.saturating_add(steps);
+        if k < end {
+            return alpha;
+        }
+    }
+    schedule.last().map_or(0.0, |&(_, alpha)| alpha)
 }
 
 /// `x` limited to `[lo, hi]`, NaN-transparent: a NaN `x` stays NaN (so a

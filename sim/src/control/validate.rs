@@ -3,7 +3,7 @@
 
 use super::loss::LossConfig;
 use super::{ControlConfig, Method};
-use crate::SimError;
+use crate::error::SimError;
 
 /// Checks one value; `ok` says whether it is allowed, `range` how to say so.
 fn check(

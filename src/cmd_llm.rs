@@ -1,20 +1,25 @@
-//! The `entropic llm ...` commands (clap), kept here so the binary only
-//! wires them in.
-use crate::checkpoint::{self, stop_tokens};
-use crate::error::{LlmError, Result};
-use crate::eval::{entropy_probe, evaluate};
-use crate::pretrain::{pretrain, EvalConfig, LlmScenario};
-use crate::sample::SampleConfig;
-use crate::tasks::{load_jsonl, ArithConfig, Kind, Problem};
-use candle_core::{DType, Device};
+//! `entropic llm <command>`: the clap front end of the LLM crate
+//! (pretrain, eval, grpo, entropy, selftest) and of the LLM validation of
+//! the orchestration layer (`validate`, [`crate::lab::validate`]).
+// `!(x > 0.0)` is used on purpose: it also rejects NaN.
+#![allow(clippy::neg_cmp_op_on_partial_ord, clippy::nonminimal_bool)]
+use crate::cmd_selftest::SelftestArgs;
+use crate::error::InputError;
+use crate::lab::validate::{validate, Preset, ValidateOptions};
+use clap::{Args, Subcommand, ValueEnum};
+use entropic_llm::checkpoint::{self, stop_tokens};
+use entropic_llm::device::{self, DeviceChoice, Precision};
+use entropic_llm::eval::{entropy_probe, evaluate, problem_set};
+use entropic_llm::grpo;
+use entropic_llm::pretrain::{pretrain, EvalConfig, LlmScenario};
+use entropic_llm::sample::SampleConfig;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::path::{Path, PathBuf};
-
-pub use crate::bench::bench_llm;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 /// `entropic llm <command>`.
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug, Subcommand)]
 pub enum LlmCommand {
     /// Train a tiny model from random initialisation on worked answers.
     Pretrain {
@@ -45,9 +50,9 @@ pub enum LlmCommand {
         /// Samples per problem (default: k).
         #[arg(long)]
         n: Option<usize>,
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
         temperature: f64,
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
         top_p: f64,
         /// Validation problems (synthetic tasks).
         #[arg(long)]
@@ -81,10 +86,10 @@ pub enum LlmCommand {
         quiet: bool,
     },
     /// The LLM validation: every control arm, a probe, the toy side by
-    /// side, and the report (see `entropic_llm::validate`).
+    /// side, and the report (see `crate::lab::validate`).
     Validate {
         #[arg(long, value_enum, default_value = "cpu")]
-        preset: crate::validate::Preset,
+        preset: Preset,
         /// Base checkpoint (default: pretrain one into `OUT/base/`, reused).
         #[arg(long)]
         model: Option<PathBuf>,
@@ -98,13 +103,26 @@ pub enum LlmCommand {
         #[arg(long)]
         quiet: bool,
     },
+    /// Smoke-test the transformer on the CPU, and with `--cuda` on the GPU
+    /// (exit 1 without one).
+    Selftest {
+        /// Also run on CUDA GPU 0 and compare with the CPU.
+        #[arg(long)]
+        cuda: bool,
+        #[command(flatten)]
+        args: SelftestArgs,
+    },
+    /// Reference of the LLM config keys (`[model]`, `[task]`, `[pretrain]`,
+    /// `[eval]`, `[grpo]`, and the presets' `[validate]`): type, default,
+    /// range, meaning.
+    Keys,
     /// Per-token log-prob and next-token entropy of a text.
     Entropy {
         #[arg(long)]
         model: PathBuf,
         #[arg(long)]
         text: String,
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
         temperature: f64,
         #[command(flatten)]
         dev: DeviceArgs,
@@ -118,57 +136,54 @@ pub enum LlmCommand {
     },
 }
 
+/// `--device`: where the model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeviceArg {
+    Cpu,
+    /// CUDA GPU 0 (needs a binary built with the `cuda` feature).
+    Cuda,
+}
+
+/// `--dtype`: the precision of weights and activations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DtypeArg {
+    F32,
+    /// bfloat16 (CUDA only).
+    Bf16,
+}
+
 /// Where and in which precision a model runs.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Args)]
 pub struct DeviceArgs {
-    /// `cpu`, or `cuda` (needs a binary built with the `cuda` feature).
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    /// `f32`, or `bf16` (CUDA only).
-    #[arg(long, default_value = "f32")]
-    pub dtype: String,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+    #[arg(long, value_enum, default_value_t = DtypeArg::F32)]
+    pub dtype: DtypeArg,
 }
 
 impl DeviceArgs {
-    /// The candle device and dtype; unknown names, `bf16` on CPU and CUDA
-    /// in a CPU-only build are input errors.
-    pub fn resolve(&self) -> Result<(Device, DType)> {
-        let dev = match self.device.as_str() {
-            "cpu" => Device::Cpu,
-            "cuda" => Device::new_cuda(0)
-                .map_err(|e| LlmError::input("--device", format!("cuda unavailable: {e}")))?,
-            d => {
-                return Err(LlmError::input(
-                    "--device",
-                    format!("unknown device `{d}` (cpu, cuda)"),
-                ))
-            }
+    /// The candle device and dtype ([`device::resolve`]): `bf16` on the CPU
+    /// and CUDA that cannot be opened are input errors.
+    pub fn resolve(&self) -> entropic_llm::Result<(candle_core::Device, candle_core::DType)> {
+        let d = match self.device {
+            DeviceArg::Cpu => DeviceChoice::Cpu,
+            DeviceArg::Cuda => DeviceChoice::Cuda(0),
         };
-        let dt = match self.dtype.as_str() {
-            "f32" => DType::F32,
-            "bf16" if dev.is_cuda() => DType::BF16,
-            "bf16" => return Err(LlmError::input("--dtype", "bf16 is supported on cuda only")),
-            d => {
-                return Err(LlmError::input(
-                    "--dtype",
-                    format!("unknown dtype `{d}` (f32, bf16)"),
-                ))
-            }
+        let p = match self.dtype {
+            DtypeArg::F32 => Precision::F32,
+            DtypeArg::Bf16 => Precision::Bf16,
         };
-        Ok((dev, dt))
+        device::resolve(d, p)
     }
 }
 
-fn print_json(v: &impl serde::Serialize) -> Result<()> {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).map_err(|e| LlmError::Other(e.to_string()))?
-    );
+fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
 
 /// Runs one `entropic llm` command.
-pub fn run(cmd: LlmCommand) -> Result<()> {
+pub fn run(cmd: LlmCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         LlmCommand::Pretrain {
             config,
@@ -182,10 +197,11 @@ pub fn run(cmd: LlmCommand) -> Result<()> {
                 .map(|mut d| d.next().is_some())
                 .unwrap_or(false);
             if nonempty && !force {
-                return Err(LlmError::input(
-                    out.display().to_string(),
-                    "not empty; pass --force to overwrite",
-                ));
+                return Err(InputError(format!(
+                    "{}: not empty; pass --force to overwrite",
+                    out.display()
+                ))
+                .into());
             }
             let use_bar = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
             let r = pretrain(&sc, &out, use_bar)?;
@@ -198,7 +214,7 @@ pub fn run(cmd: LlmCommand) -> Result<()> {
                     r.eval.pass_at_1, r.eval.k, r.eval.pass_at_k, r.eval.temperature, out.display()
                 );
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         LlmCommand::Eval {
             model,
@@ -227,10 +243,10 @@ pub fn run(cmd: LlmCommand) -> Result<()> {
                 problems.unwrap_or(saved_eval.problems),
             )?;
             if !(temperature >= 0.0) || !(top_p > 0.0 && top_p <= 1.0) {
-                return Err(LlmError::input(
-                    "--temperature / --top-p",
-                    "temperature ≥ 0, top-p in (0, 1]",
-                ));
+                return Err(InputError(
+                    "--temperature / --top-p: temperature ≥ 0, top-p in (0, 1]".into(),
+                )
+                .into());
             }
             let stop = stop_tokens(&ck);
             let pad = ck
@@ -259,14 +275,14 @@ pub fn run(cmd: LlmCommand) -> Result<()> {
                 &mut ChaCha8Rng::seed_from_u64(seed),
             )?;
             if json {
-                print_json(&r)
+                print_json(&r)?;
             } else {
                 println!(
                     "pass@1 {:.4}  pass@{} {:.4}  ({} problems × {} samples, T = {})",
                     r.pass_at_1, k, r.pass_at_k, r.problems, n, temperature
                 );
-                Ok(())
             }
+            Ok(ExitCode::SUCCESS)
         }
         LlmCommand::Grpo {
             config,
@@ -276,7 +292,8 @@ pub fn run(cmd: LlmCommand) -> Result<()> {
             quiet,
         } => {
             let (device, dtype) = dev.resolve()?;
-            crate::grpo::run_command(&config, &model, &out, &device, dtype, quiet)
+            grpo::run_command(&config, &model, &out, &device, dtype, quiet)?;
+            Ok(ExitCode::SUCCESS)
         }
         LlmCommand::Validate {
             preset,
@@ -285,16 +302,16 @@ pub fn run(cmd: LlmCommand) -> Result<()> {
             report,
             quiet,
         } => {
-            let opts = crate::validate::ValidateOptions {
+            let opts = ValidateOptions {
                 preset,
                 model,
                 out: out.unwrap_or_else(|| format!("runs/validate-{}", preset.name()).into()),
                 report: report.unwrap_or_else(|| "reports".into()),
                 quiet,
             };
-            let o = crate::validate::validate(&opts)?;
+            let o = validate(&opts)?;
             println!("report → {}", o.report.display());
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         LlmCommand::Entropy {
             model,
@@ -307,11 +324,12 @@ pub fn run(cmd: LlmCommand) -> Result<()> {
             let (device, dtype) = dev.resolve()?;
             let ck = checkpoint::load(&model, &device, dtype)?;
             if !(temperature > 0.0) {
-                return Err(LlmError::input("--temperature", "must be > 0"));
+                return Err(InputError("--temperature: must be > 0".into()).into());
             }
             let rows = entropy_probe(&ck.model, &ck.tok, &text, temperature, logits)?;
             if json {
-                return print_json(&rows);
+                print_json(&rows)?;
+                return Ok(ExitCode::SUCCESS);
             }
             println!(
                 "{:>6}  {:>10}  {:>9}  {:>8}",
@@ -327,50 +345,13 @@ pub fn run(cmd: LlmCommand) -> Result<()> {
                     f(r.entropy)
                 );
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
+        }
+        LlmCommand::Selftest { cuda, args } => crate::cmd_selftest::run(cuda, args),
+        LlmCommand::Keys => {
+            print!("{}", entropic_llm::keys::markdown());
+            print!("{}", crate::lab::validate::keys_markdown());
+            Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// The problems of `--task` (or the checkpoint's saved task): a JSONL file,
-/// or synthetic kinds with the saved difficulty and split.
-fn problem_set(
-    saved: &Option<serde_json::Value>,
-    task: Option<&str>,
-    n: usize,
-) -> Result<Vec<Problem>> {
-    let mut arith: ArithConfig = saved
-        .as_ref()
-        .and_then(|t| t.get("arith"))
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default();
-    if let Some(t) = task {
-        if t.ends_with(".jsonl") || t.starts_with("jsonl:") {
-            return load_jsonl(Path::new(t.trim_start_matches("jsonl:")));
-        }
-        let mut kinds = Vec::new();
-        for k in t.split(',') {
-            kinds.push(match k.trim() {
-                "add" => Kind::Add,
-                "sub" => Kind::Sub,
-                "mul" => Kind::Mul,
-                "mixed" => Kind::Mixed,
-                other => {
-                    return Err(LlmError::input(
-                        "--task",
-                        format!("unknown task `{other}` (add, sub, mul, mixed, or a .jsonl file)"),
-                    ))
-                }
-            });
-        }
-        arith.kinds = kinds;
-    }
-    arith.validate("--task")?;
-    if n == 0 {
-        return Err(LlmError::input(
-            "--problems",
-            "empty dataset: need at least 1 problem",
-        ));
-    }
-    Ok(arith.validation_problems(n))
 }

@@ -1,5 +1,7 @@
-//! `entropic llm validate`: the same controller on the toy and on the LLM,
-//! with the linear model's predictions checked on both.
+//! `entropic llm validate`: the same controller on the toy and on the LLM, with the linear model's predictions checked on both.
+//! It lives in the binary's orchestration layer ([`crate::lab`]) because it
+//! combines the trainer (`entropic_llm`), the toy (`entropic_sim`) and the
+//! claims crate's identification and linear prediction (`entropic_proofs`).
 //!
 //! From a base checkpoint (given, or pretrained once into `DIR/base/` with
 //! the preset's `[model]`/`[task]`/`[pretrain]`/`[eval]` tables), in order:
@@ -28,11 +30,13 @@
 //! the prediction uses); P arms are the preset's `[control]` with `ki = 0`;
 //! `adaptive-entropy` uses the simulator's defaults for its own keys; the
 //! toy is run with one seed (seed 0) per arm, as the LLM is.
-use crate::error::{LlmError, Result};
-use crate::grpo::config::GrpoFile;
-use crate::grpo::GrpoTrainer;
-use crate::pretrain::{pretrain, LlmScenario};
+use crate::error::InputError;
+use anyhow::{anyhow, Context, Result};
 use candle_core::{DType, Device};
+use entropic_llm::device::{DeviceChoice, Precision, CUDA_BUILT};
+use entropic_llm::grpo::config::GrpoFile;
+use entropic_llm::grpo::GrpoTrainer;
+use entropic_llm::pretrain::{pretrain, LlmScenario};
 use entropic_proofs::ident::{identify, Fit};
 use entropic_proofs::linear::{design_band, predict, LoopParams};
 use entropic_sim::control::{ControlConfig, Method};
@@ -102,19 +106,87 @@ pub struct ValidateParams {
     pub toy_steps: usize,
     /// The toy probe's α schedule (run for `toy_steps`).
     pub toy_probe: Vec<(usize, f64)>,
-    /// `cpu` (default) or `cuda`.
-    #[serde(default = "cpu")]
-    pub device: String,
+    /// `cpu` (default), `cuda` or `cuda:N`.
+    #[serde(default)]
+    pub device: DeviceChoice,
     /// `f32` (default) or `bf16`.
-    #[serde(default = "f32s")]
-    pub dtype: String,
+    #[serde(default)]
+    pub dtype: Precision,
 }
 
-fn cpu() -> String {
-    "cpu".into()
-}
-fn f32s() -> String {
-    "f32".into()
+/// Type, default, range and meaning of each `[validate]` key (in the
+/// struct's order; a test checks that they are the struct's keys).
+pub const VALIDATE_KEYS: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "target_fraction",
+        "float",
+        "required",
+        "(0, 1)",
+        "`H_tar = target_fraction · H0` on each side.",
+    ),
+    (
+        "entropy_prompts",
+        "integer",
+        "required",
+        ">= 1",
+        "Prompts of the rollout that measures `H0`.",
+    ),
+    (
+        "off_lag",
+        "integer",
+        "required",
+        ">= 2",
+        "`lag` of the off-policy arms.",
+    ),
+    (
+        "probe",
+        "array",
+        "required",
+        "[[steps, α], ...], ≥ 1 step, α finite",
+        "The LLM probe's α schedule; its run has the schedule's total steps.",
+    ),
+    (
+        "toy_steps",
+        "integer",
+        "required",
+        ">= 1",
+        "Steps of every toy arm.",
+    ),
+    (
+        "toy_probe",
+        "array",
+        "required",
+        "[[steps, α], ...], α finite",
+        "The toy probe's α schedule (run for `toy_steps`).",
+    ),
+    (
+        "device",
+        "string",
+        "\"cpu\"",
+        "cpu | cuda | cuda:N",
+        "Where the LLM arms run.",
+    ),
+    (
+        "dtype",
+        "string",
+        "\"f32\"",
+        "f32 | bf16 (cuda only)",
+        "Precision of the LLM arms.",
+    ),
+];
+
+/// The `[validate]` part of `entropic llm keys`.
+pub fn keys_markdown() -> String {
+    let mut s = String::from(
+        "\n## `[validate]` (presets of `entropic llm validate`)\n\n\
+         | key | type | default | range | meaning |\n|---|---|---|---|---|\n",
+    );
+    for (k, ty, d, range, meaning) in VALIDATE_KEYS {
+        s.push_str(&format!(
+            "| `validate.{k}` | {ty} | {d} | {range} | {meaning} |\n"
+        ));
+    }
+    s
 }
 
 /// A parsed preset: the base pretrain scenario, the GRPO file and `[validate]`.
@@ -130,47 +202,42 @@ impl PresetFile {
     /// is split off, the rest is read both as an [`LlmScenario`] and as a
     /// [`GrpoFile`]; ranges are checked.
     pub fn parse(file: &str, text: &str) -> Result<Self> {
+        let bad = |msg: String| InputError(format!("{file}: {msg}"));
         let mut root: toml::Table = text
             .parse()
-            .map_err(|e: toml::de::Error| LlmError::input(file, e.to_string()))?;
+            .map_err(|e: toml::de::Error| bad(e.to_string()))?;
         let v = root
             .remove("validate")
-            .ok_or_else(|| LlmError::input(file, "missing table `[validate]`"))?;
+            .ok_or_else(|| bad("missing table `[validate]`".into()))?;
         let validate: ValidateParams = v
             .try_into()
-            .map_err(|e: toml::de::Error| LlmError::input(file, format!("[validate]: {e}")))?;
-        let rest = toml::to_string(&root).map_err(|e| LlmError::Other(e.to_string()))?;
-        let scenario: LlmScenario =
-            toml::from_str(&rest).map_err(|e| LlmError::input(file, e.to_string()))?;
+            .map_err(|e: toml::de::Error| bad(format!("[validate]: {e}")))?;
+        let rest = toml::to_string(&root).context("re-serialising the preset")?;
+        let scenario: LlmScenario = toml::from_str(&rest).map_err(|e| bad(e.to_string()))?;
         scenario.validate(file)?;
         let grpo = GrpoFile::parse(file, &rest)?;
         let f = validate.target_fraction;
         if !(f > 0.0 && f < 1.0) {
-            return Err(LlmError::input(
-                file,
-                format!("key `validate.target_fraction`: must be in (0, 1) (got {f})"),
-            ));
+            return Err(bad(format!(
+                "key `validate.target_fraction`: must be in (0, 1) (got {f})"
+            ))
+            .into());
         }
         if validate.off_lag < 2 {
-            return Err(LlmError::input(
-                file,
-                format!(
-                    "key `validate.off_lag`: must be at least 2 (got {})",
-                    validate.off_lag
-                ),
-            ));
+            return Err(bad(format!(
+                "key `validate.off_lag`: must be at least 2 (got {})",
+                validate.off_lag
+            ))
+            .into());
         }
         if validate.entropy_prompts == 0 || validate.toy_steps == 0 {
-            return Err(LlmError::input(
-                file,
-                "keys `validate.entropy_prompts`, `validate.toy_steps`: must be at least 1",
-            ));
+            return Err(bad(
+                "keys `validate.entropy_prompts`, `validate.toy_steps`: must be at least 1".into(),
+            )
+            .into());
         }
         if validate.probe.iter().map(|p| p.0).sum::<usize>() == 0 {
-            return Err(LlmError::input(
-                file,
-                "key `validate.probe`: needs at least one step",
-            ));
+            return Err(bad("key `validate.probe`: needs at least one step".into()).into());
         }
         if validate
             .probe
@@ -178,10 +245,10 @@ impl PresetFile {
             .chain(&validate.toy_probe)
             .any(|p| !p.1.is_finite())
         {
-            return Err(LlmError::input(
-                file,
-                "keys `validate.probe`, `validate.toy_probe`: α must be finite",
-            ));
+            return Err(bad(
+                "keys `validate.probe`, `validate.toy_probe`: α must be finite".into(),
+            )
+            .into());
         }
         Ok(PresetFile {
             scenario,
@@ -219,7 +286,10 @@ pub struct Side {
 #[derive(Debug, Clone)]
 pub struct ValidateOutcome {
     pub report: PathBuf,
+    /// Both sides' records (read by the tests; the command prints the path).
+    #[allow(dead_code)]
     pub llm: Side,
+    #[allow(dead_code)]
     pub toy: Side,
 }
 
@@ -245,7 +315,7 @@ pub fn arm_config(base: &GrpoFile, v: &ValidateParams, arm: &str, target: f64) -
             c.control.alpha_max = f64::INFINITY;
             c.grpo.steps = v.probe.iter().map(|p| p.0).sum();
         }
-        other => return Err(LlmError::Other(format!("unknown validation arm `{other}`"))),
+        other => return Err(anyhow!("unknown validation arm `{other}`")),
     }
     if arm.ends_with("-off") {
         c.grpo.lag = v.off_lag;
@@ -302,38 +372,29 @@ fn toy_config(
     Ok(rc)
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LlmError + '_ {
-    move |e| LlmError::Io {
-        path: path.display().to_string(),
-        source: e,
-    }
-}
-
 /// The records of a run's `metrics.jsonl`.
 pub fn read_records(path: &Path) -> Result<Vec<Record>> {
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     text.lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            serde_json::from_str(l).map_err(|e| LlmError::Other(format!("{}: {e}", path.display())))
-        })
+        .map(|l| serde_json::from_str(l).with_context(|| path.display().to_string()))
         .collect()
 }
 
 /// Runs (or resumes) the toy arms and probe.
 fn run_toy(llm: &GrpoFile, v: &ValidateParams) -> Result<Side> {
     let text = TOY_SCENARIO.replace("{steps}", &v.toy_steps.to_string());
-    let sc = parse("validate-toy.toml", "validate-toy", &text)
-        .map_err(|e| LlmError::Other(format!("toy scenario: {e}")))?;
+    let sc = parse("validate-toy.toml", "validate-toy", &text).context("toy scenario")?;
     let base = sc
         .runs
         .first()
-        .ok_or_else(|| LlmError::Other("toy scenario has no run".into()))?
+        .ok_or_else(|| anyhow!("toy scenario has no run"))?
         .clone();
     let run = |rc: &RunConfig| -> Result<Vec<Record>> {
         let r = entropic_sim::runner::run_seed(rc, 0, &|| {});
         match r.error {
-            Some(e) => Err(LlmError::Other(format!("toy arm {}: {e}", rc.arm))),
+            Some(e) => Err(anyhow::Error::new(e).context(format!("toy arm {}", rc.arm))),
             None => Ok(r.records),
         }
     };
@@ -345,7 +406,7 @@ fn run_toy(llm: &GrpoFile, v: &ValidateParams) -> Result<Side> {
     let h0 = run(&g)?
         .first()
         .map(|r| r.entropy)
-        .ok_or_else(|| LlmError::Other("toy grpo arm wrote no record".into()))?;
+        .ok_or_else(|| anyhow!("toy grpo arm wrote no record"))?;
     let target = v.target_fraction * h0;
     let mut arms = Vec::new();
     for arm in ARMS {
@@ -399,14 +460,13 @@ fn initial_entropy(
     let rec = tr.step()?;
     let h = rec.entropy;
     if !h.is_finite() || h <= 0.0 {
-        return Err(LlmError::Other(format!(
+        return Err(anyhow!(
             "initial entropy of the base model is {h}: no positive target can be set"
-        )));
+        ));
     }
     let _ = std::fs::remove_dir_all(&dir);
     let body = serde_json::json!({"entropy": h, "prompts": pf.validate.entropy_prompts});
-    write_atomic(&cache, body.to_string().as_bytes())
-        .map_err(|e| LlmError::Other(e.to_string()))?;
+    write_atomic(&cache, body.to_string().as_bytes())?;
     Ok(h)
 }
 
@@ -415,8 +475,9 @@ pub fn validate(opts: &ValidateOptions) -> Result<ValidateOutcome> {
     let file = format!("scenarios/llm-validate-{}.toml", opts.preset.name());
     let pf = PresetFile::parse(&file, opts.preset.text())?;
     let v = &pf.validate;
-    let (device, dtype) = resolve_device(&v.device, &v.dtype)?;
-    std::fs::create_dir_all(&opts.out).map_err(io(&opts.out))?;
+    let (device, dtype) = resolve_device(v.device, v.dtype)?;
+    std::fs::create_dir_all(&opts.out)
+        .with_context(|| format!("creating {}", opts.out.display()))?;
     let base = match &opts.model {
         Some(m) => m.clone(),
         None => {
@@ -488,20 +549,17 @@ pub fn validate(opts: &ValidateOptions) -> Result<ValidateOutcome> {
 
 /// The device and dtype named by a preset; `cuda` in a build without the
 /// `cuda` feature is an input error saying how to build one.
-pub fn resolve_device(device: &str, dtype: &str) -> Result<(Device, DType)> {
-    if device == "cuda" && !cfg!(feature = "cuda") {
-        return Err(LlmError::input(
-            "--preset",
-            "this preset runs on CUDA, but this binary was built without the `cuda` feature; \
-             build with `cargo build --release --features entropic-llm/cuda` on a machine with \
-             CUDA (docs/gpu.md), or use --preset cpu",
-        ));
+pub fn resolve_device(device: DeviceChoice, dtype: Precision) -> Result<(Device, DType)> {
+    if matches!(device, DeviceChoice::Cuda(_)) && !CUDA_BUILT {
+        return Err(InputError(
+            "--preset: this preset runs on CUDA, but this binary was built without the `cuda` \
+             feature; build with `cargo build --release --features entropic-llm/cuda` on a \
+             machine with CUDA (docs/gpu.md), or use --preset cpu"
+                .into(),
+        )
+        .into());
     }
-    crate::cli::DeviceArgs {
-        device: device.into(),
-        dtype: dtype.into(),
-    }
-    .resolve()
+    Ok(entropic_llm::device::resolve(device, dtype)?)
 }
 
 /// The α clip of an arm's controller (∞ for arms that record no α clip).
@@ -657,9 +715,8 @@ fn write_report(
     llm: &Side,
     toy: &Side,
 ) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let v = &pf.validate;
-    let sim = |e: entropic_sim::error::SimError| LlmError::Other(e.to_string());
     let per_seed: Vec<(String, Seeds)> = llm
         .arms
         .iter()
@@ -754,8 +811,7 @@ fn write_report(
             &series,
             field,
             hline.then_some((llm.target, "target")),
-        )
-        .map_err(sim)?;
+        )?;
         md.push_str(&format!("![{title}]({file})\n\n"));
     }
     let lp = identify_side(&llm.probe);
@@ -806,7 +862,7 @@ fn write_report(
         md.push_str(&observations(name, side, pf, plant));
     }
     let path = dir.join("llm-validation.md");
-    write_atomic(&path, md.as_bytes()).map_err(sim)?;
+    write_atomic(&path, md.as_bytes())?;
     Ok(path)
 }
 
@@ -858,4 +914,139 @@ fn observations(name: &str, side: &Side, pf: &PresetFile, plant: &Plant) -> Stri
         Err(e) => s.push_str(&format!("- {name}: the probe identifies no plant: {e}.\n")),
     }
     s
+}
+
+/// The smoke preset end to end, preset parsing and refusals (moved from the
+/// LLM crate's tests with the module).
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scratch folder, deleted (with its temporary parent) when dropped.
+    fn tmp(name: &str) -> entropic_sim::scratch::Scratch {
+        entropic_sim::scratch::Scratch::new(name)
+    }
+
+    /// Smoke preset in a temp dir: every arm folder, the probe, the report with
+    /// both sides' figures; a second call resumes (nothing re-run) and writes
+    /// the same table.
+    #[test]
+    fn smoke_end_to_end() {
+        let out = tmp("runs");
+        let rep = tmp("report");
+        let opts = ValidateOptions {
+            preset: Preset::Smoke,
+            model: None,
+            out: out.to_path_buf(),
+            report: rep.to_path_buf(),
+            quiet: true,
+        };
+        let o = validate(&opts).unwrap();
+        let pf = PresetFile::parse("smoke", Preset::Smoke.text()).unwrap();
+        let steps = pf.grpo.grpo.steps;
+        let probe_steps: usize = pf.validate.probe.iter().map(|p| p.0).sum();
+        assert!(out.join("base/task.json").exists());
+        assert!(out.join("initial_entropy.json").exists());
+        for arm in ARMS {
+            let m = std::fs::read_to_string(out.join(arm).join("metrics.jsonl")).unwrap();
+            assert_eq!(m.lines().count(), steps, "arm {arm}");
+        }
+        let m = std::fs::read_to_string(out.join("probe/metrics.jsonl")).unwrap();
+        assert_eq!(m.lines().count(), probe_steps);
+        // target = fraction · H0 on both sides
+        assert!((o.llm.target - 0.5 * o.llm.initial_entropy).abs() < 1e-12);
+        assert!((o.toy.target - 0.5 * o.toy.initial_entropy).abs() < 1e-12);
+        assert_eq!(o.toy.arms.len(), ARMS.len());
+        assert_eq!(o.toy.probe.len(), pf.validate.toy_steps);
+        let md = std::fs::read_to_string(&o.report).unwrap();
+        assert!(md.contains("toy vs LLM"));
+        for side in ["toy", "LLM"] {
+            for arm in ARMS {
+                let line = md
+                    .lines()
+                    .find(|l| {
+                        l.starts_with(&format!("| {side}")) && l.contains(&format!(" {arm} "))
+                    })
+                    .unwrap_or_else(|| panic!("no row {side} {arm}"));
+                // the H initial cell is a number on both sides
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                assert!(cells[3].parse::<f64>().is_ok(), "{line}");
+            }
+        }
+        // the toy probe (60 steps) is long enough to identify a plant
+        let toy_plant = md
+            .lines()
+            .find(|l| l.starts_with("| toy") && l.contains('['))
+            .unwrap();
+        assert!(!toy_plant.contains("not identified"), "{toy_plant}");
+        for f in ["entropy", "alpha", "hp_frac", "reward", "val_pass"] {
+            assert!(
+                rep.join(format!("llm-validation-smoke-{f}.svg")).exists(),
+                "{f}"
+            );
+        }
+        // resume: the same call finds every arm complete and writes the same report
+        let o2 = validate(&opts).unwrap();
+        assert_eq!(std::fs::read_to_string(&o2.report).unwrap(), md);
+        let _ = std::fs::remove_dir_all(&out);
+        let _ = std::fs::remove_dir_all(&rep);
+    }
+
+    /// `VALIDATE_KEYS` names exactly the keys of `[validate]`.
+    #[test]
+    fn validate_keys_are_the_structs() {
+        let pf = PresetFile::parse("smoke", Preset::Smoke.text()).unwrap();
+        let v = toml::Value::try_from(&pf.validate).unwrap();
+        let mut have: Vec<&str> = v.as_table().unwrap().keys().map(String::as_str).collect();
+        let mut doc: Vec<&str> = VALIDATE_KEYS.iter().map(|k| k.0).collect();
+        have.sort_unstable();
+        doc.sort_unstable();
+        assert_eq!(have, doc);
+    }
+
+    /// Every preset parses; off-policy lag ≥ 2; the fraction is in (0, 1).
+    #[test]
+    fn presets_parse() {
+        for p in [Preset::Smoke, Preset::Cpu, Preset::Gpu] {
+            let pf = PresetFile::parse(p.name(), p.text()).unwrap();
+            assert!(pf.validate.off_lag >= 2);
+            assert!(pf.validate.target_fraction > 0.0 && pf.validate.target_fraction < 1.0);
+        }
+    }
+
+    /// A fraction outside (0, 1) and a missing [validate] are input errors.
+    #[test]
+    fn bad_preset_refused() {
+        let text = Preset::Smoke
+            .text()
+            .replace("target_fraction = 0.5", "target_fraction = 1.5");
+        let e = PresetFile::parse("x.toml", &text).unwrap_err();
+        assert!(
+            crate::error::exit_code(&e) == 2 && e.to_string().contains("target_fraction"),
+            "{e}"
+        );
+        let text = Preset::Smoke.text().replace("[validate]", "[other]");
+        assert!(PresetFile::parse("x.toml", &text).is_err());
+    }
+
+    /// The gpu preset names cuda: a CPU-only build refuses it clearly, before
+    /// any work.
+    #[cfg(not(feature = "cuda"))]
+    #[test]
+    fn gpu_refused_without_cuda() {
+        let out = tmp("gpu");
+        let e = validate(&ValidateOptions {
+            preset: Preset::Gpu,
+            model: None,
+            out: out.to_path_buf(),
+            report: out.join("rep"),
+            quiet: true,
+        })
+        .unwrap_err();
+        assert!(
+            crate::error::exit_code(&e) == 2 && e.to_string().contains("cuda"),
+            "{e}"
+        );
+        assert!(!out.exists());
+    }
 }

@@ -1,0 +1,143 @@
+//! `entropic llm …` through the binary: pretrain, eval and entropy on a tiny
+//! config (moved here from the LLM crate with the clap front end), the typed
+//! `--device`/`--dtype` options, and `llm validate`'s refusal of the gpu
+//! preset on a CPU-only build.
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_entropic"))
+}
+
+/// A scratch folder, deleted (with its temporary parent) when dropped.
+fn tmp(name: &str) -> entropic_sim::scratch::Scratch {
+    entropic_sim::scratch::Scratch::created(name)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// Exit 2 and a stderr line containing `needle`.
+fn expect_input(o: Output, needle: &str) {
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(needle), "wanted `{needle}` in: {err}");
+}
+
+fn ok(o: Output) -> Output {
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o
+}
+
+#[test]
+fn pretrain_eval_entropy_on_a_tiny_config() {
+    let d = tmp("cli");
+    let sc = d.join("tiny.toml");
+    std::fs::write(
+        &sc,
+        "seed = 1\n[model]\nhidden_size = 16\nintermediate_size = 32\nnum_hidden_layers = 1\nnum_attention_heads = 2\n\
+         num_key_value_heads = 1\n[task]\nkinds = [\"add\"]\ndigits = 2\n[pretrain]\nsteps = 3\nbatch_size = 4\nwarmup = 1\n\
+         [eval]\nproblems = 3\nn = 2\nk = 2\nmax_new_tokens = 6\nbatch = 4\n",
+    )
+    .unwrap();
+    let out = d.join("ck");
+    let pretrain = |extra: &[&str]| {
+        bin()
+            .args(["llm", "pretrain", "--json", "--config"])
+            .arg(&sc)
+            .arg("--out")
+            .arg(&out)
+            .args(extra)
+            .output()
+            .expect("run")
+    };
+    let o = ok(pretrain(&[]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["steps"].as_u64(), Some(3), "{v}");
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "generation_config.json",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    expect_input(pretrain(&[]), "not empty");
+    let eval = |extra: &[&str]| {
+        bin()
+            .args([
+                "llm",
+                "eval",
+                "--json",
+                "--k",
+                "2",
+                "--n",
+                "2",
+                "--problems",
+                "2",
+            ])
+            .arg("--model")
+            .arg(&out)
+            .args(extra)
+            .output()
+            .expect("run")
+    };
+    let o = ok(eval(&[]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert!(v["pass@1"].as_f64().is_some(), "{v}");
+    expect_input(eval(&["--task", "div"]), "unknown task");
+    // Typed options: bf16 on the CPU is refused by the device module, an
+    // unknown device or dtype by clap, a negative temperature by the range check.
+    expect_input(eval(&["--dtype", "bf16"]), "bf16");
+    expect_input(eval(&["--device", "tpu"]), "--device");
+    expect_input(eval(&["--dtype", "f16"]), "--dtype");
+    expect_input(eval(&["--temperature", "-1"]), "temperature");
+    let o = ok(bin()
+        .args(["llm", "entropy", "--json", "--logits", "--text", "12+3="])
+        .arg("--model")
+        .arg(&out)
+        .output()
+        .expect("run"));
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert!(rows.as_array().is_some_and(|r| !r.is_empty()), "{rows}");
+    std::fs::write(&sc, "[pretrain]\nsteps = 0\n").unwrap();
+    expect_input(pretrain(&["--force"]), "steps");
+}
+
+/// The gpu preset names cuda: a CPU-only build refuses it clearly (exit 2),
+/// before any work.
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn validate_gpu_preset_refused_without_cuda() {
+    let d = tmp("gpu");
+    let out = d.join("run");
+    let o = bin()
+        .args(["llm", "validate", "--preset", "gpu", "--quiet", "--out"])
+        .arg(&out)
+        .arg("--report")
+        .arg(d.join("rep"))
+        .output()
+        .expect("run");
+    expect_input(o, "cuda");
+    assert!(!Path::new(&out).exists());
+}
+
+/// `entropic llm keys`: every LLM table and the presets' `[validate]`, with
+/// defaults from the structs.
+#[test]
+fn keys_reference_lists_every_table() {
+    let o = ok(bin().args(["llm", "keys"]).output().expect("run"));
+    let s = String::from_utf8_lossy(&o.stdout);
+    for k in [
+        "`model.hidden_size`",
+        "`task.kinds`",
+        "`pretrain.lr`",
+        "`eval.k`",
+        "`grpo.group_size`",
+        "`validate.target_fraction`",
+    ] {
+        assert!(s.contains(k), "{k} missing");
+    }
+    assert!(!s.contains("undocumented"), "{s}");
+}
