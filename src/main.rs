@@ -7,6 +7,8 @@ mod cmd_run;
 mod cmd_selftest;
 mod cmd_tune;
 mod cmd_verify;
+mod interrupt;
+mod output;
 
 use clap::{Parser, Subcommand};
 
@@ -44,15 +46,26 @@ enum Cmd {
     Run {
         /// Scenario TOML file.
         scenario: PathBuf,
-        /// Output folder (default runs/<scenario stem>/, replaced on each run).
+        /// Output folder (default runs/<scenario stem>/). The run writes into
+        /// DIR.partial/ and replaces DIR with it when it completes; an
+        /// interrupted run (Ctrl-C, SIGTERM: exit 130/143) keeps its finished
+        /// seeds there.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Number of seeds (overrides the scenario's `seeds`).
         #[arg(long)]
         seeds: Option<usize>,
-        /// Allow writing into a non-empty --out folder.
+        /// Replace a non-empty --out folder, removing only the files listed in
+        /// its .entropic-manifest.json (what an earlier entropic run wrote);
+        /// a folder without a manifest is refused even with --force. Also
+        /// discards an interrupted run in DIR.partial/.
         #[arg(long)]
         force: bool,
+        /// Continue the interrupted run in DIR.partial/ (same scenario and
+        /// seeds); finished seeds are kept, the result is that of an
+        /// uninterrupted run.
+        #[arg(long)]
+        resume: bool,
     },
     /// Scenario reference: `--keys` prints every key with its default, range and meaning.
     Scenario {
@@ -156,7 +169,8 @@ fn run() -> anyhow::Result<ExitCode> {
             out,
             seeds,
             force,
-        } => cmd_run::run(&scenario, out, seeds, force),
+            resume,
+        } => cmd_run::run(&scenario, out, seeds, force, resume),
         Cmd::Scenario { keys } => {
             if !keys {
                 return Err(
