@@ -153,7 +153,8 @@ impl AdamW {
         }
         let meta = HashMap::from([("step".to_string(), self.step.to_string())]);
         safetensors::serialize_to_file(data, Some(meta), path)
-            .map_err(|e| LlmError::Other(format!("{}: {e}", path.display())))
+            .map_err(|e| LlmError::Other(format!("{}: {e}", path.display())))?;
+        crate::checkpoint::readable(path)
     }
 
     /// Reads a state written by [`AdamW::save`] and loads it.

@@ -5,7 +5,7 @@
 //! names the file, the key and the allowed range on any error.
 
 use crate::bandit::{BanditConfig, PolicyKind, Sampling};
-use crate::control::{ControlConfig, Method};
+use crate::control::ControlConfig;
 use crate::error::SimError;
 use crate::grpo::GrpoConfig;
 use crate::keys::{doc, KEYS};
@@ -168,6 +168,19 @@ pub fn load(path: &Path) -> Result<Scenario, SimError> {
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "scenario".into());
+    // A file with no key at all (empty, or only comments) is almost surely a
+    // mistake; running the default scenario from it would hide that.
+    if text
+        .parse::<Table>()
+        .map(|t| t.is_empty())
+        .unwrap_or(false)
+    {
+        return Err(SimError::input(
+            &file,
+            "-",
+            "empty scenario: the file sets no key (see `entropic scenario --keys`)",
+        ));
+    }
     parse(&file, &stem, &text)
 }
 
@@ -640,7 +653,10 @@ pub fn validate(file: &str, rc: &RunConfig) -> Result<(), SimError> {
     let c = &rc.control;
     c.validate(file, "control")?;
     let ln_k = (k as f64).ln();
-    if c.method != Method::None && c.target > ln_k {
+    // ln K bounds the entropy of any policy over K actions, so a target
+    // above it is unreachable whatever the method (an uncontrolled arm is
+    // measured against its target too).
+    if c.target > ln_k {
         return Err(SimError::input(
             file,
             "control.target",
