@@ -2,15 +2,15 @@
 
 use crate::output::{self, io_reason, Manifest, MANIFEST};
 use crate::{interrupt, InputError};
-use entropic_sim::memory;
 use entropic_sim::control::Method;
 use entropic_sim::figures::{aggregate, aggregate_on, Aggregate, Field};
+use entropic_sim::memory;
 use entropic_sim::metrics::Record;
 use entropic_sim::report::{fmt_sig, ranking_table, write_atomic, write_run_report, ArmSeries};
 use entropic_sim::runner::{run_seed_until, write_jsonl, SeedRun};
 use entropic_sim::scenario::{load, RunConfig, Scenario};
-use rayon::prelude::*;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -76,7 +76,8 @@ fn seed_file(folder: &Path, seed: u64) -> PathBuf {
 fn write_seed(folder: &Path, r: &SeedRun) -> anyhow::Result<()> {
     let p = seed_file(folder, r.seed);
     if let Some(parent) = p.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| anyhow::anyhow!("{}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", parent.display()))?;
     }
     if let Some(e) = &r.error {
         write_atomic(&p.with_extension("error"), e.to_string().as_bytes())?;
@@ -167,7 +168,11 @@ fn check_memory(path: &Path, runs: &[RunConfig], seeds: usize) -> Result<(), Inp
     // arms run one after another; the records of every arm are kept
     let records: u64 = runs
         .iter()
-        .map(|rc| memory::estimate(rc).records_per_seed.saturating_mul(seeds as u64))
+        .map(|rc| {
+            memory::estimate(rc)
+                .records_per_seed
+                .saturating_mul(seeds as u64)
+        })
         .fold(0, u64::saturating_add);
     let worst = runs
         .iter()
@@ -211,8 +216,13 @@ pub fn run(
         return Err(InputError(format!("--seeds: must be in 1..=10000 (got {seeds})")).into());
     }
     check_memory(path, &sc.runs, seeds)?;
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| InputError(format!("{}: cannot read: {}", path.display(), io_reason(&e))))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        InputError(format!(
+            "{}: cannot read: {}",
+            path.display(),
+            io_reason(&e)
+        ))
+    })?;
     let (dir, flag) = match &out {
         Some(d) => (d.clone(), format!("--out {}", d.display())),
         None => {
@@ -229,7 +239,9 @@ pub fn run(
     };
     // --- the output place, before any work ---
     if dir.exists() && !dir.is_dir() {
-        return Err(InputError(format!("{flag}: {} is a file, not a folder", dir.display())).into());
+        return Err(
+            InputError(format!("{flag}: {} is a file, not a folder", dir.display())).into(),
+        );
     }
     let read_state = |p: &Path| -> Option<PartialState> {
         std::fs::read_to_string(p.join(PARTIAL_STATE))
@@ -262,8 +274,13 @@ pub fn run(
                 ))
                 .into());
             }
-            std::fs::remove_dir_all(&partial)
-                .map_err(|e| InputError(format!("{}: cannot remove: {}", partial.display(), io_reason(&e))))?;
+            std::fs::remove_dir_all(&partial).map_err(|e| {
+                InputError(format!(
+                    "{}: cannot remove: {}",
+                    partial.display(),
+                    io_reason(&e)
+                ))
+            })?;
         } else if output::non_empty(&partial) || !partial.is_dir() {
             return Err(InputError(format!(
                 "{} exists and was not written by entropic run; move it away",
@@ -362,7 +379,15 @@ pub fn run(
     if interrupted {
         let kept: usize = results.iter().map(|(_, r)| r.len()).sum();
         let all = sc.runs.len() * seeds;
-        write_outputs(&partial, &sc, path, seeds, &results, None, Some((kept, all)))?;
+        write_outputs(
+            &partial,
+            &sc,
+            path,
+            seeds,
+            &results,
+            None,
+            Some((kept, all)),
+        )?;
         let (name, num) = interrupt::received().unwrap_or(("signal", 2));
         let out_arg = out
             .as_ref()
@@ -376,7 +401,15 @@ pub fn run(
         );
         return Ok(ExitCode::from((128 + num).clamp(0, 255) as u8));
     }
-    write_outputs(&partial, &sc, path, seeds, &results, first_err.as_deref(), None)?;
+    write_outputs(
+        &partial,
+        &sc,
+        path,
+        seeds,
+        &results,
+        first_err.as_deref(),
+        None,
+    )?;
     // finished: drop the per-seed files and the state, list what is left,
     // and put it in place of the final folder
     for (rc, _) in &results {

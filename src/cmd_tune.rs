@@ -88,17 +88,20 @@ fn input(e: impl std::fmt::Display) -> anyhow::Error {
 /// Entry point of `entropic tune`.
 pub fn run(a: TuneArgs) -> anyhow::Result<ExitCode> {
     if a.probe {
+        crate::validate::tune_hold(a.hold)?;
         return probe(&a);
     }
     if a.validate {
         return validate::run(&a);
     }
+    crate::validate::tune_design(a.target, a.settle, a.max_overshoot)?;
     let path = a
         .log
         .as_deref()
         .ok_or_else(|| input("pass --log FILE (or --probe, or --validate)"))?;
     let text = std::fs::read_to_string(path)
         .map_err(|e| input(format!("cannot read {}: {e}", path.display())))?;
+    crate::validate::tune_selectors(&text, a.arm.as_deref(), a.seed)?;
     let cols = match &a.columns {
         Some(c) => Columns::parse(c).map_err(input)?,
         None => Columns::default(),

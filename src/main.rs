@@ -9,6 +9,7 @@ mod cmd_tune;
 mod cmd_verify;
 mod interrupt;
 mod output;
+mod validate;
 
 use clap::{Parser, Subcommand};
 
@@ -223,6 +224,7 @@ fn stability(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     use entropic_proofs::linear::{analyse, IntegralForm, LoopParams};
+    validate::stability(gain, kp, ki, drift)?;
     let form = match integral {
         "before" => IntegralForm::Before,
         "after" => IntegralForm::After,

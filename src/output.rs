@@ -187,8 +187,13 @@ pub fn move_into(from: &Path, to: &Path) -> anyhow::Result<()> {
             std::fs::create_dir_all(parent)
                 .map_err(|e| anyhow::anyhow!("{}: {}", parent.display(), io_reason(&e)))?;
         }
-        std::fs::rename(&src, &dst)
-            .map_err(|e| anyhow::anyhow!("{}: cannot move into place: {}", dst.display(), io_reason(&e)))?;
+        std::fs::rename(&src, &dst).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: cannot move into place: {}",
+                dst.display(),
+                io_reason(&e)
+            )
+        })?;
     }
     std::fs::remove_dir_all(from)
         .map_err(|e| anyhow::anyhow!("{}: {}", from.display(), io_reason(&e)))?;

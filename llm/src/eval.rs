@@ -129,6 +129,27 @@ pub fn entropy_probe(
     if ids.is_empty() {
         return Err(LlmError::input("--text", "empty text (no tokens)"));
     }
+    // A character outside the vocabulary becomes `<unk>`, whose entropy
+    // says nothing about the text: refuse it, naming the character.
+    if let Some(unk) = tok.id(crate::tokenizer::UNK) {
+        if ids.contains(&unk) {
+            for c in text.chars() {
+                if tok.encode(&c.to_string())?.contains(&unk) {
+                    return Err(LlmError::input(
+                        "--text",
+                        format!(
+                            "character {c:?} (U+{:04X}) is not in the model's vocabulary",
+                            c as u32
+                        ),
+                    ));
+                }
+            }
+            return Err(LlmError::input(
+                "--text",
+                "the text encodes to <unk>: it has characters outside the model's vocabulary",
+            ));
+        }
+    }
     let bos = model.config().bos_token_id;
     let full: Vec<u32> = bos.iter().copied().chain(ids.iter().copied()).collect();
     let l = full.len();

@@ -170,11 +170,7 @@ pub fn load(path: &Path) -> Result<Scenario, SimError> {
         .unwrap_or_else(|| "scenario".into());
     // A file with no key at all (empty, or only comments) is almost surely a
     // mistake; running the default scenario from it would hide that.
-    if text
-        .parse::<Table>()
-        .map(|t| t.is_empty())
-        .unwrap_or(false)
-    {
+    if text.parse::<Table>().map(|t| t.is_empty()).unwrap_or(false) {
         return Err(SimError::input(
             &file,
             "-",
