@@ -44,6 +44,11 @@ enum Cmd {
         cmd: entropic_llm::cli::LlmCommand,
     },
     /// Run a scenario: metrics.jsonl per arm, summary.json, report.md and SVG plots.
+    ///
+    /// Refused before any work (exit 2) when the output place is a file or not
+    /// writable, or when the memory estimated from the scenario exceeds the
+    /// machine's available memory or ENTROPIC_MAX_MEMORY (bytes, K/M/G/T
+    /// suffixes). See docs/robustness.md.
     Run {
         /// Scenario TOML file.
         scenario: PathBuf,

@@ -461,3 +461,48 @@ fn inputs_accepted_before_now_exit_2_with_one_line() {
         "no output folder for a refused scenario"
     );
 }
+
+/// Item 6 and the `llm entropy` case of item 7 on a real checkpoint: the
+/// weights are written 0644 like the other files (safetensors writes
+/// through a 0600 temporary file), and a character outside the vocabulary
+/// is refused, named, instead of being read as `<unk>`.
+#[test]
+fn checkpoint_weights_are_world_readable_and_unknown_characters_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tmp("ckpt");
+    let base = d.join("base");
+    let o = bin()
+        .args([
+            "llm",
+            "pretrain",
+            "--config",
+            "scenarios/llm-smoke.toml",
+            "--out",
+        ])
+        .arg(&base)
+        .output()
+        .expect("pretrain");
+    assert!(o.status.success(), "pretrain: {}", stderr(&o));
+    let mode = |p: &Path| {
+        std::fs::metadata(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let weights = base.join("model.safetensors");
+    assert_eq!(mode(&weights), 0o644, "weights");
+    assert_eq!(
+        mode(&weights),
+        mode(&base.join("config.json")),
+        "as the others"
+    );
+    let o = bin()
+        .args(["llm", "entropy", "--model"])
+        .arg(&base)
+        .args(["--text", "1+1=☃"])
+        .output()
+        .expect("entropy");
+    let err = assert_refused(&o, "llm entropy");
+    assert!(err.contains('☃') && err.contains("vocabulary"), "{err}");
+}
