@@ -136,7 +136,7 @@ mod tests {
         let e = estimate(&big);
         assert!(e.per_seed > 32_768_000_000, "{}", e.per_seed);
         assert_eq!(e.keys, vec!["bandit.prompts", "bandit.actions"]);
-        let small = rc("[bandit]\nprompts = 8\nactions = 4\n");
+        let small = rc("[bandit]\nprompts = 8\nactions = 4\n[grpo]\nbatch_prompts = 4\n");
         assert!(estimate(&small).per_seed < 1_000_000);
     }
 
