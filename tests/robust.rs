@@ -506,3 +506,71 @@ fn checkpoint_weights_are_world_readable_and_unknown_characters_named() {
     let err = assert_refused(&o, "llm entropy");
     assert!(err.contains('☃') && err.contains("vocabulary"), "{err}");
 }
+
+/// Item 3, `verify`: it writes into a staging folder beside `--out` and
+/// moves each file into place, so a verify killed mid-way leaves `--out`
+/// exactly as it was (no mix of old and new SVGs), and a complete one adds
+/// its files without touching the other reports there.
+#[test]
+fn verify_moves_its_files_into_place_and_a_killed_one_changes_nothing() {
+    let d = tmp("verify");
+    let out = d.join("reports");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    std::fs::write(out.join("other.md"), "another report").expect("write");
+    std::fs::write(out.join("verification.md"), "old").expect("write");
+    let before = tree(&out);
+    let staging = d.join(".reports.verify-tmp");
+    let mut killed = false;
+    for _ in 0..4 {
+        let mut child = bin()
+            .args(["verify", "--quick", "--out"])
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let t0 = Instant::now();
+        let svg_written = || {
+            std::fs::read_dir(&staging).is_ok_and(|r| {
+                r.filter_map(|e| e.ok())
+                    .any(|e| e.path().extension().is_some_and(|x| x == "svg"))
+            })
+        };
+        let mut finished = false;
+        while !svg_written() {
+            if child.try_wait().expect("try_wait").is_some() {
+                finished = true;
+                break;
+            }
+            assert!(t0.elapsed().as_secs() < 300, "no SVG after 300 s");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if finished {
+            // the whole verify ran between two polls; try again from the old state
+            for f in std::fs::read_dir(&out).expect("read_dir") {
+                let _ = std::fs::remove_file(f.expect("entry").path());
+            }
+            for (f, b) in &before {
+                std::fs::write(out.join(f), b).expect("restore");
+            }
+            continue;
+        }
+        child.kill().expect("SIGKILL");
+        child.wait().expect("wait");
+        killed = true;
+        break;
+    }
+    assert!(killed, "4 attempts: no verify could be killed mid-way");
+    assert_eq!(tree(&out), before, "a killed verify leaves --out as it was");
+    let o = bin()
+        .args(["verify", "--quick", "--out"])
+        .arg(&out)
+        .output()
+        .expect("verify");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let after = tree(&out);
+    assert_eq!(after["other.md"], b"another report".to_vec());
+    assert_ne!(after["verification.md"], b"old".to_vec());
+    assert!(after.keys().any(|k| k.ends_with(".svg")));
+    assert!(!staging.exists(), "the staging folder is removed");
+}
