@@ -505,6 +505,28 @@ fn checkpoint_weights_are_world_readable_and_unknown_characters_named() {
         .expect("entropy");
     let err = assert_refused(&o, "llm entropy");
     assert!(err.contains('☃') && err.contains("vocabulary"), "{err}");
+    // item 7: a checkpoint without its task (task.json missing, or `{}`) is
+    // not evaluated on a default task
+    let bare = d.join("bare");
+    std::fs::create_dir_all(&bare).expect("mkdir");
+    for e in std::fs::read_dir(&base).expect("read_dir") {
+        let p = e.expect("entry").path();
+        if p.file_name().is_some_and(|n| n != "task.json") {
+            std::fs::copy(&p, bare.join(p.file_name().expect("name"))).expect("copy");
+        }
+    }
+    for task_json in [None, Some("{}")] {
+        if let Some(t) = task_json {
+            std::fs::write(bare.join("task.json"), t).expect("write");
+        }
+        let o = bin()
+            .args(["llm", "eval", "--problems", "2", "--model"])
+            .arg(&bare)
+            .output()
+            .expect("eval");
+        let err = assert_refused(&o, &format!("task.json {task_json:?}"));
+        assert!(err.contains("--task"), "{err}");
+    }
 }
 
 /// Item 3, `verify`: it writes into a staging folder beside `--out` and

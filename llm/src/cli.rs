@@ -339,11 +339,20 @@ fn problem_set(
     task: Option<&str>,
     n: usize,
 ) -> Result<Vec<Problem>> {
-    let mut arith: ArithConfig = saved
-        .as_ref()
-        .and_then(|t| t.get("arith"))
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default();
+    // Without --task the checkpoint's own task is used; a checkpoint without
+    // one (task.json missing, or without `arith`) is refused rather than
+    // evaluated on a default task it may never have seen.
+    let mut arith: ArithConfig = match saved.as_ref().and_then(|t| t.get("arith")) {
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| LlmError::input("task.json", format!("`arith`: {e}")))?,
+        None if task.is_none() => {
+            return Err(LlmError::input(
+                "--task",
+                "the checkpoint has no task (task.json missing or without `arith`): pass --task add, sub, mul, mixed or a .jsonl file",
+            ))
+        }
+        None => ArithConfig::default(),
+    };
     if let Some(t) = task {
         if t.ends_with(".jsonl") || t.starts_with("jsonl:") {
             return load_jsonl(Path::new(t.trim_start_matches("jsonl:")));
