@@ -231,6 +231,12 @@ pub fn run(
             (d, f)
         }
     };
+    // `--out .` or `--out ..` has no name to put `.partial` after
+    let dir = if dir.file_name().is_none() {
+        dir.canonicalize().unwrap_or(dir)
+    } else {
+        dir
+    };
     let partial = output::partial_of(&dir);
     let state = PartialState {
         scenario_text: text,
