@@ -596,3 +596,83 @@ fn verify_moves_its_files_into_place_and_a_killed_one_changes_nothing() {
     assert!(after.keys().any(|k| k.ends_with(".svg")));
     assert!(!staging.exists(), "the staging folder is removed");
 }
+
+/// Bad flags of `stability` and of the `llm` commands that fail before any
+/// work: no panic, no exit other than 0/1/2, no output folder left behind.
+#[test]
+fn bad_flags_of_stability_and_llm_never_panic_nor_leave_folders() {
+    let d = tmp("flags");
+    let file = write(&d, "a-file", "x");
+    let file_s = file.display().to_string();
+    let o = |name: &str| d.join(name).display().to_string();
+    let (o1, o2, o3) = (o("grpo-a"), o("grpo-b"), o("pre-a"));
+    let missing = o("missing");
+    let cases: Vec<(Vec<&str>, Option<&str>)> = vec![
+        (vec!["stability", "--gain", "-1", "--kp", "1"], None),
+        (vec!["stability", "--gain", "inf", "--kp", "1"], None),
+        (vec!["stability", "--gain", "0.1", "--kp", "nan"], None),
+        (
+            vec![
+                "stability",
+                "--gain",
+                "0.1",
+                "--kp",
+                "1",
+                "--drift",
+                "1e400",
+            ],
+            None,
+        ),
+        (
+            vec![
+                "stability",
+                "--gain",
+                "0.1",
+                "--kp",
+                "1",
+                "--delay",
+                "99999999",
+            ],
+            None,
+        ),
+        (
+            vec!["stability", "--gain", "0.1", "--kp", "1", "--integral", "x"],
+            None,
+        ),
+        (vec!["stability", "--gain", "0.1"], None),
+        (vec!["llm", "eval", "--model", &missing], None),
+        (
+            vec!["llm", "entropy", "--model", &missing, "--text", "1+1"],
+            None,
+        ),
+        (
+            vec![
+                "llm", "grpo", "--config", &missing, "--model", &missing, "--out", &o1,
+            ],
+            Some(&o1),
+        ),
+        (
+            vec![
+                "llm", "grpo", "--config", &file_s, "--model", &missing, "--out", &o2,
+            ],
+            Some(&o2),
+        ),
+        (
+            vec!["llm", "pretrain", "--config", &missing, "--out", &o3],
+            Some(&o3),
+        ),
+    ];
+    for (args, out) in cases {
+        let r = bin().args(&args).output().expect("run");
+        let err = stderr(&r);
+        assert!(
+            matches!(r.status.code(), Some(0..=2)),
+            "{args:?}: exit {:?}: {err}",
+            r.status.code()
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        if let Some(out) = out {
+            assert!(!Path::new(out).exists(), "{args:?}: {out} left behind");
+        }
+    }
+}
