@@ -1,13 +1,17 @@
 //! `entropic run`: scenario → metrics, summary and report.
 
 use crate::error::InputError;
+use crate::interrupt;
+use crate::output::{self, io_reason, Manifest, MANIFEST};
 use entropic_sim::control::Method;
 use entropic_sim::figures::{aggregate, aggregate_on, Aggregate, Field};
+use entropic_sim::memory;
 use entropic_sim::metrics::Record;
 use entropic_sim::report::{fmt_sig, ranking_table, write_atomic, write_run_report, ArmSeries};
-use entropic_sim::runner::{run_config, write_jsonl, SeedRun};
-use entropic_sim::scenario::{load, RunConfig};
+use entropic_sim::runner::{run_seed_until, write_jsonl, SeedRun};
+use entropic_sim::scenario::{load, RunConfig, Scenario};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -25,6 +29,9 @@ struct ConfigSummary<'a> {
     figures: Aggregate,
     figures_exact: Aggregate,
     stopped: Vec<String>,
+    /// Seeds finished, in the summary of an interrupted run only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seeds_done: Option<usize>,
 }
 
 /// The target figures are computed against: this run's own when it has a
@@ -47,42 +54,270 @@ pub fn label(rc: &RunConfig) -> String {
     }
 }
 
+/// The state file of a `.partial` folder: what the interrupted run was, so
+/// `--resume` continues the same run and nothing else.
+const PARTIAL_STATE: &str = ".entropic-partial.json";
+
+#[derive(Serialize, serde::Deserialize, PartialEq)]
+struct PartialState {
+    /// The scenario file's text when the run started.
+    scenario_text: String,
+    seeds: usize,
+    /// Whether the run was started with `--force`.
+    force: bool,
+}
+
+/// A seed's records in its arm folder of the `.partial` folder.
+fn seed_file(folder: &Path, seed: u64) -> PathBuf {
+    folder.join("seeds").join(format!("{seed}.jsonl"))
+}
+
+/// Writes one finished seed: its error first (if it stopped on one), then
+/// its records; the records file is what marks the seed as done.
+fn write_seed(folder: &Path, r: &SeedRun) -> anyhow::Result<()> {
+    let p = seed_file(folder, r.seed);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", parent.display()))?;
+    }
+    if let Some(e) = &r.error {
+        write_atomic(&p.with_extension("error"), e.to_string().as_bytes())?;
+    }
+    write_jsonl(&p, std::slice::from_ref(r))?;
+    Ok(())
+}
+
+/// Reads a seed written by [`write_seed`], `None` when it is not done.
+fn read_seed(folder: &Path, seed: u64) -> anyhow::Result<Option<SeedRun>> {
+    let p = seed_file(folder, seed);
+    let text = match std::fs::read_to_string(&p) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => anyhow::bail!("{}: {e}", p.display()),
+    };
+    let records = text
+        .lines()
+        .map(serde_json::from_str::<Record>)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+    let error = std::fs::read_to_string(p.with_extension("error"))
+        .ok()
+        .map(entropic_sim::SimError::Other);
+    Ok(Some(SeedRun {
+        seed,
+        records,
+        error,
+    }))
+}
+
+/// `ENTROPIC_MAX_MEMORY` in bytes: a number with an optional `K`, `M`, `G`
+/// or `T` suffix (powers of 1024; `B` and `iB` accepted after it).
+pub fn parse_bytes(s: &str) -> Option<u64> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (num, mult) = match t.chars().last()?.to_ascii_uppercase() {
+        'K' => (&t[..t.len() - 1], 1u64 << 10),
+        'M' => (&t[..t.len() - 1], 1 << 20),
+        'G' => (&t[..t.len() - 1], 1 << 30),
+        'T' => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let v: f64 = num.trim().parse().ok()?;
+    (v.is_finite() && v >= 0.0).then_some((v * mult as f64) as u64)
+}
+
+/// The memory a run may use: `ENTROPIC_MAX_MEMORY` when set, else
+/// `MemAvailable` (or `MemTotal`) of /proc/meminfo; `None` when neither is
+/// known (no check then).
+fn memory_limit() -> Result<Option<(u64, String)>, InputError> {
+    if let Ok(v) = std::env::var("ENTROPIC_MAX_MEMORY") {
+        return match parse_bytes(&v) {
+            Some(b) => Ok(Some((b, "ENTROPIC_MAX_MEMORY".into()))),
+            None => Err(InputError(format!(
+                "ENTROPIC_MAX_MEMORY: must be a number of bytes with an optional K, M, G or T suffix (got `{v}`)"
+            ))),
+        };
+    }
+    let Ok(info) = std::fs::read_to_string("/proc/meminfo") else {
+        return Ok(None);
+    };
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|r| r.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    };
+    Ok(field("MemAvailable:")
+        .map(|b| (b, "available memory (MemAvailable)".to_string()))
+        .or_else(|| field("MemTotal:").map(|b| (b, "memory (MemTotal)".to_string()))))
+}
+
+fn gb(b: u64) -> String {
+    format!("{:.1} GB", b as f64 / 1e9)
+}
+
+/// Refuses a scenario whose estimated memory ([`entropic_sim::memory`])
+/// exceeds [`memory_limit`], naming the keys of the largest configuration.
+fn check_memory(path: &Path, runs: &[RunConfig], seeds: usize) -> Result<(), InputError> {
+    let Some((limit, what)) = memory_limit()? else {
+        return Ok(());
+    };
+    let threads = rayon::current_num_threads();
+    // arms run one after another; the records of every arm are kept
+    let records: u64 = runs
+        .iter()
+        .map(|rc| {
+            memory::estimate(rc)
+                .records_per_seed
+                .saturating_mul(seeds as u64)
+        })
+        .fold(0, u64::saturating_add);
+    let worst = runs
+        .iter()
+        .max_by_key(|rc| memory::peak_bytes(rc, seeds, threads));
+    let Some(rc) = worst else { return Ok(()) };
+    let e = memory::estimate(rc);
+    let at_once = seeds.min(threads.max(1));
+    let need = e
+        .per_seed
+        .saturating_mul(at_once as u64)
+        .saturating_add(records);
+    if need > limit {
+        return Err(InputError(format!(
+            "{}: keys {}{}: the run needs about {} ({} per seed × {at_once} seeds at once, plus records) but the {what} is {}; lower those keys (or `seeds`, `steps`), or set ENTROPIC_MAX_MEMORY",
+            path.display(),
+            e.keys.join(", "),
+            if records > e.per_seed { ", steps, seeds" } else { "" },
+            gb(need),
+            gb(e.per_seed),
+            gb(limit)
+        )));
+    }
+    Ok(())
+}
+
+/// `entropic run`: see the `run` subcommand's help. The run writes into
+/// `DIR.partial/` beside its final folder `DIR` and replaces `DIR` with it
+/// only when it completes (or stops on a non-finite value, a result of its
+/// own); interrupted by SIGINT/SIGTERM, it keeps its finished seeds there
+/// and exits 128 + the signal number (130 for SIGINT, 143 for SIGTERM).
 pub fn run(
     path: &Path,
     out: Option<PathBuf>,
     seeds: Option<usize>,
     force: bool,
+    resume: bool,
 ) -> anyhow::Result<ExitCode> {
     let sc = load(path)?;
     let seeds = seeds.unwrap_or(sc.seeds);
     if seeds == 0 || seeds > 10_000 {
         return Err(InputError(format!("--seeds: must be in 1..=10000 (got {seeds})")).into());
     }
-    let dir = match out {
-        Some(d) => {
-            let non_empty = d
-                .read_dir()
-                .map(|mut r| r.next().is_some())
-                .unwrap_or(false);
-            if non_empty && !force {
+    check_memory(path, &sc.runs, seeds)?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        InputError(format!(
+            "{}: cannot read: {}",
+            path.display(),
+            io_reason(&e)
+        ))
+    })?;
+    let (dir, flag) = match &out {
+        Some(d) => (d.clone(), format!("--out {}", d.display())),
+        None => {
+            let d = PathBuf::from("runs").join(path.file_stem().unwrap_or_default());
+            let f = format!("output folder {}", d.display());
+            (d, f)
+        }
+    };
+    // `--out .` or `--out ..` has no name to put `.partial` after
+    let dir = if dir.file_name().is_none() {
+        dir.canonicalize().unwrap_or(dir)
+    } else {
+        dir
+    };
+    let partial = output::partial_of(&dir);
+    let state = PartialState {
+        scenario_text: text,
+        seeds,
+        force,
+    };
+    // --- the output place, before any work ---
+    if dir.exists() && !dir.is_dir() {
+        return Err(
+            InputError(format!("{flag}: {} is a file, not a folder", dir.display())).into(),
+        );
+    }
+    let read_state = |p: &Path| -> Option<PartialState> {
+        std::fs::read_to_string(p.join(PARTIAL_STATE))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+    };
+    let mut may_replace = force || out.is_none();
+    if resume {
+        let Some(old) = read_state(&partial) else {
+            return Err(InputError(format!(
+                "--resume: {} holds no interrupted run to continue",
+                partial.display()
+            ))
+            .into());
+        };
+        if old.scenario_text != state.scenario_text || old.seeds != seeds {
+            return Err(InputError(format!(
+                "--resume: {} was started with another scenario text or seed count; run without --resume (and --force to discard it)",
+                partial.display()
+            ))
+            .into());
+        }
+        may_replace |= old.force;
+    } else if partial.exists() {
+        if read_state(&partial).is_some() {
+            if !force {
                 return Err(InputError(format!(
-                    "--out {}: folder is not empty (pass --force to write into it)",
-                    d.display()
+                    "{} holds an interrupted run: pass --resume to continue it, or --force to discard it",
+                    partial.display()
                 ))
                 .into());
             }
-            d
+            std::fs::remove_dir_all(&partial).map_err(|e| {
+                InputError(format!(
+                    "{}: cannot remove: {}",
+                    partial.display(),
+                    io_reason(&e)
+                ))
+            })?;
+        } else if output::non_empty(&partial) || !partial.is_dir() {
+            return Err(InputError(format!(
+                "{} exists and was not written by entropic run; move it away",
+                partial.display()
+            ))
+            .into());
         }
-        None => {
-            let d = PathBuf::from("runs").join(path.file_stem().unwrap_or_default());
-            if d.exists() {
-                std::fs::remove_dir_all(&d)
-                    .map_err(|e| anyhow::anyhow!("{}: cannot replace: {e}", d.display()))?;
-            }
-            d
+    }
+    if output::non_empty(&dir) {
+        if Manifest::read(&dir)?.is_none() {
+            return Err(InputError(format!(
+                "{flag}: the folder is not empty and has no {MANIFEST} (it was not written by entropic run); refusing to write there, even with --force"
+            ))
+            .into());
         }
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        if !may_replace {
+            return Err(InputError(format!(
+                "{flag}: folder is not empty (pass --force to replace the files an earlier run wrote)"
+            ))
+            .into());
+        }
+        output::check_place(&dir, &flag)?;
+    }
+    output::check_place(&partial, &flag)?;
+    write_atomic(
+        &partial.join(PARTIAL_STATE),
+        serde_json::to_string(&state)?.as_bytes(),
+    )?;
+    interrupt::install();
+
     let total: u64 = sc.runs.iter().map(|r| (r.steps * seeds) as u64).sum();
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::new(total)
@@ -96,25 +331,126 @@ pub fn run(
     let tick = || bar.inc(1);
     let mut results: Vec<(RunConfig, Vec<SeedRun>)> = Vec::new();
     let mut first_err = None;
+    let mut interrupted = false;
     for rc in &sc.runs {
         bar.set_message(label(rc));
-        let runs = run_config(rc, seeds, &tick);
-        let folder = dir.join(label(rc));
+        let folder = partial.join(label(rc));
+        let mut done: Vec<SeedRun> = Vec::new();
+        let mut todo: Vec<u64> = Vec::new();
+        for s in 0..seeds as u64 {
+            match read_seed(&folder, s)? {
+                Some(r) => {
+                    bar.inc(rc.steps as u64);
+                    done.push(r);
+                }
+                None => todo.push(s),
+            }
+        }
+        let fresh: Vec<anyhow::Result<Option<SeedRun>>> = todo
+            .into_par_iter()
+            .map(|s| {
+                let r = run_seed_until(rc, s, &tick, &interrupt::STOP);
+                if let Some(r) = &r {
+                    write_seed(&folder, r)?;
+                }
+                Ok(r)
+            })
+            .collect();
+        for r in fresh {
+            match r? {
+                Some(r) => done.push(r),
+                None => interrupted = true,
+            }
+        }
+        done.sort_by_key(|r| r.seed);
+        if interrupted {
+            if !done.is_empty() {
+                results.push((rc.clone(), done));
+            }
+            break;
+        }
         std::fs::create_dir_all(&folder)
             .map_err(|e| anyhow::anyhow!("{}: {e}", folder.display()))?;
-        write_jsonl(&folder.join("metrics.jsonl"), &runs)?;
+        write_jsonl(&folder.join("metrics.jsonl"), &done)?;
         if first_err.is_none() {
-            first_err = runs
+            first_err = done
                 .iter()
                 .find_map(|r| r.error.as_ref().map(|e| e.to_string()));
         }
-        results.push((rc.clone(), runs));
+        results.push((rc.clone(), done));
         if first_err.is_some() {
             break;
         }
     }
     bar.finish_and_clear();
-    // summary.json and report
+    if interrupted {
+        let kept: usize = results.iter().map(|(_, r)| r.len()).sum();
+        let all = sc.runs.len() * seeds;
+        write_outputs(
+            &partial,
+            &sc,
+            path,
+            seeds,
+            &results,
+            None,
+            Some((kept, all)),
+        )?;
+        let (name, num) = interrupt::received().unwrap_or(("signal", 2));
+        let out_arg = out
+            .as_ref()
+            .map(|d| format!(" --out {}", d.display()))
+            .unwrap_or_default();
+        eprintln!(
+            "interrupted by {name}: kept {kept} of {all} seed runs in {} (summary.json and report.md there cover them, marked partial; {} is unchanged); `entropic run {}{out_arg} --resume` continues",
+            partial.display(),
+            dir.display(),
+            path.display()
+        );
+        return Ok(ExitCode::from((128 + num).clamp(0, 255) as u8));
+    }
+    write_outputs(
+        &partial,
+        &sc,
+        path,
+        seeds,
+        &results,
+        first_err.as_deref(),
+        None,
+    )?;
+    // finished: drop the per-seed files and the state, list what is left,
+    // and put it in place of the final folder
+    for (rc, _) in &results {
+        let s = partial.join(label(rc)).join("seeds");
+        if s.exists() {
+            std::fs::remove_dir_all(&s).map_err(|e| anyhow::anyhow!("{}: {e}", s.display()))?;
+        }
+    }
+    let _ = std::fs::remove_file(partial.join(PARTIAL_STATE));
+    Manifest::write_listing(&partial, "entropic run")?;
+    output::replace_with(&partial, &dir)?;
+    if let Some(e) = first_err {
+        eprintln!(
+            "error: {e} (records before it are written to {})",
+            dir.display()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    eprintln!("wrote {}", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// summary.json, report.md and the plots of `results` into `dir`;
+/// `partial = Some((kept, all))` marks them as covering only the `kept`
+/// finished seed runs of `all`.
+fn write_outputs(
+    dir: &Path,
+    sc: &Scenario,
+    path: &Path,
+    seeds: usize,
+    results: &[(RunConfig, Vec<SeedRun>)],
+    first_err: Option<&str>,
+    partial: Option<(usize, usize)>,
+) -> anyhow::Result<()> {
     let per_seed: Vec<Vec<(u64, Vec<Record>)>> = results
         .iter()
         .map(|(_, runs)| runs.iter().map(|r| (r.seed, r.records.clone())).collect())
@@ -139,9 +475,13 @@ pub fn run(
                 .iter()
                 .filter_map(|r| r.error.as_ref().map(|e| e.to_string()))
                 .collect(),
+            seeds_done: partial.map(|_| runs.len()),
         });
     }
-    let summary = serde_json::json!({ "scenario": sc.name, "expect": sc.expect, "seeds": seeds, "configs": summaries });
+    let mut summary = serde_json::json!({ "scenario": sc.name, "expect": sc.expect, "seeds": seeds, "configs": summaries });
+    if let Some((kept, all)) = partial {
+        summary["partial"] = serde_json::json!({ "seed_runs_done": kept, "seed_runs": all });
+    }
     write_atomic(
         &dir.join("summary.json"),
         serde_json::to_string_pretty(&summary)?.as_bytes(),
@@ -159,14 +499,22 @@ pub fn run(
         .iter()
         .find(|r| r.control.method != Method::None)
         .map(|r| r.control.target);
-    let mut notes: Vec<String> = vec![format!("{} seeds; scenario `{}`; figures on `entropy` (what the controller saw); 95% intervals over seeds.", seeds, path.display())];
-    if let Some(e) = &first_err {
+    let mut notes: Vec<String> = Vec::new();
+    if let Some((kept, all)) = partial {
+        notes.push(format!("**Partial**: the run was interrupted; {kept} of {all} seed runs finished and the figures cover only those. `entropic run --resume` continues it."));
+    }
+    notes.push(format!("{} seeds; scenario `{}`; figures on `entropy` (what the controller saw); 95% intervals over seeds.", seeds, path.display()));
+    if let Some(e) = first_err {
         notes.push(format!(
             "The run stopped early: {e}. Records up to that step are kept."
         ));
     }
-    notes.extend(findings(&results, &summaries));
-    write_run_report(&dir, &sc.name, &sc.expect, &arms, &series, target, &notes)?;
+    notes.extend(findings(results, &summaries));
+    let title = match partial {
+        Some(_) => format!("{} (partial)", sc.name),
+        None => sc.name.clone(),
+    };
+    write_run_report(dir, &title, &sc.expect, &arms, &series, target, &notes)?;
     if arms.len() >= 3 {
         let path = dir.join("report.md");
         let mut md = std::fs::read_to_string(&path)?;
@@ -174,15 +522,7 @@ pub fn run(
         md.push_str(&ranking_table(&arms));
         write_atomic(&path, md.as_bytes())?;
     }
-    if let Some(e) = first_err {
-        eprintln!(
-            "error: {e} (records before it are written to {})",
-            dir.display()
-        );
-        return Ok(ExitCode::from(1));
-    }
-    eprintln!("wrote {}", dir.display());
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// What the simulator shows, in sentences computed from the figures: for each
@@ -228,4 +568,21 @@ fn findings(results: &[(RunConfig, Vec<SeedRun>)], summaries: &[ConfigSummary]) 
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_bytes;
+
+    #[test]
+    fn memory_sizes_parse_with_binary_suffixes() {
+        assert_eq!(parse_bytes("1024"), Some(1024));
+        assert_eq!(parse_bytes("1K"), Some(1024));
+        assert_eq!(parse_bytes("16G"), Some(16 << 30));
+        assert_eq!(parse_bytes("1.5 GiB"), Some(3 << 29));
+        assert_eq!(parse_bytes("2MB"), Some(2 << 20));
+        assert_eq!(parse_bytes("lots"), None);
+        assert_eq!(parse_bytes("-1G"), None);
+        assert_eq!(parse_bytes(""), None);
+    }
 }

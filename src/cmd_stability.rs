@@ -49,6 +49,7 @@ pub struct StabilityArgs {
 
 /// Entry point of `entropic stability`.
 pub fn run(a: &StabilityArgs) -> anyhow::Result<ExitCode> {
+    crate::validate::stability(a.gain, a.kp, a.ki, a.drift)?;
     let form = match a.integral {
         IntegralArg::Before => IntegralForm::Before,
         IntegralArg::After => IntegralForm::After,

@@ -137,6 +137,7 @@ pub fn run(cmd: TuneCommand) -> anyhow::Result<ExitCode> {
         TuneCommand::Identify(a) => identify(&a),
         TuneCommand::Probe(a) => probe(&a),
         TuneCommand::Validate(a) => {
+            crate::validate::tune_design(None, a.design.settle, a.design.max_overshoot)?;
             let path = crate::lab::tune::run(&TuneValidateOptions {
                 settle: a.design.settle,
                 max_overshoot: a.design.max_overshoot,
@@ -151,9 +152,11 @@ pub fn run(cmd: TuneCommand) -> anyhow::Result<ExitCode> {
 
 /// `entropic tune identify`.
 fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
+    crate::validate::tune_design(a.target, a.design.settle, a.design.max_overshoot)?;
     let path = a.log.as_path();
     let text = std::fs::read_to_string(path)
         .map_err(|e| input(format!("cannot read {}: {e}", path.display())))?;
+    crate::validate::tune_selectors(&text, a.arm.as_deref(), a.seed)?;
     let cols = match &a.columns {
         Some(c) => Columns::parse(c).map_err(input)?,
         None => Columns::default(),
@@ -245,6 +248,7 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn probe(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
+    crate::validate::tune_hold(a.hold)?;
     if a.steps == 0 || !a.amplitude.is_finite() || a.amplitude <= 0.0 || !a.center.is_finite() {
         return Err(input(
             "probe: --steps must be >= 1, --amplitude finite and > 0, --center finite",

@@ -5,6 +5,8 @@
 //! Per-claim timings go to stderr; a progress bar only on a terminal. A
 //! refuted claim is a finding (exit 0); a check that failed → exit 1 after
 //! the report of the others is written.
+use crate::error::InputError;
+use crate::output;
 use entropic_proofs::verdict::Mode;
 use entropic_proofs::verify;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -24,7 +26,42 @@ fn workspace_root() -> PathBuf {
     }
 }
 
+/// The staging folder of `out`: `.NAME.verify-tmp` beside it (same file
+/// system, so each file moves into place with one rename).
+fn staging_of(out: &Path) -> PathBuf {
+    let canon = out.canonicalize().unwrap_or_else(|_| out.to_path_buf());
+    match (canon.parent(), canon.file_name()) {
+        (Some(parent), Some(name)) => {
+            parent.join(format!(".{}.verify-tmp", name.to_string_lossy()))
+        }
+        _ => canon.join(".verify-tmp"),
+    }
+}
+
+/// Checks `out` first (a file or an unwritable place: exit 2 before any
+/// check runs), runs the checks into a staging folder beside it and then
+/// moves each file into `out`: an interrupted `verify` leaves `out` as it
+/// was, and the other files of `out` (other reports) are never touched.
 pub fn run(quick: bool, out: &Path) -> anyhow::Result<ExitCode> {
+    output::check_place(out, &format!("--out {}", out.display()))?;
+    let staging = staging_of(out);
+    if staging.exists() {
+        // left by an interrupted verify
+        std::fs::remove_dir_all(&staging).map_err(|e| {
+            InputError(format!(
+                "{}: cannot remove: {}",
+                staging.display(),
+                output::io_reason(&e)
+            ))
+        })?;
+    }
+    output::check_place(&staging, &format!("--out {}", out.display()))?;
+    let r = run_into(quick, out, &staging);
+    let _ = std::fs::remove_dir_all(&staging);
+    r
+}
+
+fn run_into(quick: bool, out: &Path, staging: &Path) -> anyhow::Result<ExitCode> {
     let mode = if quick { Mode::Quick } else { Mode::Full };
     let n = verify::checks().len() as u64;
     let bar = ProgressBar::with_draw_target(
@@ -39,11 +76,12 @@ pub fn run(quick: bool, out: &Path) -> anyhow::Result<ExitCode> {
         bar.set_style(style);
     }
     let t0 = std::time::Instant::now();
-    let outcome = verify::run_all(mode, out, &workspace_root(), &|id, secs, _i, _n| {
+    let outcome = verify::run_all(mode, staging, &workspace_root(), &|id, secs, _i, _n| {
         bar.suspend(|| eprintln!("verify: {id:<18} {secs:7.2} s"));
         bar.inc(1);
     })?;
     bar.finish_and_clear();
+    output::move_into(staging, out)?;
     let verdicts = outcome.verdicts();
     eprintln!(
         "verify: {} verdicts from {} checks in {:.1} s → {}",

@@ -16,7 +16,10 @@ mod cmd_stability;
 mod cmd_tune;
 mod cmd_verify;
 mod error;
+mod interrupt;
 mod lab;
+mod output;
+mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -59,18 +62,34 @@ enum Cmd {
         cmd: cmd_llm::LlmCommand,
     },
     /// Run a scenario: metrics.jsonl per arm, summary.json, report.md and SVG plots.
+    ///
+    /// Refused before any work (exit 2) when the output place is a file or not
+    /// writable, or when the memory estimated from the scenario exceeds the
+    /// machine's available memory or ENTROPIC_MAX_MEMORY (bytes, K/M/G/T
+    /// suffixes). See docs/robustness.md.
     Run {
         /// Scenario TOML file.
         scenario: PathBuf,
-        /// Output folder (default runs/<scenario stem>/, replaced on each run).
+        /// Output folder (default runs/<scenario stem>/). The run writes into
+        /// DIR.partial/ and replaces DIR with it when it completes; an
+        /// interrupted run (Ctrl-C, SIGTERM: exit 130/143) keeps its finished
+        /// seeds there.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Number of seeds (overrides the scenario's `seeds`).
         #[arg(long)]
         seeds: Option<usize>,
-        /// Allow writing into a non-empty --out folder.
+        /// Replace a non-empty --out folder, removing only the files listed in
+        /// its .entropic-manifest.json (what an earlier entropic run wrote);
+        /// a folder without a manifest is refused even with --force. Also
+        /// discards an interrupted run in DIR.partial/.
         #[arg(long)]
         force: bool,
+        /// Continue the interrupted run in DIR.partial/ (same scenario and
+        /// seeds); finished seeds are kept, the result is that of an
+        /// uninterrupted run.
+        #[arg(long)]
+        resume: bool,
     },
     /// Scenario reference: every key with its default, range and meaning
     /// (`--keys` is accepted and means the same).
@@ -136,7 +155,8 @@ fn run() -> anyhow::Result<ExitCode> {
             out,
             seeds,
             force,
-        } => cmd_run::run(&scenario, out, seeds, force),
+            resume,
+        } => cmd_run::run(&scenario, out, seeds, force, resume),
         Cmd::Scenario { keys: _ } => {
             print!("{}", entropic_sim::keys::markdown());
             Ok(ExitCode::SUCCESS)

@@ -28,6 +28,26 @@ fn write(path: &Path, text: &str) -> Result<()> {
     })
 }
 
+/// Sets `path` to mode 0644 (owner writes, everyone reads), the mode of the
+/// other files of a results folder: `safetensors::serialize_to_file` writes
+/// through a temporary file created 0600, which another user of a shared
+/// folder could not read. No-op off Unix.
+pub fn readable(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).map_err(|e| {
+            LlmError::Io {
+                path: path.display().to_string(),
+                source: e,
+            }
+        })?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// Writes `model`, `tok` and the generation settings (`eos`, `pad`, `bos`
 /// ids) into `dir` (created if needed). Weights go out in the model's dtype
 /// with the metadata `format: pt` that transformers expects; a tied
@@ -48,6 +68,7 @@ pub fn save(dir: &Path, model: &Qwen2, tok: &Tok, task: Option<&serde_json::Valu
             source,
         }
     })?;
+    readable(&p)?;
     tok.save(dir)?;
     let c = model.config();
     let gen = serde_json::json!({"bos_token_id": c.bos_token_id, "eos_token_id": c.eos_token_id,

@@ -130,6 +130,27 @@ pub fn entropy_probe(
     if ids.is_empty() {
         return Err(LlmError::input("--text", "empty text (no tokens)"));
     }
+    // A character outside the vocabulary becomes `<unk>`, whose entropy
+    // says nothing about the text: refuse it, naming the character.
+    if let Some(unk) = tok.id(crate::tokenizer::UNK) {
+        if ids.contains(&unk) {
+            for c in text.chars() {
+                if tok.encode(&c.to_string())?.contains(&unk) {
+                    return Err(LlmError::input(
+                        "--text",
+                        format!(
+                            "character {c:?} (U+{:04X}) is not in the model's vocabulary",
+                            c as u32
+                        ),
+                    ));
+                }
+            }
+            return Err(LlmError::input(
+                "--text",
+                "the text encodes to <unk>: it has characters outside the model's vocabulary",
+            ));
+        }
+    }
     let bos = model.config().bos_token_id;
     let full: Vec<u32> = bos.iter().copied().chain(ids.iter().copied()).collect();
     let l = full.len();
@@ -186,11 +207,20 @@ pub fn problem_set(
     task: Option<&str>,
     n: usize,
 ) -> Result<Vec<Problem>> {
-    let mut arith: ArithConfig = saved
-        .as_ref()
-        .and_then(|t| t.get("arith"))
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default();
+    // Without --task the checkpoint's own task is used; a checkpoint without
+    // one (task.json missing, or without `arith`) is refused rather than
+    // evaluated on a default task it may never have seen.
+    let mut arith: ArithConfig = match saved.as_ref().and_then(|t| t.get("arith")) {
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| LlmError::input("task.json", format!("`arith`: {e}")))?,
+        None if task.is_none() => {
+            return Err(LlmError::input(
+                "--task",
+                "the checkpoint has no task (task.json missing or without `arith`): pass --task add, sub, mul, mixed or a .jsonl file",
+            ))
+        }
+        None => ArithConfig::default(),
+    };
     if let Some(t) = task {
         if t.ends_with(".jsonl") || t.starts_with("jsonl:") {
             return load_jsonl(Path::new(t.trim_start_matches("jsonl:")));

@@ -115,10 +115,29 @@ impl GrpoTrainer {
         dtype: DType,
     ) -> Result<(Self, Option<usize>)> {
         cfg.validate(file)?;
+        let created = !out.exists();
         std::fs::create_dir_all(out).map_err(|e| LlmError::Io {
             path: out.display().to_string(),
             source: e,
         })?;
+        let r = Self::open_in(cfg, file, base, out, device, dtype);
+        if r.is_err() && created {
+            // a rejected --model or config leaves no empty --out behind
+            // (remove_dir removes only an empty folder)
+            let _ = std::fs::remove_dir(out);
+        }
+        r
+    }
+
+    /// [`GrpoTrainer::open`] once `out` exists.
+    fn open_in(
+        cfg: GrpoFile,
+        file: &str,
+        base: &Path,
+        out: &Path,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<(Self, Option<usize>)> {
         let cfg_json = serde_json::to_value(&cfg)?;
         let base_s = base.display().to_string();
         let g = &cfg.grpo;

@@ -157,7 +157,8 @@ impl AdamW {
                 path: path.display().to_string(),
                 source,
             }
-        })
+        })?;
+        crate::checkpoint::readable(path)
     }
 
     /// Reads a state written by [`AdamW::save`] and loads it.

@@ -26,6 +26,7 @@ pub mod error;
 pub mod figures;
 pub mod grpo;
 pub mod keys;
+pub mod memory;
 pub mod metrics;
 pub mod optim;
 pub mod report;

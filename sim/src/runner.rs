@@ -10,6 +10,7 @@ use crate::scenario::RunConfig;
 use rayon::prelude::*;
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One seed's records and, if it stopped early, why.
 #[derive(Debug)]
@@ -21,9 +22,31 @@ pub struct SeedRun {
 
 /// Run one seed of one configuration; `tick` is called after every step.
 pub fn run_seed(rc: &RunConfig, seed: u64, tick: &(dyn Fn() + Sync)) -> SeedRun {
+    let never = AtomicBool::new(false);
+    // `stop` is never set, so the run always completes.
+    run_seed_until(rc, seed, tick, &never).unwrap_or(SeedRun {
+        seed,
+        records: Vec::new(),
+        error: None,
+    })
+}
+
+/// Like [`run_seed`], but checks `stop` before every step and returns
+/// `None` (the seed's work discarded) once it is set: an interrupted seed
+/// is run again from its start when the run is resumed, so what is kept
+/// is only ever whole seeds.
+pub fn run_seed_until(
+    rc: &RunConfig,
+    seed: u64,
+    tick: &(dyn Fn() + Sync),
+    stop: &AtomicBool,
+) -> Option<SeedRun> {
     let mut tr = Trainer::new(&rc.bandit, &rc.grpo, &rc.control, seed, &rc.arm);
     let mut records = Vec::with_capacity(rc.steps);
     for s in 0..rc.steps {
+        if stop.load(Ordering::Relaxed) {
+            return None;
+        }
         let log_exact =
             s + 1 == rc.steps || s == 0 || (rc.exact_every > 0 && s % rc.exact_every == 0);
         match tr.step(log_exact) {
@@ -32,20 +55,20 @@ pub fn run_seed(rc: &RunConfig, seed: u64, tick: &(dyn Fn() + Sync)) -> SeedRun 
                 records.push(r);
             }
             Err(e) => {
-                return SeedRun {
+                return Some(SeedRun {
                     seed,
                     records,
                     error: Some(e),
-                }
+                })
             }
         }
         tick();
     }
-    SeedRun {
+    Some(SeedRun {
         seed,
         records,
         error: None,
-    }
+    })
 }
 
 /// Run `seeds` (0..seeds) of one configuration in parallel, in seed order.

@@ -168,6 +168,15 @@ pub fn load(path: &Path) -> Result<Scenario, SimError> {
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "scenario".into());
+    // A file with no key at all (empty, or only comments) is almost surely a
+    // mistake; running the default scenario from it would hide that.
+    if text.parse::<Table>().map(|t| t.is_empty()).unwrap_or(false) {
+        return Err(SimError::input(
+            &file,
+            "-",
+            "empty scenario: the file sets no key (see `entropic scenario --keys`)",
+        ));
+    }
     parse(&file, &stem, &text)
 }
 
