@@ -86,7 +86,7 @@ pub enum LlmCommand {
         quiet: bool,
     },
     /// The LLM validation: every control arm, a probe, the toy side by
-    /// side, and the report (see `crate::lab::validate`).
+    /// side, and the report `REPORT/llm-validation.md` with its SVGs.
     Validate {
         #[arg(long, value_enum, default_value = "cpu")]
         preset: Preset,

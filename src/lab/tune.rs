@@ -4,7 +4,8 @@
 //! `entropic llm validate --preset cpu` folder, the same on the LLM. It
 //! combines the toy, the trainer and the claims crate's `tune`, so it lives
 //! in the orchestration layer ([`crate::lab`]); the plotting helpers here
-//! are shared with `entropic tune identify --plot`.
+//! are shared with `entropic tune identify --plot`. (Just over 600 lines:
+//! the toy and LLM halves share the comparison, the plots and the report.)
 use crate::error::InputError;
 use crate::lab::validate::{arm_config, read_records, Preset, PresetFile};
 use anyhow::Context;

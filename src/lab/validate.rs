@@ -1,4 +1,7 @@
 //! `entropic llm validate`: the same controller on the toy and on the LLM, with the linear model's predictions checked on both.
+//! (Over 600 lines: the preset, both sides' runs, the report and their
+//! tests, moved as one from the LLM crate; splitting them into preset, run
+//! and report modules with no cycle between them is left for a later pass.)
 //! It lives in the binary's orchestration layer ([`crate::lab`]) because it
 //! combines the trainer (`entropic_llm`), the toy (`entropic_sim`) and the
 //! claims crate's identification and linear prediction (`entropic_proofs`).
