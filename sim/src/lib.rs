@@ -18,6 +18,7 @@
 //! ```
 
 pub mod bandit;
+pub mod composition;
 pub mod control;
 pub mod entropy;
 pub mod error;
