@@ -328,6 +328,19 @@ fn token_loss(
     })
 }
 
+/// A composition as a dict with NaN kept as a float (serde_json would
+/// write it as null).
+fn composition_dict<'py>(py: Python<'py>, c: &Composition) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("n_tokens", c.n_tokens)?;
+    d.set_item("n_hp", c.n_hp)?;
+    d.set_item("hp_frac", c.hp_frac)?;
+    d.set_item("hp_entropy_share", c.hp_entropy_share)?;
+    d.set_item("tail_mass_hp", c.tail_mass_hp)?;
+    d.set_item("entropy_mean", c.entropy_mean)?;
+    Ok(d)
+}
+
 /// `sim::composition::composition_from_logits` on an (N, V) array.
 #[pyfunction]
 #[pyo3(signature = (logits, tokens, tau = 0.95))]
@@ -336,7 +349,7 @@ fn composition_from_logits<'py>(
     logits: PyReadonlyArray2<'py, f64>,
     tokens: PyReadonlyArray1<'py, i64>,
     tau: f64,
-) -> PyResult<Bound<'py, PyAny>> {
+) -> PyResult<Bound<'py, PyDict>> {
     let shape = logits.shape();
     let (rows, vocab) = (shape[0], shape[1]);
     let toks = tokens.as_slice()?;
@@ -360,7 +373,7 @@ fn composition_from_logits<'py>(
     let c: Composition =
         composition::composition_from_logits(logits.as_slice()?, vocab, &ids, tau)
             .map_err(value_error)?;
-    to_py(py, &c)
+    composition_dict(py, &c)
 }
 
 /// `sim::composition::composition` from per-token log π(y_t) and H_t.
@@ -371,10 +384,10 @@ fn composition_from_token_stats<'py>(
     log_probs: PyReadonlyArray1<'py, f64>,
     entropies: PyReadonlyArray1<'py, f64>,
     tau: f64,
-) -> PyResult<Bound<'py, PyAny>> {
+) -> PyResult<Bound<'py, PyDict>> {
     let c = composition::composition(log_probs.as_slice()?, entropies.as_slice()?, tau)
         .map_err(value_error)?;
-    to_py(py, &c)
+    composition_dict(py, &c)
 }
 
 /// `proofs::tune::identify` on arrays of H_t and α_t.
