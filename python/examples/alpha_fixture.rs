@@ -46,8 +46,10 @@ fn main() -> Result<(), serde_json::Error> {
             alpha.push(d.alpha);
             coef.push(d.entropy_coef);
         }
-        out.push(json!({"options": options, "alpha": alpha, "entropy_coef": coef,
-                        "final_state": c.state}));
+        out.push(
+            json!({"options": options, "alpha": alpha, "entropy_coef": coef,
+                        "final_state": c.state}),
+        );
     }
     println!(
         "{}",

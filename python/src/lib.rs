@@ -370,9 +370,8 @@ fn composition_from_logits<'py>(
             })
         })
         .collect::<PyResult<Vec<usize>>>()?;
-    let c: Composition =
-        composition::composition_from_logits(logits.as_slice()?, vocab, &ids, tau)
-            .map_err(value_error)?;
+    let c: Composition = composition::composition_from_logits(logits.as_slice()?, vocab, &ids, tau)
+        .map_err(value_error)?;
     composition_dict(py, &c)
 }
 

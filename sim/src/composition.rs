@@ -83,7 +83,9 @@ fn check_common(n: usize, tau: f64) -> Result<(), SimError> {
         return Err(SimError::Other("no tokens: the batch is empty".into()));
     }
     if !(tau > 0.0 && tau < 1.0) {
-        return Err(SimError::Other(format!("tau must be in (0, 1) (got {tau})")));
+        return Err(SimError::Other(format!(
+            "tau must be in (0, 1) (got {tau})"
+        )));
     }
     Ok(())
 }
