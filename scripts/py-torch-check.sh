@@ -30,7 +30,7 @@ cargo run --release -q -p entropic-py --example alpha_fixture > "$venv/alpha.jso
 out="${TRL_EXAMPLE_OUT:-target/trl-example}"
 rm -rf "$out" && mkdir -p "$out"
 target=1.0
-ex_args=(--out "$out" --steps 48 --target "$target" --init-range 0.6 --hold 4 --amplitude 0.5)
+ex_args=(--out "$out" --steps 120 --target "$target" --init-range 0.6 --hold 4 --amplitude 1.0)
 start=$(date +%s)
 "$venv/bin/python" python/examples/trl_example.py "${ex_args[@]}" > "$out/train.log" 2>&1
 echo "$(( $(date +%s) - start ))" > "$out/seconds"
