@@ -191,9 +191,12 @@ impl PyController {
 
     fn __repr__(&self) -> String {
         let c = &self.inner.cfg;
+        let method = serde_json::to_value(c.method)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
         format!(
-            "EntropicController(method={:?}, target={}, kp={}, ki={}, alpha_max={}, steps={}, integral={}, alpha={})",
-            c.method,
+            "EntropicController(method={method:?}, target={}, kp={}, ki={}, alpha_max={}, steps={}, integral={}, alpha={})",
             c.target,
             c.kp,
             c.ki,
