@@ -20,6 +20,7 @@
 
 pub mod advantage;
 pub mod bandit;
+pub mod composition;
 pub mod control;
 pub mod entropy;
 pub mod error;

@@ -1,0 +1,60 @@
+"""Identification and gain recommendation from arrays, a CSV text and a
+pandas DataFrame (when pandas is installed)."""
+
+import numpy as np
+import pytest
+
+import entropic
+
+
+def probe_log(g=0.02, b=0.004, noise=0.002, n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    sched = entropic.probe_schedule(n, amplitude=0.4, center=b / g)
+    alpha = np.array([a for k, a in sched for _ in range(k)])
+    h = np.empty(n)
+    h[0] = 0.5
+    for t in range(n - 1):
+        h[t + 1] = h[t] + b - g * alpha[t] + noise * rng.normal()
+    return h, alpha
+
+
+def test_identify_recovers_gain_and_delay():
+    h, a = probe_log()
+    out = entropic.identify(h, a)
+    fit = out["fit"]
+    assert fit["d"] == 0
+    lo, hi = fit["g_ci"]
+    assert lo < 0.02 < hi and lo > 0
+    assert len(out["delay_residuals"]) == entropic.MAX_DELAY + 1
+
+
+def test_recommend_and_tune_from_csv_text():
+    h, a = probe_log()
+    fit = entropic.identify(h, a, delay=0)["fit"]
+    rec = entropic.recommend(fit, target=0.3, e0=h[0] - 0.3, settle=40)
+    r = rec["recommendation"]
+    assert r["kp"] > 0 and r["ki"] > 0
+    assert "entropy_control_p" in rec["verl_overrides"]
+    csv = "step,entropy,alpha\n" + "\n".join(f"{t},{float(x)!r},{float(y)!r}" for t, (x, y) in enumerate(zip(h, a)))
+    tuned = entropic.tune(csv, target=0.3, delay=0, settle=40)
+    assert tuned["recommendation"]["kp"] == r["kp"]
+
+
+def test_refuses_p_control_log_with_rust_sentence():
+    h, _ = probe_log()
+    a = 1.0 * (h - 0.3)  # alpha affine in H: P control
+    with pytest.raises(ValueError, match=r"^α is a function of the error alone \(P control\): g is not identifiable"):
+        entropic.identify(h, a)
+    with pytest.raises(ValueError, match=r"^α is constant over the log"):
+        entropic.identify(h, np.full_like(h, 0.2))
+
+
+def test_dataframe_log():
+    pd = pytest.importorskip("pandas")
+    h, a = probe_log()
+    df = pd.DataFrame({"trainer/global_step": range(len(h)), "actor/entropy": h, "actor/control_alpha": a})
+    out = entropic.identify_log(df, delay=0)
+    assert out["series"]["entropy_column"] == "actor/entropy"
+    assert out["identified"]["fit"]["g"] == entropic.identify(h, a, delay=0)["fit"]["g"]
+    with pytest.raises(ValueError, match=r"^no alpha column: tried"):
+        entropic.identify_log(df.drop(columns=["actor/control_alpha"]))
