@@ -17,7 +17,7 @@
 //! the batch carries no entropy at all (`Σ H = 0`, a 0/0), and
 //! `tail_mass_hp` is NaN when `HP` is empty; both are "undefined", not 0.
 
-use crate::SimError;
+use crate::error::SimError;
 use serde::{Deserialize, Serialize};
 
 /// The composition of one batch (see the module documentation).
