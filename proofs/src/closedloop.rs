@@ -1,7 +1,7 @@
 //! Shared helpers of the closed-loop claim checks (`thm-4-2`, `thm-4-3`,
 //! `cor-4-4`, `temperature`): the two instance families, one run cell per
-//! configuration (a complete scenario text, so a counterexample is that text
-//! and a seed), the fixed "reaches the target" criterion, the verdict rule,
+//! configuration (a typed run config, and its scenario text, so a
+//! counterexample is that text and a seed), the fixed "reaches the target" criterion, the verdict rule,
 //! probe identification of `b` and `g` (MATH.md §6) and figures.
 //!
 //! Instance families, chosen on principle before looking at results:
@@ -18,16 +18,21 @@
 
 use crate::verdict::{ClaimVerdict, Counterexample, Verdict};
 use crate::ProofsError;
+use entropic_sim::bandit::{BanditConfig, PolicyKind, Sampling};
+use entropic_sim::control::{ControlConfig, Method};
 use entropic_sim::figures::{run_figures, RunFigures, SETTLE_ABS, SETTLE_REL};
+use entropic_sim::grpo::GrpoConfig;
 use entropic_sim::metrics::Record;
+use entropic_sim::optim::OptimizerKind;
 use entropic_sim::report::{line_plot_svg, ArmSeries};
 use entropic_sim::runner;
 use entropic_sim::scenario::{self, RunConfig};
+use entropic_sim::stats::last_quarter;
 use serde_json::json;
 use std::path::Path;
 
-/// An instance family: its `[bandit]` table and the `[grpo]` keys that do
-/// not vary, plus its learning rates.
+/// An instance family: its `[bandit]` section and the `[grpo]` keys that
+/// do not vary, plus its learning rates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
     Sequence,
@@ -58,51 +63,241 @@ impl Family {
         }
     }
 
-    /// `[bandit]` table and the fixed `[grpo]` keys (TOML).
-    fn tables(self) -> (&'static str, &'static str) {
+    /// The family's `[bandit]` section.
+    pub fn bandit(self) -> BanditConfig {
         match self {
-            Family::Sequence => (
-                "policy = \"sequence\"\nprompts = 64\nactions = 16\nlength = 8\nforks = 2\n\
-                 det_margin = 8.0\npass_rate = [0.1, 0.6]\n",
-                "optimizer = \"adam\"\nbatch_prompts = 32\ngroup_size = 8\n",
-            ),
-            Family::Tabular => (
-                "policy = \"tabular\"\nprompts = 64\nactions = 16\nlogit_scale = 3.0\n\
-                 pass_rate = [0.1, 0.6]\nsampling = \"exact\"\n",
-                "optimizer = \"sgd\"\nbatch_prompts = 64\ngroup_size = 8\n",
-            ),
+            Family::Sequence => BanditConfig {
+                policy: PolicyKind::Sequence,
+                prompts: 64,
+                actions: 16,
+                length: 8,
+                forks: 2,
+                det_margin: 8.0,
+                pass_rate: vec![0.1, 0.6],
+                ..Default::default()
+            },
+            Family::Tabular => BanditConfig {
+                policy: PolicyKind::Tabular,
+                prompts: 64,
+                actions: 16,
+                logit_scale: 3.0,
+                pass_rate: vec![0.1, 0.6],
+                sampling: Sampling::Exact,
+                ..Default::default()
+            },
+        }
+    }
+
+    /// The keys of [`Family::bandit`] a cell's scenario text spells out.
+    fn bandit_keys(self) -> &'static [&'static str] {
+        match self {
+            Family::Sequence => &[
+                "policy",
+                "prompts",
+                "actions",
+                "length",
+                "forks",
+                "det_margin",
+                "pass_rate",
+            ],
+            Family::Tabular => &[
+                "policy",
+                "prompts",
+                "actions",
+                "logit_scale",
+                "pass_rate",
+                "sampling",
+            ],
+        }
+    }
+
+    /// The family's `[grpo]` section with the keys a check varies.
+    pub fn grpo(self, vary: GrpoVary) -> GrpoConfig {
+        let base = match self {
+            Family::Sequence => GrpoConfig {
+                optimizer: OptimizerKind::Adam,
+                batch_prompts: 32,
+                group_size: 8,
+                ..Default::default()
+            },
+            Family::Tabular => GrpoConfig {
+                optimizer: OptimizerKind::Sgd,
+                batch_prompts: 64,
+                group_size: 8,
+                ..Default::default()
+            },
+        };
+        GrpoConfig {
+            lr: vary.lr,
+            lag: vary.lag.unwrap_or(base.lag),
+            ppo_epochs: vary.ppo_epochs.unwrap_or(base.ppo_epochs),
+            temperature: vary.temperature.unwrap_or(base.temperature),
+            ..base
         }
     }
 }
 
-/// One configuration run over seeds `0..seeds`: labels for tables and a
-/// complete scenario text (one arm `main`, no sweep).
+/// The `[grpo]` keys a check varies on top of its family's (`None`: the
+/// default, not written in the scenario text).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GrpoVary {
+    pub lr: f64,
+    pub lag: Option<usize>,
+    pub ppo_epochs: Option<usize>,
+    pub temperature: Option<f64>,
+}
+
+impl GrpoVary {
+    /// Only the learning rate.
+    pub fn lr(lr: f64) -> Self {
+        GrpoVary {
+            lr,
+            lag: None,
+            ppo_epochs: None,
+            temperature: None,
+        }
+    }
+
+    /// The `[grpo]` keys written beyond the family's, in text order.
+    fn keys(&self) -> Vec<&'static str> {
+        let mut k = vec!["lr"];
+        if self.lag.is_some() {
+            k.push("lag");
+        }
+        if self.ppo_epochs.is_some() {
+            k.push("ppo_epochs");
+        }
+        if self.temperature.is_some() {
+            k.push("temperature");
+        }
+        k
+    }
+}
+
+/// A `[control]` section as a check sets it: the typed config and the keys
+/// its scenario text spells out, in that order (the others are at their
+/// defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Control {
+    pub cfg: ControlConfig,
+    pub shown: &'static [&'static str],
+}
+
+impl Control {
+    /// Plain GRPO (`method = "none"`) with `target` for the figures.
+    pub fn none(target: f64) -> Self {
+        Control {
+            cfg: ControlConfig {
+                method: Method::None,
+                target,
+                ..Default::default()
+            },
+            shown: &["method", "target"],
+        }
+    }
+
+    /// The official EntroPIC law with `kp`, `ki` at `target`.
+    pub fn entropic(target: f64, kp: f64, ki: f64) -> Self {
+        Control {
+            cfg: ControlConfig {
+                method: Method::Entropic,
+                target,
+                kp,
+                ki,
+                ..Default::default()
+            },
+            shown: &["method", "target", "kp", "ki"],
+        }
+    }
+}
+
+/// One configuration run over seeds `0..seeds`: labels for tables, the
+/// typed run configuration (one arm `main`, no sweep, validated), and the
+/// same configuration as scenario text, which a counterexample carries so
+/// that it reproduces with `entropic run` or [`reproduce`] (a test checks
+/// that the text parses back to `run`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cell {
     pub labels: Vec<(String, String)>,
+    pub run: RunConfig,
     pub text: String,
 }
 
-/// Builds a cell: `family`'s tables with `grpo` (extra `key = value` lines)
-/// and `control` (the `[control]` body).
+/// Builds a cell: `family`'s sections with `grpo` varied and `control` as
+/// the `[control]` section, `steps` steps, no exact-entropy evaluation.
 pub fn cell(
     family: Family,
     steps: usize,
-    grpo: &str,
-    control: &str,
+    grpo: GrpoVary,
+    control: &Control,
     labels: &[(&str, String)],
-) -> Cell {
-    let (bandit, g0) = family.tables();
+) -> Result<Cell, ProofsError> {
+    let run = RunConfig {
+        steps,
+        exact_every: 0,
+        bandit: family.bandit(),
+        grpo: family.grpo(grpo),
+        control: control.cfg.clone(),
+        ..Default::default()
+    }
+    .validated("closedloop")?;
+    let grpo_keys: Vec<&str> = ["optimizer", "batch_prompts", "group_size"]
+        .into_iter()
+        .chain(grpo.keys())
+        .collect();
     let text = format!(
-        "# family: {}\nsteps = {steps}\nexact_every = 0\n[bandit]\n{bandit}[grpo]\n{g0}{grpo}\n[control]\n{control}\n",
-        family.name()
+        "# family: {}\nsteps = {steps}\nexact_every = 0\n[bandit]\n{}[grpo]\n{}\n[control]\n{}\n",
+        family.name(),
+        toml_lines(&run.bandit, family.bandit_keys())?,
+        toml_lines(&run.grpo, &grpo_keys)?,
+        toml_lines(&run.control, control.shown)?,
     );
-    Cell {
+    Ok(Cell {
         labels: labels
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect(),
+        run,
         text,
+    })
+}
+
+/// `key = value` lines of the named fields of a config section, as a
+/// scenario file writes them (floats in Rust's shortest round-trip form,
+/// `inf` bare, enum names quoted).
+fn toml_lines(section: &impl serde::Serialize, keys: &[&str]) -> Result<String, ProofsError> {
+    let v =
+        serde_json::to_value(section).map_err(|e| ProofsError::Sim(format!("closedloop: {e}")))?;
+    let mut out = String::new();
+    for k in keys {
+        let x = v
+            .get(k)
+            .ok_or_else(|| ProofsError::Sim(format!("closedloop: no field `{k}`")))?;
+        out.push_str(&format!("{k} = {}\n", toml_value(x)));
+    }
+    Ok(out)
+}
+
+fn toml_value(v: &serde_json::Value) -> String {
+    use serde_json::Value as J;
+    match v {
+        J::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) if !n.is_f64() => u.to_string(),
+            (_, Some(i), _) if !n.is_f64() => i.to_string(),
+            (_, _, Some(f)) => format!("{f:?}"),
+            _ => n.to_string(),
+        },
+        // exact_f64 writes infinities and NaN as strings: TOML spells them bare
+        J::String(s) if s.parse::<f64>().is_ok() => s.clone(),
+        // a JSON string literal is a TOML basic string
+        J::String(_) => v.to_string(),
+        J::Array(a) => format!(
+            "[{}]",
+            a.iter().map(toml_value).collect::<Vec<_>>().join(", ")
+        ),
+        J::Bool(b) => b.to_string(),
+        J::Null => "nan".into(),
+        J::Object(_) => v.to_string(),
     }
 }
 
@@ -139,6 +334,7 @@ pub fn reached(figs: &RunFigures, target: f64, diverged: bool) -> bool {
     !diverged && figs.settling_step.is_some() && figs.final_abs_err <= band(target)
 }
 
+/// The run of a counterexample's scenario text.
 fn the_run(cell_text: &str) -> Result<RunConfig, ProofsError> {
     let sc = scenario::parse("closedloop", "closedloop", cell_text)?;
     sc.runs
@@ -162,10 +358,10 @@ fn outcome(rc: &RunConfig, seed: u64, records: Vec<Record>, err: Option<String>)
 
 /// Runs a cell on seeds `0..seeds` (in parallel, seed order kept).
 pub fn run_cell(cell: &Cell, seeds: usize) -> Result<CellRun, ProofsError> {
-    let rc = the_run(&cell.text)?;
-    let outcomes = runner::run_config(&rc, seeds, &|| {})
+    let rc = &cell.run;
+    let outcomes = runner::run_config(rc, seeds, &|| {})
         .into_iter()
-        .map(|r| outcome(&rc, r.seed, r.records, r.error.map(|e| e.to_string())))
+        .map(|r| outcome(rc, r.seed, r.records, r.error.map(|e| e.to_string())))
         .collect();
     Ok(CellRun {
         cell: cell.clone(),
@@ -323,11 +519,10 @@ pub fn mean_of(c: &CellRun, f: impl Fn(&Outcome) -> f64) -> f64 {
 
 /// Signed mean error `H − H_tar` over the last quarter of steps.
 pub fn final_signed_err(o: &Outcome, target: f64) -> f64 {
-    let n = o.records.len();
-    if n == 0 {
+    if o.records.is_empty() {
         return f64::NAN;
     }
-    let tail = &o.records[n - n.div_ceil(4)..];
+    let tail = last_quarter(&o.records);
     tail.iter().map(|r| r.entropy - target).sum::<f64>() / tail.len() as f64
 }
 
@@ -342,7 +537,7 @@ pub fn stability(o: &Outcome, target: f64) -> (f64, f64) {
     }
     let e: Vec<f64> = o.records.iter().map(|r| r.entropy - target).collect();
     let maxabs = |s: &[f64]| s.iter().fold(0.0_f64, |m, x| m.max(x.abs()));
-    let ratio = maxabs(&e[3 * n / 4..]) / maxabs(&e[n / 4..n / 2]).max(1e-12);
+    let ratio = maxabs(last_quarter(&e)) / maxabs(&e[n / 4..n / 2]).max(1e-12);
     let half = &e[n / 2..];
     let flips = half.windows(2).filter(|w| w[0] * w[1] < 0.0).count();
     (ratio, flips as f64 / (half.len() - 1) as f64)
@@ -393,4 +588,75 @@ pub fn frac(k: usize, n: usize) -> String {
 /// Short number.
 pub fn f3(x: f64) -> String {
     entropic_sim::report::fmt_sig(x, 3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use entropic_sim::control::Scope;
+
+    /// The text of `c` parses to exactly its typed run (so a counterexample
+    /// reproduces the run that was checked).
+    fn round_trips(c: &Cell) {
+        let parsed = the_run(&c.text).unwrap();
+        assert_eq!(parsed, c.run, "{}", c.text);
+    }
+
+    /// Every kind of cell the four closed-loop checks build, on both
+    /// families, renders text that parses back to the same config.
+    #[test]
+    fn cell_text_parses_to_the_typed_config() {
+        for fam in Family::ALL {
+            let lr = fam.lrs()[0];
+            let grpos = [
+                GrpoVary::lr(lr),
+                GrpoVary {
+                    lag: Some(4),
+                    ppo_epochs: Some(2),
+                    ..GrpoVary::lr(lr)
+                },
+                GrpoVary {
+                    temperature: Some(0.6),
+                    ..GrpoVary::lr(lr)
+                },
+            ];
+            let controls = [
+                crate::thm42::control(0.3, false),
+                crate::thm42::control(0.1, true),
+                crate::thm42::probe_control(250),
+                Control::none(0.2),
+                crate::thm43::control(0.01, "rollout"),
+                crate::thm43::control(0.0, "current"),
+                crate::cor44::control(Scope::All, 0.95),
+                crate::cor44::control(Scope::HighProb, 0.99),
+            ];
+            for g in grpos {
+                for c in &controls {
+                    round_trips(&cell(fam, 200, g, c, &[]).unwrap());
+                }
+            }
+        }
+    }
+
+    /// The text is the one the reports have always carried (here the
+    /// thm-4-2 P/sequence counterexample of reports/verification.json).
+    #[test]
+    fn cell_text_is_the_reported_scenario() {
+        let c = cell(
+            Family::Sequence,
+            250,
+            GrpoVary::lr(0.02),
+            &crate::thm42::control(0.1, false),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            c.text,
+            "# family: sequence\nsteps = 250\nexact_every = 0\n[bandit]\npolicy = \"sequence\"\n\
+             prompts = 64\nactions = 16\nlength = 8\nforks = 2\ndet_margin = 8.0\n\
+             pass_rate = [0.1, 0.6]\n[grpo]\noptimizer = \"adam\"\nbatch_prompts = 32\n\
+             group_size = 8\nlr = 0.02\n\n[control]\nmethod = \"entropic\"\ntarget = 0.1\n\
+             kp = 1.0\nki = 0.0\n\n"
+        );
+    }
 }

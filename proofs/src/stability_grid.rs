@@ -29,7 +29,12 @@ use crate::ident::{identify, Fit};
 use crate::linear::{spectral_radius, IntegralForm};
 use crate::verdict::{ClaimSection, ClaimVerdict, Counterexample, Ctx, Mode, Verdict};
 use crate::ProofsError;
-use entropic_sim::scenario::{self, RunConfig};
+use entropic_sim::bandit::{BanditConfig, CorrectRank, PolicyKind, Sampling};
+use entropic_sim::control::{ControlConfig, Measure, Method, Scope, Weighting};
+use entropic_sim::entropy::UpdateRule;
+use entropic_sim::grpo::GrpoConfig;
+use entropic_sim::optim::OptimizerKind;
+use entropic_sim::scenario::RunConfig;
 use entropic_sim::{report::fmt_sig, runner};
 use serde::{Deserialize, Serialize};
 
@@ -53,13 +58,19 @@ pub const E0: f64 = 2e-3;
 /// quarter).
 pub const ESCAPE: f64 = 10.0;
 
-const BANDIT: &str = "[bandit]\npolicy = \"tabular\"\nprompts = 32\nactions = 8\n\
-logit_scale = 2.0\nupdate_rule = \"sampled_logit\"\ncorrect_rank = \"mode\"\nsampling = \"exact\"\n\
-[grpo]\nbatch_prompts = 32\noptimizer = \"sgd\"\nlr = 0.1\n";
-
 /// Probe schedule: steps of ±0.25..±1 around 0 (MATH.md §7).
-const PROBE: &str = "[[20, 0.0], [20, 0.5], [20, -0.5], [20, 0.0], [20, 1.0], [20, -1.0], \
-[20, 0.25], [20, -0.25], [20, 0.5], [20, 0.0]]";
+const PROBE: [(usize, f64); 10] = [
+    (20, 0.0),
+    (20, 0.5),
+    (20, -0.5),
+    (20, 0.0),
+    (20, 1.0),
+    (20, -1.0),
+    (20, 0.25),
+    (20, -0.25),
+    (20, 0.5),
+    (20, 0.0),
+];
 
 /// One closed-loop run's settings (also the counterexample's instance).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -147,24 +158,41 @@ pub struct SimOutcome {
     pub alpha_peak: f64,
 }
 
-fn toml_f(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x:?}")
-    } else {
-        "inf".into()
+/// The grid's run configuration: a tabular bandit (32 prompts, 8 actions,
+/// logit scale 2, sampled-logit update, the mode correct, exact sampling),
+/// SGD lr 0.1 on every prompt with lag `lag`, and `control` measured on the
+/// rollout, scope all, plain weighting.
+fn config(steps: usize, lag: usize, control: ControlConfig) -> Result<RunConfig, ProofsError> {
+    RunConfig {
+        steps,
+        exact_every: 0,
+        bandit: BanditConfig {
+            policy: PolicyKind::Tabular,
+            prompts: 32,
+            actions: 8,
+            logit_scale: 2.0,
+            update_rule: UpdateRule::SampledLogit,
+            correct_rank: CorrectRank::Mode,
+            sampling: Sampling::Exact,
+            ..Default::default()
+        },
+        grpo: GrpoConfig {
+            batch_prompts: 32,
+            optimizer: OptimizerKind::Sgd,
+            lr: 0.1,
+            lag,
+            ..Default::default()
+        },
+        control: ControlConfig {
+            measure: Measure::Rollout,
+            scope: Scope::All,
+            weighting: Weighting::Plain,
+            ..control
+        },
+        ..Default::default()
     }
-}
-
-fn config(steps: usize, lag: usize, control: &str) -> Result<RunConfig, ProofsError> {
-    let text = format!(
-        "steps = {steps}\nexact_every = 0\nseeds = 1\n{BANDIT}lag = {lag}\n[control]\n\
-         measure = \"rollout\"\nscope = \"all\"\nweighting = \"plain\"\n{control}\n"
-    );
-    let sc = scenario::parse("linear-model", "linear-model", &text)?;
-    sc.runs
-        .into_iter()
-        .next()
-        .ok_or_else(|| ProofsError::Sim("linear-model: scenario without a run".into()))
+    .validated(CLAIM)
+    .map_err(Into::into)
 }
 
 /// The identified plant and the instance's initial entropy.
@@ -180,7 +208,13 @@ pub fn identify_plant() -> Result<Plant, ProofsError> {
     let rc = config(
         200,
         0,
-        &format!("method = \"probe\"\nalpha_max = inf\ntarget = 1.0\nprobe = {PROBE}"),
+        ControlConfig {
+            method: Method::Probe,
+            alpha_max: f64::INFINITY,
+            target: 1.0,
+            probe: PROBE.to_vec(),
+            ..Default::default()
+        },
     )?;
     let run = runner::run_seed(&rc, 0, &|| {});
     if let Some(e) = run.error {
@@ -214,20 +248,18 @@ pub fn run_point(p: &Point) -> Result<(Vec<entropic_sim::metrics::Record>, bool)
         Form::P => (p.kp, 0.0),
         _ => (p.kp, p.ki),
     };
-    let form = match p.form.integral() {
-        IntegralForm::Before => "before",
-        IntegralForm::After => "after",
-    };
     let rc = config(
         p.steps,
         p.d,
-        &format!(
-            "method = \"entropic\"\nkp = {}\nki = {}\ntarget = {}\nalpha_max = {}\nintegral_form = \"{form}\"",
-            toml_f(kp),
-            toml_f(ki),
-            toml_f(p.target),
-            toml_f(p.alpha_max)
-        ),
+        ControlConfig {
+            method: Method::Entropic,
+            kp,
+            ki,
+            target: p.target,
+            alpha_max: p.alpha_max,
+            integral_form: p.form.integral(),
+            ..Default::default()
+        },
     )?;
     let run = runner::run_seed(&rc, 0, &|| {});
     Ok((run.records, run.error.is_some()))

@@ -26,6 +26,33 @@ pub struct RunConfig {
     pub control: ControlConfig,
 }
 
+impl Default for RunConfig {
+    /// One arm `main`, no sweep, and the defaults a scenario file without
+    /// `steps`/`exact_every` gets (300 steps, exact entropy every step);
+    /// every section at its own `Default`.
+    fn default() -> Self {
+        RunConfig {
+            arm: "main".into(),
+            sweep: None,
+            steps: 300,
+            exact_every: 1,
+            bandit: BanditConfig::default(),
+            grpo: GrpoConfig::default(),
+            control: ControlConfig::default(),
+        }
+    }
+}
+
+impl RunConfig {
+    /// The range checks a scenario file gets ([`validate`]), for a config
+    /// built in code as `RunConfig { .., ..Default::default() }`; `origin`
+    /// names it in errors (where a file name would be).
+    pub fn validated(self, origin: &str) -> Result<Self, SimError> {
+        validate(origin, &self)?;
+        Ok(self)
+    }
+}
+
 /// A loaded, validated scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scenario {
