@@ -35,6 +35,7 @@ use entropic_sim::entropy::UpdateRule;
 use entropic_sim::grpo::GrpoConfig;
 use entropic_sim::optim::OptimizerKind;
 use entropic_sim::scenario::RunConfig;
+use entropic_sim::stats::last_quarter_start;
 use entropic_sim::{report::fmt_sig, runner};
 use serde::{Deserialize, Serialize};
 
@@ -279,17 +280,19 @@ pub fn classify(
         .iter()
         .any(|r| !r.entropy.is_finite() || r.entropy < 0.01 || r.entropy > ln_k - 0.01);
     let diverged = stopped || records.len() < p.steps || out_of_range;
+    // quarters of the planned run (a run cut short has no last quarter)
     let q = p.steps / 4;
+    let last_start = last_quarter_start(p.steps);
     let maxabs = |s: &[f64]| s.iter().fold(0.0f64, |m, x| m.max(x.abs()));
     let (second, last) = if e.len() == p.steps && q > 0 {
-        (maxabs(&e[q..2 * q]), maxabs(&e[p.steps - q..]))
+        (maxabs(&e[q..2 * q]), maxabs(&e[last_start..]))
     } else {
         (f64::NAN, f64::NAN)
     };
     let growth = last / second;
     let tail: Vec<f64> = records
         .iter()
-        .skip(p.steps.saturating_sub(q))
+        .skip(last_start)
         .filter_map(|r| r.alpha)
         .collect();
     let at = |a: f64| p.alpha_max.is_finite() && a.abs() >= p.alpha_max * (1.0 - 1e-12);

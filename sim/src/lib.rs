@@ -26,6 +26,7 @@ pub mod grpo;
 pub mod keys;
 pub mod metrics;
 pub mod optim;
+pub mod plot;
 pub mod report;
 pub mod runner;
 pub mod scenario;
