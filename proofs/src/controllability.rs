@@ -16,13 +16,13 @@
 //! target in every family; otherwise the verdict is *conditional* and its
 //! condition is the measured ranges (the claim's content is the range).
 
-use crate::stability_grid::svg::Plot;
 use crate::verdict::{ClaimSection, ClaimVerdict, Counterexample, Ctx, Mode, Verdict};
 use crate::ProofsError;
 use entropic_sim::bandit::{BanditConfig, PolicyKind};
 use entropic_sim::control::{ControlConfig, Method, Scope, Threshold, Weighting};
 use entropic_sim::figures::run_figures;
 use entropic_sim::grpo::GrpoConfig;
+use entropic_sim::plot::{Scatter, GREEN, RED};
 use entropic_sim::report::{fmt_sig, markdown_table};
 use entropic_sim::runner;
 use entropic_sim::scenario::RunConfig;
@@ -378,7 +378,7 @@ fn figure(
         .fold(h0, f64::max)
         * 1.1;
     let rows = (VARIANTS.len() * 2) as f64;
-    let mut plot = Plot::new(
+    let mut plot = Scatter::new(
         &format!(
             "{fam}: targets held within {HOLD_TOL} nats (initial H {})",
             fmt_sig(h0, 3)
@@ -399,16 +399,16 @@ fn figure(
             for (c, r) in cells.iter().zip(results) {
                 if c.family == fam && c.variant == *var && c.anti_windup == aw {
                     if r.held {
-                        plot.circle(c.target, y, "#2ca02c", false);
+                        plot.circle(c.target, y, GREEN, false);
                     } else {
-                        plot.cross(c.target, y, "#d62728");
+                        plot.cross(c.target, y, RED);
                     }
                 }
             }
         }
     }
-    plot.legend(&[("#2ca02c", "held"), ("#d62728", "not held")]);
-    plot.write(&ctx.out_dir.join(name))
+    plot.legend(&[(GREEN, "held"), (RED, "not held")]);
+    Ok(plot.write(&ctx.out_dir.join(name))?)
 }
 
 /// Re-runs a `controllability` counterexample; `Ok(true)` when the target
