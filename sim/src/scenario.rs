@@ -3,6 +3,10 @@
 //! and an optional `[sweep]` of one key over a list of values. Loading checks
 //! every key against [`crate::keys::KEYS`], its type, and its range, and
 //! names the file, the key and the allowed range on any error.
+//!
+//! Over 600 lines: parsing, the expansion of arms and sweeps and the range
+//! check of every key form one unit sharing the error helpers, and the
+//! tests of each error path sit with them.
 
 use crate::bandit::{BanditConfig, PolicyKind, Sampling};
 use crate::control::{ControlConfig, Method};
