@@ -17,11 +17,15 @@
 //! condition is the measured ranges (the claim's content is the range).
 
 use crate::error::ProofsError;
-use crate::stability_grid::svg::Plot;
 use crate::verdict::{ClaimSection, ClaimVerdict, Counterexample, Ctx, Mode, Verdict};
+use entropic_sim::bandit::{BanditConfig, PolicyKind};
+use entropic_sim::control::{ControlConfig, Method, Scope, Threshold, Weighting};
 use entropic_sim::figures::run_figures;
+use entropic_sim::grpo::GrpoConfig;
+use entropic_sim::plot::{Scatter, GREEN, RED};
 use entropic_sim::report::{fmt_sig, markdown_table};
-use entropic_sim::{runner, scenario};
+use entropic_sim::runner;
+use entropic_sim::scenario::RunConfig;
 use serde::{Deserialize, Serialize};
 
 /// Claim id.
@@ -31,32 +35,67 @@ pub const HOLD_TOL: f64 = 0.05;
 /// Targets are capped at this share of ln K.
 pub const MAX_TARGET_SHARE: f64 = 0.95;
 
-/// Instance families: name and the `[bandit]`/`[grpo]` TOML.
-const FAMILIES: &[(&str, &str)] = &[
-    (
-        "tabular-high",
-        "[bandit]\npolicy = \"tabular\"\nprompts = 64\nactions = 16\nlogit_scale = 1.0\n\
-         [grpo]\nbatch_prompts = 32\nlr = 0.05\n",
-    ),
-    (
-        "tabular-low",
-        "[bandit]\npolicy = \"tabular\"\nprompts = 64\nactions = 16\nlogit_scale = 4.0\n\
-         [grpo]\nbatch_prompts = 32\nlr = 0.05\n",
-    ),
-    (
-        "sequence",
-        "[bandit]\npolicy = \"sequence\"\nprompts = 32\nactions = 16\nlength = 8\nforks = 2\n\
-         det_margin = 8.0\npass_rate = [0.1, 0.6]\n[grpo]\nbatch_prompts = 16\nlr = 0.02\n",
-    ),
-];
+/// Instance families, by name (see [`family`]).
+const FAMILIES: &[&str] = &["tabular-high", "tabular-low", "sequence"];
 
-/// Weighting variants: name and the extra `[control]` TOML.
-const VARIANTS: &[(&str, &str)] = &[
-    ("official", ""),
-    ("plain", "weighting = \"plain\""),
-    ("scope-all", "scope = \"all\""),
-    ("exp-neg-h", "threshold = \"exp_neg_h\""),
-];
+/// Weighting variants, by name (see [`variant`]).
+const VARIANTS: &[&str] = &["official", "plain", "scope-all", "exp-neg-h"];
+
+/// The `[bandit]` and `[grpo]` sections of a family: tabular with initial
+/// logit scale 1 (high entropy) or 4 (low), 64 prompts, 16 actions, Adam
+/// lr 0.05 on 32 prompts; or the sequence bandit (32 prompts, length 8, two
+/// forks) with lr 0.02 on 16 prompts.
+fn family(name: &str) -> Result<(BanditConfig, GrpoConfig), ProofsError> {
+    let tabular = |logit_scale: f64| BanditConfig {
+        policy: PolicyKind::Tabular,
+        prompts: 64,
+        actions: 16,
+        logit_scale,
+        ..Default::default()
+    };
+    let (bandit, batch_prompts, lr) = match name {
+        "tabular-high" => (tabular(1.0), 32, 0.05),
+        "tabular-low" => (tabular(4.0), 32, 0.05),
+        "sequence" => (
+            BanditConfig {
+                policy: PolicyKind::Sequence,
+                prompts: 32,
+                actions: 16,
+                length: 8,
+                forks: 2,
+                det_margin: 8.0,
+                pass_rate: vec![0.1, 0.6],
+                ..Default::default()
+            },
+            16,
+            0.02,
+        ),
+        _ => return Err(unknown(name)),
+    };
+    let grpo = GrpoConfig {
+        batch_prompts,
+        lr,
+        ..Default::default()
+    };
+    Ok((bandit, grpo))
+}
+
+/// Applies a weighting variant to `c`: `official` (the authors' law),
+/// `plain` weighting, `scope-all`, or threshold `exp-neg-h`.
+fn variant(name: &str, c: &mut ControlConfig) -> Result<(), ProofsError> {
+    match name {
+        "official" => {}
+        "plain" => c.weighting = Weighting::Plain,
+        "scope-all" => c.scope = Scope::All,
+        "exp-neg-h" => c.threshold = Threshold::ExpNegH,
+        _ => return Err(unknown(name)),
+    }
+    Ok(())
+}
+
+fn unknown(name: &str) -> ProofsError {
+    ProofsError::Sim(format!("controllability: unknown name {name}"))
+}
 
 /// One run of the sweep (also a counterexample's instance).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,14 +116,6 @@ pub struct CellResult {
     pub max_abs_integral: f64,
 }
 
-fn lookup<'a>(table: &'a [(&str, &str)], name: &str) -> Result<&'a str, ProofsError> {
-    table
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, t)| *t)
-        .ok_or_else(|| ProofsError::Sim(format!("controllability: unknown name {name}")))
-}
-
 fn steps(mode: Mode, family: &str) -> usize {
     match (mode, family == "sequence") {
         (Mode::Quick, false) => 150,
@@ -101,21 +132,36 @@ fn fractions(mode: Mode) -> &'static [f64] {
     }
 }
 
+/// The run configuration of a cell: official gains Kp 1, Ki 0.01,
+/// |α| ≤ 1, the variant, no exact-entropy evaluation.
+fn run_config(c: &Cell) -> Result<RunConfig, ProofsError> {
+    let (bandit, grpo) = family(&c.family)?;
+    let mut control = ControlConfig {
+        method: Method::Entropic,
+        kp: 1.0,
+        ki: 0.01,
+        alpha_max: 1.0,
+        target: c.target,
+        anti_windup: c.anti_windup,
+        ..Default::default()
+    };
+    variant(&c.variant, &mut control)?;
+    RunConfig {
+        steps: c.steps,
+        exact_every: 0,
+        bandit,
+        grpo,
+        control,
+        ..Default::default()
+    }
+    .validated(CLAIM)
+    .map_err(Into::into)
+}
+
 /// Runs one cell (seed 0): official gains Kp 1, Ki 0.01, |α| ≤ 1.
 pub fn run_cell(c: &Cell) -> Result<CellResult, ProofsError> {
-    let fam = lookup(FAMILIES, &c.family)?;
-    let var = lookup(VARIANTS, &c.variant)?;
-    let text = format!(
-        "steps = {}\nexact_every = 0\nseeds = 1\n{fam}[control]\nmethod = \"entropic\"\n\
-         kp = 1.0\nki = 0.01\nalpha_max = 1.0\ntarget = {:?}\nanti_windup = {}\n{var}\n",
-        c.steps, c.target, c.anti_windup
-    );
-    let sc = scenario::parse(CLAIM, CLAIM, &text)?;
-    let rc = sc
-        .runs
-        .first()
-        .ok_or_else(|| ProofsError::Sim("controllability: no run".into()))?;
-    let run = runner::run_seed(rc, 0, &|| {});
+    let rc = run_config(c)?;
+    let run = runner::run_seed(&rc, 0, &|| {});
     let fig = run_figures(&run.records, c.target, 1.0);
     let max_abs_integral = run
         .records
@@ -133,18 +179,20 @@ pub fn run_cell(c: &Cell) -> Result<CellResult, ProofsError> {
 }
 
 /// Initial entropy (what the controller sees at step 0) of a family.
-fn initial_entropy(family: &str) -> Result<f64, ProofsError> {
-    let fam = lookup(FAMILIES, family)?;
-    let sc = scenario::parse(CLAIM, CLAIM, &format!("steps = 1\nseeds = 1\n{fam}"))?;
-    let rc = sc
-        .runs
-        .first()
-        .ok_or_else(|| ProofsError::Sim("controllability: no run".into()))?;
-    let run = runner::run_seed(rc, 0, &|| {});
+fn initial_entropy(family_name: &str) -> Result<f64, ProofsError> {
+    let (bandit, grpo) = family(family_name)?;
+    let rc = RunConfig {
+        steps: 1,
+        bandit,
+        grpo,
+        ..Default::default()
+    }
+    .validated(CLAIM)?;
+    let run = runner::run_seed(&rc, 0, &|| {});
     run.records
         .first()
         .map(|r| r.entropy)
-        .ok_or_else(|| ProofsError::Sim(format!("controllability: {family} gave no step")))
+        .ok_or_else(|| ProofsError::Sim(format!("controllability: {family_name} gave no step")))
 }
 
 /// Claim check `controllability`.
@@ -152,10 +200,10 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
     use rayon::prelude::*;
     let mut cells = Vec::new();
     let mut h0s = Vec::new();
-    for (fam, _) in FAMILIES {
+    for &fam in FAMILIES {
         let h0 = initial_entropy(fam)?;
         h0s.push((fam.to_string(), h0));
-        for (var, _) in VARIANTS {
+        for &var in VARIANTS {
             for aw in [false, true] {
                 for &f in fractions(ctx.mode) {
                     cells.push(Cell {
@@ -197,7 +245,7 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
     );
     let mut verdicts = Vec::new();
     let mut rows = Vec::new();
-    for (var, _) in VARIANTS {
+    for &var in VARIANTS {
         for aw in [false, true] {
             let variant = if aw {
                 format!("{var}+anti-windup")
@@ -207,7 +255,7 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
             let mut conds = Vec::new();
             let (mut k, mut n) = (0, 0);
             let mut first_fail: Option<(Cell, CellResult)> = None;
-            for (fam, _) in FAMILIES {
+            for &fam in FAMILIES {
                 let here: Vec<(&Cell, &CellResult)> = cells
                     .iter()
                     .zip(&results)
@@ -284,7 +332,7 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
             }
             v.figures = FAMILIES
                 .iter()
-                .map(|(f, _)| format!("controllability-{f}.svg"))
+                .map(|f| format!("controllability-{f}.svg"))
                 .collect();
             verdicts.push(v);
         }
@@ -301,7 +349,7 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
         &rows,
     ));
     md.push('\n');
-    for (fi, (fam, _)) in FAMILIES.iter().enumerate() {
+    for (fi, &fam) in FAMILIES.iter().enumerate() {
         let name = format!("controllability-{fam}.svg");
         figure(ctx, &name, fam, h0s[fi].1, &cells, &results)?;
         md.push_str(&format!("![]({name})\n"));
@@ -330,7 +378,7 @@ fn figure(
         .fold(h0, f64::max)
         * 1.1;
     let rows = (VARIANTS.len() * 2) as f64;
-    let mut plot = Plot::new(
+    let mut plot = Scatter::new(
         &format!(
             "{fam}: targets held within {HOLD_TOL} nats (initial H {})",
             fmt_sig(h0, 3)
@@ -340,7 +388,7 @@ fn figure(
         (0.0, xmax),
         (-0.5, rows),
     );
-    for (vi, (var, _)) in VARIANTS.iter().enumerate() {
+    for (vi, &var) in VARIANTS.iter().enumerate() {
         for (ai, aw) in [false, true].into_iter().enumerate() {
             let y = (vi * 2 + ai) as f64;
             plot.label(
@@ -351,16 +399,16 @@ fn figure(
             for (c, r) in cells.iter().zip(results) {
                 if c.family == fam && c.variant == *var && c.anti_windup == aw {
                     if r.held {
-                        plot.circle(c.target, y, "#2ca02c", false);
+                        plot.circle(c.target, y, GREEN, false);
                     } else {
-                        plot.cross(c.target, y, "#d62728");
+                        plot.cross(c.target, y, RED);
                     }
                 }
             }
         }
     }
-    plot.legend(&[("#2ca02c", "held"), ("#d62728", "not held")]);
-    plot.write(&ctx.out_dir.join(name))
+    plot.legend(&[(GREEN, "held"), (RED, "not held")]);
+    Ok(plot.write(&ctx.out_dir.join(name))?)
 }
 
 /// Re-runs a `controllability` counterexample; `Ok(true)` when the target

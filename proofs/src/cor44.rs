@@ -4,9 +4,10 @@
 //! instances; a seed agrees with the claim at τ when high_prob reaches the
 //! target whenever `all` does. See `proofs/cor-4-4.md`.
 
-use crate::closedloop::{self as cl, CellRun, FailsWhen, Family};
+use crate::closedloop::{self as cl, CellRun, Control, FailsWhen, Family, GrpoVary};
 use crate::error::ProofsError;
 use crate::verdict::{ClaimSection, ClaimVerdict, Counterexample, Ctx, Mode, Verdict};
+use entropic_sim::control::Scope;
 use entropic_sim::report::markdown_table;
 
 /// Claim id.
@@ -22,10 +23,13 @@ fn grid(mode: Mode) -> (Vec<Family>, usize, usize, &'static [f64]) {
     }
 }
 
-fn control(scope: &str, tau: f64) -> String {
-    format!(
-        "method = \"entropic\"\ntarget = {TARGET:?}\nkp = 1.0\nki = 0.01\nscope = \"{scope}\"\ntau = {tau:?}\n"
-    )
+/// The PI arm with the extra term on `scope` at threshold `tau`.
+pub(crate) fn control(scope: Scope, tau: f64) -> Control {
+    let mut c = Control::entropic(TARGET, 1.0, 0.01);
+    c.cfg.scope = scope;
+    c.cfg.tau = tau;
+    c.shown = &["method", "target", "kp", "ki", "scope", "tau"];
+    c
 }
 
 /// Runs the check.
@@ -40,7 +44,7 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
     );
     let mut rows = Vec::new();
     for fam in fams {
-        let grpo = format!("lr = {:?}\n", fam.lrs()[0]);
+        let grpo = GrpoVary::lr(fam.lrs()[0]);
         let lab = |scope: &str, tau: String| {
             [
                 ("family", fam.name().to_string()),
@@ -52,10 +56,10 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
             &cl::cell(
                 fam,
                 steps,
-                &grpo,
-                &control("all", 0.95),
+                grpo,
+                &control(Scope::All, 0.95),
                 &lab("all", "-".into()),
-            ),
+            )?,
             seeds,
         )?;
         let n_all = all.outcomes.iter().filter(|o| o.reached).count();
@@ -78,10 +82,10 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
                 &cl::cell(
                     fam,
                     steps,
-                    &grpo,
-                    &control("high_prob", tau),
+                    grpo,
+                    &control(Scope::HighProb, tau),
                     &lab("high_prob", format!("{tau:?}")),
-                ),
+                )?,
                 seeds,
             )?;
             let mut agree = 0;

@@ -340,7 +340,7 @@ fn figures(es: &[f64], band: f64) -> Prediction {
             }
         }
     };
-    let tail = &es[n - n.div_ceil(4)..];
+    let tail = entropic_sim::stats::last_quarter(es);
     let m = tail.len() as f64;
     Prediction {
         settling_step,

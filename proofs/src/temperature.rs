@@ -4,7 +4,7 @@
 //! the sampling temperature, docs/mathematics.md §1); a run agrees when it reaches the
 //! target. See `proofs/temperature.md`.
 
-use crate::closedloop::{self as cl, CellRun, FailsWhen, Family};
+use crate::closedloop::{self as cl, CellRun, Control, FailsWhen, Family, GrpoVary};
 use crate::error::ProofsError;
 use crate::verdict::{ClaimSection, Counterexample, Ctx, Mode};
 use entropic_sim::report::markdown_table;
@@ -36,12 +36,17 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
     for fam in fams {
         let mut cells: Vec<CellRun> = Vec::new();
         for &t in temps {
-            let grpo = format!("lr = {:?}\ntemperature = {t:?}\n", fam.lrs()[0]);
+            let grpo = GrpoVary {
+                temperature: Some(t),
+                ..GrpoVary::lr(fam.lrs()[0])
+            };
             let labels = [("family", fam.name().to_string()), ("T", format!("{t:?}"))];
-            let ctl = format!("method = \"entropic\"\ntarget = {TARGET:?}\nkp = 1.0\nki = 0.01\n");
-            let pi = cl::run_cell(&cl::cell(fam, steps, &grpo, &ctl, &labels), seeds)?;
-            let none_ctl = format!("method = \"none\"\ntarget = {TARGET:?}\n");
-            let none = cl::run_cell(&cl::cell(fam, steps, &grpo, &none_ctl, &labels), seeds)?;
+            let ctl = Control::entropic(TARGET, 1.0, 0.01);
+            let pi = cl::run_cell(&cl::cell(fam, steps, grpo, &ctl, &labels)?, seeds)?;
+            let none = cl::run_cell(
+                &cl::cell(fam, steps, grpo, &Control::none(TARGET), &labels)?,
+                seeds,
+            )?;
             let r = |c: &CellRun| c.outcomes.iter().filter(|o| o.reached).count();
             rows.push(vec![
                 fam.name().into(),

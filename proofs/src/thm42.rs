@@ -7,10 +7,11 @@
 //! [`crate::ident::identify`] from an independent probe run on the same
 //! instances, never from the P run itself. See `proofs/thm-4-2.md`.
 
-use crate::closedloop::{self as cl, CellRun, FailsWhen, Family};
+use crate::closedloop::{self as cl, CellRun, Control, FailsWhen, Family, GrpoVary};
 use crate::error::ProofsError;
 use crate::ident;
 use crate::verdict::{ClaimSection, Counterexample, Ctx, Mode};
+use entropic_sim::control::{ControlConfig, Method};
 use entropic_sim::report::markdown_table;
 
 /// Claim id.
@@ -33,28 +34,26 @@ fn grid(mode: Mode) -> (usize, usize, usize, &'static [f64]) {
     }
 }
 
-/// The `[control]` body of the P (`ki = 0`) or PI arm.
-fn control(target: f64, pi: bool) -> String {
-    format!(
-        "method = \"entropic\"\ntarget = {target}\nkp = 1.0\nki = {}\n",
-        if pi { "0.01" } else { "0.0" }
-    )
+/// The `[control]` section of the P (`ki = 0`) or PI arm.
+pub fn control(target: f64, pi: bool) -> Control {
+    Control::entropic(target, 1.0, if pi { 0.01 } else { 0.0 })
 }
 
-/// The probe's `[control]` body covering `steps`.
-pub fn probe_control(steps: usize) -> String {
-    let blocks: Vec<String> = (0..steps.div_ceil(PROBE_BLOCK))
-        .map(|i| {
-            format!(
-                "[{PROBE_BLOCK}, {:?}]",
-                PROBE_ALPHAS[i % PROBE_ALPHAS.len()]
-            )
-        })
+/// The probe's `[control]` section covering `steps`.
+pub fn probe_control(steps: usize) -> Control {
+    let probe = (0..steps.div_ceil(PROBE_BLOCK))
+        .map(|i| (PROBE_BLOCK, PROBE_ALPHAS[i % PROBE_ALPHAS.len()]))
         .collect();
-    format!(
-        "method = \"probe\"\ntarget = 0.2\nalpha_max = inf\nprobe = [{}]\n",
-        blocks.join(", ")
-    )
+    Control {
+        cfg: ControlConfig {
+            method: Method::Probe,
+            target: 0.2,
+            alpha_max: f64::INFINITY,
+            probe,
+            ..Default::default()
+        },
+        shown: &["method", "target", "alpha_max", "probe"],
+    }
 }
 
 /// `b`, `g` of one probe run near `target`: the fit uses only the steps
@@ -94,9 +93,9 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
         let mut p_cells: Vec<CellRun> = Vec::new();
         let mut pi_cells: Vec<CellRun> = Vec::new();
         for &lr in &fam.lrs()[..n_lr] {
-            let grpo = format!("lr = {lr:?}\n");
+            let grpo = GrpoVary::lr(lr);
             let probe = cl::run_cell(
-                &cl::cell(fam, steps, &grpo, &probe_control(steps), &[]),
+                &cl::cell(fam, steps, grpo, &probe_control(steps), &[])?,
                 seeds,
             )?;
             for &t in targets {
@@ -106,18 +105,18 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
                     ("target", format!("{t:?}")),
                 ];
                 let p = cl::run_cell(
-                    &cl::cell(fam, steps, &grpo, &control(t, false), &labels),
+                    &cl::cell(fam, steps, grpo, &control(t, false), &labels)?,
                     seeds,
                 )?;
                 let pi = cl::run_cell(
-                    &cl::cell(fam, steps, &grpo, &control(t, true), &labels),
+                    &cl::cell(fam, steps, grpo, &control(t, true), &labels)?,
                     seeds,
                 )?;
                 // Reference: plain GRPO (method none) at the first lr, to tell a
                 // controlled hold from the uncontrolled trajectory passing by.
                 let none = if lr == fam.lrs()[0] {
-                    let ctl = format!("method = \"none\"\ntarget = {t:?}\n");
-                    let c = cl::run_cell(&cl::cell(fam, steps, &grpo, &ctl, &labels), seeds)?;
+                    let ctl = Control::none(t);
+                    let c = cl::run_cell(&cl::cell(fam, steps, grpo, &ctl, &labels)?, seeds)?;
                     cl::frac(c.outcomes.iter().filter(|o| o.reached).count(), seeds)
                 } else {
                     "-".to_string()

@@ -4,9 +4,10 @@
 //! and `ppo_epochs ∈ {1, 2, 4}` (one minibatch) — under both `measure`
 //! modes; one verdict per measure mode. See `proofs/thm-4-3.md`.
 
-use crate::closedloop::{self as cl, CellRun, FailsWhen, Family};
+use crate::closedloop::{self as cl, CellRun, Control, FailsWhen, Family, GrpoVary};
 use crate::error::ProofsError;
 use crate::verdict::{ClaimSection, ClaimVerdict, Counterexample, Ctx, Mode, Verdict};
+use entropic_sim::control::Measure;
 use entropic_sim::report::markdown_table;
 
 /// Claim id.
@@ -23,6 +24,18 @@ type Grid = (
     &'static [usize],
     &'static [usize],
 );
+
+/// The P (`ki = 0`) or PI arm with the controller measuring on `measure`
+/// (`"current"` or `"rollout"`).
+pub(crate) fn control(ki: f64, measure: &str) -> Control {
+    let mut c = Control::entropic(TARGET, 1.0, ki);
+    c.cfg.measure = match measure {
+        "rollout" => Measure::Rollout,
+        _ => Measure::Current,
+    };
+    c.shown = &["method", "target", "kp", "ki", "measure"];
+    c
+}
 
 /// The grid of `mode`.
 fn grid(mode: Mode) -> Grid {
@@ -58,22 +71,25 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
         for &(fam, seeds) in &fams {
             for &d in lags {
                 for &ep in epochs {
-                    let grpo = format!("lr = {:?}\nlag = {d}\nppo_epochs = {ep}\n", fam.lrs()[0]);
+                    let grpo = GrpoVary {
+                        lag: Some(d),
+                        ppo_epochs: Some(ep),
+                        ..GrpoVary::lr(fam.lrs()[0])
+                    };
                     let labels = [
                         ("family", fam.name().to_string()),
                         ("measure", measure.to_string()),
                         ("lag", d.to_string()),
                         ("epochs", ep.to_string()),
                     ];
-                    let ctl = |ki: &str| {
-                        format!(
-                            "method = \"entropic\"\ntarget = {TARGET:?}\nkp = 1.0\nki = {ki}\nmeasure = \"{measure}\"\n"
-                        )
-                    };
-                    let p =
-                        cl::run_cell(&cl::cell(fam, steps, &grpo, &ctl("0.0"), &labels), seeds)?;
-                    let pi =
-                        cl::run_cell(&cl::cell(fam, steps, &grpo, &ctl("0.01"), &labels), seeds)?;
+                    let p = cl::run_cell(
+                        &cl::cell(fam, steps, grpo, &control(0.0, measure), &labels)?,
+                        seeds,
+                    )?;
+                    let pi = cl::run_cell(
+                        &cl::cell(fam, steps, grpo, &control(0.01, measure), &labels)?,
+                        seeds,
+                    )?;
                     let off = d > 0 || ep > 1;
                     let mut all = true;
                     for (po, io) in p.outcomes.iter().zip(&pi.outcomes) {

@@ -1,8 +1,8 @@
 //! `entropic verify`: run every claim check and write `verification.md`,
 //! `verification.json`, the figures and a source stamp.
 //!
-//! Claim helpers only add their line to [`checks`] (and, if their check can
-//! return a counterexample, to [`reproducers`]).
+//! A claim joins by adding its entry (id, check, reproducer) to [`CLAIMS`];
+//! [`checks`] and [`reproducers`] are views of it.
 //!
 //! Output (docs/design.md §6, "Interfaces"):
 //! - `verification.json`: a JSON list of every [`ClaimVerdict`], in registry
@@ -35,34 +35,78 @@ pub type CheckFn = fn(&Ctx) -> Result<ClaimSection, ProofsError>;
 /// failure it records shows again.
 pub type ReproduceFn = fn(&Counterexample) -> Result<bool, ProofsError>;
 
-/// Every claim check, in report order.
-pub fn checks() -> Vec<(&'static str, CheckFn)> {
-    vec![
-        ("cor-4-1", crate::cor41::check),
-        ("fig-2-quadrants", crate::quadrants::check),
-        ("thm-4-2", crate::thm42::check),
-        ("thm-4-3", crate::thm43::check),
-        ("cor-4-4", crate::cor44::check),
-        ("temperature", crate::temperature::check),
-        ("controllability", crate::controllability::check),
-        ("linear-model", crate::stability_grid::check),
-    ]
+/// One claim of the registry: its id (as in `verification.json`), its
+/// check, and the reproducer of the counterexamples its verdicts carry.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim {
+    pub id: &'static str,
+    pub check: CheckFn,
+    /// Re-runs one counterexample of this claim (every check here can
+    /// report one).
+    pub reproduce: ReproduceFn,
 }
 
-/// The reproducer of each claim whose verdicts can carry a counterexample
-/// (same ids as [`checks`]); the snapshot tests re-run every counterexample
-/// of a quick verify through these.
+/// The registry: every claim, in report order. `verify` runs these checks,
+/// the reproduction tests re-run counterexamples through these
+/// reproducers, and the README's verdict table ([`readme_table`]) lists
+/// their verdicts in this order.
+pub const CLAIMS: [Claim; 8] = [
+    Claim {
+        id: crate::cor41::CLAIM,
+        check: crate::cor41::check,
+        reproduce: crate::cor41::reproduce,
+    },
+    Claim {
+        id: crate::quadrants::CLAIM,
+        check: crate::quadrants::check,
+        reproduce: crate::quadrants::reproduce,
+    },
+    Claim {
+        id: crate::thm42::CLAIM,
+        check: crate::thm42::check,
+        reproduce: crate::thm42::reproduce,
+    },
+    Claim {
+        id: crate::thm43::CLAIM,
+        check: crate::thm43::check,
+        reproduce: crate::thm43::reproduce,
+    },
+    Claim {
+        id: crate::cor44::CLAIM,
+        check: crate::cor44::check,
+        reproduce: crate::cor44::reproduce,
+    },
+    Claim {
+        id: crate::temperature::CLAIM,
+        check: crate::temperature::check,
+        reproduce: crate::temperature::reproduce,
+    },
+    Claim {
+        id: crate::controllability::CLAIM,
+        check: crate::controllability::check,
+        reproduce: crate::controllability::reproduce,
+    },
+    Claim {
+        id: crate::stability_grid::CLAIM,
+        check: crate::stability_grid::check,
+        reproduce: crate::stability_grid::reproduce,
+    },
+];
+
+/// The registry entry of claim `id`.
+pub fn claim(id: &str) -> Option<&'static Claim> {
+    CLAIMS.iter().find(|c| c.id == id)
+}
+
+/// Every claim check, in report order (from [`CLAIMS`]).
+pub fn checks() -> Vec<(&'static str, CheckFn)> {
+    CLAIMS.iter().map(|c| (c.id, c.check)).collect()
+}
+
+/// The reproducer of each claim (from [`CLAIMS`]); the snapshot tests
+/// re-run every counterexample of a quick verify through these.
 pub fn reproducers() -> Vec<(&'static str, ReproduceFn)> {
-    vec![
-        ("cor-4-1", crate::cor41::reproduce),
-        ("fig-2-quadrants", crate::quadrants::reproduce),
-        ("thm-4-2", crate::thm42::reproduce),
-        ("thm-4-3", crate::thm43::reproduce),
-        ("cor-4-4", crate::cor44::reproduce),
-        ("temperature", crate::temperature::reproduce),
-        ("controllability", crate::controllability::reproduce),
-        ("linear-model", crate::stability_grid::reproduce),
-    ]
+    CLAIMS.iter().map(|c| (c.id, c.reproduce)).collect()
 }
 
 /// The source folders whose files the stamp hashes, relative to the
@@ -273,6 +317,26 @@ pub fn summary_table(verdicts: &[ClaimVerdict]) -> String {
         ],
         &rows,
     )
+}
+
+/// The verdict table of the README: claim, variant, verdict (bold), rate
+/// with its 95% interval, n; one row per verdict, in registry order (the
+/// order of `verification.json`). A test checks that the README's table is
+/// this table of `reports/verification.json`.
+pub fn readme_table(verdicts: &[ClaimVerdict]) -> String {
+    let mut md =
+        String::from("| claim | variant | verdict | rate [95% CI] | n |\n|---|---|---|---|---|\n");
+    for v in verdicts {
+        md.push_str(&format!(
+            "| {} | {} | **{}** | {} | {} |\n",
+            v.claim,
+            v.variant,
+            verdict_word(v),
+            fmt_rate(v),
+            v.n
+        ));
+    }
+    md
 }
 
 /// The whole `verification.md`.

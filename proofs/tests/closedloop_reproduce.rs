@@ -15,10 +15,11 @@ fn reproduce_agrees_with_the_run_and_can_fail() {
     let c = cl::cell(
         Family::Tabular,
         40,
-        "lr = 4.0\n",
-        "method = \"none\"\ntarget = 0.2\n",
+        cl::GrpoVary::lr(4.0),
+        &cl::Control::none(0.2),
         &[],
-    );
+    )
+    .unwrap();
     let cr = cl::run_cell(&c, 1).unwrap();
     let o = &cr.outcomes[0];
     assert!(!o.reached, "{}", cl::describe(o, 0.2));
@@ -40,7 +41,15 @@ fn band_is_design_settling_band() {
 /// cycling 0, 0.5, −0.5, 1, −1.
 #[test]
 fn probe_schedule_cycles_known_alphas() {
-    let s = thm42::probe_control(45);
+    let c = thm42::probe_control(45);
+    assert_eq!(
+        c.cfg.probe,
+        [(10, 0.0), (10, 0.5), (10, -0.5), (10, 1.0), (10, -1.0)]
+    );
+    assert!(c.cfg.alpha_max.is_infinite());
+    let s = cl::cell(Family::Sequence, 45, cl::GrpoVary::lr(0.02), &c, &[])
+        .unwrap()
+        .text;
     assert!(
         s.contains("probe = [[10, 0.0], [10, 0.5], [10, -0.5], [10, 1.0], [10, -1.0]]"),
         "{s}"

@@ -138,7 +138,7 @@ pub fn run_figures_on(
             initial_entropy: f64::NAN,
         };
     }
-    let tail_start = n - n.div_ceil(4);
+    let tail_start = crate::stats::last_quarter_start(n);
     let tail = &pts[tail_start..];
     let q = tail.len() as f64;
     let final_abs_err = tail.iter().map(|&(_, h, t)| (h - t).abs()).sum::<f64>() / q;

@@ -30,6 +30,7 @@ pub mod keys;
 pub mod memory;
 pub mod metrics;
 pub mod optim;
+pub mod plot;
 pub mod report;
 pub mod rl;
 pub mod runner;

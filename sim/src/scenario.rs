@@ -3,6 +3,10 @@
 //! and an optional `[sweep]` of one key over a list of values. Loading checks
 //! every key against [`crate::keys::KEYS`], its type, and its range, and
 //! names the file, the key and the allowed range on any error.
+//!
+//! Over 600 lines: parsing, the expansion of arms and sweeps and the range
+//! check of every key form one unit sharing the error helpers, and the
+//! tests of each error path sit with them.
 
 use crate::bandit::{BanditConfig, PolicyKind, Sampling};
 use crate::control::ControlConfig;
@@ -24,6 +28,33 @@ pub struct RunConfig {
     pub bandit: BanditConfig,
     pub grpo: GrpoConfig,
     pub control: ControlConfig,
+}
+
+impl Default for RunConfig {
+    /// One arm `main`, no sweep, and the defaults a scenario file without
+    /// `steps`/`exact_every` gets (300 steps, exact entropy every step);
+    /// every section at its own `Default`.
+    fn default() -> Self {
+        RunConfig {
+            arm: "main".into(),
+            sweep: None,
+            steps: 300,
+            exact_every: 1,
+            bandit: BanditConfig::default(),
+            grpo: GrpoConfig::default(),
+            control: ControlConfig::default(),
+        }
+    }
+}
+
+impl RunConfig {
+    /// The range checks a scenario file gets ([`validate`]), for a config
+    /// built in code as `RunConfig { .., ..Default::default() }`; `origin`
+    /// names it in errors (where a file name would be).
+    pub fn validated(self, origin: &str) -> Result<Self, SimError> {
+        validate(origin, &self)?;
+        Ok(self)
+    }
 }
 
 /// A loaded, validated scenario.

@@ -72,6 +72,32 @@ pub fn mean_ci_bounded(xs: &[f64], level: f64, lo: f64, hi: f64) -> Estimate {
     }
 }
 
+/// Index where the last quarter of `n` items starts: the last ⌈n/4⌉ items
+/// are the quarter (so 1–3 items keep their last one, and 0 items give an
+/// empty tail). Every "final" figure (final_abs_err, the steady-state error,
+/// P's offset) averages over this tail.
+pub fn last_quarter_start(n: usize) -> usize {
+    n - n.div_ceil(4)
+}
+
+/// The last quarter of `xs` (see [`last_quarter_start`]).
+pub fn last_quarter<T>(xs: &[T]) -> &[T] {
+    &xs[last_quarter_start(xs.len())..]
+}
+
+/// Median of `xs` (the mean of the two middle values when the count is
+/// even); NaN entries order last ([`f64::total_cmp`]), NaN when empty.
+pub fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => v[n / 2],
+        _ => 0.5 * (v[n / 2 - 1] + v[n / 2]),
+    }
+}
+
 /// Wilson score interval for `k` successes out of `n` at `level`.
 pub fn wilson(k: usize, n: usize, level: f64) -> Estimate {
     if n == 0 {
@@ -112,6 +138,23 @@ mod tests {
             (e.hi - (3.0 + 2.776445 * std::f64::consts::FRAC_1_SQRT_2)).abs() < 1e-4,
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn last_quarter_rounds_up() {
+        // n = 8 → last 2; n = 9 → last ⌈9/4⌉ = 3 (from index 6); n = 3 → last 1
+        assert_eq!(last_quarter(&[0, 1, 2, 3, 4, 5, 6, 7]), &[6, 7]);
+        assert_eq!(last_quarter_start(9), 6);
+        assert_eq!(last_quarter(&[1, 2, 3]), &[3]);
+        assert!(last_quarter::<f64>(&[]).is_empty());
+    }
+
+    #[test]
+    fn median_odd_even_empty() {
+        // sorted [1, 2, 7] → 2; sorted [1, 2, 4, 9] → (2 + 4)/2 = 3
+        assert_eq!(median(&[7.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[9.0, 1.0, 4.0, 2.0]), 3.0);
+        assert!(median(&[]).is_nan());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Shared helpers of the closed-loop claim checks (`thm-4-2`, `thm-4-3`,
 //! `cor-4-4`, `temperature`): the two instance families, one run cell per
-//! configuration (a complete scenario text, so a counterexample is that text
-//! and a seed), the fixed "reaches the target" criterion, the verdict rule,
+//! configuration (a typed run config, and its scenario text, so a
+//! counterexample is that text and a seed), the fixed "reaches the target" criterion, the verdict rule,
 //! probe identification of `b` and `g` (docs/mathematics.md §6) and figures.
 //!
 //! Instance families, chosen on principle before looking at results:
@@ -23,88 +23,15 @@ use entropic_sim::metrics::Record;
 use entropic_sim::report::{line_plot_svg, ArmSeries};
 use entropic_sim::runner;
 use entropic_sim::scenario::{self, RunConfig};
+use entropic_sim::stats::last_quarter;
 use serde_json::json;
 use std::path::Path;
 
-/// An instance family: its `[bandit]` table and the `[grpo]` keys that do
-/// not vary, plus its learning rates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
-    Sequence,
-    Tabular,
-}
+mod cell;
+#[cfg(test)]
+mod tests;
 
-impl Family {
-    /// Both families, in report order.
-    pub const ALL: [Family; 2] = [Family::Sequence, Family::Tabular];
-
-    /// Name used in variants and tables.
-    pub fn name(self) -> &'static str {
-        match self {
-            Family::Sequence => "sequence",
-            Family::Tabular => "tabular",
-        }
-    }
-
-    /// Learning rates swept by `thm-4-2`; the first is the family's default.
-    /// Sequence: docs/design.md §4's Adam 0.02 and half of it; tabular: SGD 4 and 2,
-    /// chosen (before any controlled run) so that plain GRPO passes every
-    /// target within the first half of a run (at lr 2 it takes ~300 steps
-    /// from 1.3 to 0.2 nats).
-    pub fn lrs(self) -> [f64; 2] {
-        match self {
-            Family::Sequence => [0.02, 0.01],
-            Family::Tabular => [4.0, 2.0],
-        }
-    }
-
-    /// `[bandit]` table and the fixed `[grpo]` keys (TOML).
-    fn tables(self) -> (&'static str, &'static str) {
-        match self {
-            Family::Sequence => (
-                "policy = \"sequence\"\nprompts = 64\nactions = 16\nlength = 8\nforks = 2\n\
-                 det_margin = 8.0\npass_rate = [0.1, 0.6]\n",
-                "optimizer = \"adam\"\nbatch_prompts = 32\ngroup_size = 8\n",
-            ),
-            Family::Tabular => (
-                "policy = \"tabular\"\nprompts = 64\nactions = 16\nlogit_scale = 3.0\n\
-                 pass_rate = [0.1, 0.6]\nsampling = \"exact\"\n",
-                "optimizer = \"sgd\"\nbatch_prompts = 64\ngroup_size = 8\n",
-            ),
-        }
-    }
-}
-
-/// One configuration run over seeds `0..seeds`: labels for tables and a
-/// complete scenario text (one arm `main`, no sweep).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Cell {
-    pub labels: Vec<(String, String)>,
-    pub text: String,
-}
-
-/// Builds a cell: `family`'s tables with `grpo` (extra `key = value` lines)
-/// and `control` (the `[control]` body).
-pub fn cell(
-    family: Family,
-    steps: usize,
-    grpo: &str,
-    control: &str,
-    labels: &[(&str, String)],
-) -> Cell {
-    let (bandit, g0) = family.tables();
-    let text = format!(
-        "# family: {}\nsteps = {steps}\nexact_every = 0\n[bandit]\n{bandit}[grpo]\n{g0}{grpo}\n[control]\n{control}\n",
-        family.name()
-    );
-    Cell {
-        labels: labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-        text,
-    }
-}
+pub use cell::{cell, Cell, Control, Family, GrpoVary};
 
 /// One seed's outcome.
 #[derive(Debug, Clone)]
@@ -139,6 +66,7 @@ pub fn reached(figs: &RunFigures, target: f64, diverged: bool) -> bool {
     !diverged && figs.settling_step.is_some() && figs.final_abs_err <= band(target)
 }
 
+/// The run of a counterexample's scenario text.
 fn the_run(cell_text: &str) -> Result<RunConfig, ProofsError> {
     let sc = scenario::parse("closedloop", "closedloop", cell_text)?;
     sc.runs
@@ -162,10 +90,10 @@ fn outcome(rc: &RunConfig, seed: u64, records: Vec<Record>, err: Option<String>)
 
 /// Runs a cell on seeds `0..seeds` (in parallel, seed order kept).
 pub fn run_cell(cell: &Cell, seeds: usize) -> Result<CellRun, ProofsError> {
-    let rc = the_run(&cell.text)?;
-    let outcomes = runner::run_config(&rc, seeds, &|| {})
+    let rc = &cell.run;
+    let outcomes = runner::run_config(rc, seeds, &|| {})
         .into_iter()
-        .map(|r| outcome(&rc, r.seed, r.records, r.error.map(|e| e.to_string())))
+        .map(|r| outcome(rc, r.seed, r.records, r.error.map(|e| e.to_string())))
         .collect();
     Ok(CellRun {
         cell: cell.clone(),
@@ -323,11 +251,10 @@ pub fn mean_of(c: &CellRun, f: impl Fn(&Outcome) -> f64) -> f64 {
 
 /// Signed mean error `H − H_tar` over the last quarter of steps.
 pub fn final_signed_err(o: &Outcome, target: f64) -> f64 {
-    let n = o.records.len();
-    if n == 0 {
+    if o.records.is_empty() {
         return f64::NAN;
     }
-    let tail = &o.records[n - n.div_ceil(4)..];
+    let tail = last_quarter(&o.records);
     tail.iter().map(|r| r.entropy - target).sum::<f64>() / tail.len() as f64
 }
 
@@ -342,7 +269,7 @@ pub fn stability(o: &Outcome, target: f64) -> (f64, f64) {
     }
     let e: Vec<f64> = o.records.iter().map(|r| r.entropy - target).collect();
     let maxabs = |s: &[f64]| s.iter().fold(0.0_f64, |m, x| m.max(x.abs()));
-    let ratio = maxabs(&e[3 * n / 4..]) / maxabs(&e[n / 4..n / 2]).max(1e-12);
+    let ratio = maxabs(last_quarter(&e)) / maxabs(&e[n / 4..n / 2]).max(1e-12);
     let half = &e[n / 2..];
     let flips = half.windows(2).filter(|w| w[0] * w[1] < 0.0).count();
     (ratio, flips as f64 / (half.len() - 1) as f64)
