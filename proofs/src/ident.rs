@@ -49,6 +49,12 @@ pub enum IdentError {
          run a probe (MATH.md §6) (|corr(α_t, H_t)| = {corr:.5} on {on})"
     )]
     PControl { corr: f64, on: &'static str },
+    #[error(
+        "α is not finite at some step: a probe's α is its schedule and must be known at every step"
+    )]
+    NonFiniteAlpha,
+    #[error("the paired estimator needs at least one probe/plain twin")]
+    NoTwins,
 }
 
 /// The fitted plant `ΔH_t = b − g·α_{t−d}`.
@@ -251,6 +257,12 @@ pub fn identify_delay(
         .map_or(0, |c| c.0);
     Ok((identify(entropy, alpha, best)?, residuals))
 }
+
+#[path = "ident_power.rs"]
+mod power;
+pub use power::{
+    cumulative_alpha, nw_bandwidth, paired, prbs, unpaired, DesignKind, GainEstimate, Twin,
+};
 
 #[cfg(test)]
 #[path = "ident_tests.rs"]
