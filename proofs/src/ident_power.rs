@@ -145,7 +145,9 @@ pub(crate) struct HacFit {
     pub beta: Vec<f64>,
     /// HAC covariance (`n/(n−k)` corrected).
     pub cov: DMatrix<f64>,
-    /// Classical OLS covariance `s²(X'X)⁻¹` (for comparisons only).
+    /// Classical OLS covariance `s²(X'X)⁻¹` (read by the tests that show
+    /// why it is not used).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub cov_ols: DMatrix<f64>,
     pub n: usize,
     pub df: f64,
@@ -409,10 +411,10 @@ pub fn paired(twins: &[Twin<'_>], d: usize) -> Result<GainEstimate, IdentError> 
         check_len(tw.plain.len(), tw.alpha.len())?;
         check_alpha(tw.alpha)?;
         let a = cumulative_alpha(tw.alpha, d);
-        for t in 0..tw.alpha.len() {
-            let dt = tw.probe[t] - tw.plain[t];
+        for ((hp, hq), at) in tw.probe.iter().zip(tw.plain).zip(&a) {
+            let dt = hp - hq;
             if dt.is_finite() {
-                rows.push(&[a[t]], dt);
+                rows.push(&[*at], dt);
             } else {
                 skipped += 1;
             }
