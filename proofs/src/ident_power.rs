@@ -73,9 +73,12 @@ pub struct GainEstimate {
     pub df: f64,
     /// Largest Newey–West bandwidth used for `g`.
     pub bandwidth: usize,
-    /// `1 − SSR/SST` of the `g` fit (SST about the mean; for the paired fit,
-    /// which has no intercept, about 0).
+    /// How much of the data the model explains, `1 − SSR/SST`: paired, of
+    /// `D_t` (SST about 0, the fit has no intercept); unpaired, of the raw
+    /// steps `ΔH_t` (SST about their mean), with the fitted `b` and `g`.
     pub r2: f64,
+    /// RMS of the same residuals (`D_t + ĝ·A_t`, or `ΔH_t − b̂ + ĝ·α_{t−d}`).
+    pub residual_rms: f64,
     /// The MA(1) prewhitening coefficient `θ̂` of the `g` fit
     /// ([`prewhitened`]); 0 for the paired fit, which is not prewhitened.
     pub ma1_theta: f64,
@@ -84,6 +87,24 @@ pub struct GainEstimate {
 }
 
 impl GainEstimate {
+    /// The estimate as the [`super::Fit`] that [`crate::tune::recommend`]
+    /// and [`crate::linear`] take (`n`: the rows of the `g` fit).
+    pub fn to_fit(&self) -> super::Fit {
+        super::Fit {
+            b: self.b,
+            g: self.g,
+            d: self.d,
+            b_ci: self.b_ci,
+            g_ci: self.g_ci,
+            b_se: self.b_se,
+            g_se: self.g_se,
+            residual_rms: self.residual_rms,
+            n: self.n,
+            r2: self.r2,
+            skipped_nan: self.skipped_nan,
+        }
+    }
+
     /// Whether the 95% interval excludes `g = 0`.
     pub fn rejects_zero(&self) -> bool {
         self.g_ci.0 > 0.0 || self.g_ci.1 < 0.0
@@ -153,6 +174,8 @@ pub(crate) struct HacFit {
     pub df: f64,
     pub bandwidth: usize,
     pub r2: f64,
+    /// `sqrt(SSR/n)`.
+    pub residual_rms: f64,
 }
 
 /// OLS of `y` on `x` with the HAC covariance of the module doc; `bandwidth`
@@ -220,6 +243,7 @@ fn hac_fit(rows: &Rows, bandwidth: Option<usize>, centred_r2: bool) -> Result<Ha
         df,
         bandwidth: lmax,
         r2: if sst > 0.0 { 1.0 - ssr / sst } else { 1.0 },
+        residual_rms: (ssr / n as f64).sqrt(),
     })
 }
 
@@ -443,6 +467,7 @@ pub fn paired(twins: &[Twin<'_>], d: usize) -> Result<GainEstimate, IdentError> 
         df: fit.df,
         bandwidth: fit.bandwidth,
         r2: fit.r2,
+        residual_rms: fit.residual_rms,
         ma1_theta: 0.0,
         skipped_nan: skipped,
     })
@@ -485,9 +510,13 @@ pub fn unpaired(entropy: &[f64], alpha: &[f64], d: usize) -> Result<GainEstimate
     if rows.len() > 1 && rows.iter().all(|r| r.0[1] == rows[0].0[1]) {
         return Err(IdentError::ConstantAlpha);
     }
-    let (fit, theta) = prewhitened(&[rows], 2)?;
+    let (fit, theta) = prewhitened(std::slice::from_ref(&rows), 2)?;
     let (g, g_se, g_ci, g_detectable) = coef(&fit, 1, true);
     let (b, b_se, b_ci, _) = coef(&fit, 0, false);
+    let nf = rows.len() as f64;
+    let mean = rows.iter().map(|r| r.1).sum::<f64>() / nf;
+    let sst: f64 = rows.iter().map(|r| (r.1 - mean).powi(2)).sum();
+    let ssr: f64 = rows.iter().map(|r| (r.1 - b + g * r.0[1]).powi(2)).sum();
     Ok(GainEstimate {
         design: DesignKind::Unpaired,
         d,
@@ -501,7 +530,8 @@ pub fn unpaired(entropy: &[f64], alpha: &[f64], d: usize) -> Result<GainEstimate
         n: fit.n,
         df: fit.df,
         bandwidth: fit.bandwidth,
-        r2: fit.r2,
+        r2: if sst > 0.0 { 1.0 - ssr / sst } else { 1.0 },
+        residual_rms: (ssr / nf).sqrt(),
         ma1_theta: theta,
         skipped_nan: skipped,
     })
