@@ -1,4 +1,8 @@
 //! Plant identification from a run's log (MATH.md §6): drift `b`, gain `g`
+//! and delay `d` by OLS in differences ([`identify`], [`identify_delay`]);
+//! the estimators with honest intervals and power of docs/mathematics.md
+//! §9 ([`paired`], [`unpaired`], [`paired_windows`]) are in `ident_power.rs`
+//! and re-exported here. The OLS fit below estimates drift `b`, gain `g`
 //! and delay `d` of `ΔH_t = H_{t+1} − H_t = b − g·α_{t−d} + noise`, by
 //! ordinary least squares with Student-t intervals.
 //!
@@ -261,7 +265,8 @@ pub fn identify_delay(
 #[path = "ident_power.rs"]
 mod power;
 pub use power::{
-    cumulative_alpha, nw_bandwidth, paired, prbs, unpaired, DesignKind, GainEstimate, Twin,
+    cumulative_alpha, nw_bandwidth, paired, paired_windows, prbs, unpaired, DesignKind,
+    GainEstimate, StatePlant, Twin, WindowGain,
 };
 
 #[cfg(test)]

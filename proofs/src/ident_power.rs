@@ -573,6 +573,211 @@ pub fn prbs(steps: usize, amplitude: f64, min_hold: usize, seed: u64) -> Vec<f64
     out
 }
 
+/// `g` (and `b`) of one window of a run ([`paired_windows`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WindowGain {
+    /// Steps `start..end` of the window.
+    pub start: usize,
+    pub end: usize,
+    /// Mean probe-arm entropy over the window (all seeds): the state the
+    /// window's gain belongs to (docs/mathematics.md §8).
+    pub mean_entropy: f64,
+    pub estimate: GainEstimate,
+}
+
+/// The paired estimator in consecutive windows of `window` steps along the
+/// run (issue 12, item 4; docs/mathematics.md §8: `g = g(H)` falls as the
+/// tails collapse). In each window, `D_t` is regressed on `A_t` with one
+/// intercept per seed (the difference the twins carry into the window) and
+/// a common slope `−g`; HAC as in [`paired`] (bandwidth from the window's
+/// rows per seed); `b` from the plain twins' steps inside the window
+/// ([`prewhitened`]). A last window shorter than `window / 2` is merged
+/// into the one before. Windows where α has not yet moved (no variation of
+/// `A` after the intercepts) are refused as [`IdentError::ConstantAlpha`]:
+/// start the windows after the probe's first step.
+pub fn paired_windows(
+    twins: &[Twin<'_>],
+    d: usize,
+    window: usize,
+) -> Result<Vec<WindowGain>, IdentError> {
+    let first = twins.first().ok_or(IdentError::NoTwins)?;
+    let n = first.alpha.len();
+    for tw in twins {
+        check_len(tw.probe.len(), tw.alpha.len())?;
+        check_len(tw.plain.len(), tw.alpha.len())?;
+        check_len(tw.alpha.len(), n)?;
+        check_alpha(tw.alpha)?;
+    }
+    let window = window.max(super::MIN_ROWS);
+    let mut bounds: Vec<(usize, usize)> = (0..n)
+        .step_by(window)
+        .map(|s| (s, (s + window).min(n)))
+        .collect();
+    if bounds.len() > 1 {
+        if let Some(&(s, e)) = bounds.last() {
+            if e - s < window / 2 {
+                bounds.pop();
+                if let Some(last) = bounds.last_mut() {
+                    last.1 = e;
+                }
+            }
+        }
+    }
+    let cums: Vec<Vec<f64>> = twins
+        .iter()
+        .map(|tw| cumulative_alpha(tw.alpha, d))
+        .collect();
+    let k = twins.len() + 1;
+    let mut out = Vec::with_capacity(bounds.len());
+    for (s, e) in bounds {
+        let mut rows = Rows::new(k);
+        let (mut skipped, mut hsum, mut hn) = (0, 0.0, 0.0);
+        for (j, tw) in twins.iter().enumerate() {
+            let span = tw.probe[s..e]
+                .iter()
+                .zip(&tw.plain[s..e])
+                .zip(&cums[j][s..e]);
+            for ((&hp, &hq), &at) in span {
+                let dt = hp - hq;
+                if hp.is_finite() {
+                    hsum += hp;
+                    hn += 1.0;
+                }
+                if !dt.is_finite() {
+                    skipped += 1;
+                    continue;
+                }
+                let mut x = vec![0.0; k];
+                x[j] = 1.0;
+                x[k - 1] = at;
+                rows.push(&x, dt);
+            }
+            rows.end_series();
+        }
+        let fit = hac_fit(&rows, None, true)?;
+        let (g, g_se, g_ci, g_detectable) = coef(&fit, k - 1, true);
+        let plains: Vec<&[f64]> = twins.iter().map(|tw| &tw.plain[s..e]).collect();
+        let (bfit, _) = drift_from_differences(&plains)?;
+        let (b, b_se, b_ci, _) = coef(&bfit, 0, false);
+        out.push(WindowGain {
+            start: s,
+            end: e,
+            mean_entropy: hsum / hn,
+            estimate: GainEstimate {
+                design: DesignKind::Paired { seeds: twins.len() },
+                d,
+                g,
+                g_se,
+                g_ci,
+                b,
+                b_se,
+                b_ci,
+                g_detectable,
+                n: fit.n,
+                df: fit.df,
+                bandwidth: fit.bandwidth,
+                r2: fit.r2,
+                residual_rms: fit.residual_rms,
+                ma1_theta: 0.0,
+                skipped_nan: skipped,
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// A state-dependent plant: `(H, b, g)` points, interpolated linearly in
+/// `H` and held constant beyond the first and last (docs/mathematics.md
+/// §8; issue 12, item 4). Built from [`paired_windows`] by
+/// [`StatePlant::from_windows`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatePlant {
+    /// Sorted by `H`.
+    pub points: Vec<(f64, f64, f64)>,
+}
+
+impl StatePlant {
+    /// The windows' `(mean entropy, b, g)`, sorted by entropy.
+    pub fn from_windows(w: &[WindowGain]) -> StatePlant {
+        let mut points: Vec<(f64, f64, f64)> = w
+            .iter()
+            .map(|w| (w.mean_entropy, w.estimate.b, w.estimate.g))
+            .filter(|p| p.0.is_finite() && p.1.is_finite() && p.2.is_finite())
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        StatePlant { points }
+    }
+
+    /// `(b(H), g(H))`; `(NaN, NaN)` for an empty table.
+    pub fn at(&self, h: f64) -> (f64, f64) {
+        let p = &self.points;
+        match p.iter().position(|q| q.0 >= h) {
+            None => p.last().map_or((f64::NAN, f64::NAN), |q| (q.1, q.2)),
+            Some(0) => (p[0].1, p[0].2),
+            Some(i) => {
+                let (a, c) = (p[i - 1], p[i]);
+                let w = if c.0 > a.0 {
+                    (h - a.0) / (c.0 - a.0)
+                } else {
+                    1.0
+                };
+                (a.1 + w * (c.1 - a.1), a.2 + w * (c.2 - a.2))
+            }
+        }
+    }
+
+    /// The loop `e_{t+1} = e_t + b(H_t) − g(H_t)·α_{t−d}`, `H_t = target +
+    /// e_t`, under the PI law of docs/mathematics.md §3 in either integral
+    /// form, α clipped to `±alpha_max` (the same controller as
+    /// [`crate::linear::simulate`], whose constant-gain loop this extends).
+    /// With an `alpha` schedule instead of gains (`Some`), the open loop
+    /// under that schedule (a probe). Returns `(e_t, α_t)` for `t < steps`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn simulate(
+        &self,
+        target: f64,
+        e0: f64,
+        (kp, ki, form): (f64, f64, crate::linear::IntegralForm),
+        d: usize,
+        alpha_max: f64,
+        schedule: Option<&[f64]>,
+        steps: usize,
+    ) -> Vec<(f64, f64)> {
+        use crate::linear::IntegralForm;
+        let mut out: Vec<(f64, f64)> = Vec::with_capacity(steps);
+        let (mut e, mut integral) = (e0, 0.0);
+        for t in 0..steps {
+            let alpha = match schedule {
+                Some(s) => s.get(t).copied().unwrap_or(0.0),
+                None => match form {
+                    IntegralForm::Before => {
+                        let a = kp * e + ki * integral;
+                        integral += e;
+                        a
+                    }
+                    IntegralForm::After => {
+                        integral += e;
+                        kp * e + ki * integral
+                    }
+                },
+            };
+            // A NaN clip is no clip; comparisons keep NaN α as NaN.
+            let alpha = if alpha > alpha_max {
+                alpha_max
+            } else if alpha < -alpha_max {
+                -alpha_max
+            } else {
+                alpha
+            };
+            out.push((e, alpha));
+            let delayed = if t >= d { out[t - d].1 } else { 0.0 };
+            let (b, g) = self.at(target + e);
+            e = e + b - g * delayed;
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 #[path = "ident_power_tests.rs"]
 mod tests;

@@ -217,7 +217,10 @@ fn finish(mut s: Series) -> Result<Series, TuneError> {
 /// missing step where a reorder is needed is refused (its place is
 /// unknown); a sorted file is left as it is, missing steps and all.
 pub fn order_by_step(s: &mut Series) -> Result<(), TuneError> {
-    if s.step.windows(2).all(|w| !(w[1] < w[0])) {
+    if s.step
+        .windows(2)
+        .all(|w| w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Less))
+    {
         return Ok(());
     }
     if let Some(row) = s.step.iter().position(|x| !x.is_finite()) {
@@ -655,7 +658,8 @@ pub fn identify_with_power(
         }
         None => ident::unpaired(&series.entropy, &series.alpha, d)?,
     };
-    if !(estimate.g_ci.0 > 0.0) {
+    // NaN-safe: an interval whose lower end is not a positive number.
+    if estimate.g_ci.0.is_nan() || estimate.g_ci.0 <= 0.0 {
         let b_abs = estimate.b.abs();
         let none = estimate.g_detectable < b_abs && estimate.g <= b_abs;
         return Err(TuneError::NotIdentified {
