@@ -9,7 +9,11 @@
 //!   cumulative α `A_t = Σ_{s<t} α_{s−d}`, regressed in levels, pooled over
 //!   seeds.
 //! - [`unpaired`]: one arm with a schedule uncorrelated with time (a PRBS,
-//!   [`prbs`]).
+//!   [`prbs`]): the levels model `H_t = c + b·t − g·A_t`, fitted in
+//!   differences with MA(1) prewhitening, because its level residual holds
+//!   a random walk that no HAC makes honest (see [`unpaired`]).
+//! - [`paired_windows`] and [`StatePlant`]: `g` per window along a run and
+//!   the state-dependent loop `e_{t+1} = e_t + b(H) − g(H)·α_{t−d}`.
 //!
 //! Both report `g`, `b`, their 95% intervals, and
 //! `g_detectable = (t_{0.975,ν} + t_{0.80,ν})·SE(ĝ)` (≈ 2.80·SE for large
