@@ -1,4 +1,8 @@
 //! Plant identification from a run's log (docs/mathematics.md §6): drift `b`, gain `g`
+//! and delay `d` by OLS in differences ([`identify`], [`identify_delay`]);
+//! the estimators with honest intervals and power of docs/mathematics.md
+//! §9 ([`paired`], [`unpaired`], [`paired_windows`]) are in `ident_power.rs`
+//! and re-exported here. The OLS fit below estimates drift `b`, gain `g`
 //! and delay `d` of `ΔH_t = H_{t+1} − H_t = b − g·α_{t−d} + noise`, by
 //! ordinary least squares with Student-t intervals.
 //!
@@ -51,6 +55,12 @@ pub enum IdentError {
          run a probe (docs/mathematics.md §6) (|corr(α_t, H_t)| = {corr:.5} on {on})"
     )]
     PControl { corr: f64, on: &'static str },
+    #[error(
+        "α is not finite at some step: a probe's α is its schedule and must be known at every step"
+    )]
+    NonFiniteAlpha,
+    #[error("the paired estimator needs at least one probe/plain twin")]
+    NoTwins,
 }
 
 /// The fitted plant `ΔH_t = b − g·α_{t−d}`.
@@ -253,6 +263,13 @@ pub fn identify_delay(
         .map_or(0, |c| c.0);
     Ok((identify(entropy, alpha, best)?, residuals))
 }
+
+#[path = "ident_power.rs"]
+mod power;
+pub use power::{
+    cumulative_alpha, nw_bandwidth, paired, paired_windows, prbs, unpaired, DesignKind,
+    GainEstimate, StatePlant, Twin, WindowGain,
+};
 
 #[cfg(test)]
 #[path = "ident_tests.rs"]

@@ -30,9 +30,11 @@
 //!   settling/overshoot, stable regions and gain margins;
 //! - [`ident`]: least-squares identification of drift, gain and delay from
 //!   a log of `(H_t, α_t)`, refusing logs where the gain is not identifiable
-//!   (constant α, or P control);
-//! - [`tune`]: gain recommendation from an identified plant (`entropic
-//!   tune`).
+//!   (constant α, or P control); and identification with power
+//!   (docs/mathematics.md §9): the paired (probe minus plain twin) and
+//!   unpaired (prewhitened Newey–West) estimators with the smallest
+//!   detectable gain, a PRBS schedule, gains in windows along a run and the
+//!   state-dependent loop they define.
 //!
 //! The authors' gains on a plant with `g = 0.1` and a 4-step delay are
 //! stable; tripling Kp and multiplying Ki by six is not:
