@@ -29,39 +29,7 @@ pub const MIN_ROWS: usize = 10;
 /// `e_t = H_t − H_tar` whatever the target).
 pub const P_CONTROL_CORR: f64 = 0.999;
 
-/// Why a log cannot be identified.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum IdentError {
-    #[error("entropy and alpha logs differ in length ({entropy} and {alpha} steps)")]
-    LengthMismatch { entropy: usize, alpha: usize },
-    #[error(
-        "too few usable steps: {rows} regression rows with delay {d} \
-         ({skipped} rows skipped for NaN); at least {minimum} are needed"
-    )]
-    TooFewSteps {
-        rows: usize,
-        minimum: usize,
-        skipped: usize,
-        d: usize,
-    },
-    #[error("entropy is constant over the log: there is nothing to fit")]
-    ConstantEntropy,
-    #[error(
-        "α is constant over the log: g is not identifiable; run a probe (docs/mathematics.md §6)"
-    )]
-    ConstantAlpha,
-    #[error(
-        "α is a function of the error alone (P control): g is not identifiable; \
-         run a probe (docs/mathematics.md §6) (|corr(α_t, H_t)| = {corr:.5} on {on})"
-    )]
-    PControl { corr: f64, on: &'static str },
-    #[error(
-        "α is not finite at some step: a probe's α is its schedule and must be known at every step"
-    )]
-    NonFiniteAlpha,
-    #[error("the paired estimator needs at least one probe/plain twin")]
-    NoTwins,
-}
+pub use crate::error::IdentError;
 
 /// The fitted plant `ΔH_t = b − g·α_{t−d}`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -263,13 +231,6 @@ pub fn identify_delay(
         .map_or(0, |c| c.0);
     Ok((identify(entropy, alpha, best)?, residuals))
 }
-
-#[path = "ident_power.rs"]
-mod power;
-pub use power::{
-    cumulative_alpha, nw_bandwidth, paired, paired_windows, prbs, unpaired, DesignKind,
-    GainEstimate, StatePlant, Twin, WindowGain,
-};
 
 #[cfg(test)]
 #[path = "ident_tests.rs"]

@@ -38,7 +38,7 @@
 //! rule of thumb, for a series of `n_s` rows (`L = 5` at 300 rows); the
 //! largest over the series is reported in [`GainEstimate::bandwidth`].
 
-use super::IdentError;
+use crate::error::IdentError;
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -91,10 +91,10 @@ pub struct GainEstimate {
 }
 
 impl GainEstimate {
-    /// The estimate as the [`super::Fit`] that [`crate::tune::recommend`]
+    /// The estimate as the [`crate::ident::Fit`] that [`crate::tune::recommend`]
     /// and [`crate::linear`] take (`n`: the rows of the `g` fit).
-    pub fn to_fit(&self) -> super::Fit {
-        super::Fit {
+    pub fn to_fit(&self) -> crate::ident::Fit {
+        crate::ident::Fit {
             b: self.b,
             g: self.g,
             d: self.d,
@@ -186,10 +186,10 @@ pub(crate) struct HacFit {
 /// `None` applies [`nw_bandwidth`] to each series, `Some(L)` fixes it.
 fn hac_fit(rows: &Rows, bandwidth: Option<usize>, centred_r2: bool) -> Result<HacFit, IdentError> {
     let (n, k) = (rows.n(), rows.k);
-    if n < super::MIN_ROWS.max(k + 2) {
+    if n < crate::ident::MIN_ROWS.max(k + 2) {
         return Err(IdentError::TooFewSteps {
             rows: n,
-            minimum: super::MIN_ROWS.max(k + 2),
+            minimum: crate::ident::MIN_ROWS.max(k + 2),
             skipped: 0,
             d: 0,
         });
@@ -612,7 +612,7 @@ pub fn paired_windows(
         check_len(tw.alpha.len(), n)?;
         check_alpha(tw.alpha)?;
     }
-    let window = window.max(super::MIN_ROWS);
+    let window = window.max(crate::ident::MIN_ROWS);
     let mut bounds: Vec<(usize, usize)> = (0..n)
         .step_by(window)
         .map(|s| (s, (s + window).min(n)))

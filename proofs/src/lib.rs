@@ -56,6 +56,7 @@ pub mod cor41;
 pub mod cor44;
 pub mod error;
 pub mod ident;
+pub mod ident_power;
 pub mod linear;
 pub mod quadrants;
 pub mod stability_grid;

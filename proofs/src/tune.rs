@@ -11,6 +11,7 @@
 //! soon as the names are given ([`Columns`]).
 
 use crate::ident::{self, Fit, IdentError};
+use crate::ident_power;
 use crate::linear::{
     gain_margin, predict, spectral_radius, IntegralForm, LinearError, LoopParams, Prediction,
 };
@@ -602,8 +603,8 @@ fn pearson(pairs: &[(f64, f64)]) -> f64 {
 /// and the [`Fit`] that [`recommend`] takes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PowerIdentified {
-    pub estimate: ident::GainEstimate,
-    /// [`ident::GainEstimate::to_fit`] of `estimate`.
+    pub estimate: ident_power::GainEstimate,
+    /// [`ident_power::GainEstimate::to_fit`] of `estimate`.
     pub fit: Fit,
     pub open_loop: OpenLoopCheck,
     /// `(d, residual_rms)` of the delay selection (OLS in differences,
@@ -613,8 +614,8 @@ pub struct PowerIdentified {
 
 /// `tune identify LOG [--twin PLAIN_LOG]` at library level: refuses a
 /// closed-loop log ([`check_open_loop`]); picks the delay as [`identify`]
-/// does (or takes `delay`); fits [`ident::paired`] when `twin` (the plain
-/// arm of the same seed, α 0 or absent) is given, else [`ident::unpaired`];
+/// does (or takes `delay`); fits [`ident_power::paired`] when `twin` (the plain
+/// arm of the same seed, α 0 or absent) is given, else [`ident_power::unpaired`];
 /// then refuses, with the detectable g in the message, a fit whose 95%
 /// interval for g does not lie above 0 ([`TuneError::NotIdentified`]:
 /// `"no authority beyond the drift"` when the detectable g is below `|b|`
@@ -647,8 +648,8 @@ pub fn identify_with_power(
                     "its α is not 0: a plain twin runs without the entropy term".into(),
                 ));
             }
-            ident::paired(
-                &[ident::Twin {
+            ident_power::paired(
+                &[ident_power::Twin {
                     probe: &series.entropy,
                     plain: &plain.entropy,
                     alpha: &series.alpha,
@@ -656,7 +657,7 @@ pub fn identify_with_power(
                 d,
             )?
         }
-        None => ident::unpaired(&series.entropy, &series.alpha, d)?,
+        None => ident_power::unpaired(&series.entropy, &series.alpha, d)?,
     };
     // NaN-safe: an interval whose lower end is not a positive number.
     if estimate.g_ci.0.is_nan() || estimate.g_ci.0 <= 0.0 {
@@ -780,7 +781,7 @@ fn geom(lo: f64, hi: f64, n: usize) -> impl Iterator<Item = f64> {
 
 /// `(t_{0.975,n−2} + t_{0.80,n−2})·se`: the gain detected with 80% power
 /// (docs/mathematics.md §9), for a [`Fit`] that carries no
-/// [`ident::GainEstimate::g_detectable`].
+/// [`ident_power::GainEstimate::g_detectable`].
 fn detectable_from_se(se: f64, n: usize) -> f64 {
     use statrs::distribution::{ContinuousCDF, StudentsT};
     StudentsT::new(0.0, 1.0, (n as f64 - 2.0).max(1.0))

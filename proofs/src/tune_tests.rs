@@ -37,7 +37,7 @@ fn run(
 const PLANT: (f64, f64, usize) = (-0.002, 0.01, 1);
 
 fn probe(steps: usize, seed: u64) -> Series {
-    let sched = ident::prbs(steps, 0.5, 10, seed);
+    let sched = ident_power::prbs(steps, 0.5, 10, seed);
     run(PLANT, steps, 1e-3, seed, move |t, _, _| sched[t])
 }
 
@@ -108,7 +108,7 @@ fn closed_loop_logs_are_refused_with_the_reason() {
 fn a_fit_that_explains_nothing_is_refused() {
     // The plant has no gain: the estimator's interval holds 0, and the
     // refusal names the detectable g and the verdict of docs/mathematics.md §9.
-    let sched = ident::prbs(300, 0.5, 10, 9);
+    let sched = ident_power::prbs(300, 0.5, 10, 9);
     let flat = run((-0.002, 0.0, 1), 300, 1e-3, 9, |t, _, _| sched[t]);
     match identify_with_power(&flat, None, Some(1)) {
         Err(TuneError::NotIdentified {
@@ -168,13 +168,16 @@ fn a_fit_that_explains_nothing_is_refused() {
 fn a_good_probe_is_identified_paired_or_unpaired_and_recommended() {
     let s = probe(300, 4);
     let id = identify_with_power(&s, None, None).expect("unpaired");
-    assert_eq!(id.estimate.design, ident::DesignKind::Unpaired);
+    assert_eq!(id.estimate.design, ident_power::DesignKind::Unpaired);
     assert_eq!(id.estimate.d, 1);
     assert!(id.fit.g_ci.0 < 0.01 && 0.01 < id.fit.g_ci.1, "{:?}", id.fit);
     // Its plain twin: the same noise without α (so D is exactly −g·A).
     let plain = run(PLANT, 300, 1e-3, 4, |_, _, _| 0.0);
     let id2 = identify_with_power(&s, Some(&plain), Some(1)).expect("paired");
-    assert_eq!(id2.estimate.design, ident::DesignKind::Paired { seeds: 1 });
+    assert_eq!(
+        id2.estimate.design,
+        ident_power::DesignKind::Paired { seeds: 1 }
+    );
     assert!((id2.fit.g - 0.01).abs() < 1e-9, "{:?}", id2.fit);
     assert!(id2.estimate.g_detectable < id.estimate.g_detectable);
     // A twin that applied α, or of another length, is refused.

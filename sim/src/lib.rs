@@ -19,6 +19,7 @@
 //! ```
 
 pub mod advantage;
+pub mod atomic;
 pub mod bandit;
 pub mod composition;
 pub mod control;
@@ -29,6 +30,7 @@ pub mod grpo;
 pub mod keys;
 pub mod memory;
 pub mod metrics;
+pub mod numfmt;
 pub mod optim;
 pub mod plot;
 pub mod report;

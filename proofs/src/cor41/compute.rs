@@ -1,7 +1,7 @@
 //! Compute step of `cor-4-1`: the per-instance changes of parts (a), (b)
 //! and the per-group changes of part (c), with no verdict or text.
 
-use super::{
+use super::model::{
     finite_step_dh, holds, instance, rank_name, s_terms, split_advantages, Family, CLAIM, ETA,
     GROUP, RANKS,
 };

@@ -2,7 +2,7 @@
 //! the computed changes (the rules are fixed in `proofs/cor-4-1.md`).
 
 use super::compute::{correct_indices, GrpoRow, Row};
-use super::{holds, instance, CLAIM, ETA, GROUP};
+use super::model::{holds, instance, CLAIM, ETA, GROUP};
 use crate::verdict::{ClaimVerdict, Counterexample, Verdict};
 use entropic_sim::entropy::UpdateRule;
 use serde_json::json;

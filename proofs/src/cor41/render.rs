@@ -3,7 +3,7 @@
 
 use super::compute::{GrpoRow, Row};
 use super::judge::{cond_sl, ok, Expected, Grpo};
-use super::{holds, rank_name, ETA, GROUP, KS, RANKS, SCALES};
+use super::model::{holds, rank_name, ETA, GROUP, KS, RANKS, SCALES};
 use crate::error::ProofsError;
 use entropic_sim::entropy::UpdateRule;
 use entropic_sim::plot::rate_plot_svg;

@@ -3,6 +3,8 @@
 
 use super::*;
 use crate::verdict::Mode;
+use entropic_sim::entropy::{cor41_closed_form, entropy, expected_delta_z, softmax, UpdateRule};
+use entropic_sim::grpo::TrainOn;
 use entropic_sim::stats::mean_ci;
 use serde_json::json;
 

@@ -1,7 +1,7 @@
 //! Compute step of `fig-2-quadrants`: every run of every (family, seed),
 //! with no verdict or text.
 
-use super::{arm_grpo, run_dh, seeds, Family, CLAIM, LINES, STEPS};
+use super::model::{arm_grpo, run_dh, seeds, Family, CLAIM, LINES, STEPS};
 use crate::error::ProofsError;
 use crate::verdict::Mode;
 use entropic_sim::bandit::BanditConfig;

@@ -3,7 +3,7 @@
 //! counterexample (rules fixed in `proofs/fig-2-quadrants.md`).
 
 use super::compute::{value, Runs};
-use super::{arm_grpo, Family, CLAIM, SIGNS, STEPS};
+use super::model::{arm_grpo, Family, CLAIM, SIGNS, STEPS};
 use crate::verdict::{ClaimVerdict, Counterexample, Verdict};
 use entropic_sim::entropy::Quadrant;
 use entropic_sim::report::fmt_sig;

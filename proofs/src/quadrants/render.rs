@@ -3,7 +3,7 @@
 
 use super::compute::{value, Runs, SeedOut};
 use super::judge::{decide, expected_sign, SubClaim};
-use super::{Family, LINES, STEPS};
+use super::model::{Family, LINES, STEPS};
 use crate::error::ProofsError;
 use entropic_sim::entropy::Quadrant;
 use entropic_sim::metrics::Record;

@@ -3,6 +3,7 @@
 
 use super::judge::decide;
 use super::*;
+use crate::verdict::Mode;
 use entropic_sim::stats::mean_ci;
 
 /// A scratch folder, deleted (with its temporary parent) when dropped.

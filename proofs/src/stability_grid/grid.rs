@@ -2,7 +2,7 @@
 //! controller, each point simulated (and re-run clipped when predicted
 //! unstable).
 
-use super::{gain_for_radius, simulate_point, Form, Plant, Point, SimOutcome, BAND, E0};
+use super::model::{gain_for_radius, simulate_point, Form, Plant, Point, SimOutcome, BAND, E0};
 use crate::error::ProofsError;
 use crate::ident::Fit;
 use crate::linear::spectral_radius;

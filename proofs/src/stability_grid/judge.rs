@@ -3,7 +3,7 @@
 //! counterexample.
 
 use super::grid::GridResult;
-use super::{Form, CLAIM, TARGET_AGREEMENT};
+use super::model::{Form, CLAIM, TARGET_AGREEMENT};
 use crate::error::ProofsError;
 use crate::verdict::{ClaimVerdict, Counterexample, Verdict};
 use entropic_sim::report::fmt_sig;

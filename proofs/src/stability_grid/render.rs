@@ -2,7 +2,9 @@
 //! stability-region figures.
 
 use super::grid::GridResult;
-use super::{gain_for_radius, Form, Plant, SimOutcome, BAND, E0, ESCAPE, FORMS, TARGET_AGREEMENT};
+use super::model::{
+    gain_for_radius, Form, Plant, SimOutcome, BAND, E0, ESCAPE, FORMS, TARGET_AGREEMENT,
+};
 use crate::error::ProofsError;
 use crate::linear::spectral_radius;
 use crate::verdict::{ClaimVerdict, Ctx};

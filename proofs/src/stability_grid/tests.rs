@@ -1,6 +1,7 @@
 //! Tests of `linear-model`: the gain search and the classification.
 
 use super::*;
+use crate::linear::{spectral_radius, IntegralForm};
 
 #[test]
 fn gain_for_radius_hits_the_radius() {

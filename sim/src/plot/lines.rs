@@ -1,10 +1,10 @@
 //! Line plots of per-step fields over seeds: the mean per step with a
 //! spread band, one line per arm.
 
-use super::plot_err;
+use super::err::plot_err;
+use crate::atomic::write_atomic;
 use crate::error::SimError;
 use crate::metrics::Record;
-use crate::report::write_atomic;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;

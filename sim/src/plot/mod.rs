@@ -3,20 +3,19 @@
 //! ([`line_plot_svg`]), rate curves ([`rate_plot_svg`]) and scatter plots
 //! with marks and labels ([`Scatter`]). Text is written as SVG `<text>`
 //! elements, so no font feature of plotters is needed.
+use crate::atomic::write_atomic;
 use crate::error::SimError;
-use crate::report::write_atomic;
 use plotters::prelude::*;
 use std::path::Path;
 
+mod err;
 mod lines;
 mod scatter;
 
+use err::plot_err;
+
 pub use lines::{line_plot_svg, ArmSeries, MAX_POINTS, QUANTILE_SEEDS};
 pub use scatter::{RGBColor, Scatter, BLUE, GREEN, GREY, RED};
-
-fn plot_err(path: &Path, e: impl std::fmt::Display) -> SimError {
-    SimError::Other(format!("plot {}: {e}", path.display()))
-}
 
 /// Writes a small SVG plot of rates (0..1) against `x`, one line per series.
 pub fn rate_plot_svg(

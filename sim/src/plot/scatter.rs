@@ -1,8 +1,8 @@
 //! Scatter plots with lines, marks and text labels on fixed axes.
 
-use super::plot_err;
+use super::err::plot_err;
+use crate::atomic::write_atomic;
 use crate::error::SimError;
-use crate::report::write_atomic;
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -117,8 +117,8 @@ impl Scatter {
                 .light_line_style(TRANSPARENT)
                 .label_style(("sans-serif", 11))
                 .axis_desc_style(("sans-serif", 13))
-                .x_label_formatter(&|v| crate::report::fmt_sig(*v, 3))
-                .y_label_formatter(&|v| crate::report::fmt_sig(*v, 3))
+                .x_label_formatter(&|v| crate::numfmt::fmt_sig(*v, 3))
+                .y_label_formatter(&|v| crate::numfmt::fmt_sig(*v, 3))
                 .x_desc(self.x_label.as_str())
                 .y_desc(self.y_label.as_str())
                 .draw()
