@@ -59,6 +59,11 @@ pub struct IdentifyArgs {
     /// Log to read: our metrics.jsonl, or a CSV with a header row (e.g. a W&B export).
     #[arg(long)]
     pub log: PathBuf,
+    /// The plain-GRPO twin of the probe (same seed and RNG streams, α = 0):
+    /// identify by the paired design (probe minus twin regressed on
+    /// cumulative α, docs/mathematics.md §9) instead of the unpaired one.
+    #[arg(long)]
+    pub twin: Option<PathBuf>,
     /// Column names, e.g. `entropy=actor/entropy,alpha=actor/control_alpha,step=_step`.
     #[arg(long)]
     pub columns: Option<String>,
@@ -167,8 +172,41 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
         Delay::Auto => None,
         Delay::Fixed(d) => Some(d),
     };
-    let id =
-        tune::identify(&series, delay).map_err(|e| input(format!("{}: {e}", path.display())))?;
+    let twin = match &a.twin {
+        Some(tp) => {
+            let t = std::fs::read_to_string(tp)
+                .map_err(|e| input(format!("cannot read {}: {e}", tp.display())))?;
+            Some(
+                tune::parse_log(&t, &cols, a.arm.as_deref(), a.seed)
+                    .map_err(|e| input(format!("{}: {e}", tp.display())))?,
+            )
+        }
+        None => None,
+    };
+    // Identification with power (docs/mathematics.md §9): paired with a
+    // twin, prewhitened Newey–West otherwise; a refusal names the smallest
+    // g the log could have detected.
+    let power = tune::identify_with_power(&series, twin.as_ref(), delay)
+        .map_err(|e| input(format!("{}: {e}", path.display())))?;
+    let est = power.estimate.clone();
+    let id = tune::Identified {
+        fit: power.fit,
+        delay_residuals: power.delay_residuals,
+    };
+    if !a.json {
+        println!(
+            "{} design, d = {}: g = {:.4e} [{:.4e}, {:.4e}] per unit α per step; smallest g detectable with 80% power: {:.2e}; b = {:.4e} [{:.4e}, {:.4e}]",
+            if a.twin.is_some() { "paired" } else { "unpaired" },
+            est.d,
+            est.g,
+            est.g_ci.0,
+            est.g_ci.1,
+            est.g_detectable,
+            est.b,
+            est.b_ci.0,
+            est.b_ci.1
+        );
+    }
     let target = a
         .target
         .or(series.target)
@@ -232,6 +270,7 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
             "rows": series.entropy.len(),
             "nan_rows": series.nan_rows,
             "identified": id,
+            "estimate": est,
             "spec": spec,
             "recommendation": rec,
             "scenario_snippet": tune::scenario_snippet(&rec),

@@ -395,3 +395,126 @@ fn validate_llm_half_without_a_probe_run_exits_2_naming_the_command() {
     // nothing half-written: the report is only written once both halves ran
     assert!(!d.join("reports/tune.md").exists());
 }
+
+/// Probe and plain twin of one seed: the same process noise on both, so
+/// their difference is `−g·Σα` plus the probe's own measurement noise
+/// (docs/mathematics.md §9).
+fn twin_logs(b: f64, g: f64, steps: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let (_, alpha) = probe_log(b, g, 0, steps);
+    let (mut hp, mut h0) = (vec![1.0], vec![1.0]);
+    for t in 0..steps - 1 {
+        let w = wiggle(t, 1e-3);
+        hp.push(hp[t] + b - g * alpha[t] + w);
+        h0.push(h0[t] + b + w);
+    }
+    let observed = hp
+        .iter()
+        .enumerate()
+        .map(|(t, h)| h + wiggle(5 * t + 2, 2e-4))
+        .collect();
+    (observed, h0, alpha)
+}
+
+#[test]
+fn identify_with_a_twin_uses_the_paired_design_and_reports_the_detectable_gain() {
+    let d = tmp("twin");
+    let (hp, h0, a) = twin_logs(-0.002, 0.01, 300);
+    let probe = write(&d, "probe.csv", &csv("step,entropy,alpha", &hp, &a));
+    let zeros = vec![0.0; h0.len()];
+    let plain = write(&d, "plain.csv", &csv("step,entropy,alpha", &h0, &zeros));
+    let o = bin()
+        .args([
+            "tune", "identify", "--target", "0.9", "--delay", "0", "--json", "--log",
+        ])
+        .arg(&probe)
+        .arg("--twin")
+        .arg(&plain)
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let est = &v["estimate"];
+    assert!(est["design"].get("paired").is_some(), "{est}");
+    let g = est["g"].as_f64().expect("g");
+    let (lo, hi) = (
+        est["g_ci"][0].as_f64().unwrap(),
+        est["g_ci"][1].as_f64().unwrap(),
+    );
+    // the twins share their process noise: only the probe's measurement
+    // noise is left, so the interval is narrow and covers the truth
+    assert!(lo <= 0.01 && 0.01 <= hi, "g = {g} [{lo}, {hi}]");
+    assert!(hi - lo < 1e-3, "[{lo}, {hi}]");
+    let det = est["g_detectable"].as_f64().expect("g_detectable");
+    assert!(det > 0.0 && det < 0.01, "detectable {det}");
+    // a twin of another length is refused as bad input
+    let short = write(
+        &d,
+        "short.csv",
+        &csv("step,entropy,alpha", &h0[..100], &zeros[..100]),
+    );
+    let o = bin()
+        .args(["tune", "identify", "--target", "0.9", "--log"])
+        .arg(&probe)
+        .arg("--twin")
+        .arg(&short)
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
+fn closed_loop_and_unexplained_logs_are_refused_and_reversed_rows_are_ordered() {
+    let d = tmp("refusals");
+    // PI control: α follows the error and its sum, not a schedule
+    let (b, g, kp, ki, target) = (-0.002, 0.01, 5.0, 0.5, 0.9);
+    let (mut h, mut a, mut i) = (vec![target + 0.3], Vec::new(), 0.0);
+    for t in 0..300 {
+        let e = h[t] - target;
+        a.push(kp * e + ki * i);
+        i += e;
+        h.push(h[t] + b - g * a[t] + wiggle(t, 1e-4));
+    }
+    h.pop();
+    let p = write(&d, "pi.csv", &csv("step,entropy,alpha", &h, &a));
+    let o = bin()
+        .args(["tune", "identify", "--target", "0.9", "--log"])
+        .arg(&p)
+        .output()
+        .expect("run");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // a probe whose α moves nothing: the fit explains nothing, refused
+    // with the smallest detectable gain named
+    let (_, alpha) = probe_log(0.0, 0.0, 0, 300);
+    let flat: Vec<f64> = (0..300).map(|t| 1.0 + wiggle(t * 7 + 1, 1e-3)).collect();
+    let p = write(&d, "flat.csv", &csv("step,entropy,alpha", &flat, &alpha));
+    let o = bin()
+        .args(["tune", "identify", "--target", "0.9", "--log"])
+        .arg(&p)
+        .output()
+        .expect("run");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("detect"), "{err}");
+    // the same probe log with its rows in reverse step order gives the same fit
+    let (h, a) = probe_log(-0.002, 0.01, 0, 200);
+    let fwd = csv("step,entropy,alpha", &h, &a);
+    let mut rows: Vec<&str> = fwd.lines().skip(1).collect();
+    rows.reverse();
+    let rev = format!("step,entropy,alpha\n{}\n", rows.join("\n"));
+    let run = |name: &str, text: &str| {
+        let p = write(&d, name, text);
+        let o = bin()
+            .args([
+                "tune", "identify", "--target", "0.9", "--delay", "0", "--json", "--log",
+            ])
+            .arg(&p)
+            .output()
+            .expect("run");
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        v["estimate"]["g"].as_f64().expect("g")
+    };
+    assert_eq!(run("fwd.csv", &fwd), run("rev.csv", &rev));
+}
