@@ -57,23 +57,19 @@ def verdicts(out):
     import entropic
 
     lines = []
-    try:
-        fit = entropic.identify_log(os.path.join(out, "probe.csv"))["identified"]["fit"]
-        detectable = 2.8 * fit["g_se"]
-        lo, hi = fit["g_ci"]
-        if lo > 0:
-            word = "identified: g is significantly positive"
-        elif detectable < abs(fit["b"]) and fit["g"] <= abs(fit["b"]):
-            word = "no authority (the detectable g is below the drift |b| and the estimate is not above it)"
-        else:
-            word = "undetermined (the design cannot detect a g below the detectable g; the data allow no more)"
-        lines.append(
-            f"- **Probe**: g = {fit['g']:.4g}, 95% interval [{lo:.4g}, {hi:.4g}] nats/step per unit α "
-            f"(d = {fit['d']}, {fit['n']} rows); smallest g this design detects with 80% power "
-            f"≈ 2.8·SE = {detectable:.3g}; drift |b| = {abs(fit['b']):.3g}. Verdict: **{word}**."
-        )
-    except ValueError as e:
-        lines.append(f"- **Probe**: not identified: {e}")
+    # The probe's verdict is the CLI's (`entropic tune identify`, quoted
+    # above): its estimator (prewhitened Newey-West, docs/mathematics.md §9)
+    # is the one whose interval and detectable g the report must state.
+    text = read(os.path.join(out, "identify-probe.txt"))
+    if read(os.path.join(out, "identify-probe.rc")) == "0":
+        word = "identified: g is significantly positive (gains recommended above)"
+    elif "no authority" in text:
+        word = "no authority (the detectable g is below the drift |b| and the estimate is not above it)"
+    elif "undetermined" in text:
+        word = "undetermined (the design cannot detect a g below the detectable g stated above; the data allow no more)"
+    else:
+        word = "refused (see the message above)"
+    lines.append(f"- **Probe**: verdict **{word}**.")
     rc = read(os.path.join(out, "identify-pi.rc"))
     if rc == "0":
         import numpy as np
