@@ -13,6 +13,7 @@ use entropic_sim::grpo::GrpoConfig;
 use entropic_sim::optim::OptimizerKind;
 use entropic_sim::runner::run_seed;
 use entropic_sim::scenario::{validate, RunConfig};
+use entropic_sim::stats::median;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::process::ExitCode;
@@ -66,16 +67,6 @@ struct BenchResult {
     sampled_actions_per_s_per_thread: f64,
 }
 
-fn median(xs: &mut [f64]) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let n = xs.len();
-    if n % 2 == 1 {
-        xs[n / 2]
-    } else {
-        0.5 * (xs[n / 2 - 1] + xs[n / 2])
-    }
-}
-
 pub fn sim(json: bool, runs: usize) -> anyhow::Result<ExitCode> {
     let rc = &bench_config()?;
     let per_seed = (rc.steps * rc.grpo.batch_prompts * rc.grpo.group_size) as u64;
@@ -103,7 +94,7 @@ pub fn sim(json: bool, runs: usize) -> anyhow::Result<ExitCode> {
             }
         }
         let all_secs = secs.clone();
-        let med = median(&mut secs);
+        let med = median(&secs);
         let total = per_seed * threads as u64;
         out.push(BenchResult {
             bench: "sim",

@@ -8,6 +8,7 @@
 //! `stability` or `tune` parameters) are wrapped in [`InputError`] where
 //! they are raised.
 use entropic_llm::LlmError;
+use entropic_proofs::ProofsError;
 use entropic_sim::SimError;
 use std::error::Error;
 
@@ -28,6 +29,12 @@ fn code_of(e: &(dyn Error + 'static)) -> Option<u8> {
     }
     if let Some(l) = e.downcast_ref::<LlmError>() {
         return input(l.is_input());
+    }
+    if let Some(p) = e.downcast_ref::<ProofsError>() {
+        return match p {
+            ProofsError::Sim(s) => input(s.is_input()),
+            _ => Some(1),
+        };
     }
     None
 }
@@ -53,6 +60,10 @@ mod tests {
             2
         );
         assert_eq!(exit_code(&anyhow::anyhow!("plain")), 1);
+        // a simulator error inside a claim check keeps its type
+        let bad = ProofsError::Sim(SimError::input("f", "k", "m"));
+        assert_eq!(exit_code(&bad.into()), 2);
+        assert_eq!(exit_code(&ProofsError::Other("m".into()).into()), 1);
         let nonfinite = || SimError::NonFinite {
             quantity: "loss".into(),
             step: 3,

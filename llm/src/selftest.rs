@@ -464,9 +464,11 @@ pub struct Throughput {
     pub gen_mfu: Option<f64>,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+/// The median of timings: `entropic_sim::stats::median` (the mean of the
+/// two middle values for an even count, NaN for none), the one definition
+/// every benchmark of the suite quotes.
+fn median(v: Vec<f64>) -> f64 {
+    entropic_sim::stats::median(&v)
 }
 
 /// Measures `plan` on `dev` in `dtype` (random weights and tokens from seed

@@ -94,7 +94,7 @@ fn variant(name: &str, c: &mut ControlConfig) -> Result<(), ProofsError> {
 }
 
 fn unknown(name: &str) -> ProofsError {
-    ProofsError::Sim(format!("controllability: unknown name {name}"))
+    ProofsError::Other(format!("controllability: unknown name {name}"))
 }
 
 /// One run of the sweep (also a counterexample's instance).
@@ -192,7 +192,7 @@ fn initial_entropy(family_name: &str) -> Result<f64, ProofsError> {
     run.records
         .first()
         .map(|r| r.entropy)
-        .ok_or_else(|| ProofsError::Sim(format!("controllability: {family_name} gave no step")))
+        .ok_or_else(|| ProofsError::Other(format!("controllability: {family_name} gave no step")))
 }
 
 /// Claim check `controllability`.
@@ -322,7 +322,7 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
             if let Some((c, r)) = first_fail {
                 v.counterexample = Some(Counterexample {
                     seed: 0,
-                    instance: serde_json::to_value(&c).map_err(|e| ProofsError::Sim(e.to_string()))?,
+                    instance: serde_json::to_value(&c).map_err(|e| ProofsError::Other(e.to_string()))?,
                     observed: format!(
                         "final mean |H − H_tar| = {} nats > {HOLD_TOL} (α at the clip on {:.0}% of steps)",
                         fmt_sig(r.final_abs_err, 3),
@@ -415,7 +415,7 @@ fn figure(
 /// is again not held.
 pub fn reproduce(cx: &Counterexample) -> Result<bool, ProofsError> {
     let c: Cell = serde_json::from_value(cx.instance.clone())
-        .map_err(|e| ProofsError::Sim(format!("controllability counterexample: {e}")))?;
+        .map_err(|e| ProofsError::Other(format!("controllability counterexample: {e}")))?;
     Ok(!run_cell(&c)?.held)
 }
 

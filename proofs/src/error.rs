@@ -2,22 +2,20 @@
 
 /// Any error of this crate; modules keep their own typed errors and convert
 /// into this one with `?`.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum ProofsError {
     #[error(transparent)]
     Linear(#[from] crate::linear::LinearError),
     #[error(transparent)]
     Ident(#[from] IdentError),
-    /// A simulator error (bad scenario, non-finite run that a check cannot
-    /// treat as an observation, I/O).
+    /// A simulator error, kept typed (a bad scenario is still an input
+    /// error; a non-finite run a check cannot treat as an observation, I/O).
+    #[error(transparent)]
+    Sim(#[from] entropic_sim::SimError),
+    /// Anything else: writing the report, a panicking check, a counterexample
+    /// that does not parse.
     #[error("{0}")]
-    Sim(String),
-}
-
-impl From<entropic_sim::SimError> for ProofsError {
-    fn from(e: entropic_sim::SimError) -> Self {
-        ProofsError::Sim(e.to_string())
-    }
+    Other(String),
 }
 
 /// Why a log cannot be identified.

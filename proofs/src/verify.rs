@@ -142,7 +142,7 @@ pub fn source_hash(root: &Path) -> Result<(String, usize), ProofsError> {
     let mut h = Sha256::new();
     for rel in &files {
         let bytes = std::fs::read(root.join(rel))
-            .map_err(|e| ProofsError::Sim(format!("stamp: cannot read {rel}: {e}")))?;
+            .map_err(|e| ProofsError::Other(format!("stamp: cannot read {rel}: {e}")))?;
         h.update(rel.as_bytes());
         h.update([0u8]);
         h.update((bytes.len() as u64).to_le_bytes());
@@ -162,7 +162,7 @@ fn collect_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), P
     };
     for entry in rd {
         let entry =
-            entry.map_err(|e| ProofsError::Sim(format!("stamp: {}: {e}", dir.display())))?;
+            entry.map_err(|e| ProofsError::Other(format!("stamp: {}: {e}", dir.display())))?;
         let path = entry.path();
         if path.is_dir() {
             collect_files(root, &path, out)?;
@@ -179,7 +179,7 @@ fn collect_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), P
 }
 
 /// One check's result and how long it took.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ClaimRun {
     pub id: String,
     pub seconds: f64,
@@ -187,7 +187,7 @@ pub struct ClaimRun {
 }
 
 /// Everything one verify run produced.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct VerifyOutcome {
     pub mode: Mode,
     pub runs: Vec<ClaimRun>,
@@ -226,7 +226,7 @@ pub fn run_checks(
     on_done: &dyn Fn(&str, f64, usize, usize),
 ) -> Result<VerifyOutcome, ProofsError> {
     std::fs::create_dir_all(out_dir)
-        .map_err(|e| ProofsError::Sim(format!("cannot create {}: {e}", out_dir.display())))?;
+        .map_err(|e| ProofsError::Other(format!("cannot create {}: {e}", out_dir.display())))?;
     let ctx = Ctx {
         mode,
         out_dir: out_dir.to_path_buf(),
@@ -240,7 +240,7 @@ pub fn run_checks(
                 .map(|s| s.to_string())
                 .or_else(|| p.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "(no message)".into());
-            Err(ProofsError::Sim(format!("check panicked: {msg}")))
+            Err(ProofsError::Other(format!("check panicked: {msg}")))
         });
         let seconds = t0.elapsed().as_secs_f64();
         on_done(id, seconds, i + 1, checks.len());
@@ -379,13 +379,13 @@ pub fn write_reports(
     stamp: &Stamp,
 ) -> Result<(), ProofsError> {
     let json = serde_json::to_string_pretty(&outcome.verdicts())
-        .map_err(|e| ProofsError::Sim(e.to_string()))?;
+        .map_err(|e| ProofsError::Other(e.to_string()))?;
     write_atomic(&out_dir.join("verification.json"), json.as_bytes())?;
     write_atomic(
         &out_dir.join("verification.md"),
         markdown(outcome, stamp).as_bytes(),
     )?;
-    let st = serde_json::to_string_pretty(stamp).map_err(|e| ProofsError::Sim(e.to_string()))?;
+    let st = serde_json::to_string_pretty(stamp).map_err(|e| ProofsError::Other(e.to_string()))?;
     write_atomic(&out_dir.join(STAMP_FILE), st.as_bytes())?;
     Ok(())
 }
@@ -394,8 +394,8 @@ pub fn write_reports(
 pub fn read_stamp(out_dir: &Path) -> Result<Stamp, ProofsError> {
     let p: PathBuf = out_dir.join(STAMP_FILE);
     let text = std::fs::read_to_string(&p)
-        .map_err(|e| ProofsError::Sim(format!("cannot read {}: {e}", p.display())))?;
-    serde_json::from_str(&text).map_err(|e| ProofsError::Sim(format!("{}: {e}", p.display())))
+        .map_err(|e| ProofsError::Other(format!("cannot read {}: {e}", p.display())))?;
+    serde_json::from_str(&text).map_err(|e| ProofsError::Other(format!("{}: {e}", p.display())))
 }
 
 /// A verdict rounded to what its statistics support, for snapshot tests:
@@ -448,7 +448,7 @@ mod tests {
         let mut v = ClaimVerdict::from_counts("fake", "a", Verdict::Confirmed, "always", 9, 10);
         v.figures = vec!["fake.svg".into()];
         std::fs::write(ctx.out_dir.join("fake.svg"), "<svg/>")
-            .map_err(|e| ProofsError::Sim(e.to_string()))?;
+            .map_err(|e| ProofsError::Other(e.to_string()))?;
         Ok(ClaimSection {
             claim: "fake".into(),
             title: "A fake claim".into(),
@@ -457,7 +457,7 @@ mod tests {
         })
     }
     fn err_check(_: &Ctx) -> Result<ClaimSection, ProofsError> {
-        Err(ProofsError::Sim("boom".into()))
+        Err(ProofsError::Other("boom".into()))
     }
     fn panic_check(_: &Ctx) -> Result<ClaimSection, ProofsError> {
         panic!("kaboom")

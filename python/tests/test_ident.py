@@ -43,7 +43,11 @@ def test_recommend_and_tune_from_csv_text():
 def test_refuses_p_control_log_with_rust_sentence():
     h, _ = probe_log()
     a = 1.0 * (h - 0.3)  # alpha affine in H: P control
-    with pytest.raises(ValueError, match=r"^α is a function of the error alone \(P control\): g is not identifiable"):
+    with pytest.raises(
+        ValueError,
+        match=r"^α is not independent of the error \(\|corr\(α_t, H_t\)\| = 1\.000 > 0\.9: "
+        r"α follows the error, as under P control\): a closed-loop",
+    ):
         entropic.identify(h, a)
     with pytest.raises(ValueError, match=r"^α is constant over the log"):
         entropic.identify(h, np.full_like(h, 0.2))

@@ -148,8 +148,7 @@ fn dev(pred: f64, meas: f64) -> String {
 }
 
 fn mean_signed_tail(es: &[f64]) -> f64 {
-    let n = es.len();
-    let tail = &es[n - n.div_ceil(4)..];
+    let tail = entropic_sim::stats::last_quarter(es);
     tail.iter().sum::<f64>() / tail.len() as f64
 }
 

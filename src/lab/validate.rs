@@ -19,7 +19,7 @@
 //!    `DIR/<arm>/` (resumed when a checkpoint is there), its config the
 //!    preset's `[grpo]`/`[control]` with the overrides of [`arm_config`];
 //! 4. the same arms and probe on the toy (the sequence-mode instance of
-//!    scenarios/onpolicy-pi.toml, [`TOY_SCENARIO`]) with the same
+//!    scenarios/onpolicy-pi.toml, [`toy_base`]) with the same
 //!    `[control]`, the target the same fraction of its own initial entropy;
 //! 5. the report `llm-validation.md` and its SVGs: per-arm figures
 //!    (docs/design.md), the plant `(b, g)` identified from each side's probe
@@ -46,7 +46,7 @@ use entropic_sim::control::{ControlConfig, Method};
 use entropic_sim::figures::{run_figures, settling_step_rel, RunFigures};
 use entropic_sim::metrics::Record;
 use entropic_sim::report::{fmt_sig, line_plot_svg, markdown_table, write_atomic, ArmSeries};
-use entropic_sim::scenario::{parse, RunConfig};
+use entropic_sim::scenario::RunConfig;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -329,33 +329,42 @@ pub fn arm_config(base: &GrpoFile, v: &ValidateParams, arm: &str, target: f64) -
 }
 
 /// The toy instance: scenarios/onpolicy-pi.toml's sequence-mode bandit and
-/// `[grpo]`; `{steps}` is replaced by the preset's `toy_steps`. Its
-/// `[control]` is replaced by the LLM's for every arm.
-pub const TOY_SCENARIO: &str = r#"
-name = "validate-toy"
-seeds = 1
-steps = {steps}
-exact_every = 10
-
-[bandit]
-policy = "sequence"
-prompts = 128
-actions = 16
-length = 8
-forks = 2
-logit_scale = 1.0
-det_margin = 8.0
-pass_rate = [0.1, 0.6]
-
-[grpo]
-group_size = 8
-batch_prompts = 32
-lr = 0.02
-optimizer = "adam"
-
-[control]
-method = "none"
-"#;
+/// `[grpo]`, run for the preset's `toy_steps`, built as typed structs and
+/// validated like a scenario file. Its `[control]` is replaced by the LLM's
+/// for every arm.
+pub fn toy_base(steps: usize) -> Result<RunConfig> {
+    use entropic_sim::bandit::{BanditConfig, PolicyKind};
+    use entropic_sim::grpo::GrpoConfig;
+    use entropic_sim::optim::OptimizerKind;
+    let rc = RunConfig {
+        steps,
+        exact_every: 10,
+        bandit: BanditConfig {
+            policy: PolicyKind::Sequence,
+            prompts: 128,
+            actions: 16,
+            length: 8,
+            forks: 2,
+            logit_scale: 1.0,
+            det_margin: 8.0,
+            pass_rate: vec![0.1, 0.6],
+            ..Default::default()
+        },
+        grpo: GrpoConfig {
+            group_size: 8,
+            batch_prompts: 32,
+            lr: 0.02,
+            optimizer: OptimizerKind::Adam,
+            ..Default::default()
+        },
+        control: ControlConfig {
+            method: Method::None,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    Ok(rc.validated("validate-toy")?)
+}
 
 /// The toy side's run config of `arm` (the same overrides as [`arm_config`]).
 fn toy_config(
@@ -387,13 +396,7 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>> {
 
 /// Runs (or resumes) the toy arms and probe.
 fn run_toy(llm: &GrpoFile, v: &ValidateParams) -> Result<Side> {
-    let text = TOY_SCENARIO.replace("{steps}", &v.toy_steps.to_string());
-    let sc = parse("validate-toy.toml", "validate-toy", &text).context("toy scenario")?;
-    let base = sc
-        .runs
-        .first()
-        .ok_or_else(|| anyhow!("toy scenario has no run"))?
-        .clone();
+    let base = toy_base(v.toy_steps).context("toy scenario")?;
     let run = |rc: &RunConfig| -> Result<Vec<Record>> {
         let r = entropic_sim::runner::run_seed(rc, 0, &|| {});
         match r.error {

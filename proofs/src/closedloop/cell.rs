@@ -244,13 +244,13 @@ pub fn cell(
 /// scenario file writes them (floats in Rust's shortest round-trip form,
 /// `inf` bare, enum names quoted).
 fn toml_lines(section: &impl serde::Serialize, keys: &[&str]) -> Result<String, ProofsError> {
-    let v =
-        serde_json::to_value(section).map_err(|e| ProofsError::Sim(format!("closedloop: {e}")))?;
+    let v = serde_json::to_value(section)
+        .map_err(|e| ProofsError::Other(format!("closedloop: {e}")))?;
     let mut out = String::new();
     for k in keys {
         let x = v
             .get(k)
-            .ok_or_else(|| ProofsError::Sim(format!("closedloop: no field `{k}`")))?;
+            .ok_or_else(|| ProofsError::Other(format!("closedloop: no field `{k}`")))?;
         out.push_str(&format!("{k} = {}\n", toml_value(x)));
     }
     Ok(out)

@@ -72,7 +72,7 @@ fn the_run(cell_text: &str) -> Result<RunConfig, ProofsError> {
     sc.runs
         .into_iter()
         .next()
-        .ok_or_else(|| ProofsError::Sim("scenario has no run".into()))
+        .ok_or_else(|| ProofsError::Other("scenario has no run".into()))
 }
 
 fn outcome(rc: &RunConfig, seed: u64, records: Vec<Record>, err: Option<String>) -> Outcome {
@@ -172,11 +172,15 @@ pub fn reproduce(cx: &Counterexample) -> Result<bool, ProofsError> {
         .instance
         .get("scenario")
         .and_then(|v| v.as_str())
-        .ok_or_else(|| ProofsError::Sim("counterexample lacks `scenario`".into()))?;
+        .ok_or_else(|| ProofsError::Other("counterexample lacks `scenario`".into()))?;
     let fails = match cx.instance.get("fails_when").and_then(|v| v.as_str()) {
         Some("reached") => FailsWhen::Reached,
         Some("not_reached") => FailsWhen::NotReached,
-        _ => return Err(ProofsError::Sim("counterexample lacks `fails_when`".into())),
+        _ => {
+            return Err(ProofsError::Other(
+                "counterexample lacks `fails_when`".into(),
+            ))
+        }
     };
     let rc = the_run(text)?;
     let r = runner::run_seed(&rc, cx.seed, &|| {});

@@ -88,7 +88,7 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
 /// it again (`ΔH₊ < 0 < ΔH₋` false).
 pub fn reproduce(cx: &Counterexample) -> Result<bool, ProofsError> {
     let v = &cx.instance;
-    let bad = |what: &str| ProofsError::Sim(format!("cor-4-1 counterexample: bad {what}"));
+    let bad = |what: &str| ProofsError::Other(format!("cor-4-1 counterexample: bad {what}"));
     let rule = match v["rule"].as_str() {
         Some("vanilla") => UpdateRule::Vanilla,
         Some("sampled_logit") => UpdateRule::SampledLogit,

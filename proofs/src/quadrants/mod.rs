@@ -68,7 +68,7 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
 /// the value again has the sign opposite to the paper's.
 pub fn reproduce(cx: &Counterexample) -> Result<bool, ProofsError> {
     let v = &cx.instance;
-    let bad = |w: &str| ProofsError::Sim(format!("fig-2-quadrants counterexample: bad {w}"));
+    let bad = |w: &str| ProofsError::Other(format!("fig-2-quadrants counterexample: bad {w}"));
     let bandit: BanditConfig =
         serde_json::from_value(v["bandit"].clone()).map_err(|_| bad("bandit"))?;
     let grpo: GrpoConfig = serde_json::from_value(v["grpo"].clone()).map_err(|_| bad("grpo"))?;

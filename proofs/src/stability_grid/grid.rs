@@ -72,7 +72,7 @@ pub fn run_grid(mode: Mode, plant: &Plant) -> Result<Vec<GridResult>, ProofsErro
     let sz = sizes(mode);
     let g = plant.fit.g;
     if g.is_nan() || g <= 0.0 {
-        return Err(ProofsError::Sim(format!(
+        return Err(ProofsError::Other(format!(
             "linear-model: identified gain g = {g} is not positive; the grid needs g > 0"
         )));
     }

@@ -52,7 +52,8 @@ pub(super) fn form(
     if let Some(b) = bad.first() {
         v.counterexample = Some(Counterexample {
             seed: 0,
-            instance: serde_json::to_value(b.point).map_err(|e| ProofsError::Sim(e.to_string()))?,
+            instance: serde_json::to_value(b.point)
+                .map_err(|e| ProofsError::Other(e.to_string()))?,
             observed: format!(
                 "predicted ρ = {:.3} ({}), simulated {} (growth {}, diverged {})",
                 b.point.rho,

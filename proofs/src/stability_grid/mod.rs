@@ -76,7 +76,7 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
 /// stability still disagrees with the prediction stored with it.
 pub fn reproduce(cx: &Counterexample) -> Result<bool, ProofsError> {
     let p: Point = serde_json::from_value(cx.instance.clone())
-        .map_err(|e| ProofsError::Sim(format!("linear-model counterexample: {e}")))?;
+        .map_err(|e| ProofsError::Other(format!("linear-model counterexample: {e}")))?;
     let plant = identify_plant()?;
     let sim = simulate_point(&p, plant.ln_k, error_scale(&p, &plant.fit))?;
     Ok((p.rho >= 1.0) != sim.unstable)
