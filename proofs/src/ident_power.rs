@@ -37,6 +37,11 @@
 //! Bandwidth: `L = ⌊4·(n_s/100)^{2/9}⌋` (at least 1), the Newey–West (1994)
 //! rule of thumb, for a series of `n_s` rows (`L = 5` at 300 rows); the
 //! largest over the series is reported in [`GainEstimate::bandwidth`].
+//!
+//! (Over 600 lines: the paired and unpaired estimators, the Newey–West and
+//! MA(1) prewhitening they share, the PRBS schedule, the windowed gains and
+//! the state-dependent loop form one statistical unit whose derivations sit
+//! beside the code; its tests are in `ident_power_tests.rs`.)
 
 use crate::error::IdentError;
 use nalgebra::{DMatrix, DVector};
