@@ -97,6 +97,12 @@ enum Cmd {
         #[arg(long)]
         keys: bool,
     },
+    /// Validate a scenario and print its resolved configuration (every arm
+    /// and sweep point with every default filled in) as TOML; runs nothing.
+    Check {
+        /// Scenario TOML file.
+        scenario: PathBuf,
+    },
     /// Run every claim check; write verification.md, verification.json and SVGs.
     Verify {
         /// Reduced grids (tests and CI; under a minute).
@@ -161,6 +167,7 @@ fn run() -> anyhow::Result<ExitCode> {
             print!("{}", entropic_sim::keys::markdown());
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Check { scenario } => cmd_run::check(&scenario),
         Cmd::Verify { quick, out } => cmd_verify::run(quick, &out),
         Cmd::Stability { args } => cmd_stability::run(&args),
         Cmd::Bench { what, json, runs } => match what {

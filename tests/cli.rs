@@ -373,3 +373,41 @@ fn llm_grpo_killed_with_sigkill_resumes_and_matches_uninterrupted_run() {
     assert_eq!(got, want, "same final records as the uninterrupted run");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn check_prints_the_resolved_scenario_and_runs_nothing() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/peers.toml");
+    let o = Command::new(env!("CARGO_BIN_EXE_entropic"))
+        .arg("check")
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = String::from_utf8(o.stdout).expect("utf-8");
+    // what it prints is exactly what `run` would run: every arm, every default
+    let printed: entropic_sim::scenario::Scenario = toml::from_str(&text).expect("TOML");
+    let loaded = entropic_sim::scenario::load(&path).expect("scenario");
+    assert_eq!(printed, loaded);
+    assert_eq!(text.matches("[[runs]]").count(), loaded.runs.len());
+    assert!(
+        text.contains("adam_beta2 = 0.999"),
+        "defaults are filled in"
+    );
+    // bad input: exit 2, one line, nothing on stdout
+    let bad = entropic_sim::scratch::Scratch::created("check-bad");
+    let f = bad.join("bad.toml");
+    std::fs::write(&f, "[grpo]\nlr = -1.0\n").expect("write");
+    let o = Command::new(env!("CARGO_BIN_EXE_entropic"))
+        .arg("check")
+        .arg(&f)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("grpo.lr") && o.stdout.is_empty(), "{err}");
+}
