@@ -239,7 +239,7 @@ pub fn run(
         dir
     };
     let partial = output::partial_of(&dir);
-    let state = PartialState {
+    let mut state = PartialState {
         scenario_text: text,
         seeds,
         force,
@@ -272,6 +272,9 @@ pub fn run(
             .into());
         }
         may_replace |= old.force;
+        // a resumed run keeps the --force it was started with, so a second
+        // interruption and --resume still may replace the final folder
+        state.force |= old.force;
     } else if partial.exists() {
         if read_state(&partial).is_some() {
             if !force {

@@ -172,12 +172,24 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
         Delay::Auto => None,
         Delay::Fixed(d) => Some(d),
     };
+    if let Some(b) = a.band.filter(|b| !(b.is_finite() && *b > 0.0)) {
+        return Err(input(format!("--band: must be finite and > 0 (got {b})")));
+    }
+    if a.alpha_max.is_nan() || a.alpha_max <= 0.0 {
+        return Err(input(format!(
+            "--alpha-max: must be > 0 or inf (got {})",
+            a.alpha_max
+        )));
+    }
+    // The twin is its own run: `--arm` names the probe's arm, so the twin
+    // is read without it (one run per file, or `--seed` to pick one).
     let twin = match &a.twin {
         Some(tp) => {
             let t = std::fs::read_to_string(tp)
                 .map_err(|e| input(format!("cannot read {}: {e}", tp.display())))?;
+            crate::validate::tune_selectors(&t, None, a.seed)?;
             Some(
-                tune::parse_log(&t, &cols, a.arm.as_deref(), a.seed)
+                tune::parse_log(&t, &cols, None, a.seed)
                     .map_err(|e| input(format!("{}: {e}", tp.display())))?,
             )
         }
@@ -226,15 +238,6 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
         max_overshoot: a.design.max_overshoot,
         band: a.band,
     };
-    if let Some(b) = a.band.filter(|b| !(b.is_finite() && *b > 0.0)) {
-        return Err(input(format!("--band: must be finite and > 0 (got {b})")));
-    }
-    if a.alpha_max.is_nan() || a.alpha_max <= 0.0 {
-        return Err(input(format!(
-            "--alpha-max: must be > 0 or inf (got {})",
-            a.alpha_max
-        )));
-    }
     if let Some(p) = &a.plot {
         plot_fit(p, &series, &id)?;
     }

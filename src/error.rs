@@ -1,5 +1,6 @@
-//! The binary's error types and the exit-code contract (docs/design.md): 0
-//! success, 2 bad input (file, key and range named), 1 any other failure.
+//! The binary's error types and the exit-code contract (docs/design.md §7):
+//! 0 success, 2 bad input (file, key and range named), 1 any other failure
+//! (and 130/143 for a run stopped by SIGINT/SIGTERM, set by `cmd_run`).
 //!
 //! The code is decided by type, in [`exit_code`]: the first error in the
 //! `anyhow` chain (outermost first) that is one of the typed errors below

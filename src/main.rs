@@ -124,7 +124,8 @@ enum Cmd {
         /// One JSON object per configuration.
         #[arg(long)]
         json: bool,
-        /// Runs per configuration (median reported).
+        /// Runs per configuration of `bench sim` (median reported); `bench
+        /// llm` uses its own fixed counts (5, recompute 2).
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },

@@ -29,11 +29,13 @@ pub fn stability(gain: f64, kp: f64, ki: f64, drift: f64) -> Result<(), InputErr
             )));
         }
     }
-    for (what, v) in [("gain × kp", gain * kp), ("gain × ki", gain * ki)] {
+    for (flag, what, v) in [
+        ("kp", "gain × kp", gain * kp),
+        ("ki", "gain × ki", gain * ki),
+    ] {
         if v.abs() > max {
             return Err(InputError(format!(
-                "--gain, --{}: the loop gain {what} must be ≤ {max:e} in magnitude (got {v:e})",
-                &what[7..]
+                "--gain, --{flag}: the loop gain {what} must be ≤ {max:e} in magnitude (got {v:e})"
             )));
         }
     }
@@ -65,7 +67,7 @@ pub fn tune_design(
     Ok(())
 }
 
-/// `entropic tune --probe`: `--hold` ≥ 1 (0 used to be read as 1).
+/// `entropic tune probe`: `--hold` ≥ 1 (0 used to be read as 1).
 pub fn tune_hold(hold: usize) -> Result<(), InputError> {
     if hold == 0 {
         return Err(InputError(

@@ -264,7 +264,7 @@ def identify_log(
     """:func:`identify` on a run's log: a pandas DataFrame, or a CSV (with a
     header row, e.g. a W&B export) or our metrics.jsonl, as a path or text.
 
-    Columns are found by name as ``entropic tune --log`` finds them
+    Columns are found by name as ``entropic tune identify --log`` finds them
     (``entropy`` / ``actor/entropy``, ``alpha`` / ``actor/control_alpha``);
     ``columns="entropy=NAME,alpha=NAME,step=NAME"`` names them. Returns
     ``{"identified": {"fit": ..., "delay_residuals": ...}, "series": ...}``.
@@ -311,8 +311,9 @@ def tune(
     max_overshoot: float = 0.1,
     form: str = "before",
 ) -> Dict[str, Any]:
-    """:func:`identify_log` then :func:`recommend`, as ``entropic tune
-    --log`` does: ``e0`` is the first finite entropy minus ``target``
+    """:func:`identify_log` then :func:`recommend` (OLS in differences; the
+    CLI's ``entropic tune identify`` uses the estimators with power of
+    docs/mathematics.md §9): ``e0`` is the first finite entropy minus ``target``
     (``target`` defaults to the log's ``target`` field)."""
     ident = identify_log(log, columns=columns, delay=delay)
     series = ident["series"]
@@ -337,7 +338,7 @@ def tune(
 def probe_schedule(
     steps: int, amplitude: float = 0.5, center: float = 0.0, hold: int = MAX_DELAY + 2
 ) -> List[Tuple[int, float]]:
-    """The PRBS probe of ``entropic tune --probe`` as ``(steps, alpha)``
+    """The PRBS probe of ``entropic tune probe`` as ``(steps, alpha)``
     pairs; pass it as ``EntropicController(target, method="probe",
     probe=schedule, alpha_max=float("inf"))``."""
     return _native.probe_schedule(steps, amplitude, center, hold)
