@@ -1,26 +1,9 @@
 //! The binary's contract: exit codes, error lines and outputs (docs/design.md §7).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_entropic"))
-}
-
-/// A scratch folder, deleted (with its temporary parent) when dropped.
-fn tmp(name: &str) -> entropic_sim::scratch::Scratch {
-    entropic_sim::scratch::Scratch::created(name)
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).expect("write scenario");
-    p
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
+use std::path::Path;
+use std::process::Command;
+mod common;
+use common::{bin, pretrain_smoke, stderr, tmp, write};
 
 const SMALL: &str = "seeds = 2\nsteps = 20\n[bandit]\nprompts = 8\nactions = 4\n[grpo]\nbatch_prompts = 4\n[control]\nmethod = \"entropic\"\ntarget = 0.5\n";
 
@@ -286,18 +269,7 @@ fn grpo_records(dir: &Path) -> Vec<serde_json::Value> {
 fn llm_grpo_killed_with_sigkill_resumes_and_matches_uninterrupted_run() {
     let d = tmp("sigkill");
     let base = d.join("base");
-    let o = bin()
-        .args([
-            "llm",
-            "pretrain",
-            "--config",
-            "scenarios/llm-smoke.toml",
-            "--out",
-        ])
-        .arg(&base)
-        .output()
-        .expect("pretrain");
-    assert!(o.status.success(), "pretrain: {}", stderr(&o));
+    pretrain_smoke(&base);
     let grpo = |out: &Path| {
         let mut c = bin();
         c.args([

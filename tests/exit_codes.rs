@@ -4,16 +4,8 @@
 //! variants that need a broken disk or a NaN inside the transformer are
 //! checked on values in `src/error.rs`'s unit test, and the toy's
 //! non-finite run (`SimError::NonFinite`, 1) in `tests/cli.rs`.
-use std::process::Command;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_entropic"))
-}
-
-/// A scratch folder, deleted (with its temporary parent) when dropped.
-fn tmp(name: &str) -> entropic_sim::scratch::Scratch {
-    entropic_sim::scratch::Scratch::created(name)
-}
+mod common;
+use common::{bin, tmp};
 
 const SCENARIO: &str =
     "seeds = 1\nsteps = 5\n[bandit]\nprompts = 8\nactions = 4\n[grpo]\nbatch_prompts = 4\n";

@@ -3,20 +3,9 @@
 //! `--device`/`--dtype` options, and `llm validate`'s refusal of the gpu
 //! preset on a CPU-only build.
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_entropic"))
-}
-
-/// A scratch folder, deleted (with its temporary parent) when dropped.
-fn tmp(name: &str) -> entropic_sim::scratch::Scratch {
-    entropic_sim::scratch::Scratch::created(name)
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
+use std::process::Output;
+mod common;
+use common::{bin, stderr, tmp};
 
 /// Exit 2 and a stderr line containing `needle`.
 fn expect_input(o: Output, needle: &str) {

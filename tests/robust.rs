@@ -2,28 +2,11 @@
 //! output place and the memory checked before the work, `--force` limited to
 //! what an earlier run wrote, and bad flags refused with exit 2 and one line.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_entropic"))
-}
-
-/// A scratch folder, deleted (with its temporary parent) when dropped.
-fn tmp(name: &str) -> entropic_sim::scratch::Scratch {
-    entropic_sim::scratch::Scratch::created(name)
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).expect("write scenario");
-    p
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
+mod common;
+use common::{bin, pretrain_smoke, stderr, tmp, write};
 
 fn run_out(scenario: &Path, out: &Path, extra: &[&str]) -> Output {
     bin()
@@ -479,18 +462,7 @@ fn checkpoint_weights_are_world_readable_and_unknown_characters_named() {
     use std::os::unix::fs::PermissionsExt;
     let d = tmp("ckpt");
     let base = d.join("base");
-    let o = bin()
-        .args([
-            "llm",
-            "pretrain",
-            "--config",
-            "scenarios/llm-smoke.toml",
-            "--out",
-        ])
-        .arg(&base)
-        .output()
-        .expect("pretrain");
-    assert!(o.status.success(), "pretrain: {}", stderr(&o));
+    pretrain_smoke(&base);
     let mode = |p: &Path| {
         std::fs::metadata(p)
             .unwrap_or_else(|e| panic!("{}: {e}", p.display()))

@@ -3,27 +3,8 @@
 
 use entropic_proofs::linear::{spectral_radius, IntegralForm};
 use entropic_proofs::tune::{self, Columns, DesignSpec};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_entropic"))
-}
-
-/// A scratch folder, deleted (with its temporary parent) when dropped.
-fn tmp(name: &str) -> entropic_sim::scratch::Scratch {
-    entropic_sim::scratch::Scratch::created(name)
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).expect("write log");
-    p
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
+mod common;
+use common::{bin, stderr, tmp, write};
 
 /// Deterministic small "noise" in [−amp, amp] (no RNG needed for a test
 /// that only needs the regressor to be imperfect).
