@@ -157,18 +157,9 @@ impl RlSettings {
     /// Range checks of the shared keys, the same for both trainers; the
     /// first key out of range is returned. NaN is out of every range.
     pub fn check(&self) -> Result<(), RangeError> {
-        fn f(k: RlKey, x: f64, ok: bool) -> Result<(), RangeError> {
-            if ok && !x.is_nan() {
-                Ok(())
-            } else {
-                Err(RangeError {
-                    key: k.key,
-                    range: k.range,
-                    got: x.to_string(),
-                })
-            }
-        }
-        fn u(k: RlKey, x: usize, ok: bool) -> Result<(), RangeError> {
+        // Every float condition below is a comparison, false for NaN, so
+        // NaN is out of range without a check of its own.
+        fn within<T: ToString>(k: RlKey, x: T, ok: bool) -> Result<(), RangeError> {
             if ok {
                 Ok(())
             } else {
@@ -179,6 +170,7 @@ impl RlSettings {
                 })
             }
         }
+        let (f, u) = (within::<f64>, within::<usize>);
         let s = self;
         u(GROUP_SIZE, s.group_size, (2..=4096).contains(&s.group_size))?;
         u(BATCH_PROMPTS, s.batch_prompts, s.batch_prompts >= 1)?;
