@@ -89,6 +89,7 @@ pub const KEYS: &[KeyDoc] = &[
     k("control.measure", "string", "\"current\"", "current | rollout", "When the controller steps and what it sees (docs/mathematics.md §7)."),
     k("control.integral_form", "string", "\"before\"", "before | after", "Integral before (authors') or after this step's error."),
     k("control.anti_windup", "bool", "false", "true | false", "Conditional-integration anti-windup (ours)."),
+    k("control.scale_free", "bool", "false", "true | false", "PI law on the relative error e/target (ours; needs target > 0)."),
     k("control.probe", "array", "[]", "[[steps, alpha], ...], steps >= 1", "Probe schedule (method = probe)."),
     k("control.entropy_coef", "float", "0.001", "[0, 10]", "entropy_bonus coefficient."),
     k("control.adaptive_delta", "float", "1e-4", "[0, 1]", "adaptive_entropy step Δ."),

@@ -486,3 +486,39 @@ fn validate_accepts_defaults_and_names_bad_keys() {
         }
     }
 }
+
+#[test]
+fn scale_free_acts_on_the_relative_error() {
+    // target 0.2, Kp 0.1, Ki 0.05, entropies 0.3, 0.1: relative errors
+    // +0.5, −0.5. Step 1: α = 0.1·0.5 + 0.05·0 = 0.05, I = 0.5;
+    // step 2: α = 0.1·(−0.5) + 0.05·0.5 = −0.025, I = 0. The recorded
+    // error stays in nats (+0.1, −0.1).
+    let c = ControlConfig {
+        kp: 0.1,
+        ki: 0.05,
+        target: 0.2,
+        scale_free: true,
+        ..cfg(Method::Entropic)
+    };
+    assert_seq(&run(c.clone(), &[0.3, 0.1]), &[(0.05, 0.5), (-0.025, 0.0)]);
+    let mut ctl = Controller::new(c.clone());
+    assert!(close(ctl.update(meas(0.3)).error, 0.1));
+    // Same α as absolute gains divided by the target.
+    let abs = ControlConfig {
+        kp: 0.1 / 0.2,
+        ki: 0.05 / 0.2,
+        scale_free: false,
+        ..c.clone()
+    };
+    let (a, b) = (run(c.clone(), &[0.3, 0.1]), run(abs, &[0.3, 0.1]));
+    for (x, y) in a.iter().zip(&b) {
+        assert!(close(x.0, y.0), "{a:?} vs {b:?}");
+    }
+    // A zero target is refused when the law divides by it.
+    let zero = ControlConfig { target: 0.0, ..c };
+    let err = zero.validate("s.toml", "control").unwrap_err().to_string();
+    assert!(
+        err.contains("control.target") && err.contains("scale_free"),
+        "{err}"
+    );
+}

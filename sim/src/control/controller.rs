@@ -113,7 +113,8 @@ impl Controller {
         let e = m.entropy - cfg.target;
         let d = match cfg.method {
             Method::Entropic => {
-                let (alpha, integral) = self.pi_step(e);
+                let law_e = if cfg.scale_free { e / cfg.target } else { e };
+                let (alpha, integral) = self.pi_step(law_e);
                 self.state.integral = integral;
                 Directive {
                     alpha,

@@ -89,6 +89,15 @@ pub enum IntegralForm {
     After,
 }
 
+/// The default (Kp, Ki) for `scale_free = true`, used by the regime map's
+/// `scalefree` arms and the LLM validation's scale-free arm.
+///
+/// Provisional pick: the official gains (Kp 1, Ki 0.01) at the paper's
+/// target of 0.1 nats, rescaled (`Kp_sf = Kp · H_tar`), so that at 0.1 nats
+/// the scale-free law is the official one. To be re-chosen on the toy
+/// before any map or LLM run (docs/mathematics.md §3 records the choice).
+pub const SCALE_FREE_GAINS: (f64, f64) = (0.1, 0.001);
+
 /// Controller and peer-method settings (the `[control]` table of a scenario,
 /// and of an LLM GRPO config). Every field has a serde default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,6 +124,14 @@ pub struct ControlConfig {
     /// Conditional-integration anti-windup: the integral does not grow while
     /// α is saturated in the direction of the error (ours; off by default).
     pub anti_windup: bool,
+    /// Scale-free gains (ours; off by default): the PI law acts on the
+    /// relative error `e / target` instead of `e`, so one (Kp, Ki) means the
+    /// same at a target of 0.03 nats and of 0.3 (docs/mathematics.md §3).
+    /// Equivalent to absolute gains `(Kp, Ki) / target`. The recorded
+    /// `error` stays `x − target` in nats; `integral` accumulates the
+    /// relative error. Requires `target > 0`. Default pair:
+    /// [`SCALE_FREE_GAINS`].
+    pub scale_free: bool,
     /// Probe schedule: `[steps, alpha]` pairs, played in order, the last held.
     pub probe: Vec<(usize, f64)>,
     /// entropy_bonus: fixed coefficient c in `L − c·H̄`.
@@ -229,6 +246,7 @@ impl Default for ControlConfig {
             measure: Measure::Current,
             integral_form: IntegralForm::Before,
             anti_windup: false,
+            scale_free: false,
             probe: Vec::new(),
             entropy_coef: 0.001,
             adaptive_delta: 1e-4,

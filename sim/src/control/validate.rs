@@ -67,6 +67,13 @@ impl ControlConfig {
             fin_ge0(self.target),
             "finite and >= 0",
         )?;
+        if self.scale_free && self.method == Method::Entropic && !(self.target > 0.0) {
+            return Err(SimError::input(
+                file,
+                format!("{prefix}.target"),
+                format!("must be > 0 when scale_free = true (got {})", self.target),
+            ));
+        }
         c("kp", self.kp, fin_ge0(self.kp), "finite and >= 0")?;
         c("ki", self.ki, fin_ge0(self.ki), "finite and >= 0")?;
         let am = self.alpha_max;
