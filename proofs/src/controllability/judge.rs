@@ -1,0 +1,82 @@
+//! Judge step of `controllability`: a variant that holds every swept target
+//! in every family refutes the claim; otherwise the verdict is conditional,
+//! its condition the held targets.
+
+use super::compute::Sweep;
+use super::model::{Cell, CellResult, CLAIM, FAMILIES, HOLD_TOL};
+use crate::error::ProofsError;
+use crate::verdict::{ClaimVerdict, Counterexample, Verdict};
+use entropic_sim::report::fmt_sig;
+
+/// The variant's name in the report (`official`, `official+anti-windup`, …).
+pub(super) fn variant_name(var: &str, aw: bool) -> String {
+    if aw {
+        format!("{var}+anti-windup")
+    } else {
+        var.to_string()
+    }
+}
+
+/// The held targets of one family as the condition shows them.
+fn range(here: &[(&Cell, &CellResult)]) -> String {
+    let held: Vec<f64> = here
+        .iter()
+        .filter(|(_, r)| r.held)
+        .map(|(c, _)| c.target)
+        .collect();
+    if held.is_empty() {
+        "none".to_string()
+    } else {
+        format!(
+            "{}/{} ({}–{})",
+            held.len(),
+            here.len(),
+            fmt_sig(held.iter().cloned().fold(f64::INFINITY, f64::min), 2),
+            fmt_sig(held.iter().cloned().fold(0.0, f64::max), 2)
+        )
+    }
+}
+
+/// The verdict of one (variant, anti-windup) over every family, with its
+/// first failing cell as counterexample and the family figures linked.
+pub(super) fn verdict(sw: &Sweep, var: &str, aw: bool) -> Result<ClaimVerdict, ProofsError> {
+    let variant = variant_name(var, aw);
+    let mut conds = Vec::new();
+    let (mut k, mut n) = (0, 0);
+    let mut first_fail: Option<(Cell, CellResult)> = None;
+    for &fam in FAMILIES {
+        let here = sw.here(fam, var, aw);
+        k += here.iter().filter(|(_, r)| r.held).count();
+        n += here.len();
+        if first_fail.is_none() {
+            first_fail = here
+                .iter()
+                .find(|(_, r)| !r.held)
+                .map(|(c, r)| ((*c).clone(), **r));
+        }
+        conds.push(format!("{fam} {}", range(&here)));
+    }
+    let verdict = if k == n {
+        Verdict::Refuted
+    } else {
+        Verdict::Conditional
+    };
+    let cond = format!("held targets (nats): {}", conds.join("; "));
+    let mut v = ClaimVerdict::from_counts(CLAIM, &variant, verdict, cond, k, n);
+    if let Some((c, r)) = first_fail {
+        v.counterexample = Some(Counterexample {
+            seed: 0,
+            instance: serde_json::to_value(&c).map_err(|e| ProofsError::Other(e.to_string()))?,
+            observed: format!(
+                "final mean |H − H_tar| = {} nats > {HOLD_TOL} (α at the clip on {:.0}% of steps)",
+                fmt_sig(r.final_abs_err, 3),
+                100.0 * r.alpha_saturated
+            ),
+        });
+    }
+    v.figures = FAMILIES
+        .iter()
+        .map(|f| format!("controllability-{f}.svg"))
+        .collect();
+    Ok(v)
+}
