@@ -13,13 +13,12 @@
 
 use crate::advantage::{group_advantages, AdvStd};
 use crate::bandit::{bos, context_logit_grad, BanditConfig, Policy, Sampling};
-use crate::control::loss::{token_loss, LossConfig, TokenInputs, TokenLoss};
+use crate::control::loss::{token_loss, TokenInputs, TokenLoss};
 use crate::control::{ControlConfig, Controller, Directive, Measurement, Moment};
 use crate::entropy::{entropy_from_lse, quadrant, softmax_into, ProbLine, Quadrant};
 use crate::error::SimError;
 use crate::metrics::Record;
 use crate::optim::{Optimizer, OptimizerKind};
-use crate::rl::RlSettings;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -37,46 +36,30 @@ pub enum TrainOn {
     Negative,
 }
 
-/// The `[grpo]` table of a scenario.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct GrpoConfig {
-    /// G samples per prompt.
-    pub group_size: usize,
-    /// B prompts per rollout batch (drawn without replacement).
-    pub batch_prompts: usize,
-    /// Sampling temperature T (log-probs and entropy use the same T, as verl).
-    pub temperature: f64,
-    pub lr: f64,
-    pub optimizer: OptimizerKind,
-    pub adam_beta1: f64,
-    pub adam_beta2: f64,
-    pub adam_eps: f64,
-    pub adv_std: AdvStd,
-    pub adv_eps: f64,
-    pub eps_low: f64,
-    pub eps_high: f64,
-    /// verl's dual clip c for A < 0; `inf` disables it.
-    pub dual_clip: f64,
-    /// k3 KL to the initial policy (0 = off).
-    pub kl_coef: f64,
-    /// Optimizer passes over each rollout batch.
-    pub ppo_epochs: usize,
-    /// Minibatches per pass (split by prompt group).
-    pub minibatches: usize,
-    /// Asynchronous lag d: the batch used at step t was sampled by the
-    /// policy of step t − d (the first d batches by the initial policy).
-    pub lag: usize,
-    /// Clip the gradient's L2 norm to this value (0 = off).
-    pub grad_clip: f64,
-    pub train_on: TrainOn,
-    /// Quadrants whose tokens are masked out of the loss (zero advantage;
-    /// they stay in the token-mean denominator): any of `p_up`, `p_down`,
-    /// `n_up`, `n_down`.
-    pub mask: Vec<String>,
-    /// Line between high and low probability for `mask`: a number τ, or
-    /// negative for `exp(−H)`.
-    pub mask_tau: f64,
+rl_struct! {
+    /// The `[grpo]` table of a scenario: the shared RL keys of
+    /// [`crate::rl`] and the toy's own (`optimizer`, `train_on`, `mask`,
+    /// `mask_tau`).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    pub struct GrpoConfig {
+        head {}
+        after_temperature {}
+        after_lr {
+            pub optimizer: OptimizerKind,
+        }
+        dual_clip_attrs {}
+        tail {
+            pub train_on: TrainOn,
+            /// Quadrants whose tokens are masked out of the loss (zero advantage;
+            /// they stay in the token-mean denominator): any of `p_up`, `p_down`,
+            /// `n_up`, `n_down`.
+            pub mask: Vec<String>,
+            /// Line between high and low probability for `mask`: a number τ, or
+            /// negative for `exp(−H)`.
+            pub mask_tau: f64,
+        }
+    }
 }
 
 impl Default for GrpoConfig {
@@ -104,35 +87,6 @@ impl Default for GrpoConfig {
             mask: Vec::new(),
             mask_tau: 0.95,
         }
-    }
-}
-
-impl GrpoConfig {
-    /// The settings shared with the LLM trainer (validated in `crate::rl`).
-    pub fn rl(&self) -> RlSettings {
-        RlSettings {
-            group_size: self.group_size,
-            batch_prompts: self.batch_prompts,
-            temperature: self.temperature,
-            lr: self.lr,
-            adam_beta1: self.adam_beta1,
-            adam_beta2: self.adam_beta2,
-            adam_eps: self.adam_eps,
-            adv_std: self.adv_std,
-            adv_eps: self.adv_eps,
-            eps_low: self.eps_low,
-            eps_high: self.eps_high,
-            dual_clip: self.dual_clip,
-            kl_coef: self.kl_coef,
-            ppo_epochs: self.ppo_epochs,
-            minibatches: self.minibatches,
-            lag: self.lag,
-            grad_clip: self.grad_clip,
-        }
-    }
-
-    pub fn loss_config(&self) -> LossConfig {
-        self.rl().loss_config()
     }
 }
 

@@ -18,6 +18,9 @@
 //! assert!((entropy(&p) - 2f64.ln()).abs() < 1e-12);
 //! ```
 
+// First, so its `rl_struct!` is in scope in the modules below (`grpo`).
+#[macro_use]
+pub mod rl;
 pub mod advantage;
 pub mod atomic;
 pub mod bandit;
@@ -34,7 +37,6 @@ pub mod numfmt;
 pub mod optim;
 pub mod plot;
 pub mod report;
-pub mod rl;
 pub mod runner;
 pub mod scenario;
 pub mod scratch;

@@ -1,14 +1,17 @@
 //! The RL settings both trainers share: the toy's `[grpo]` table
 //! ([`crate::grpo::GrpoConfig`]) and the LLM's (`entropic_llm::grpo::config::
-//! GrpoParams`) carry these 17 keys under the same names, and both validate
-//! them here, against one range each, so a value accepted by one trainer is
-//! accepted by the other. The key references (`entropic scenario --keys`,
-//! `entropic llm keys`) take each key's range and meaning from [`RL_KEYS`].
+//! GrpoParams`) carry these 17 keys under the same names, declared once by
+//! [`rl_struct!`](crate::rl_struct), and both validate them here, against
+//! one range each, so a value accepted by one trainer is accepted by the
+//! other. The key references (`entropic scenario --keys`, `entropic llm
+//! keys`) take each key's range and meaning from [`RL_KEYS`].
 //!
-//! Left as two structs on purpose: the trainers' defaults differ (the toy's
+//! Two structs rather than one: the trainers' defaults differ (the toy's
 //! learning rate is for a bandit's logits, the LLM's for a transformer's
 //! weights), each adds keys of its own, and both refuse unknown keys, which
-//! serde cannot combine with a flattened shared struct.
+//! serde cannot combine with a flattened shared struct. So the shared
+//! fields are written once, in the macro, and each struct is generated
+//! with them; each side keeps its own `Default`.
 use crate::advantage::AdvStd;
 use crate::control::loss::LossConfig;
 
@@ -35,6 +38,128 @@ pub struct RlSettings {
     pub minibatches: usize,
     pub lag: usize,
     pub grad_clip: f64,
+}
+
+/// Declares a trainer's `[grpo]` struct with the 17 shared fields of
+/// [`RlSettings`] (their doc comments included) and generates its `rl()`
+/// (the shared settings, for [`RlSettings::check`]) and `loss_config()`.
+///
+/// The trainer's own fields go in four slots, so each struct keeps its
+/// field order (and so its serialised key order) exactly: `head` before
+/// `group_size`, `after_temperature`, `after_lr` (before `adam_beta1`) and
+/// `tail` after `grad_clip`; `dual_clip_attrs` adds attributes to
+/// `dual_clip` (the LLM reads and writes it with `exact_f64`). The struct's
+/// own attributes (derives, `serde(deny_unknown_fields, default)`) are
+/// written by the caller, as is its `Default`.
+///
+/// ```
+/// entropic_sim::rl_struct! {
+///     /// A trainer's table.
+///     #[derive(Debug, Clone, Default)]
+///     pub struct Table {
+///         head {}
+///         after_temperature {}
+///         after_lr {}
+///         dual_clip_attrs {}
+///         tail { /// One key of its own.
+///                pub steps: usize, }
+///     }
+/// }
+/// let t = Table { group_size: 8, ..Default::default() };
+/// assert_eq!(t.rl().group_size, 8);
+/// assert_eq!(t.steps, 0);
+/// ```
+#[macro_export]
+macro_rules! rl_struct {
+    (
+        $(#[$attr:meta])*
+        $vis:vis struct $name:ident {
+            head { $($(#[$ha:meta])* $hv:vis $hf:ident : $ht:ty,)* }
+            after_temperature { $($(#[$ta:meta])* $tv:vis $tf:ident : $tt:ty,)* }
+            after_lr { $($(#[$la:meta])* $lv:vis $lf:ident : $lt:ty,)* }
+            dual_clip_attrs { $(#[$da:meta])* }
+            tail { $($(#[$ea:meta])* $ev:vis $ef:ident : $et:ty,)* }
+        }
+    ) => {
+        $(#[$attr])*
+        $vis struct $name {
+            $($(#[$ha])* $hv $hf: $ht,)*
+            /// G samples per prompt (≥ 2, so a group can have a spread).
+            pub group_size: usize,
+            /// B prompts per rollout batch (the toy draws them without
+            /// replacement).
+            pub batch_prompts: usize,
+            /// Sampling temperature T; log-probs, ratios and entropies use
+            /// the same T (docs/mathematics.md §1, as verl). Must be > 0.
+            pub temperature: f64,
+            $($(#[$ta])* $tv $tf: $tt,)*
+            /// Learning rate (the LLM's peak rate).
+            pub lr: f64,
+            $($(#[$la])* $lv $lf: $lt,)*
+            /// Adam β1.
+            pub adam_beta1: f64,
+            /// Adam β2.
+            pub adam_beta2: f64,
+            /// Adam ε.
+            pub adam_eps: f64,
+            /// Group-advantage normalisation (docs/mathematics.md §2):
+            /// unbiased | population | none.
+            pub adv_std: $crate::advantage::AdvStd,
+            /// ε in (r − mean)/(std + ε).
+            pub adv_eps: f64,
+            /// PPO clip below (the ratio's floor is 1 − ε_low).
+            pub eps_low: f64,
+            /// PPO clip above (the ratio's ceiling is 1 + ε_high).
+            pub eps_high: f64,
+            /// verl's dual clip c for A < 0; `inf` disables it.
+            $(#[$da])*
+            pub dual_clip: f64,
+            /// β of the k3 KL to the initial (frozen) policy (0 = off).
+            pub kl_coef: f64,
+            /// Optimizer passes over each rollout batch.
+            pub ppo_epochs: usize,
+            /// Minibatches per pass, split by prompt group.
+            pub minibatches: usize,
+            /// Asynchronous lag d: the batch used at step t was sampled by
+            /// the policy of step t − d (the first d batches by the initial
+            /// policy).
+            pub lag: usize,
+            /// Clip the gradient's global L2 norm to this value (0 = off).
+            pub grad_clip: f64,
+            $($(#[$ea])* $ev $ef: $et,)*
+        }
+
+        impl $name {
+            /// The settings shared with the other trainer (validated by
+            /// `entropic_sim::rl::RlSettings::check`).
+            pub fn rl(&self) -> $crate::rl::RlSettings {
+                $crate::rl::RlSettings {
+                    group_size: self.group_size,
+                    batch_prompts: self.batch_prompts,
+                    temperature: self.temperature,
+                    lr: self.lr,
+                    adam_beta1: self.adam_beta1,
+                    adam_beta2: self.adam_beta2,
+                    adam_eps: self.adam_eps,
+                    adv_std: self.adv_std,
+                    adv_eps: self.adv_eps,
+                    eps_low: self.eps_low,
+                    eps_high: self.eps_high,
+                    dual_clip: self.dual_clip,
+                    kl_coef: self.kl_coef,
+                    ppo_epochs: self.ppo_epochs,
+                    minibatches: self.minibatches,
+                    lag: self.lag,
+                    grad_clip: self.grad_clip,
+                }
+            }
+
+            /// The shared loss settings of `entropic_sim::control::loss`.
+            pub fn loss_config(&self) -> $crate::control::loss::LossConfig {
+                self.rl().loss_config()
+            }
+        }
+    };
 }
 
 /// One shared key: its name inside `[grpo]`, allowed range and meaning.

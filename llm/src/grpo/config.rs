@@ -9,9 +9,7 @@ use crate::error::{LlmError, Result};
 use crate::pretrain::{EvalConfig, ModelShape, PretrainConfig};
 use crate::tasks::ArithConfig;
 use entropic_sim::advantage::AdvStd;
-use entropic_sim::control::loss::LossConfig;
 use entropic_sim::control::ControlConfig;
-use entropic_sim::rl::RlSettings;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -28,65 +26,50 @@ pub enum LrSchedule {
     Linear,
 }
 
-/// The `[grpo]` table: rollout, loss, optimizer and bookkeeping settings.
-/// Defaults follow verl where it has one (docs/peers.md §1: ε 0.2, dual clip 3,
-/// grad clip 1, one PPO epoch, no KL), docs/mathematics.md §3's authors' run script for
-/// G = 8 and T = 0.6 is *not* the default here: T = 1 matches the base
-/// model's evaluation temperature.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct GrpoParams {
-    /// Seed of every random choice of the run (prompts, samples, clip_cov).
-    pub seed: u64,
-    /// Training steps (rollout batches consumed).
-    pub steps: usize,
-    /// G completions per prompt (≥ 2, so a group can have a spread).
-    pub group_size: usize,
-    /// Prompts per rollout batch.
-    pub batch_prompts: usize,
-    /// Sampling temperature T; log-probs, ratios and entropies use the same T
-    /// (docs/mathematics.md §1). Must be > 0 (greedy sampling has no log-prob to train).
-    pub temperature: f64,
-    /// Most generated tokens per completion (the stop token included).
-    pub max_new_tokens: usize,
-    /// Peak learning rate of AdamW.
-    pub lr: f64,
-    pub lr_schedule: LrSchedule,
-    /// Linear warm-up steps from `lr/warmup_steps` to `lr`.
-    pub warmup_steps: usize,
-    /// Final learning rate as a share of `lr` (cosine, linear).
-    pub min_lr_frac: f64,
-    pub weight_decay: f64,
-    pub adam_beta1: f64,
-    pub adam_beta2: f64,
-    pub adam_eps: f64,
-    /// Group-advantage normalisation (docs/mathematics.md §2): unbiased | population | none.
-    pub adv_std: AdvStd,
-    pub adv_eps: f64,
-    pub eps_low: f64,
-    pub eps_high: f64,
-    /// verl's dual clip c for A < 0; `inf` disables it.
-    #[serde(with = "entropic_sim::control::exact_f64")]
-    pub dual_clip: f64,
-    /// β of the k3 KL to the frozen base model (0 = off; docs/peers.md §1 verl).
-    pub kl_coef: f64,
-    /// Optimizer passes over each rollout batch.
-    pub ppo_epochs: usize,
-    /// Minibatches per pass, split by prompt group.
-    pub minibatches: usize,
-    /// Asynchronous lag d: the batch used at step t was sampled by the
-    /// policy of step t − d (the first d batches by the initial policy).
-    pub lag: usize,
-    /// Global gradient-norm clip (0 = off).
-    pub grad_clip: f64,
-    /// Write a checkpoint after every this many steps (and after the last).
-    pub checkpoint_every: usize,
-    /// Validation pass@1 every this many steps (0 = never); also at the last step.
-    pub val_every: usize,
-    /// Validation problems (one sample each at T).
-    pub val_problems: usize,
-    /// Sequences per sampling call (memory bound of generation).
-    pub sample_batch: usize,
+entropic_sim::rl_struct! {
+    /// The `[grpo]` table: rollout, loss, optimizer and bookkeeping settings.
+    /// Defaults follow verl where it has one (docs/peers.md §1: ε 0.2, dual clip 3,
+    /// grad clip 1, one PPO epoch, no KL), docs/mathematics.md §3's authors' run script for
+    /// G = 8 and T = 0.6 is *not* the default here: T = 1 matches the base
+    /// model's evaluation temperature.
+    ///
+    /// The 17 keys shared with the toy are declared by
+    /// `entropic_sim::rl_struct!`; the slots below are this trainer's own.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    pub struct GrpoParams {
+        head {
+            /// Seed of every random choice of the run (prompts, samples, clip_cov).
+            pub seed: u64,
+            /// Training steps (rollout batches consumed).
+            pub steps: usize,
+        }
+        after_temperature {
+            /// Most generated tokens per completion (the stop token included).
+            pub max_new_tokens: usize,
+        }
+        after_lr {
+            pub lr_schedule: LrSchedule,
+            /// Linear warm-up steps from `lr/warmup_steps` to `lr`.
+            pub warmup_steps: usize,
+            /// Final learning rate as a share of `lr` (cosine, linear).
+            pub min_lr_frac: f64,
+            pub weight_decay: f64,
+        }
+        dual_clip_attrs {
+            #[serde(with = "entropic_sim::control::exact_f64")]
+        }
+        tail {
+            /// Write a checkpoint after every this many steps (and after the last).
+            pub checkpoint_every: usize,
+            /// Validation pass@1 every this many steps (0 = never); also at the last step.
+            pub val_every: usize,
+            /// Validation problems (one sample each at T).
+            pub val_problems: usize,
+            /// Sequences per sampling call (memory bound of generation).
+            pub sample_batch: usize,
+        }
+    }
 }
 
 impl Default for GrpoParams {
@@ -125,34 +108,6 @@ impl Default for GrpoParams {
 }
 
 impl GrpoParams {
-    /// The settings shared with the toy trainer (validated in `entropic_sim::rl`).
-    pub fn rl(&self) -> RlSettings {
-        RlSettings {
-            group_size: self.group_size,
-            batch_prompts: self.batch_prompts,
-            temperature: self.temperature,
-            lr: self.lr,
-            adam_beta1: self.adam_beta1,
-            adam_beta2: self.adam_beta2,
-            adam_eps: self.adam_eps,
-            adv_std: self.adv_std,
-            adv_eps: self.adv_eps,
-            eps_low: self.eps_low,
-            eps_high: self.eps_high,
-            dual_clip: self.dual_clip,
-            kl_coef: self.kl_coef,
-            ppo_epochs: self.ppo_epochs,
-            minibatches: self.minibatches,
-            lag: self.lag,
-            grad_clip: self.grad_clip,
-        }
-    }
-
-    /// The shared loss settings of `entropic_sim::control::loss`.
-    pub fn loss_config(&self) -> LossConfig {
-        self.rl().loss_config()
-    }
-
     /// Learning rate at `step` (0-based): linear warm-up `lr·(step+1)/warmup`,
     /// then the schedule over the remaining steps, reaching
     /// `min_lr_frac·lr` at the last step (nanoGPT's shape).
