@@ -17,6 +17,7 @@ use crate::control::loss::{token_loss, LossConfig, TokenInputs, TokenLoss};
 use crate::control::{ControlConfig, Controller, Directive, Measurement, Moment};
 use crate::entropy::{entropy_from_lse, quadrant, softmax_into, ProbLine, Quadrant};
 use crate::error::SimError;
+use crate::keyed::Key;
 use crate::metrics::Record;
 use crate::optim::{Optimizer, OptimizerKind};
 use crate::rl::RlSettings;
@@ -183,7 +184,13 @@ pub struct Trainer {
     pub reference: Option<Policy>,
     pub opt: Optimizer,
     pub ctl: Controller,
+    /// The stream of the loss's own draws (clip_cov's token choice). The
+    /// rollout does not draw from it: see [`Trainer::rollout`].
     pub rng: ChaCha8Rng,
+    /// Rollout batches sampled so far: the `step` coordinate of the keyed
+    /// draws ([`crate::keyed`]). Equal to the training step when `lag = 0`;
+    /// with a lag the first `lag + 1` batches are sampled at step 0.
+    pub rollouts: u64,
     pub queue: VecDeque<Rollout>,
     pub step: usize,
     pub seed: u64,
@@ -262,6 +269,7 @@ impl Trainer {
             opt,
             ctl: Controller::new(control.clone()),
             rng,
+            rollouts: 0,
             queue: VecDeque::new(),
             step: 0,
             seed,
@@ -282,6 +290,21 @@ impl Trainer {
     }
 
     /// Sample a rollout batch from the current policy.
+    ///
+    /// Every draw is keyed ([`crate::keyed`]), so twins (arms differing only
+    /// in α) draw the same numbers wherever their policies agree, whatever
+    /// either arm drew before (e.g. clip_cov's draws from `self.rng` in the
+    /// loss):
+    /// * the action of batch slot j, sample i, position l of rollout batch r
+    ///   uses `u(seed, r, j, i, l)`, by inverse CDF. The key is the prompt's
+    ///   *slot* in the batch, not its id, so a prompt that appeared twice in
+    ///   one batch would not get identical draws (distinct prompts per batch
+    ///   today; the key does not rely on it);
+    /// * the batch's prompts (B of M, partial Fisher–Yates) come from a
+    ///   ChaCha8 stream seeded by the keyed hash of (seed, r), so they depend
+    ///   on nothing the policy or α changes. (The former shared stream also
+    ///   had a policy-free draw count in the rollout, but the loss's
+    ///   clip_cov draws shared it and moved later batches' prompts.)
     pub fn rollout(&mut self) -> Rollout {
         let (m, k, b, g) = (
             self.policy.m,
@@ -290,13 +313,19 @@ impl Trainer {
             self.grpo.group_size,
         );
         let t = self.grpo.temperature;
+        let batch_key = Key::new(self.seed).child(self.rollouts);
         // B distinct prompts (partial Fisher-Yates), sorted for memory locality.
         let mut prompts: Vec<u32> = if b == m {
             (0..m as u32).collect()
         } else {
+            let mut prng = ChaCha8Rng::seed_from_u64(
+                Key::new(self.seed ^ PROMPT_DOMAIN)
+                    .child(self.rollouts)
+                    .value(),
+            );
             let mut idx: Vec<u32> = (0..m as u32).collect();
             for i in 0..b {
-                let j = self.rng.random_range(i..m);
+                let j = prng.random_range(i..m);
                 idx.swap(i, j);
             }
             idx.truncate(b);
@@ -328,8 +357,10 @@ impl Trainer {
         let mut adv = vec![0.0; g];
         let mut reward_sum = 0.0;
         let mut cdf = vec![0.0; k];
-        for &mp in &prompts {
+        self.rollouts += 1;
+        for (slot, &mp) in prompts.iter().enumerate() {
             let mp_u = mp as usize;
+            let slot_key = batch_key.child(slot as u64);
             r.group_start.push(r.prompt.len());
             if exact {
                 self.policy.logits(mp_u, 0, 0, &mut z);
@@ -373,8 +404,8 @@ impl Trainer {
                     acc += pi;
                     *c = acc;
                 }
-                for rw in rewards.iter_mut() {
-                    let a = sample_cdf(&cdf, self.rng.random::<f64>());
+                for (i, rw) in rewards.iter_mut().enumerate() {
+                    let a = sample_cdf(&cdf, slot_key.child(i as u64).uniform(0));
                     *rw = if self.policy.accepted(mp_u, 0, a) {
                         1.0
                     } else {
@@ -388,13 +419,14 @@ impl Trainer {
                     r.ent_old.push(h);
                 }
             } else {
-                for rw in rewards.iter_mut() {
+                for (i, rw) in rewards.iter_mut().enumerate() {
+                    let sample_key = slot_key.child(i as u64);
                     let mut prev = bos(k);
                     let mut ok = true;
                     for pos in 0..l {
                         self.policy.logits(mp_u, pos, prev, &mut z);
                         let lse = softmax_into(&z, t, &mut p);
-                        let a = sample_index(&p, self.rng.random::<f64>());
+                        let a = sample_index(&p, sample_key.uniform(pos as u64));
                         ok &= self.policy.accepted(mp_u, pos, a);
                         r.prompt.push(mp);
                         r.pos.push(pos as u16);
@@ -706,6 +738,11 @@ impl Trainer {
         (b.prompt[j] as usize * self.policy.l + b.pos[j] as usize) * k1 + b.prev[j] as usize
     }
 }
+
+/// Mixed into the seed for the prompt shuffle's key, so it never shares a
+/// key with an action draw (an arbitrary odd constant: the first 64 bits of
+/// √3's fraction).
+const PROMPT_DOMAIN: u64 = 0xBB67_AE85_84CA_A73B;
 
 /// Inverse-CDF sampling from a cumulative distribution (binary search):
 /// the first index whose cumulative sum exceeds `u`, as [`sample_index`]
