@@ -12,9 +12,7 @@ use entropic_llm::device::{self, DeviceChoice, Precision};
 use entropic_llm::eval::{entropy_probe, evaluate, problem_set};
 use entropic_llm::grpo;
 use entropic_llm::pretrain::{pretrain, EvalConfig, LlmScenario};
-use entropic_llm::sample::SampleConfig;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+use entropic_llm::sample::{Draws, SampleConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -272,7 +270,7 @@ pub fn run(cmd: LlmCommand) -> anyhow::Result<ExitCode> {
                 k,
                 saved_eval.batch,
                 &sc,
-                &mut ChaCha8Rng::seed_from_u64(seed),
+                Draws::new(seed, 0, 0),
             )?;
             if json {
                 print_json(&r)?;

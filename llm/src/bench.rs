@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::model::Qwen2;
 use crate::optim::{AdamW, AdamWConfig};
 use crate::pretrain::{lm_batch, lm_loss, LmBatch};
-use crate::sample::{generate, SampleConfig};
+use crate::sample::{generate, Draws, SampleConfig};
 use candle_core::{DType, Device, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -93,8 +93,11 @@ pub fn bench_llm(json: bool) -> Result<serde_json::Value> {
             pad_id: 0,
             use_cache,
         };
-        let mut r = ChaCha8Rng::seed_from_u64(1);
-        time(runs, || generate(&model, &prompts, &sc, &mut r).map(|_| ()))
+        let mut step = 0u64;
+        time(runs, || {
+            step += 1;
+            generate(&model, &prompts, &sc, Draws::new(1, 0, step)).map(|_| ())
+        })
     };
     let cached = gen(true, 5)?;
     let recompute = gen(false, 2)?;

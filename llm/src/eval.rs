@@ -1,11 +1,10 @@
 //! pass@k on a problem set, and the per-token entropy probe.
 use crate::error::{LlmError, Result};
 use crate::model::Qwen2;
-use crate::sample::{generate, token_logp_entropy, SampleConfig};
+use crate::sample::{generate, token_logp_entropy, Draws, SampleConfig};
 use crate::tasks::{load_jsonl, reward, ArithConfig, Kind, Problem};
 use crate::tokenizer::Tok;
 use candle_core::Tensor;
-use rand::Rng;
 use serde::Serialize;
 use std::path::Path;
 
@@ -41,9 +40,11 @@ pub struct EvalResult {
 }
 
 /// Samples `n` completions per problem (in batches of `batch` sequences)
-/// and averages pass@1 and pass@k over problems.
+/// and averages pass@1 and pass@k over problems. Sample `s` of problem `i`
+/// is row `i·n + s` of `draws` (keyed), so the figures do not depend on
+/// `batch`.
 #[allow(clippy::too_many_arguments)]
-pub fn evaluate<R: Rng>(
+pub fn evaluate(
     model: &Qwen2,
     tok: &Tok,
     problems: &[Problem],
@@ -51,7 +52,7 @@ pub fn evaluate<R: Rng>(
     k: usize,
     batch: usize,
     sc: &SampleConfig,
-    rng: &mut R,
+    draws: Draws,
 ) -> Result<EvalResult> {
     if problems.is_empty() {
         return Err(LlmError::input(
@@ -76,9 +77,14 @@ pub fn evaluate<R: Rng>(
     }
     let mut correct = vec![0usize; problems.len()];
     let mut tokens = 0usize;
-    for chunk in jobs.chunks(batch.max(1)) {
+    for (c, chunk) in jobs.chunks(batch.max(1)).enumerate() {
         let prompts: Vec<Vec<u32>> = chunk.iter().map(|j| j.1.clone()).collect();
-        let out = generate(model, &prompts, sc, rng)?;
+        let out = generate(
+            model,
+            &prompts,
+            sc,
+            draws.from_row((c * batch.max(1)) as u64),
+        )?;
         for ((i, _), s) in chunk.iter().zip(out) {
             tokens += s.tokens.len();
             let text = tok.decode(&s.tokens)?;

@@ -33,7 +33,7 @@ use crate::checkpoint::{self, stop_tokens};
 use crate::error::{LlmError, Result};
 use crate::model::Qwen2;
 use crate::optim::{clip_grad_norm, AdamW, AdamWConfig};
-use crate::sample::{generate, SampleConfig};
+use crate::sample::{generate, Draws, SampleConfig};
 use crate::tasks::{reward, ArithConfig, Problem};
 use crate::tokenizer::Tok;
 use candle_core::{DType, Device};
@@ -83,7 +83,6 @@ pub struct GrpoTrainer {
     pub ctl: Controller,
     directive: Directive,
     data_rng: ChaCha8Rng,
-    sample_rng: ChaCha8Rng,
     loss_rng: ChaCha8Rng,
     prompts_drawn: u64,
     queue: VecDeque<Rollout>,
@@ -94,6 +93,11 @@ pub struct GrpoTrainer {
 }
 
 /// A seeded ChaCha8 on its own stream (one per use, so they never interfere).
+/// Keyed-draw streams of the sampler: training rollouts (stream 2, as the
+/// sequential sampling RNG it replaces) and validation.
+const SAMPLE_STREAM: u64 = 2;
+const VALIDATE_STREAM: u64 = 1 << 32;
+
 fn stream_rng(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
     r.set_stream(stream);
@@ -220,7 +224,6 @@ impl GrpoTrainer {
             ctl: Controller::new(cfg.control.clone()),
             directive: Directive::default(),
             data_rng: stream_rng(seed, 1),
-            sample_rng: stream_rng(seed, 2),
             loss_rng: stream_rng(seed, 3),
             prompts_drawn: 0,
             queue: VecDeque::new(),
@@ -236,7 +239,6 @@ impl GrpoTrainer {
                 tr.directive = st.controller.state.last;
                 tr.ctl = st.controller;
                 tr.data_rng = st.data_rng;
-                tr.sample_rng = st.sample_rng;
                 tr.loss_rng = st.loss_rng;
                 tr.prompts_drawn = st.prompts_drawn;
                 tr.queue = st.queue.into();
@@ -309,7 +311,6 @@ impl GrpoTrainer {
             base: self.base.clone(),
             controller: self.ctl.clone(),
             data_rng: self.data_rng.clone(),
-            sample_rng: self.sample_rng.clone(),
             loss_rng: self.loss_rng.clone(),
             prompts_drawn: self.prompts_drawn,
             queue: self.queue.iter().cloned().collect(),
@@ -341,16 +342,15 @@ impl GrpoTrainer {
         }
     }
 
-    /// Samples `prompts` in chunks of `sample_batch` with `rng`.
-    fn sample(
-        &self,
-        prompts: &[Vec<u32>],
-        rng: &mut ChaCha8Rng,
-    ) -> Result<Vec<crate::sample::Sample>> {
+    /// Samples `prompts` in chunks of `sample_batch` with keyed `draws`
+    /// (row = index in `prompts`, whatever the chunking).
+    fn sample(&self, prompts: &[Vec<u32>], draws: Draws) -> Result<Vec<crate::sample::Sample>> {
         let sc = self.sample_config();
         let mut out = Vec::with_capacity(prompts.len());
-        for chunk in prompts.chunks(self.cfg.grpo.sample_batch) {
-            out.extend(generate(&self.model, chunk, &sc, rng)?);
+        let n = self.cfg.grpo.sample_batch;
+        for (c, chunk) in prompts.chunks(n).enumerate() {
+            let d = draws.from_row((c * n) as u64);
+            out.extend(generate(&self.model, chunk, &sc, d)?);
         }
         Ok(out)
     }
@@ -379,6 +379,9 @@ impl GrpoTrainer {
     /// of generated tokens and the sampling seconds.
     fn rollout(&mut self) -> Result<(Rollout, usize, f64)> {
         let g = self.cfg.grpo.group_size;
+        // The rollout's ordinal: the keyed draws' step (batches sampled so
+        // far, counted by the prompts drawn, which checkpoints keep).
+        let ordinal = self.prompts_drawn / self.cfg.grpo.batch_prompts.max(1) as u64;
         let mut probs = Vec::with_capacity(self.cfg.grpo.batch_prompts);
         for _ in 0..self.cfg.grpo.batch_prompts {
             probs.push(self.arith.train_example(0.0, &mut self.data_rng).0);
@@ -390,9 +393,8 @@ impl GrpoTrainer {
             prompts.extend(std::iter::repeat_n(ids, g));
         }
         let t0 = Instant::now();
-        let mut rng = self.sample_rng.clone();
-        let samples = self.sample(&prompts, &mut rng)?;
-        self.sample_rng = rng;
+        let draws = Draws::new(self.cfg.grpo.seed, SAMPLE_STREAM, ordinal);
+        let samples = self.sample(&prompts, draws)?;
         let secs = t0.elapsed().as_secs_f64();
         let gen_tokens: usize = samples.iter().map(|s| s.tokens.len()).sum();
         let mut seqs = Vec::with_capacity(samples.len());
@@ -511,17 +513,17 @@ impl GrpoTrainer {
         })
     }
 
-    /// Validation pass@1 (one sample per problem at T, its own RNG stream
-    /// per step so validation never moves the training RNGs) and the
+    /// Validation pass@1 (one sample per problem at T, keyed draws of its
+    /// own stream, so validation never moves the training draws) and the
     /// token-mean entropy of those samples under the current policy.
     fn validate(&self) -> Result<(f64, f64)> {
-        let mut rng = stream_rng(self.cfg.grpo.seed, (1u64 << 32) + self.step as u64);
+        let draws = Draws::new(self.cfg.grpo.seed, VALIDATE_STREAM, self.step as u64);
         let prompts = self
             .val
             .iter()
             .map(|p| self.encode_prompt(p))
             .collect::<Result<Vec<_>>>()?;
-        let samples = self.sample(&prompts, &mut rng)?;
+        let samples = self.sample(&prompts, draws)?;
         let mut pass = 0.0;
         let mut seqs = Vec::with_capacity(samples.len());
         for ((s, p), ids) in samples.iter().zip(&self.val).zip(prompts) {

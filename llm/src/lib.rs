@@ -52,5 +52,5 @@ pub use config::Qwen2Config;
 pub use error::{LlmError, Result};
 pub use model::{KvCache, Qwen2};
 pub use optim::{AdamW, AdamWConfig, AdamWState};
-pub use sample::{generate, token_logp_entropy, Sample, SampleConfig};
+pub use sample::{generate, token_logp_entropy, Draws, Sample, SampleConfig};
 pub use tokenizer::Tok;

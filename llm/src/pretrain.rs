@@ -7,7 +7,7 @@ use crate::error::{LlmError, Result};
 use crate::eval::{evaluate, EvalResult};
 use crate::model::Qwen2;
 use crate::optim::{clip_grad_norm, AdamW, AdamWConfig};
-use crate::sample::SampleConfig;
+use crate::sample::{Draws, SampleConfig};
 use crate::tasks::ArithConfig;
 use crate::tokenizer::{Tok, BOS, EOS, PAD};
 use candle_core::{DType, Device, Tensor, D};
@@ -338,7 +338,7 @@ pub fn pretrain(sc: &LlmScenario, out: &Path, progress: bool) -> Result<Pretrain
         e.k,
         e.batch,
         &sample,
-        &mut ChaCha8Rng::seed_from_u64(sc.seed + 1),
+        Draws::new(sc.seed + 1, 0, 0),
     )?;
     Ok(PretrainReport {
         steps,

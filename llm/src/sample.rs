@@ -2,7 +2,7 @@
 use crate::error::{LlmError, Result};
 use crate::model::{position_ids, KvCache, Qwen2};
 use candle_core::{DType, Tensor, D};
-use rand::Rng;
+use entropic_sim::keyed::Key;
 
 /// Log-prob of each target and full-vocab entropy at each position under
 /// `π = softmax(logits / T)` (docs/mathematics.md §1; docs/peers.md: `H = logsumexp(z) −
@@ -69,8 +69,57 @@ pub struct Sample {
     pub stopped: bool,
 }
 
-/// Draws a token from one row of logits; returns (id, behaviour log-prob).
-fn pick<R: Rng>(row: &[f32], t: f64, top_p: f64, rng: &mut R) -> (u32, f32) {
+/// Where [`generate`]'s uniforms come from: keyed draws
+/// (`entropic_sim::keyed`), one per (row, position), so rows that finished
+/// draw nothing and shift nothing, and twins (runs differing only in α)
+/// draw the same numbers wherever their policies agree.
+///
+/// The key is `(seed, stream, step, row, position)`: `row` is
+/// `first_row +` the row's index in the call, so a caller that splits one
+/// batch into chunks keeps each row's draws (the trainer's row is
+/// `prompt slot·G + sample`); `position` counts generated tokens.
+/// Callers that do not train (eval, bench) pick any `step` and a `stream`
+/// of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Draws {
+    pub seed: u64,
+    /// Separates independent uses of one seed (training rollouts,
+    /// validation, evaluation).
+    pub stream: u64,
+    /// Rollout ordinal (the trainer), or any counter of the caller.
+    pub step: u64,
+    /// Row coordinate of the call's first row.
+    pub first_row: u64,
+}
+
+impl Draws {
+    /// Draws for `(seed, stream, step)` from row 0.
+    pub fn new(seed: u64, stream: u64, step: u64) -> Draws {
+        Draws {
+            seed,
+            stream,
+            step,
+            first_row: 0,
+        }
+    }
+
+    /// The same draws, with the call's rows starting at `first_row`.
+    pub fn from_row(self, first_row: u64) -> Draws {
+        Draws { first_row, ..self }
+    }
+
+    /// The key of row `r` of the call (the position is its last coordinate).
+    fn row_key(&self, r: usize) -> Key {
+        Key::new(self.seed)
+            .child(self.stream)
+            .child(self.step)
+            .child(self.first_row + r as u64)
+    }
+}
+
+/// Draws a token from one row of logits with the uniform `u ∈ [0, 1)`;
+/// returns (id, behaviour log-prob).
+fn pick(row: &[f32], t: f64, top_p: f64, u: f64) -> (u32, f32) {
     let tt = if t > 0.0 { t as f32 } else { 1.0 };
     let z: Vec<f32> = row.iter().map(|x| x / tt).collect();
     let max = z.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
@@ -92,7 +141,7 @@ fn pick<R: Rng>(row: &[f32], t: f64, top_p: f64, rng: &mut R) -> (u32, f32) {
             break;
         }
     }
-    let mut u = rng.random::<f64>() * mass;
+    let mut u = u * mass;
     for &(i, p) in &kept {
         if u < p {
             return (i as u32, logp(i));
@@ -106,11 +155,13 @@ fn pick<R: Rng>(row: &[f32], t: f64, top_p: f64, rng: &mut R) -> (u32, f32) {
 /// Samples a continuation for each prompt, all in one batch: prompts are
 /// left-padded (masked out, positions not shifted), finished rows keep
 /// running on padding until every row stops or `max_new_tokens` is reached.
-pub fn generate<R: Rng>(
+/// Token `l` of row `r` uses the keyed uniform of `(draws, r, l)`; greedy
+/// (T = 0) draws nothing.
+pub fn generate(
     model: &Qwen2,
     prompts: &[Vec<u32>],
     cfg: &SampleConfig,
-    rng: &mut R,
+    draws: Draws,
 ) -> Result<Vec<Sample>> {
     let b = prompts.len();
     if b == 0 {
@@ -152,12 +203,17 @@ pub fn generate<R: Rng>(
     for step in 0..cfg.max_new_tokens {
         let rows = logits.to_vec2::<f32>()?;
         let mut next = Vec::with_capacity(b);
-        for (r, s) in rows.iter().zip(out.iter_mut()) {
+        for (ri, (r, s)) in rows.iter().zip(out.iter_mut()).enumerate() {
             if s.stopped {
                 next.push(cfg.pad_id);
                 continue;
             }
-            let (tok, lp) = pick(r, cfg.temperature, cfg.top_p, rng);
+            let u = if cfg.temperature > 0.0 {
+                draws.row_key(ri).uniform(step as u64)
+            } else {
+                0.0
+            };
+            let (tok, lp) = pick(r, cfg.temperature, cfg.top_p, u);
             s.tokens.push(tok);
             s.logps.push(lp);
             s.stopped = cfg.stop.contains(&tok);

@@ -28,7 +28,7 @@ use crate::error::{LlmError, Result};
 use crate::model::Qwen2;
 use crate::optim::{AdamW, AdamWConfig};
 use crate::pretrain::{lm_batch, lm_loss};
-use crate::sample::{generate, token_logp_entropy, SampleConfig};
+use crate::sample::{generate, token_logp_entropy, Draws, SampleConfig};
 use candle_core::{DType, Device, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -539,7 +539,7 @@ pub fn throughput(
     };
     let mut made = 0usize;
     let gen = median(time(&mut || {
-        let out = generate(&model, &prompts, &sc, &mut rng)?;
+        let out = generate(&model, &prompts, &sc, Draws::new(0, 0, 0))?;
         made = out.iter().map(|s| s.tokens.len()).sum();
         Ok(())
     })?);

@@ -2,7 +2,7 @@
 use candle_core::{DType, Device, Tensor, D};
 use entropic_llm::checkpoint;
 use entropic_llm::optim::{AdamW, AdamWConfig};
-use entropic_llm::sample::{generate, token_logp_entropy, SampleConfig};
+use entropic_llm::sample::{generate, token_logp_entropy, Draws, SampleConfig};
 use entropic_llm::{Qwen2, Qwen2Config, Tok};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -195,9 +195,9 @@ fn kv_cache_greedy_equals_recomputation() {
         pad_id: 0,
         use_cache: true,
     };
-    let a = generate(&m, &prompts(), &sc, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
+    let a = generate(&m, &prompts(), &sc, Draws::new(0, 0, 0)).unwrap();
     sc.use_cache = false;
-    let b = generate(&m, &prompts(), &sc, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
+    let b = generate(&m, &prompts(), &sc, Draws::new(0, 0, 0)).unwrap();
     assert_eq!(
         a.iter().map(|s| s.tokens.clone()).collect::<Vec<_>>(),
         b.iter().map(|s| s.tokens.clone()).collect::<Vec<_>>()
@@ -238,7 +238,7 @@ fn sampling_stops_and_reports_behaviour_logprobs() {
         pad_id: 0,
         use_cache: true,
     };
-    let out = generate(&m, &prompts(), &sc, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+    let out = generate(&m, &prompts(), &sc, Draws::new(1, 0, 0)).unwrap();
     assert!(out.iter().all(|s| s.stopped && s.tokens.len() == 1));
     // Behaviour log-prob equals log softmax(z / T) of the prompt's last position.
     let p = &prompts()[0];
@@ -384,4 +384,42 @@ fn char_tokenizer_round_trips_and_saves() {
     let back = Tok::load(&dir.join("tokenizer.json")).unwrap();
     assert_eq!(back.encode("a b-7").unwrap(), tok.encode("a b-7").unwrap());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Keyed draws (`Draws`): a row that finished draws nothing and shifts no
+/// other row's draws. Run A has no stop token; run B stops on the first
+/// token row 0 generated in A, so row 0 finishes after one token. Every
+/// other row's tokens in B equal A's up to and including the first time
+/// that row itself generates the stop token. (With one sequential RNG,
+/// rows 1 and 2 would draw different numbers from B's second token on.)
+/// A different `step` gives different tokens.
+#[test]
+fn a_finished_row_shifts_no_other_rows_draws() {
+    let m = model(true, DType::F32, 8);
+    let mut sc = SampleConfig {
+        max_new_tokens: 16,
+        temperature: 1.0,
+        top_p: 1.0,
+        stop: vec![],
+        pad_id: 0,
+        use_cache: true,
+    };
+    let d = Draws::new(3, 0, 5);
+    let a = generate(&m, &prompts(), &sc, d).unwrap();
+    let x = a[0].tokens[0];
+    sc.stop = vec![x];
+    let b = generate(&m, &prompts(), &sc, d).unwrap();
+    assert_eq!(b[0].tokens, vec![x]);
+    for r in 1..3 {
+        let n = a[r]
+            .tokens
+            .iter()
+            .position(|&t| t == x)
+            .map_or(16, |i| i + 1);
+        assert_eq!(b[r].tokens, a[r].tokens[..n], "row {r}");
+        assert!(n > 1, "row {r} stopped at once: pick another seed");
+    }
+    sc.stop.clear();
+    let c = generate(&m, &prompts(), &sc, Draws::new(3, 0, 6)).unwrap();
+    assert_ne!(a, c);
 }

@@ -12,11 +12,12 @@
 //! apart they would pass a dozen slices between files for no reader's gain.)
 
 use crate::advantage::{group_advantages, AdvStd};
-use crate::bandit::{bos, context_logit_grad, BanditConfig, Policy, Sampling};
+use crate::bandit::{bos, context_logit_grad, BanditConfig, Policy, PolicyKind, Sampling};
 use crate::control::loss::{token_loss, TokenInputs, TokenLoss};
 use crate::control::{ControlConfig, Controller, Directive, Measurement, Moment};
 use crate::entropy::{entropy_from_lse, quadrant, softmax_into, ProbLine, Quadrant};
 use crate::error::SimError;
+use crate::keyed::Key;
 use crate::metrics::Record;
 use crate::optim::{Optimizer, OptimizerKind};
 use rand::{Rng, SeedableRng};
@@ -137,7 +138,13 @@ pub struct Trainer {
     pub reference: Option<Policy>,
     pub opt: Optimizer,
     pub ctl: Controller,
+    /// The stream of the loss's own draws (clip_cov's token choice). The
+    /// rollout does not draw from it: see [`Trainer::rollout`].
     pub rng: ChaCha8Rng,
+    /// Rollout batches sampled so far: the `step` coordinate of the keyed
+    /// draws ([`crate::keyed`]). Equal to the training step when `lag = 0`;
+    /// with a lag the first `lag + 1` batches are sampled at step 0.
+    pub rollouts: u64,
     pub queue: VecDeque<Rollout>,
     pub step: usize,
     pub seed: u64,
@@ -145,6 +152,14 @@ pub struct Trainer {
     directive: Directive,
     /// Parameter gradient of the last `loss_grad`.
     pub grad: Vec<f64>,
+    /// Tabular policy: the prompts whose gradient rows the last
+    /// `loss_grad` wrote, in the order written (the only non-zero rows of
+    /// `grad`, so the next call zeroes just these and sums the norm over
+    /// them; see [`Trainer::loss_grad`]).
+    touched: Vec<usize>,
+    /// The last consumed rollout batch, whose buffers the next
+    /// [`Trainer::rollout`] reuses.
+    spare: Option<Rollout>,
     mask: Vec<Quadrant>,
 }
 
@@ -216,12 +231,15 @@ impl Trainer {
             opt,
             ctl: Controller::new(control.clone()),
             rng,
+            rollouts: 0,
             queue: VecDeque::new(),
             step: 0,
             seed,
             arm: arm.to_string(),
             directive: Directive::default(),
             grad: vec![0.0; n],
+            touched: Vec::new(),
+            spare: None,
             mask,
         }
     }
@@ -236,6 +254,21 @@ impl Trainer {
     }
 
     /// Sample a rollout batch from the current policy.
+    ///
+    /// Every draw is keyed ([`crate::keyed`]), so twins (arms differing only
+    /// in α) draw the same numbers wherever their policies agree, whatever
+    /// either arm drew before (e.g. clip_cov's draws from `self.rng` in the
+    /// loss):
+    /// * the action of batch slot j, sample i, position l of rollout batch r
+    ///   uses `u(seed, r, j, i, l)`, by inverse CDF. The key is the prompt's
+    ///   *slot* in the batch, not its id, so a prompt that appeared twice in
+    ///   one batch would not get identical draws (distinct prompts per batch
+    ///   today; the key does not rely on it);
+    /// * the batch's prompts (B of M, partial Fisher–Yates) come from a
+    ///   ChaCha8 stream seeded by the keyed hash of (seed, r), so they depend
+    ///   on nothing the policy or α changes. (The former shared stream also
+    ///   had a policy-free draw count in the rollout, but the loss's
+    ///   clip_cov draws shared it and moved later batches' prompts.)
     pub fn rollout(&mut self) -> Rollout {
         let (m, k, b, g) = (
             self.policy.m,
@@ -244,13 +277,19 @@ impl Trainer {
             self.grpo.group_size,
         );
         let t = self.grpo.temperature;
+        let batch_key = Key::new(self.seed).child(self.rollouts);
         // B distinct prompts (partial Fisher-Yates), sorted for memory locality.
         let mut prompts: Vec<u32> = if b == m {
             (0..m as u32).collect()
         } else {
+            let mut prng = ChaCha8Rng::seed_from_u64(
+                Key::new(self.seed ^ PROMPT_DOMAIN)
+                    .child(self.rollouts)
+                    .value(),
+            );
             let mut idx: Vec<u32> = (0..m as u32).collect();
             for i in 0..b {
-                let j = self.rng.random_range(i..m);
+                let j = prng.random_range(i..m);
                 idx.swap(i, j);
             }
             idx.truncate(b);
@@ -262,28 +301,43 @@ impl Trainer {
         let l = self.policy.l;
         let per_group = if exact { k } else { g * l };
         let n = b * per_group;
-        let mut r = Rollout {
-            prompt: Vec::with_capacity(n),
-            pos: Vec::with_capacity(n),
-            prev: Vec::with_capacity(n),
-            act: Vec::with_capacity(n),
-            logp_old: Vec::with_capacity(n),
-            ent_old: Vec::with_capacity(n),
-            adv: Vec::with_capacity(n),
-            weight: Vec::new(),
-            group_start: Vec::with_capacity(b + 1),
-            reward_mean: 0.0,
-            version: self.opt.step,
-            probs: Vec::with_capacity(if l == 1 { b * k } else { 0 }),
-        };
+        // the buffers of the last consumed batch, emptied (no allocation per step)
+        let mut r = self.spare.take().unwrap_or_default();
+        for v in [
+            &mut r.logp_old,
+            &mut r.ent_old,
+            &mut r.adv,
+            &mut r.weight,
+            &mut r.probs,
+        ] {
+            v.clear();
+        }
+        for v in [&mut r.pos, &mut r.prev, &mut r.act] {
+            v.clear();
+        }
+        r.prompt.clear();
+        r.group_start.clear();
+        for v in [&mut r.logp_old, &mut r.ent_old, &mut r.adv] {
+            v.reserve(n);
+        }
+        for v in [&mut r.pos, &mut r.prev, &mut r.act] {
+            v.reserve(n);
+        }
+        r.prompt.reserve(n);
+        r.group_start.reserve(b + 1);
+        r.probs.reserve(if l == 1 { b * k } else { 0 });
+        r.reward_mean = 0.0;
+        r.version = self.opt.step;
         let mut z = vec![0.0; k];
         let mut p = vec![0.0; k];
         let mut rewards = vec![0.0; g];
         let mut adv = vec![0.0; g];
         let mut reward_sum = 0.0;
         let mut cdf = vec![0.0; k];
-        for &mp in &prompts {
+        self.rollouts += 1;
+        for (slot, &mp) in prompts.iter().enumerate() {
             let mp_u = mp as usize;
+            let slot_key = batch_key.child(slot as u64);
             r.group_start.push(r.prompt.len());
             if exact {
                 self.policy.logits(mp_u, 0, 0, &mut z);
@@ -327,8 +381,8 @@ impl Trainer {
                     acc += pi;
                     *c = acc;
                 }
-                for rw in rewards.iter_mut() {
-                    let a = sample_cdf(&cdf, self.rng.random::<f64>());
+                for (i, rw) in rewards.iter_mut().enumerate() {
+                    let a = sample_cdf(&cdf, slot_key.child(i as u64).uniform(0));
                     *rw = if self.policy.accepted(mp_u, 0, a) {
                         1.0
                     } else {
@@ -342,13 +396,14 @@ impl Trainer {
                     r.ent_old.push(h);
                 }
             } else {
-                for rw in rewards.iter_mut() {
+                for (i, rw) in rewards.iter_mut().enumerate() {
+                    let sample_key = slot_key.child(i as u64);
                     let mut prev = bos(k);
                     let mut ok = true;
                     for pos in 0..l {
                         self.policy.logits(mp_u, pos, prev, &mut z);
                         let lse = softmax_into(&z, t, &mut p);
-                        let a = sample_index(&p, self.rng.random::<f64>());
+                        let a = sample_index(&p, sample_key.uniform(pos as u64));
                         ok &= self.policy.accepted(mp_u, pos, a);
                         r.prompt.push(mp);
                         r.pos.push(pos as u16);
@@ -437,6 +492,7 @@ impl Trainer {
             )
         };
         self.step += 1;
+        self.spare = Some(batch);
         Ok(rec)
     }
 
@@ -560,7 +616,17 @@ impl Trainer {
             &mut self.rng,
         );
         // backward: aggregate the coefficients of each run of tokens in one context
-        self.grad.iter_mut().for_each(|g| *g = 0.0);
+        let tabular = self.policy.kind == PolicyKind::Tabular;
+        if tabular {
+            for &m in &self.touched {
+                self.grad[m * k..(m + 1) * k]
+                    .iter_mut()
+                    .for_each(|g| *g = 0.0);
+            }
+        } else {
+            self.grad.iter_mut().for_each(|g| *g = 0.0);
+        }
+        self.touched.clear();
         let rule = self.bandit.update_rule;
         let mut per_action = vec![0.0; k];
         let mut dz = vec![0.0; k];
@@ -577,6 +643,9 @@ impl Trainer {
                 let j = t0 + s0;
                 let p = &f.probs[r * k..(r + 1) * k];
                 context_logit_grad(rule, p, t, &per_action, sum_c, sum_d, f.ent[s0], &mut dz);
+                if tabular {
+                    self.touched.push(batch.prompt[j] as usize);
+                }
                 self.policy.backward(
                     batch.prompt[j] as usize,
                     batch.pos[j] as usize,
@@ -587,8 +656,23 @@ impl Trainer {
             }
             per_action.iter_mut().for_each(|x| *x = 0.0);
         }
-        let grad_norm = self.grad.iter().map(|g| g * g).sum::<f64>().sqrt();
-        (out, grad_norm)
+        // The L2 norm, summed in index order. Tabular: the rows outside
+        // `touched` are exactly +0, and adding +0 to a sum ≥ +0 changes no
+        // bit, so summing the touched rows alone, in ascending order, gives
+        // the dense sum's bits (a quarter of the work in `bench sim`).
+        let ascending = self.touched.windows(2).all(|w| w[0] < w[1]);
+        let sq = if tabular && ascending {
+            let mut acc = 0.0;
+            for &m in &self.touched {
+                for g in &self.grad[m * k..(m + 1) * k] {
+                    acc += g * g;
+                }
+            }
+            acc
+        } else {
+            self.grad.iter().map(|g| g * g).sum::<f64>()
+        };
+        (out, sq.sqrt())
     }
 
     /// One optimizer step on tokens `t0..t1` of `batch`.
@@ -642,7 +726,7 @@ impl Trainer {
             self.grad.iter_mut().for_each(|g| *g *= s);
         }
         self.opt.step(&mut self.policy.params, &self.grad);
-        if self.policy.params.iter().any(|x| !x.is_finite()) {
+        if !all_finite(&self.policy.params) {
             return Err(self.nonfinite("parameters"));
         }
         Ok(UpdateStats {
@@ -660,6 +744,20 @@ impl Trainer {
         (b.prompt[j] as usize * self.policy.l + b.pos[j] as usize) * k1 + b.prev[j] as usize
     }
 }
+
+/// Whether every value is finite: an OR of "exponent all ones" over the
+/// bits, branch-free so it vectorises (a short-circuiting `any` does not).
+fn all_finite(xs: &[f64]) -> bool {
+    const EXP: u64 = 0x7FF0_0000_0000_0000;
+    xs.iter()
+        .fold(0u64, |acc, x| acc | u64::from(x.to_bits() & EXP == EXP))
+        == 0
+}
+
+/// Mixed into the seed for the prompt shuffle's key, so it never shares a
+/// key with an action draw (an arbitrary odd constant: the first 64 bits of
+/// √3's fraction).
+const PROMPT_DOMAIN: u64 = 0xBB67_AE85_84CA_A73B;
 
 /// Inverse-CDF sampling from a cumulative distribution (binary search):
 /// the first index whose cumulative sum exceeds `u`, as [`sample_index`]

@@ -7,7 +7,8 @@
 //!   `entropic-llm` uses exactly the same code as the toy.
 //! - [`entropy`]: entropy, its gradient, first-order predictions, quadrants.
 //! - [`advantage`]: group advantages, shared by the toy and the LLM trainer.
-//! - [`bandit`], [`grpo`], [`optim`]: the simulator.
+//! - [`bandit`], [`grpo`], [`optim`]: the simulator; [`keyed`]: the keyed
+//!   uniforms its rollouts (and the LLM sampler) draw from.
 //! - [`scenario`], [`keys`], [`runner`]: TOML scenarios and running them.
 //! - [`stats`], [`metrics`], [`figures`], [`report`]: the record schema,
 //!   intervals, run figures and Markdown/SVG reports.
@@ -30,6 +31,7 @@ pub mod entropy;
 pub mod error;
 pub mod figures;
 pub mod grpo;
+pub mod keyed;
 pub mod keys;
 pub mod memory;
 pub mod metrics;

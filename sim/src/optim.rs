@@ -62,21 +62,89 @@ impl Optimizer {
                 let bc2 = 1.0 - self.beta2.powi(t);
                 let step_size = self.lr / bc1;
                 let inv_sqrt_bc2 = 1.0 / bc2.sqrt();
-                let (b1, b2, eps) = (self.beta1, self.beta2, self.eps);
-                for (((p, &g), m), v) in params
-                    .iter_mut()
-                    .zip(grad)
-                    .zip(self.m.iter_mut())
-                    .zip(self.v.iter_mut())
-                {
-                    *m = b1 * *m + (1.0 - b1) * g;
-                    *v = b2 * *v + (1.0 - b2) * g * g;
-                    let denom = v.sqrt() * inv_sqrt_bc2 + eps;
-                    *p -= step_size * *m / denom;
-                }
+                let c = AdamConsts {
+                    b1: self.beta1,
+                    b2: self.beta2,
+                    eps: self.eps,
+                    step_size,
+                    inv_sqrt_bc2,
+                };
+                adam_dispatch(params, grad, &mut self.m, &mut self.v, &c);
             }
         }
     }
+}
+
+/// The per-step constants of the Adam update.
+struct AdamConsts {
+    b1: f64,
+    b2: f64,
+    eps: f64,
+    step_size: f64,
+    inv_sqrt_bc2: f64,
+}
+
+/// The Adam update, element by element. Every operation is IEEE-exact in
+/// the same order whatever the vector width (no fused multiply-add: Rust
+/// never contracts), so the wide versions below give the same bits.
+#[inline(always)]
+fn adam_loop(params: &mut [f64], grad: &[f64], m: &mut [f64], v: &mut [f64], c: &AdamConsts) {
+    let (b1, b2, eps, step_size, inv_sqrt_bc2) = (c.b1, c.b2, c.eps, c.step_size, c.inv_sqrt_bc2);
+    for (((p, &g), m), v) in params
+        .iter_mut()
+        .zip(grad)
+        .zip(m.iter_mut())
+        .zip(v.iter_mut())
+    {
+        *m = b1 * *m + (1.0 - b1) * g;
+        *v = b2 * *v + (1.0 - b2) * g * g;
+        let denom = v.sqrt() * inv_sqrt_bc2 + eps;
+        *p -= step_size * *m / denom;
+    }
+}
+
+/// [`adam_loop`] compiled for the widest vector unit the CPU has (runtime
+/// dispatch: the binary stays portable). Dense Adam over every parameter is
+/// the largest single cost of the tabular toy (docs/design.md: `bench sim`).
+fn adam_dispatch(params: &mut [f64], grad: &[f64], m: &mut [f64], v: &mut [f64], c: &AdamConsts) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F (checked just above).
+            unsafe { adam_avx512(params, grad, m, v, c) };
+            return;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            unsafe { adam_avx2(params, grad, m, v, c) };
+            return;
+        }
+    }
+    adam_loop(params, grad, m, v, c)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn adam_avx512(
+    params: &mut [f64],
+    grad: &[f64],
+    m: &mut [f64],
+    v: &mut [f64],
+    c: &AdamConsts,
+) {
+    adam_loop(params, grad, m, v, c)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn adam_avx2(
+    params: &mut [f64],
+    grad: &[f64],
+    m: &mut [f64],
+    v: &mut [f64],
+    c: &AdamConsts,
+) {
+    adam_loop(params, grad, m, v, c)
 }
 
 #[cfg(test)]
@@ -107,5 +175,37 @@ mod tests {
         let mut p = [1.0, -1.0];
         o.step(&mut p, &[2.0, -4.0]);
         assert_eq!(p, [0.0, 1.0]);
+    }
+
+    /// The vectorised update gives the same bits as the scalar loop.
+    #[test]
+    fn dispatched_adam_equals_the_scalar_loop_bit_for_bit() {
+        let n = 1037; // not a multiple of any vector width
+        let mut x = 0.3f64;
+        let mut next = || {
+            x = (x * 3.7 + 0.11).fract();
+            x - 0.5
+        };
+        let grad: Vec<f64> = (0..n)
+            .map(|i| if i % 3 == 0 { 0.0 } else { next() })
+            .collect();
+        let p0: Vec<f64> = (0..n).map(|_| next()).collect();
+        let m0: Vec<f64> = (0..n).map(|_| next() * 0.1).collect();
+        let v0: Vec<f64> = (0..n).map(|_| next().abs() * 0.01).collect();
+        let c = AdamConsts {
+            b1: 0.9,
+            b2: 0.999,
+            eps: 1e-8,
+            step_size: 0.01 / (1.0 - 0.9f64.powi(3)),
+            inv_sqrt_bc2: 1.0 / (1.0 - 0.999f64.powi(3)).sqrt(),
+        };
+        let (mut p1, mut m1, mut v1) = (p0.clone(), m0.clone(), v0.clone());
+        adam_loop(&mut p1, &grad, &mut m1, &mut v1, &c);
+        let (mut p2, mut m2, mut v2) = (p0, m0, v0);
+        adam_dispatch(&mut p2, &grad, &mut m2, &mut v2, &c);
+        let bits = |xs: &[f64]| xs.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&p1), bits(&p2));
+        assert_eq!(bits(&m1), bits(&m2));
+        assert_eq!(bits(&v1), bits(&v2));
     }
 }

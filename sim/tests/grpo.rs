@@ -241,3 +241,82 @@ fn cdf_sampling_equals_the_linear_scan() {
         assert_eq!(sample_cdf(&cdf, u), sample_index(&p, u), "u = {u}");
     }
 }
+
+/// Twins stay twins (docs/mathematics.md §7's paired probe): a probe whose
+/// α is 0 on steps 0–49 and +1 from step 50 against its plain twin (method
+/// none), sequence policy of length 3, sampled rollouts, B < M so the
+/// prompt choice draws too.
+///
+/// Timing of a step's record: `entropy` (the behaviour entropy of the batch
+/// sampled before the update), `reward_mean` and `hp_frac` (the loss's
+/// high-probability share, read from the forward pass before the optimizer
+/// moves) describe the step's batch; `entropy_exact` and `pass_rate` are
+/// taken after the step's update. α = probe_alpha(schedule, t) acts first
+/// in the update of step 50, so records 0–49 are identical (except the
+/// probe's own control fields), record 50 has the same batch figures, and
+/// the first figures that differ are record 50's `entropy_exact` and
+/// `pass_rate`. The prompts of every later batch stay the same (keyed by
+/// seed and batch, not drawn from a stream the arms use differently).
+#[test]
+fn a_probe_and_its_plain_twin_agree_until_alpha_first_acts() {
+    let run = |method: &str, extra: &str| {
+        let text = format!(
+            r#"
+[bandit]
+policy = "sequence"
+prompts = 6
+actions = 5
+length = 3
+forks = 1
+logit_scale = 1.0
+[grpo]
+group_size = 4
+batch_prompts = 3
+temperature = 1.0
+lr = 0.05
+[control]
+method = "{method}"
+target = 0.5
+{extra}
+"#
+        );
+        let sc = parse("t.toml", "t", &text).expect("scenario");
+        let rc = &sc.runs[0];
+        let mut tr = Trainer::new(&rc.bandit, &rc.grpo, &rc.control, 11, "t");
+        let recs: Vec<_> = (0..60).map(|_| tr.step(true).expect("step")).collect();
+        (recs, tr)
+    };
+    let (plain, mut plain_tr) = run("none", "");
+    let (probe, mut probe_tr) = run("probe", "alpha_max = 1.0\nprobe = [[50, 0.0], [1000, 1.0]]");
+    let batch = |r: &entropic_sim::metrics::Record| (r.entropy, r.hp_frac, r.reward_mean, r.tokens);
+    let after = |r: &entropic_sim::metrics::Record| {
+        (r.entropy_exact, r.pass_rate, r.clip_frac, r.grad_norm, r.kl)
+    };
+    for t in 0..50 {
+        assert_eq!(probe[t].alpha, Some(0.0), "step {t}");
+        assert_eq!(batch(&plain[t]), batch(&probe[t]), "step {t}");
+        assert_eq!(after(&plain[t]), after(&probe[t]), "step {t}");
+    }
+    assert_eq!(probe[50].alpha, Some(1.0));
+    assert_eq!(batch(&plain[50]), batch(&probe[50]));
+    assert_ne!(plain[50].entropy_exact, probe[50].entropy_exact);
+    assert_ne!(plain[51].entropy, probe[51].entropy);
+    assert_eq!(plain_tr.rollout().prompt, probe_tr.rollout().prompt);
+}
+
+/// The rollout draws nothing from the trainer's sequential stream (which
+/// the loss's clip_cov draws use): a trainer whose stream was advanced
+/// samples the same batch, prompts and actions.
+#[test]
+fn the_rollout_does_not_depend_on_the_loss_stream() {
+    use rand::Rng;
+    for policy in ["tabular", "sequence"] {
+        let mut a = trainer(policy, "vanilla", "clip_cov");
+        a.grpo.batch_prompts = 2;
+        let mut b = a.clone();
+        let _: u64 = b.rng.random();
+        let (ra, rb) = (a.rollout(), b.rollout());
+        assert_eq!(ra.prompt, rb.prompt, "{policy}");
+        assert_eq!(ra.act, rb.act, "{policy}");
+    }
+}

@@ -37,9 +37,10 @@ pub struct TrainState {
     pub base: String,
     /// Controller (EntroPIC integral, probe clock, peer coefficients).
     pub controller: Controller,
-    /// RNG of the prompt draws, of sampling, of the loss (clip_cov).
+    /// RNG of the prompt draws and of the loss (clip_cov). Sampling draws
+    /// are keyed by the rollout ordinal (`prompts_drawn / batch_prompts`)
+    /// and keep no state.
     pub data_rng: ChaCha8Rng,
-    pub sample_rng: ChaCha8Rng,
     pub loss_rng: ChaCha8Rng,
     /// Prompts drawn so far (the data position; the RNG fixes which).
     pub prompts_drawn: u64,
