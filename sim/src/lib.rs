@@ -7,7 +7,7 @@
 //!   `entropic-llm` uses exactly the same code as the toy.
 //! - [`entropy`]: entropy, its gradient, first-order predictions, quadrants.
 //! - [`advantage`]: group advantages, shared by the toy and the LLM trainer.
-//! - [`bandit`], [`grpo`], [`optim`]: the simulator.
+//! - [`bandit`], [`positional`], [`grpo`], [`optim`]: the simulator.
 //! - [`scenario`], [`keys`], [`runner`]: TOML scenarios and running them.
 //! - [`stats`], [`metrics`], [`figures`], [`report`]: the record schema,
 //!   intervals, run figures and Markdown/SVG reports.
@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod numfmt;
 pub mod optim;
 pub mod plot;
+pub mod positional;
 pub mod report;
 pub mod rl;
 pub mod runner;

@@ -77,6 +77,28 @@ pub fn estimate(rc: &RunConfig) -> Estimate {
                 vec!["bandit.prompts", "bandit.actions", "bandit.features"],
             )
         }
+        PolicyKind::PerPosition => {
+            let l = b.length as u64;
+            (
+                prod(&[m, l, k]),
+                // correct lists and their offsets: a few words per context
+                prod(&[m, l, 4 * F64]),
+                vec!["bandit.prompts", "bandit.actions", "bandit.length"],
+            )
+        }
+        PolicyKind::Factored => {
+            let (l, d) = (b.length as u64, b.embed_dim as u64);
+            (
+                prod(&[k, d]).saturating_add(prod(&[m, l, d])),
+                prod(&[m, l, 4 * F64]),
+                vec![
+                    "bandit.prompts",
+                    "bandit.actions",
+                    "bandit.length",
+                    "bandit.embed_dim",
+                ],
+            )
+        }
         PolicyKind::Sequence => {
             let l = b.length as u64;
             (
