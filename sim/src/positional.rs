@@ -33,9 +33,11 @@
 //! How the factored policy holds these exactly at init: coordinate 0 of
 //! every `h` is 1 and column 0 of `E` holds the tail's log-weights `s_j`
 //! (0 for flat, `−tail_zipf·ln rank_j` for Zipf); token `j < d − 1` (a head
-//! token) has its own unit direction `E[j][1 + j] = 1`; the other
-//! coordinates of `E` start at 0. A position's `h` puts on each candidate's
-//! direction the logit offset that gives it its mass, so `z_j = s_j` off the
+//! token) has its own direction `E[j][1 + j] = c`, with
+//! `c = √ln((1 − tail_mass)/tail_mass · (K − 1))` (the near-deterministic
+//! logit offset split evenly between `E` and `h`); the other coordinates of
+//! `E` start at 0. A position's `h` puts on each candidate's direction the
+//! logit offset that gives it its mass (divided by c), so `z_j = s_j` off the
 //! candidates and the tail mass and shape are exact at init (not only
 //! approximately), as in `per_position`. Training then moves every
 //! coordinate of `E` and `h`.
@@ -311,11 +313,15 @@ pub fn build(spec: &Spec, rng: &mut impl Rng) -> Instance {
             }
         }
         let s_all: f64 = s.iter().map(|x| x.exp()).sum();
+        // the head directions' length c: the near-deterministic logit offset
+        // x (flat tail) is split evenly between E and h, c = √x, so that one
+        // optimizer step of a given size moves z through E and h alike
+        let scale = (((1.0 - q) / q) * (k - 1) as f64).ln().max(1.0).sqrt();
         let mut params = vec![0.0; k * d + m * l * d];
         for j in 0..k {
             params[j * d] = s[j];
             if j < n_head {
-                params[j * d + 1 + j] = 1.0;
+                params[j * d + 1 + j] = scale;
             }
         }
         let mut heads: Vec<usize> = (0..n_head).collect();
@@ -330,13 +336,13 @@ pub fn build(spec: &Spec, rng: &mut impl Rng) -> Instance {
                 let s_cand: f64 = heads[..w].iter().map(|&t| s[t].exp()).sum();
                 let s_rest = s_all - s_cand;
                 for (i, &tok) in heads[..w].iter().enumerate() {
-                    h[1 + tok] = x[i] - lse + ((1.0 - q) / q).ln() + s_rest.ln() - s[tok];
+                    h[1 + tok] = (x[i] - lse + ((1.0 - q) / q).ln() + s_rest.ln() - s[tok]) / scale;
                 }
                 correct.extend(sel.iter().map(|&i| heads[i] as u32));
             } else {
                 let a = rng.random_range(0..n_head);
                 correct.push(a as u32);
-                h[1 + a] = ((1.0 - q) / q).ln() + (s_all - s[a].exp()).ln() - s[a];
+                h[1 + a] = (((1.0 - q) / q).ln() + (s_all - s[a].exp()).ln() - s[a]) / scale;
             }
         }
         params
