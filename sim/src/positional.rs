@@ -357,12 +357,23 @@ pub fn build(spec: &Spec, rng: &mut impl Rng) -> Instance {
     }
 }
 
-/// Factored logits `out_j = E_j · h` (E row-major K × d). No allocation.
+/// Factored logits `out_j = E_j · h` (E row-major K × d). No allocation;
+/// four partial sums per dot product (lanes the compiler can vectorise),
+/// added in a fixed order, so the result does not depend on the machine.
 #[inline]
 pub fn factored_logits(e: &[f64], h: &[f64], out: &mut [f64]) {
     let d = h.len();
+    let (h4, h_rest) = h.split_at(d - d % 4);
     for (o, row) in out.iter_mut().zip(e.chunks_exact(d)) {
-        *o = row.iter().zip(h).map(|(a, b)| a * b).sum();
+        let (r4, r_rest) = row.split_at(d - d % 4);
+        let mut acc = [0.0f64; 4];
+        for (rc, hc) in r4.chunks_exact(4).zip(h4.chunks_exact(4)) {
+            for i in 0..4 {
+                acc[i] += rc[i] * hc[i];
+            }
+        }
+        let tail: f64 = r_rest.iter().zip(h_rest).map(|(a, b)| a * b).sum();
+        *o = (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail;
     }
 }
 
