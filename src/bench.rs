@@ -5,6 +5,21 @@
 //! "All threads" runs one independent seed per thread at once (seeds are the
 //! unit of parallelism of `entropic run`), so its figure is the machine's
 //! aggregate throughput. Medians of `runs` repetitions.
+//!
+//! Then the LLM-like policies of docs/mathematics.md §8 on 1 thread
+//! (`runs` capped at 3 to keep the default run short): `per_position`
+//! (K = 4,096) and `factored` (K = 32,768, d = 64), with sampled tokens per
+//! second and a counted FLOP rate against a matrix-product peak measured in
+//! the same run, in the same precision (f64) and thread count: nalgebra's
+//! `DMatrix<f64>` product (matrixmultiply's dgemm, one thread), 384 × 384,
+//! best of 5. FLOPs are counted, not measured: for `factored` the
+//! `K × d` products (logits `E·h`: 2Kd per context for the rollout, 2Kd for
+//! the training forward pass, 4Kd for the backward pass into E and h, 2Kd
+//! per context of every exact evaluation); for `per_position`, which has no
+//! matrix product, 15 per logit element and context per step (softmax and
+//! entropy 5 each in the rollout and the forward pass, 5 for the logit
+//! gradient and its accumulation) and 5 per element of an exact evaluation;
+//! both add 10 per parameter per step for dense Adam. `exp` counts as one FLOP.
 
 use entropic_sim::bandit::{BanditConfig, PolicyKind};
 use entropic_sim::control::{ControlConfig, Method};
@@ -54,6 +69,85 @@ fn bench_config() -> Result<RunConfig, entropic_sim::SimError> {
     Ok(rc)
 }
 
+/// An LLM-like bench configuration: 1 thread, few steps.
+fn llm_like_config(factored: bool) -> Result<RunConfig, entropic_sim::SimError> {
+    let (policy, k, m, b, steps) = if factored {
+        (PolicyKind::Factored, 32_768, 16, 16, 4)
+    } else {
+        (PolicyKind::PerPosition, 4096, 64, 32, 20)
+    };
+    let rc = RunConfig {
+        arm: "main".into(),
+        sweep: None,
+        steps,
+        exact_every: 0,
+        bandit: BanditConfig {
+            policy,
+            prompts: m,
+            actions: k,
+            length: 8,
+            forks: 2,
+            logit_scale: 2.0,
+            pass_rate: vec![0.2, 0.6],
+            tail_mass: 0.03,
+            embed_dim: 64,
+            update_rule: UpdateRule::Vanilla,
+            ..Default::default()
+        },
+        grpo: GrpoConfig {
+            group_size: 8,
+            batch_prompts: b,
+            optimizer: OptimizerKind::Adam,
+            lr: 0.01,
+            ..Default::default()
+        },
+        control: ControlConfig {
+            method: Method::Entropic,
+            kp: 1.0,
+            ki: 0.01,
+            target: 0.3,
+            ..Default::default()
+        },
+    };
+    validate("bench", &rc)?;
+    Ok(rc)
+}
+
+/// Counted FLOPs of one seed's run of `rc` (see the module documentation).
+fn counted_flops(rc: &RunConfig) -> f64 {
+    let bd = &rc.bandit;
+    let (k, l, m) = (bd.actions as f64, bd.length as f64, bd.prompts as f64);
+    let ctx_step = rc.grpo.batch_prompts as f64 * l;
+    let exact_evals = if rc.steps > 1 { 2.0 } else { 1.0 };
+    let (per_ctx_step, per_ctx_exact, params) = match bd.policy {
+        PolicyKind::Factored => {
+            let d = bd.embed_dim as f64;
+            (8.0 * k * d, 2.0 * k * d, k * d + m * l * d)
+        }
+        _ => (15.0 * k, 5.0 * k, m * l * k),
+    };
+    rc.steps as f64 * (ctx_step * per_ctx_step + 10.0 * params)
+        + exact_evals * m * l * per_ctx_exact
+}
+
+/// The f64 matrix-product peak on the calling thread: nalgebra's product of
+/// two 384 × 384 matrices, best of 5, in FLOP/s (2n³ per product).
+fn matmul_peak_f64() -> f64 {
+    let n = 384;
+    let a = nalgebra::DMatrix::<f64>::from_fn(n, n, |i, j| ((i * 7 + j * 3) % 11) as f64 - 5.0);
+    let b = nalgebra::DMatrix::<f64>::from_fn(n, n, |i, j| ((i * 5 + j) % 13) as f64 * 0.1);
+    let mut best = f64::INFINITY;
+    let mut check = 0.0;
+    for _ in 0..5 {
+        let t0 = Instant::now();
+        let c = &a * &b;
+        best = best.min(t0.elapsed().as_secs_f64());
+        check += c[(n - 1, n - 1)];
+    }
+    std::hint::black_box(check);
+    2.0 * (n as f64).powi(3) / best
+}
+
 #[derive(Serialize)]
 struct BenchResult {
     bench: &'static str,
@@ -65,6 +159,14 @@ struct BenchResult {
     seconds_all: Vec<f64>,
     sampled_actions_per_s: f64,
     sampled_actions_per_s_per_thread: f64,
+    /// LLM-like rows: counted FLOP/s, the f64 matmul peak measured in this
+    /// run on as many threads, and their ratio.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flops_per_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    matmul_peak_flops_per_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peak_share: Option<f64>,
 }
 
 pub fn sim(json: bool, runs: usize) -> anyhow::Result<ExitCode> {
@@ -107,6 +209,49 @@ pub fn sim(json: bool, runs: usize) -> anyhow::Result<ExitCode> {
             seconds_all: all_secs,
             sampled_actions_per_s: total as f64 / med,
             sampled_actions_per_s_per_thread: total as f64 / med / threads as f64,
+            flops_per_s: None,
+            matmul_peak_flops_per_s: None,
+            peak_share: None,
+        });
+    }
+    let peak = matmul_peak_f64();
+    for (factored, config) in [
+        (
+            false,
+            "per_position M=64 K=4096 L=8 forks=2 G=8 B=32 vanilla adam PI 20 steps, 1 thread",
+        ),
+        (
+            true,
+            "factored M=16 K=32768 d=64 L=8 forks=2 G=8 B=16 vanilla adam PI 4 steps, 1 thread",
+        ),
+    ] {
+        let rc = &llm_like_config(factored)?;
+        let tokens =
+            (rc.steps * rc.grpo.batch_prompts * rc.grpo.group_size * rc.bandit.length) as u64;
+        let mut secs = Vec::new();
+        for r in 0..runs.clamp(1, 3) {
+            let t0 = Instant::now();
+            let res = run_seed(rc, r as u64, &|| {});
+            secs.push(t0.elapsed().as_secs_f64());
+            if let Some(e) = res.error.as_ref() {
+                anyhow::bail!("bench run failed: {e}");
+            }
+        }
+        let med = median(&secs);
+        let flops = counted_flops(rc) / med;
+        out.push(BenchResult {
+            bench: "sim",
+            config,
+            threads: 1,
+            runs: secs.len(),
+            samples_per_run: tokens,
+            seconds_median: med,
+            seconds_all: secs,
+            sampled_actions_per_s: tokens as f64 / med,
+            sampled_actions_per_s_per_thread: tokens as f64 / med,
+            flops_per_s: Some(flops),
+            matmul_peak_flops_per_s: Some(peak),
+            peak_share: Some(flops / peak),
         });
     }
     if json {
@@ -115,14 +260,26 @@ pub fn sim(json: bool, runs: usize) -> anyhow::Result<ExitCode> {
         }
     } else {
         for r in &out {
-            println!(
-                "{:>2} thread(s): {:.2} M sampled actions/s ({:.2} M/s per thread), median of {} runs of {:.3} s",
-                r.threads,
-                r.sampled_actions_per_s / 1e6,
-                r.sampled_actions_per_s_per_thread / 1e6,
-                r.runs,
-                r.seconds_median
-            );
+            match (r.flops_per_s, r.matmul_peak_flops_per_s) {
+                (Some(f), Some(p)) => println!(
+                    "{}: {:.3} M sampled tokens/s, {:.2} GFLOP/s counted = {:.1}% of the f64 matmul peak {:.2} GFLOP/s (1 thread), median of {} runs of {:.3} s",
+                    r.config,
+                    r.sampled_actions_per_s / 1e6,
+                    f / 1e9,
+                    100.0 * f / p,
+                    p / 1e9,
+                    r.runs,
+                    r.seconds_median
+                ),
+                _ => println!(
+                    "{:>2} thread(s): {:.2} M sampled actions/s ({:.2} M/s per thread), median of {} runs of {:.3} s",
+                    r.threads,
+                    r.sampled_actions_per_s / 1e6,
+                    r.sampled_actions_per_s_per_thread / 1e6,
+                    r.runs,
+                    r.seconds_median
+                ),
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

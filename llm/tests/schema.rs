@@ -15,9 +15,13 @@ use std::path::{Path, PathBuf};
 
 /// Keys only one trainer can fill: the toy's exact pass rate; the LLM's
 /// validation pass rate, timing, and `entropy_exact` (exact every step on
-/// the toy, a fresh-sample estimate on validation steps on the LLM).
-const TRAINER_SPECIFIC: [&str; 6] = [
+/// the toy, a fresh-sample estimate on validation steps on the LLM); the
+/// entropy composition `hp_entropy_share` and `tail_mass_hp`, written by the
+/// toy only for now (and absent on a step where they are undefined).
+const TRAINER_SPECIFIC: [&str; 8] = [
     "pass_rate",
+    "hp_entropy_share",
+    "tail_mass_hp",
     "val_pass_at_1",
     "sample_tokens_per_s",
     "train_tokens_per_s",

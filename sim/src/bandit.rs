@@ -9,9 +9,15 @@
 //!   `softmax(T[l][prev] + U[m][l])` (a shared (position, previous token)
 //!   table plus a per-prompt term); most positions near-deterministic, a few
 //!   "forking" ones; the reward is 1 iff every token is accepted at its
-//!   position (the whole response is checked).
+//!   position (the whole response is checked);
+//! - `per_position` and `factored`: the LLM-like policies of
+//!   [`crate::positional`] (no previous-token dependence; a vocabulary up
+//!   to 4,096 / 32,768 with controlled tails at the near-deterministic
+//!   positions).
 
 use crate::entropy::{entropy_from_lse, softmax_into, UpdateRule};
+use crate::positional::{pick_correct, shift_for_mass};
+pub use crate::positional::{CorrectRank, TailReward, TailShape};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
@@ -24,21 +30,19 @@ pub enum PolicyKind {
     Tabular,
     Linear,
     Sequence,
+    /// One logit vector per (prompt, position), no previous-token table
+    /// (`crate::positional`).
+    PerPosition,
+    /// `z = E·h_{m,l}`: a shared output embedding and a hidden vector per
+    /// (prompt, position), both trained (`crate::positional`).
+    Factored,
 }
 
-/// Where the correct set sits in the initial ranking of the logits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum CorrectRank {
-    /// Uniformly random actions.
-    #[default]
-    Random,
-    /// The top actions.
-    Mode,
-    /// Around the median.
-    Middle,
-    /// The least likely actions.
-    Rare,
+impl PolicyKind {
+    /// The LLM-like policies whose positions do not depend on the previous token.
+    pub fn is_positional(self) -> bool {
+        matches!(self, PolicyKind::PerPosition | PolicyKind::Factored)
+    }
 }
 
 /// How an update is computed from the rollout.
@@ -90,6 +94,19 @@ pub struct BanditConfig {
     pub correct: Vec<Vec<usize>>,
     /// Use this instance seed for every run seed (default: instance drawn from the run seed).
     pub instance_seed: Option<u64>,
+    /// per_position, factored: candidates at a fork (0 = every token /
+    /// the d − 1 head tokens).
+    pub fork_width: usize,
+    /// per_position, factored: probability mass off the top token at a
+    /// near-deterministic position at T = 1 (and off the candidates at a
+    /// fork when `fork_width` < K).
+    pub tail_mass: f64,
+    pub tail_shape: TailShape,
+    /// Zipf exponent of `tail_shape = "zipf"`.
+    pub tail_zipf: f64,
+    pub tail_reward: TailReward,
+    /// factored: embedding dimension d.
+    pub embed_dim: usize,
 }
 
 impl Default for BanditConfig {
@@ -112,6 +129,12 @@ impl Default for BanditConfig {
             logits: Vec::new(),
             correct: Vec::new(),
             instance_seed: None,
+            fork_width: 0,
+            tail_mass: 0.03,
+            tail_shape: TailShape::Flat,
+            tail_zipf: 1.0,
+            tail_reward: TailReward::Zero,
+            embed_dim: 16,
         }
     }
 }
@@ -123,17 +146,24 @@ pub struct Policy {
     pub kind: PolicyKind,
     pub m: usize,
     pub k: usize,
-    /// Feature dimension (linear), else 0.
+    /// Feature dimension (linear), embedding dimension (factored), else 0.
     pub d: usize,
-    /// Response length (1 unless sequence).
+    /// Response length (1 unless sequence, per_position or factored).
     pub l: usize,
     pub params: Vec<f64>,
     /// linear: features, M×D.
     pub x: Vec<f64>,
     /// linear: fixed per-prompt offsets, M×K.
     pub offset: Vec<f64>,
-    /// Accepted tokens, M×L×K.
+    /// Accepted tokens, M×L×K (empty for per_position and factored, which
+    /// keep `correct` lists instead).
     pub accept: Vec<bool>,
+    /// per_position, factored: fork positions, per-position "ignored by the
+    /// reward" flags and correct lists (see [`crate::positional::Instance`]).
+    pub fork_pos: Vec<usize>,
+    pub ignored: Vec<bool>,
+    pub correct: Vec<u32>,
+    pub correct_start: Vec<usize>,
 }
 
 /// Previous-token index of the first position (a BOS row of the table).
@@ -164,6 +194,10 @@ impl Policy {
                 x: vec![],
                 offset: vec![],
                 accept,
+                fork_pos: vec![],
+                ignored: vec![],
+                correct: vec![],
+                correct_start: vec![],
             };
         }
         let (m, k) = (cfg.prompts, cfg.actions);
@@ -229,6 +263,10 @@ impl Policy {
                     x,
                     offset,
                     accept,
+                    fork_pos: vec![],
+                    ignored: vec![],
+                    correct: vec![],
+                    correct_start: vec![],
                 }
             }
             PolicyKind::Sequence => {
@@ -290,6 +328,47 @@ impl Policy {
                     x: vec![],
                     offset: vec![],
                     accept,
+                    fork_pos: vec![],
+                    ignored: vec![],
+                    correct: vec![],
+                    correct_start: vec![],
+                }
+            }
+            PolicyKind::PerPosition | PolicyKind::Factored => {
+                let factored = cfg.policy == PolicyKind::Factored;
+                let spec = crate::positional::Spec {
+                    factored,
+                    m,
+                    k,
+                    l: cfg.length,
+                    d: cfg.embed_dim,
+                    forks: cfg.forks,
+                    fork_width: cfg.fork_width,
+                    logit_scale: cfg.logit_scale,
+                    correct_size: cfg.correct_size,
+                    correct_rank: cfg.correct_rank,
+                    pass_rate: (cfg.pass_rate.len() == 2)
+                        .then(|| (cfg.pass_rate[0], cfg.pass_rate[1])),
+                    tail_mass: cfg.tail_mass,
+                    tail_shape: cfg.tail_shape,
+                    tail_zipf: cfg.tail_zipf,
+                    tail_reward: cfg.tail_reward,
+                };
+                let inst = crate::positional::build(&spec, rng);
+                Policy {
+                    kind: cfg.policy,
+                    m,
+                    k,
+                    d: if factored { cfg.embed_dim } else { 0 },
+                    l: cfg.length,
+                    params: inst.params,
+                    x: vec![],
+                    offset: vec![],
+                    accept: vec![],
+                    fork_pos: inst.fork_pos,
+                    ignored: inst.ignored,
+                    correct: inst.correct,
+                    correct_start: inst.correct_start,
                 }
             }
         }
@@ -329,6 +408,19 @@ impl Policy {
                     *o = x + y;
                 }
             }
+            PolicyKind::PerPosition => {
+                let c = (m * self.l + pos) * k;
+                out.copy_from_slice(&self.params[c..c + k]);
+            }
+            PolicyKind::Factored => {
+                let d = self.d;
+                let h = k * d + (m * self.l + pos) * d;
+                crate::positional::factored_logits(
+                    &self.params[..k * d],
+                    &self.params[h..h + d],
+                    out,
+                );
+            }
         }
     }
 
@@ -362,13 +454,38 @@ impl Policy {
                     grad[u + j] += dz[j];
                 }
             }
+            PolicyKind::PerPosition => {
+                let c = (m * self.l + pos) * k;
+                for (g, d) in grad[c..c + k].iter_mut().zip(dz) {
+                    *g += d;
+                }
+            }
+            PolicyKind::Factored => {
+                let d = self.d;
+                let h = k * d + (m * self.l + pos) * d;
+                let (ge, gh) = grad.split_at_mut(k * d);
+                crate::positional::factored_backward(
+                    &self.params[..k * d],
+                    &self.params[h..h + d],
+                    dz,
+                    ge,
+                    &mut gh[h - k * d..h - k * d + d],
+                );
+            }
         }
     }
 
     /// Whether token `a` is accepted at (prompt, position).
     #[inline]
     pub fn accepted(&self, m: usize, pos: usize, a: usize) -> bool {
-        self.accept[(m * self.l + pos) * self.k + a]
+        if self.kind.is_positional() {
+            let c = m * self.l + pos;
+            self.ignored[pos]
+                || self.correct[self.correct_start[c]..self.correct_start[c + 1]]
+                    .contains(&(a as u32))
+        } else {
+            self.accept[(m * self.l + pos) * self.k + a]
+        }
     }
 
     /// Exact token-mean entropy at temperature `t` over all prompts, and the
@@ -380,6 +497,29 @@ impl Policy {
         let mut z = vec![0.0; k];
         let mut p = vec![0.0; k];
         let (mut h_sum, mut pass_sum) = (0.0, 0.0);
+        if self.kind.is_positional() {
+            // positions are independent given the prompt: the token-mean
+            // entropy is the mean of the positions' entropies, the pass
+            // rate the product of the positions' accepted mass
+            for m in 0..self.m {
+                let (mut h_m, mut pass_m) = (0.0, 1.0);
+                for pos in 0..self.l {
+                    self.logits(m, pos, 0, &mut z);
+                    let lse = softmax_into(&z, t, &mut p);
+                    h_m += entropy_from_lse(&p, &z, t, lse);
+                    if !self.ignored[pos] {
+                        let c = m * self.l + pos;
+                        pass_m *= self.correct[self.correct_start[c]..self.correct_start[c + 1]]
+                            .iter()
+                            .map(|&a| p[a as usize])
+                            .sum::<f64>();
+                    }
+                }
+                h_sum += h_m / self.l as f64;
+                pass_sum += pass_m;
+            }
+            return (h_sum / self.m as f64, pass_sum / self.m as f64);
+        }
         if self.kind != PolicyKind::Sequence {
             for m in 0..self.m {
                 self.logits(m, 0, 0, &mut z);
@@ -436,44 +576,6 @@ fn linear_logits(w: &[f64], x: &[f64], off: &[f64], k: usize, d: usize, out: &mu
         let row = &w[j * d..(j + 1) * d];
         out[j] = off[j] + row.iter().zip(x).map(|(a, b)| a * b).sum::<f64>();
     }
-}
-
-/// Choose `size` actions by their rank in `z` (descending).
-fn pick_correct(z: &[f64], size: usize, rank: CorrectRank, rng: &mut impl Rng) -> Vec<usize> {
-    let k = z.len();
-    let mut order: Vec<usize> = (0..k).collect();
-    order.sort_by(|&a, &b| z[b].total_cmp(&z[a]).then(a.cmp(&b)));
-    match rank {
-        CorrectRank::Mode => order[..size].to_vec(),
-        CorrectRank::Rare => order[k - size..].to_vec(),
-        CorrectRank::Middle => {
-            let start = (k - size) / 2;
-            order[start..start + size].to_vec()
-        }
-        CorrectRank::Random => {
-            let mut idx: Vec<usize> = (0..k).collect();
-            for i in 0..size {
-                let j = rng.random_range(i..k);
-                idx.swap(i, j);
-            }
-            idx[..size].to_vec()
-        }
-    }
-}
-
-/// Shift `δ` added to the correct logits so that `softmax(z)(C) = p` at T = 1:
-/// `e^δ = p·S_¬C / ((1−p)·S_C)`.
-fn shift_for_mass(z: &[f64], correct: &[bool], p: f64) -> f64 {
-    let mx = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let (mut sc, mut sn) = (0.0, 0.0);
-    for (&zj, &c) in z.iter().zip(correct) {
-        if c {
-            sc += (zj - mx).exp();
-        } else {
-            sn += (zj - mx).exp();
-        }
-    }
-    (p * sn / ((1.0 - p) * sc)).ln()
 }
 
 /// The logit gradient of one context from per-token coefficients, for the

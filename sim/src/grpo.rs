@@ -182,6 +182,8 @@ pub struct Forward {
 struct UpdateStats {
     entropy: f64,
     hp_frac: f64,
+    hp_entropy_share: f64,
+    tail_mass_hp: f64,
     clip_frac: f64,
     kl: f64,
     grad_norm: f64,
@@ -334,6 +336,7 @@ impl Trainer {
         let mut adv = vec![0.0; g];
         let mut reward_sum = 0.0;
         let mut cdf = vec![0.0; k];
+        let mut ok_s = vec![true; g];
         self.rollouts += 1;
         for (slot, &mp) in prompts.iter().enumerate() {
             let mp_u = mp as usize;
@@ -395,6 +398,35 @@ impl Trainer {
                     r.logp_old.push(z[a] / t - lse);
                     r.ent_old.push(h);
                 }
+            } else if self.policy.kind.is_positional() {
+                // positions independent of the previous token: one context
+                // per (prompt, position), its G tokens stored together
+                // (position-major) so the forward pass reuses the context
+                ok_s.iter_mut().for_each(|o| *o = true);
+                for pos in 0..l {
+                    self.policy.logits(mp_u, pos, 0, &mut z);
+                    let lse = softmax_into(&z, t, &mut p);
+                    let h = entropy_from_lse(&p, &z, t, lse);
+                    let mut acc = 0.0;
+                    for (c, &pi) in cdf.iter_mut().zip(&p) {
+                        acc += pi;
+                        *c = acc;
+                    }
+                    for (i, o) in ok_s.iter_mut().enumerate() {
+                        // the same key as the sequence path: (sample i, position)
+                        let a = sample_cdf(&cdf, slot_key.child(i as u64).uniform(pos as u64));
+                        *o &= self.policy.accepted(mp_u, pos, a);
+                        r.prompt.push(mp);
+                        r.pos.push(pos as u16);
+                        r.prev.push(0);
+                        r.act.push(a as u16);
+                        r.logp_old.push(z[a] / t - lse);
+                        r.ent_old.push(h);
+                    }
+                }
+                for (rw, &o) in rewards.iter_mut().zip(&ok_s) {
+                    *rw = if o { 1.0 } else { 0.0 };
+                }
             } else {
                 for (i, rw) in rewards.iter_mut().enumerate() {
                     let sample_key = slot_key.child(i as u64);
@@ -417,9 +449,15 @@ impl Trainer {
                 }
             }
             group_advantages(&rewards, self.grpo.adv_std, self.grpo.adv_eps, &mut adv);
-            for &a in &adv {
+            if l > 1 && self.policy.kind.is_positional() {
                 for _ in 0..l {
-                    r.adv.push(a);
+                    r.adv.extend_from_slice(&adv);
+                }
+            } else {
+                for &a in &adv {
+                    for _ in 0..l {
+                        r.adv.push(a);
+                    }
                 }
             }
             reward_sum += rewards.iter().sum::<f64>() / g as f64;
@@ -475,6 +513,8 @@ impl Trainer {
         let rec = Record {
             entropy_exact: exact_h,
             hp_frac: Some(last.hp_frac),
+            hp_entropy_share: Some(last.hp_entropy_share).filter(|x| x.is_finite()),
+            tail_mass_hp: Some(last.tail_mass_hp).filter(|x| x.is_finite()),
             reward_mean: Some(batch.reward_mean),
             pass_rate: pass,
             clip_frac: Some(last.clip_frac),
@@ -732,6 +772,8 @@ impl Trainer {
         Ok(UpdateStats {
             entropy: mean_ent,
             hp_frac: out.stats.hp_frac,
+            hp_entropy_share: out.stats.hp_entropy_share,
+            tail_mass_hp: out.stats.tail_mass_hp,
             clip_frac: out.stats.clip_frac,
             kl: out.stats.kl,
             grad_norm,

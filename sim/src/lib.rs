@@ -7,8 +7,9 @@
 //!   `entropic-llm` uses exactly the same code as the toy.
 //! - [`entropy`]: entropy, its gradient, first-order predictions, quadrants.
 //! - [`advantage`]: group advantages, shared by the toy and the LLM trainer.
-//! - [`bandit`], [`grpo`], [`optim`]: the simulator; [`keyed`]: the keyed
-//!   uniforms its rollouts (and the LLM sampler) draw from.
+//! - [`bandit`], [`positional`], [`grpo`], [`optim`]: the simulator;
+//!   [`keyed`]: the keyed uniforms its rollouts (and the LLM sampler) draw
+//!   from.
 //! - [`scenario`], [`keys`], [`runner`]: TOML scenarios and running them.
 //! - [`stats`], [`metrics`], [`figures`], [`report`]: the record schema,
 //!   intervals, run figures and Markdown/SVG reports.
@@ -38,6 +39,7 @@ pub mod metrics;
 pub mod numfmt;
 pub mod optim;
 pub mod plot;
+pub mod positional;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -77,6 +77,28 @@ pub fn estimate(rc: &RunConfig) -> Estimate {
                 vec!["bandit.prompts", "bandit.actions", "bandit.features"],
             )
         }
+        PolicyKind::PerPosition => {
+            let l = b.length as u64;
+            (
+                prod(&[m, l, k]),
+                // correct lists and their offsets: a few words per context
+                prod(&[m, l, 4 * F64]),
+                vec!["bandit.prompts", "bandit.actions", "bandit.length"],
+            )
+        }
+        PolicyKind::Factored => {
+            let (l, d) = (b.length as u64, b.embed_dim as u64);
+            (
+                prod(&[k, d]).saturating_add(prod(&[m, l, d])),
+                prod(&[m, l, 4 * F64]),
+                vec![
+                    "bandit.prompts",
+                    "bandit.actions",
+                    "bandit.length",
+                    "bandit.embed_dim",
+                ],
+            )
+        }
         PolicyKind::Sequence => {
             let l = b.length as u64;
             (
@@ -100,7 +122,14 @@ pub fn estimate(rc: &RunConfig) -> Estimate {
         rc.grpo.group_size as u64,
         b.length.max(1) as u64,
     ]);
-    let batch = prod(&[tokens, 8 * F64]).saturating_add(prod(&[tokens, k, F64]));
+    // per_position and factored keep one probability row per (prompt,
+    // position) context, their G tokens stored together
+    let prob_rows = if kind.is_positional() {
+        prod(&[rc.grpo.batch_prompts as u64, b.length as u64])
+    } else {
+        tokens
+    };
+    let batch = prod(&[tokens, 8 * F64]).saturating_add(prod(&[prob_rows, k, F64]));
     let per_seed = prod(&[policy, copies])
         .saturating_add(prod(&[params, F64, opt]))
         .saturating_add(batch);

@@ -32,6 +32,15 @@ pub struct Record {
     /// configured threshold, also for methods other than EntroPIC).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub hp_frac: Option<f64>,
+    /// Σ_{t∈HP} H_t / Σ_t H_t over the same tokens and HP rule as
+    /// `hp_frac` (absent when undefined: no entropy; the LLM trainer does
+    /// not write it yet).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub hp_entropy_share: Option<f64>,
+    /// Mean over the HP tokens of 1 − π(y_t) (absent when |HP| = 0; the LLM
+    /// trainer does not write it yet).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tail_mass_hp: Option<f64>,
     /// A peer method's coefficient (entropy bonus weight etc.).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub coef: Option<f64>,

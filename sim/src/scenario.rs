@@ -461,6 +461,65 @@ fn check_u(file: &str, key: &str, x: usize, ok: bool) -> Result<(), SimError> {
     }
 }
 
+/// The keys of the per_position and factored policies (crate::positional).
+/// Keys of the other policies (`features`, `det_margin`, `table_scale`) are
+/// ignored by these two, and these keys by the others (docs/scenarios.md).
+fn validate_positional(file: &str, b: &BanditConfig, k: usize) -> Result<(), SimError> {
+    let factored = b.policy == PolicyKind::Factored;
+    check_f(
+        file,
+        "bandit.tail_mass",
+        b.tail_mass,
+        b.tail_mass > 0.0 && b.tail_mass < 1.0,
+    )?;
+    check_f(
+        file,
+        "bandit.tail_zipf",
+        b.tail_zipf,
+        (0.0..=10.0).contains(&b.tail_zipf),
+    )?;
+    if factored {
+        let d = b.embed_dim;
+        if !(2..=64).contains(&d) || d > k {
+            return Err(range_err(
+                file,
+                "bandit.embed_dim",
+                &format!("2..=64 and <= bandit.actions ({k})"),
+                d,
+            ));
+        }
+    }
+    let w = b.fork_width;
+    let wmax = if factored { b.embed_dim - 1 } else { k };
+    if w != 0 && !(2..=wmax).contains(&w) {
+        let what = if factored {
+            "the d - 1 head tokens"
+        } else {
+            "bandit.actions"
+        };
+        return Err(range_err(
+            file,
+            "bandit.fork_width",
+            &format!("0 or 2..={wmax} ({what})"),
+            w,
+        ));
+    }
+    let w_eff = match (w, factored) {
+        (0, false) => k,
+        (0, true) => b.embed_dim - 1,
+        (w, _) => w,
+    };
+    if b.forks > 0 && b.correct_size >= w_eff {
+        return Err(range_err(
+            file,
+            "bandit.correct_size",
+            &format!("1..={} (below the {w_eff} candidates at a fork)", w_eff - 1),
+            b.correct_size,
+        ));
+    }
+    Ok(())
+}
+
 /// Range checks of a resolved run configuration.
 pub fn validate(file: &str, rc: &RunConfig) -> Result<(), SimError> {
     let b = &rc.bandit;
@@ -515,10 +574,10 @@ pub fn validate(file: &str, rc: &RunConfig) -> Result<(), SimError> {
         ));
     }
     check_u(file, "bandit.prompts", m, (1..=1_000_000).contains(&m))?;
-    let kmax = if b.policy == PolicyKind::Sequence {
-        32
-    } else {
-        4096
+    let kmax = match b.policy {
+        PolicyKind::Sequence => 32,
+        PolicyKind::Factored => 32_768,
+        _ => 4096,
     };
     check_u(file, "bandit.actions", k, (2..=kmax).contains(&k))?;
     check_f(
@@ -533,6 +592,9 @@ pub fn validate(file: &str, rc: &RunConfig) -> Result<(), SimError> {
         b.correct_size,
         b.correct_size >= 1 && b.correct_size < k,
     )?;
+    if b.policy.is_positional() {
+        validate_positional(file, b, k)?;
+    }
     if !b.pass_rate.is_empty() {
         let ok = b.pass_rate.len() == 2
             && b.pass_rate[0] > 0.0
@@ -555,11 +617,12 @@ pub fn validate(file: &str, rc: &RunConfig) -> Result<(), SimError> {
         b.features,
         (1..=4096).contains(&b.features),
     )?;
+    let lmax = if b.policy.is_positional() { 64 } else { 16 };
     check_u(
         file,
         "bandit.length",
         b.length,
-        (1..=16).contains(&b.length),
+        (1..=lmax).contains(&b.length),
     )?;
     check_u(file, "bandit.forks", b.forks, b.forks <= b.length)?;
     check_f(
@@ -574,7 +637,10 @@ pub fn validate(file: &str, rc: &RunConfig) -> Result<(), SimError> {
         b.table_scale,
         (0.0..=50.0).contains(&b.table_scale),
     )?;
-    if b.sampling == Sampling::Exact && b.policy == PolicyKind::Sequence {
+    if b.sampling == Sampling::Exact
+        && b.policy != PolicyKind::Tabular
+        && b.policy != PolicyKind::Linear
+    {
         return Err(SimError::input(
             file,
             "bandit.sampling",

@@ -53,6 +53,12 @@ pub struct LossStats {
     pub n_hp: usize,
     /// |HP| / N.
     pub hp_frac: f64,
+    /// Σ_{HP} H_t / Σ_t H_t (weighted like `hp_frac`; NaN when the tokens
+    /// carry no entropy or none are kept): the share of the entropy that sits
+    /// at HP tokens (docs/mathematics.md §8).
+    pub hp_entropy_share: f64,
+    /// Mean over HP tokens of 1 − π(y_t) (weighted; NaN when |HP| = 0).
+    pub tail_mass_hp: f64,
     /// Share of tokens whose PPO clip is active.
     pub clip_frac: f64,
     /// Token-mean k3 KL to the reference (0 when none).
@@ -286,8 +292,9 @@ fn select_kl_cov(ctl: &ControlConfig, x: &TokenInputs, n: usize) -> Vec<bool> {
 ///   of tokens whose clipped branch or dual clip is active.
 /// * entropic / probe (docs/mathematics.md §3): `+ α·Σ_{HP}(−r_t·|A_t|)/|HP|`
 ///   (official) or `/N` (plain), r unclipped; HP by [`is_high_prob`] under
-///   the current `logp`; no term when `|HP| = 0`. `hp_frac` is reported for
-///   every method with the configured threshold.
+///   the current `logp`; no term when `|HP| = 0`. `hp_frac`,
+///   `hp_entropy_share` and `tail_mass_hp` are reported for every method
+///   with the configured HP rule, over the kept tokens.
 /// * entropy_bonus / adaptive_entropy: `− d.entropy_coef · mean H_t`.
 /// * clip_cov (docs/peers.md §4): the selected tokens (`select_clip_cov`) lose
 ///   their loss and gradient but stay in N. Their scripts also set the PPO
@@ -339,7 +346,19 @@ pub fn token_loss<R: Rng + ?Sized>(
                 )
             });
     if n_kept == 0 || w_kept <= 0.0 {
+        out.stats.hp_entropy_share = f64::NAN;
+        out.stats.tail_mass_hp = f64::NAN;
         return out;
+    }
+    // the entropy composition over the kept tokens, HP by the same rule
+    let (mut h_w, mut h_hp_w, mut tail_hp_w) = (0.0, 0.0, 0.0);
+    for t in (0..n).filter(|&t| kept(t)) {
+        let (w, h) = (wt(t), x.entropy[t]);
+        h_w += w * h;
+        if hp(t) {
+            h_hp_w += w * h;
+            tail_hp_w += w * (1.0 - x.logp[t].exp());
+        }
     }
     let inv_n = 1.0 / w_kept;
     let eps_high = if method == Method::ClipHigher {
@@ -419,6 +438,12 @@ pub fn token_loss<R: Rng + ?Sized>(
         n_tokens: n_kept,
         n_hp,
         hp_frac: w_hp_sum * inv_n,
+        hp_entropy_share: if h_w > 0.0 { h_hp_w / h_w } else { f64::NAN },
+        tail_mass_hp: if w_hp_sum > 0.0 {
+            tail_hp_w / w_hp_sum
+        } else {
+            f64::NAN
+        },
         clip_frac: w_clipped * inv_n,
         kl,
         n_selected: selected.iter().filter(|&&s| s).count(),
