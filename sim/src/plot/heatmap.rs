@@ -150,7 +150,14 @@ mod tests {
         h.legend(&[(super::super::GREY, "undetermined")]);
         h.write(&path).expect("write");
         let svg = std::fs::read_to_string(&path).expect("read");
-        for t in ["holds", "misses", "undetermined", "256", "0.03", "tail mass"] {
+        for t in [
+            "holds",
+            "misses",
+            "undetermined",
+            "256",
+            "0.03",
+            "tail mass",
+        ] {
             assert!(svg.contains(t), "{t} missing");
         }
         assert!(!svg.contains("outside"));
