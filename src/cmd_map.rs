@@ -49,7 +49,7 @@ pub fn run(args: &MapArgs) -> anyhow::Result<ExitCode> {
     match end {
         MapEnd::Complete { cells, computed } => {
             eprintln!(
-                "wrote {dir}/regime-map.md ({cells} cells, {computed} computed now, {} reused)",
+                "wrote the regime map to {dir} ({cells} cells, {computed} computed now, {} reused)",
                 cells - computed
             );
             Ok(ExitCode::SUCCESS)

@@ -134,6 +134,7 @@ fn category(names: &[String], v: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::scatter::{GREEN, GREY, RED};
     use super::*;
 
     /// Every filled cell's text, the axis names and the legend reach the SVG.
@@ -144,10 +145,10 @@ mod tests {
         let cols: Vec<String> = ["16", "256"].iter().map(|s| s.to_string()).collect();
         let rows: Vec<String> = ["0.005", "0.03"].iter().map(|s| s.to_string()).collect();
         let mut h = Heatmap::new("outcome", "K", "tail mass", &cols, &rows);
-        h.cell(0, 0, super::super::GREEN, "holds");
-        h.cell(1, 1, super::super::RED, "misses");
-        h.cell(5, 5, super::super::RED, "outside");
-        h.legend(&[(super::super::GREY, "undetermined")]);
+        h.cell(0, 0, GREEN, "holds");
+        h.cell(1, 1, RED, "misses");
+        h.cell(5, 5, RED, "outside");
+        h.legend(&[(GREY, "undetermined")]);
         h.write(&path).expect("write");
         let svg = std::fs::read_to_string(&path).expect("read");
         for t in [

@@ -385,6 +385,9 @@ mod tests {
                 run_config(c, x, 0.5).expect("valid");
             }
         }
+        for c in full.iter().chain(&quick) {
+            assert_eq!(c.steps % c.exact_every, 0, "{}", c.id);
+        }
         let v = full.iter().find(|c| c.id == "var-len20").expect("len20");
         assert!((v.det_share() - 0.9).abs() < 1e-12);
     }

@@ -9,11 +9,15 @@
 //! - **H0** is the exact entropy of the policy before training, mean over
 //!   `grpo`'s seeds (each seed its own instance); the targets are
 //!   fractions of it.
-//! - **The paired series** of a seed are `[H_init, H_after_step_0, …]`
-//!   (length steps + 1) for the constant-α arm and its `grpo` twin, with
-//!   delay `d = 0`: the record of step t holds the entropy after the
-//!   update that used α_t, so the state after t updates is driven by
-//!   `Σ_{s<t} α_s`, the estimator's `A_t` at `d = 0`.
+//! - **The paired series** of a seed are the states after `0, e, 2e, …,
+//!   steps` updates (`e = exact_every`; the exact entropy is taken after
+//!   every e-th update, and `H_init` before training) for the constant-α
+//!   arm and its `grpo` twin, with delay `d = 0` and α per row the sum of
+//!   the e updates' α: the state after t updates is driven by
+//!   `Σ_{s<t} α_s`, the estimator's `A` at `d = 0`. `g` is then per unit
+//!   α per step whatever e; `b` (per row) is divided by e, and windows are
+//!   reported in steps. (The runs are `runner::run_seed_until`'s loop with
+//!   this cadence of exact entropy.)
 //! - **g** pools the twins of all four constant-α arms (each seed of each
 //!   arm one twin, `paired`); the twins of different arms share their
 //!   `grpo` series, so the pooled interval treats them as more
@@ -46,12 +50,12 @@ use entropic_sim::control::ControlConfig;
 use entropic_sim::figures::{run_figures_on, settling_step_rel, Field};
 use entropic_sim::grpo::Trainer;
 use entropic_sim::metrics::Record;
-use entropic_sim::runner::{run_seed_until, SeedRun};
+use entropic_sim::runner::SeedRun;
 use entropic_sim::scenario::RunConfig;
 use entropic_sim::stats::{last_quarter, median};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Windows along the run for `g_windows`.
 const WINDOWS: usize = 6;
@@ -89,14 +93,46 @@ fn mean(xs: impl IntoIterator<Item = f64>) -> f64 {
     }
 }
 
-/// A seed's paired entropy series `[H_init, entropy_exact of each step]`,
-/// padded with NaN to `steps + 1` when the run stopped early.
-fn series(h_init: f64, recs: &[Record], steps: usize) -> Vec<f64> {
-    let mut v = Vec::with_capacity(steps + 1);
-    v.push(h_init);
-    v.extend(recs.iter().map(|r| r.entropy_exact.unwrap_or(f64::NAN)));
-    v.resize(steps + 1, f64::NAN);
+/// A seed's paired entropy series on the grid of states `0, e, 2e, …,
+/// steps` (`e = exact_every`): `H_init`, then the exact entropy after
+/// every `e`-th update (NaN where the run stopped early).
+fn series(h_init: f64, recs: &[Record], steps: usize, every: usize) -> Vec<f64> {
+    let mut v = vec![h_init];
+    v.extend((1..=steps / every).map(|j| {
+        recs.get(j * every - 1)
+            .and_then(|r| r.entropy_exact)
+            .unwrap_or(f64::NAN)
+    }));
     v
+}
+
+/// One seed of one arm: `entropic_sim::runner::run_seed_until` with the
+/// exact entropy after every `every`-th update (steps `s` with
+/// `(s + 1) % every == 0`), so the logged states lie on a regular grid
+/// starting at the state before training; `None` once `stop` is set.
+fn run_seed(rc: &RunConfig, seed: u64, every: usize, stop: &AtomicBool) -> Option<SeedRun> {
+    let mut tr = Trainer::new(&rc.bandit, &rc.grpo, &rc.control, seed, &rc.arm);
+    let mut records = Vec::with_capacity(rc.steps);
+    for s in 0..rc.steps {
+        if stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        match tr.step((s + 1) % every == 0) {
+            Ok(r) => records.push(r),
+            Err(e) => {
+                return Some(SeedRun {
+                    seed,
+                    records,
+                    error: Some(e),
+                })
+            }
+        }
+    }
+    Some(SeedRun {
+        seed,
+        records,
+        error: None,
+    })
 }
 
 fn ci(x: (f64, f64)) -> [Option<f64>; 2] {
@@ -120,17 +156,25 @@ fn gain_json(r: &Result<GainEstimate, entropic_proofs::error::IdentError>) -> Ga
     }
 }
 
-fn window_json(w: &WindowGain) -> WindowJson {
+/// A drift fitted per row of `every` steps, per step.
+fn per_step(b: f64, b_ci: (f64, f64), every: usize) -> (Option<f64>, [Option<f64>; 2]) {
+    let e = every as f64;
+    (fin(b / e), ci((b_ci.0 / e, b_ci.1 / e)))
+}
+
+/// A window of rows `start..end` (rows `every` steps apart) in steps.
+fn window_json(w: &WindowGain, every: usize) -> WindowJson {
     let e = &w.estimate;
+    let (b, b_ci) = per_step(e.b, e.b_ci, every);
     WindowJson {
-        start: w.start,
-        end: w.end,
+        start: w.start * every,
+        end: w.end * every,
         mean_entropy: fin(w.mean_entropy),
         g: fin(e.g),
         g_ci: ci(e.g_ci),
         g_detectable: fin(e.g_detectable),
-        b: fin(e.b),
-        b_ci: ci(e.b_ci),
+        b,
+        b_ci,
     }
 }
 
@@ -247,7 +291,7 @@ pub fn run_cell(cell: &CellSpec, stop: &AtomicBool) -> anyhow::Result<Option<Cel
         .collect();
     let done: Vec<Option<SeedRun>> = jobs
         .par_iter()
-        .map(|&(i, s)| run_seed_until(&rcs[i], s, &|| {}, stop))
+        .map(|&(i, s)| run_seed(&rcs[i], s, cell.exact_every.max(1), stop))
         .collect();
     if done.iter().any(Option::is_none) {
         return Ok(None);
@@ -268,11 +312,13 @@ pub fn run_cell(cell: &CellSpec, stop: &AtomicBool) -> anyhow::Result<Option<Cel
 /// The cell's JSON from its runs.
 fn measure(cell: &CellSpec, ran: &[Ran], h_init: &[f64], h0: f64) -> CellResult {
     let steps = cell.steps;
+    let every = cell.exact_every.max(1);
+    let rows = steps / every + 1;
     let plain = ran.iter().find(|r| r.spec.kind == ArmKind::Plain);
     let plain_series: Vec<Vec<f64>> = plain.map_or(Vec::new(), |p| {
         p.runs
             .iter()
-            .map(|r| series(h_init[r.seed as usize], &r.records, steps))
+            .map(|r| series(h_init[r.seed as usize], &r.records, steps, every))
             .collect()
     });
     // (arm name, probe series, α series) of every constant-α arm's seed
@@ -285,8 +331,9 @@ fn measure(cell: &CellSpec, ran: &[Ran], h_init: &[f64], h0: f64) -> CellResult 
                 if i < plain_series.len() {
                     probes.push((
                         r.spec.name.clone(),
-                        series(h_init[i], &s.records, steps),
-                        vec![a; steps + 1],
+                        series(h_init[i], &s.records, steps, every),
+                        // α summed over the updates between two rows
+                        vec![a * every as f64; rows],
                         i,
                     ));
                 }
@@ -315,13 +362,13 @@ fn measure(cell: &CellSpec, ran: &[Ran], h_init: &[f64], h0: f64) -> CellResult 
         }
     }
     let drift = paired(&twins_of(Some("alpha-1")), 0);
-    let window = ((steps + 1) / WINDOWS).max(entropic_proofs::ident::MIN_ROWS);
+    let window = (rows / WINDOWS).max(entropic_proofs::ident::MIN_ROWS);
     let g_windows: Vec<WindowJson> = paired_windows(&twins_of(None), 0, window)
-        .map(|w| w.iter().map(window_json).collect())
+        .map(|w| w.iter().map(|x| window_json(x, every)).collect())
         .unwrap_or_default();
     let pooled_json = gain_json(&pooled);
     let (b, b_ci) = match &drift {
-        Ok(e) => (fin(e.b), ci(e.b_ci)),
+        Ok(e) => per_step(e.b, e.b_ci, every),
         Err(_) => (None, [None, None]),
     };
     let first = |f: &dyn Fn(&Record) -> Option<f64>| {

@@ -76,8 +76,8 @@ pub struct CellSpec {
     pub optimizer: OptimizerKind,
     pub lr: f64,
     pub steps: usize,
-    /// Exact entropy every this many steps (and on the first and last):
-    /// the figures and the paired fits use the steps that have it.
+    /// The exact entropy after every this many updates (a divisor of
+    /// `steps`): the figures and the paired fits use the steps that have it.
     pub exact_every: usize,
     /// Seeds of `grpo`, `alpha-1` and `alpha+1`.
     pub seeds_main: usize,
