@@ -10,6 +10,7 @@
 
 mod bench;
 mod cmd_llm;
+mod cmd_map;
 mod cmd_run;
 mod cmd_selftest;
 mod cmd_stability;
@@ -103,6 +104,13 @@ enum Cmd {
         /// Scenario TOML file.
         scenario: PathBuf,
     },
+    /// The regime map: where EntroPIC acts, cell by cell (K × tail mass,
+    /// variations); writes regime-map.md, regime-map.json, SVG heatmaps and
+    /// one JSON per finished cell, resumable cell by cell.
+    Map {
+        #[command(flatten)]
+        args: cmd_map::MapArgs,
+    },
     /// Run every claim check; write verification.md, verification.json and SVGs.
     Verify {
         /// Reduced grids (tests and CI; under a minute).
@@ -169,6 +177,7 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Check { scenario } => cmd_run::check(&scenario),
+        Cmd::Map { args } => cmd_map::run(&args),
         Cmd::Verify { quick, out } => cmd_verify::run(quick, &out),
         Cmd::Stability { args } => cmd_stability::run(&args),
         Cmd::Bench { what, json, runs } => match what {

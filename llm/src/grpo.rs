@@ -601,6 +601,7 @@ impl GrpoTrainer {
             entropy_exact: val.map(|v| v.1),
             hp_frac: Some(last.hp_frac),
             reward_mean: Some(batch.reward_mean()),
+            zero_adv_frac: Some(batch.zero_adv_frac()),
             val_pass_at_1: val.map(|v| v.0),
             clip_frac: Some(last.clip_frac),
             kl: (g.kl_coef > 0.0).then_some(last.kl),

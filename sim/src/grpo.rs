@@ -126,6 +126,24 @@ impl Rollout {
             xs.iter().zip(&self.weight).map(|(x, w)| x * w).sum::<f64>() / w
         }
     }
+
+    /// Share of the batch's groups whose advantages are all zero (every
+    /// response got the same reward; under `sampling = "exact"`, a prompt
+    /// whose pass rate is 0 or 1), before the training-data masks: the
+    /// groups the policy-gradient term, and the EntroPIC term proportional
+    /// to |A|, cannot act on. 0 for an empty batch.
+    pub fn zero_adv_frac(&self) -> f64 {
+        let groups = self.group_start.len().saturating_sub(1);
+        if groups == 0 {
+            return 0.0;
+        }
+        let zero = self
+            .group_start
+            .windows(2)
+            .filter(|w| self.adv[w[0]..w[1]].iter().all(|&a| a == 0.0))
+            .count();
+        zero as f64 / groups as f64
+    }
 }
 
 /// One seed's GRPO run on one bandit instance.
@@ -517,6 +535,7 @@ impl Trainer {
             tail_mass_hp: Some(last.tail_mass_hp).filter(|x| x.is_finite()),
             reward_mean: Some(batch.reward_mean),
             pass_rate: pass,
+            zero_adv_frac: Some(batch.zero_adv_frac()),
             clip_frac: Some(last.clip_frac),
             kl: (self.grpo.kl_coef > 0.0).then_some(last.kl),
             grad_norm: Some(last.grad_norm),

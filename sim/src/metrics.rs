@@ -50,6 +50,11 @@ pub struct Record {
     /// same steps as `entropy_exact`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub pass_rate: Option<f64>,
+    /// Share of the batch's groups (prompts) whose advantages are all zero
+    /// (every response of the group got the same reward), in the batch
+    /// trained on (docs/metrics.md §1).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub zero_adv_frac: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub val_pass_at_1: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]

@@ -4,7 +4,9 @@
 //! (`llm` and `proofs` both sit on `sim` only); what needs two of them is
 //! here, above both, and the command modules of the binary call it.
 //!
+//! - [`map`]: `entropic map` (the regime map).
 //! - [`validate`]: `entropic llm validate` (toy and LLM arms side by side).
 //! - [`tune`]: `entropic tune validate` (identify, recommend, run, compare).
+pub mod map;
 pub mod tune;
 pub mod validate;

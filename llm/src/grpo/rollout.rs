@@ -46,6 +46,21 @@ impl Rollout {
         let n = self.seqs.len().max(1) as f64;
         self.seqs.iter().map(|s| s.reward).sum::<f64>() / n
     }
+    /// Share of the prompt groups whose advantages are all zero (every
+    /// response got the same reward), docs/metrics.md §1; 0 when empty.
+    pub fn zero_adv_frac(&self) -> f64 {
+        let g = self.group_size.max(1);
+        let groups = self.seqs.len() / g;
+        if groups == 0 {
+            return 0.0;
+        }
+        let zero = self
+            .seqs
+            .chunks_exact(g)
+            .filter(|c| c.iter().all(|s| s.adv == 0.0))
+            .count();
+        zero as f64 / groups as f64
+    }
     /// Token-mean of a per-token field over all response tokens.
     pub fn token_mean(&self, f: impl Fn(&Seq) -> &[f64]) -> f64 {
         let (mut s, mut n) = (0.0, 0usize);

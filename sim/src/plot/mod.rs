@@ -1,7 +1,8 @@
 //! The plotting kit: every SVG figure of the project is drawn here, with
 //! plotters: line plots of per-step fields with seed bands
 //! ([`line_plot_svg`]), rate curves ([`rate_plot_svg`]) and scatter plots
-//! with marks and labels ([`Scatter`]). Text is written as SVG `<text>`
+//! with marks and labels ([`Scatter`]) and categorical heatmaps
+//! ([`Heatmap`]). Text is written as SVG `<text>`
 //! elements, so no font feature of plotters is needed.
 use crate::atomic::write_atomic;
 use crate::error::SimError;
@@ -9,11 +10,13 @@ use plotters::prelude::*;
 use std::path::Path;
 
 mod err;
+mod heatmap;
 mod lines;
 mod scatter;
 
 use err::plot_err;
 
+pub use heatmap::Heatmap;
 pub use lines::{line_plot_svg, ArmSeries, MAX_POINTS, QUANTILE_SEEDS};
 pub use scatter::{RGBColor, Scatter, BLUE, GREEN, GREY, RED};
 

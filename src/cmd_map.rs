@@ -1,0 +1,71 @@
+//! `entropic map`: the regime map (docs/design.md §5). Parses the flags,
+//! installs the Ctrl-C handler and reports how the run ended; the work is
+//! in [`crate::lab::map`].
+use crate::interrupt;
+use crate::lab::map::{run_map, MapEnd, MapOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Flags of `entropic map`.
+#[derive(Debug, clap::Args)]
+pub struct MapArgs {
+    /// The quick grid: 3 cells, 100 steps, 3/2 seeds (tests and CI).
+    #[arg(long)]
+    pub quick: bool,
+    /// Output folder: regime-map.md, regime-map.json, the SVG heatmaps and
+    /// cells/<id>.json (one file per finished cell).
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// Keep the finished cells in DIR/cells/ whose inputs match this run's
+    /// and compute only the others.
+    #[arg(long)]
+    pub resume: bool,
+    /// Only the cells whose id contains one of these comma-separated
+    /// strings (e.g. `k16,sgd`); the report then covers those cells.
+    #[arg(long, value_name = "IDS")]
+    pub cells: Option<String>,
+    /// Compute at most N cells in this run, then write the partial report
+    /// (continue with --resume).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_cells: Option<u64>,
+}
+
+/// Runs the map; exit 0 when complete or stopped by `--max-cells`, 128 +
+/// the signal number when interrupted (finished cells kept), 2 on bad
+/// input.
+pub fn run(args: &MapArgs) -> anyhow::Result<ExitCode> {
+    let opts = MapOptions {
+        quick: args.quick,
+        out: args.out.clone(),
+        resume: args.resume,
+        cells: args.cells.clone(),
+        max_cells: args.max_cells.map(|n| n as usize),
+    };
+    // bad flags are refused before the handler is installed or any work
+    crate::lab::map::selected(&opts)?;
+    interrupt::install();
+    let end = run_map(&opts, &interrupt::STOP, &|id| eprintln!("cell {id}"))?;
+    let dir = args.out.display();
+    match end {
+        MapEnd::Complete { cells, computed } => {
+            eprintln!(
+                "wrote the regime map to {dir} ({cells} cells, {computed} computed now, {} reused)",
+                cells - computed
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        MapEnd::Limited { done, planned } => {
+            eprintln!(
+                "stopped after --max-cells: {done} of {planned} cells in {dir}/cells; `entropic map --resume` (same flags) continues"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        MapEnd::Interrupted { done, planned } => {
+            let (name, num) = interrupt::received().unwrap_or(("signal", 2));
+            eprintln!(
+                "interrupted by {name}: kept {done} of {planned} finished cells in {dir}/cells (report written, marked partial); `entropic map --resume` continues"
+            );
+            Ok(ExitCode::from((128 + num).clamp(0, 255) as u8))
+        }
+    }
+}

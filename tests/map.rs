@@ -1,0 +1,163 @@
+//! `entropic map` through the binary: the quick map (the CI run) writes
+//! every field of every cell, an outcome for every PI arm, and each
+//! `no-authority` meets its definition; a map stopped after one cell and
+//! continued with `--resume` gives the uninterrupted map's JSON; bad flags
+//! exit 2 before any work.
+mod common;
+use common::{bin, stderr, tmp};
+use serde_json::Value;
+use std::path::Path;
+
+const CELL_FIELDS: [&str; 19] = [
+    "policy",
+    "vocab",
+    "tail_mass",
+    "length",
+    "det_share",
+    "temperature",
+    "optimizer",
+    "lr",
+    "h0",
+    "hp_frac0",
+    "hp_entropy_share0",
+    "g",
+    "g_ci",
+    "g_detectable",
+    "g_by_arm",
+    "g_windows",
+    "b",
+    "b_ci",
+    "arms",
+];
+
+const ARM_FIELDS: [&str; 8] = [
+    "h_final",
+    "final_rel_err",
+    "settling_step",
+    "pass_final",
+    "pass_cost",
+    "alpha_saturated",
+    "zero_adv_share",
+    "seeds",
+];
+
+fn map(out: &Path, extra: &[&str]) -> std::process::Output {
+    bin()
+        .args(["map", "--quick", "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("map")
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("json")
+}
+
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
+/// Every field of every cell and arm, an outcome for each PI arm (and
+/// none for the others), and each `no-authority` meeting its definition:
+/// detectable g < |b| and the upper end of g's interval < |b|, not
+/// saturated and not holding.
+fn check_map(j: &Value) {
+    let cells = j["cells"].as_array().expect("cells");
+    assert!(!cells.is_empty());
+    let mut outcomes = 0;
+    for c in cells {
+        for k in CELL_FIELDS {
+            assert!(c.get(k).is_some(), "cell {} lacks {k}", c["id"]);
+        }
+        assert!(num(&c["h0"]) > 0.0, "{}", c["id"]);
+        assert!(num(&c["g"]).is_finite() && num(&c["b"]).is_finite());
+        assert_eq!(c["g_by_arm"].as_object().expect("g_by_arm").len(), 4);
+        assert!(!c["g_windows"].as_array().expect("windows").is_empty());
+        let b = num(&c["b"]).abs();
+        for (name, a) in c["arms"].as_object().expect("arms") {
+            for k in ARM_FIELDS {
+                assert!(a.get(k).is_some(), "{} {name} lacks {k}", c["id"]);
+            }
+            let is_pi = name.starts_with("pi-");
+            assert_eq!(a.get("outcome").is_some(), is_pi, "{} {name}", c["id"]);
+            if !is_pi {
+                continue;
+            }
+            outcomes += 1;
+            if a["outcome"] == "no-authority" {
+                assert!(num(&c["g_detectable"]) < b, "{} {name}", c["id"]);
+                assert!(num(&c["g_ci"][1]) < b, "{} {name}", c["id"]);
+                assert!(num(&a["alpha_saturated"]) <= 0.5);
+                assert!(
+                    num(&a["final_rel_err"]) > 0.10 || a["settling_step"].is_null(),
+                    "{} {name} holds",
+                    c["id"]
+                );
+            }
+        }
+    }
+    assert!(outcomes > 0);
+}
+
+#[test]
+fn quick_map_has_every_field_and_resumes_to_the_same_result() {
+    let d = tmp("map-quick");
+    // the uninterrupted quick map (the CI run of `map --quick`)
+    let full = d.join("full");
+    let o = map(&full, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let j = read_json(&full.join("regime-map.json"));
+    assert_eq!(j["complete"], true);
+    check_map(&j);
+    let md = std::fs::read_to_string(full.join("regime-map.md")).expect("md");
+    assert!(md.contains("## Provenance") && md.contains("pi-official@half"));
+    for svg in [
+        "regime-map-outcome-adam.svg",
+        "regime-map-g-over-b-adam.svg",
+        "regime-map-outcome-sgd.svg",
+    ] {
+        assert!(full.join(svg).exists(), "{svg}");
+    }
+    // stopped after one cell: a partial report of that cell
+    let part = d.join("part");
+    let o = map(&part, &["--max-cells", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let j1 = read_json(&part.join("regime-map.json"));
+    assert_eq!(j1["complete"], false);
+    assert_eq!(j1["cells"].as_array().map(Vec::len), Some(1));
+    let cells = std::fs::read_dir(part.join("cells"))
+        .expect("cells")
+        .count();
+    assert_eq!(cells, 1);
+    // resumed: the finished cell reused, the others computed
+    let o = map(&part, &["--resume"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1 reused"), "{}", stderr(&o));
+    assert_eq!(read_json(&part.join("regime-map.json")), j);
+    // a resume with nothing left to do changes nothing
+    let o = map(&part, &["--resume"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("0 computed"), "{}", stderr(&o));
+    assert_eq!(read_json(&part.join("regime-map.json")), j);
+}
+
+#[test]
+fn bad_map_flags_exit_2_before_any_work() {
+    let d = tmp("map-flags");
+    let out = d.join("out");
+    for args in [
+        vec!["--max-cells", "0"],
+        vec!["--cells", "no-such-cell"],
+        vec!["--bogus"],
+    ] {
+        let o = map(&out, &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+    let file = d.join("file");
+    std::fs::write(&file, "x").expect("write");
+    let o = map(&file, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--out"), "{}", stderr(&o));
+}
