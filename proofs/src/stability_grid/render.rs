@@ -34,7 +34,7 @@ pub(super) fn markdown(
          docs/mathematics.md §9 (the twins' entropy difference on cumulative α: the drift cancels): \
          g = {} [{}, {}], b = {} [{}, {}] (from the plain twin), R² = {}, residual rms {} nats \
          (n = {}). Until 7996de4 the grid used OLS of the probe's ΔH on α alone: g = {} [{}, {}], \
-         b = {}; that fit takes the drift's change along the run for gain.\n\n\
+         b = {}; its constant b cannot follow the drift, which changes along the run (see the windows).\n\n\
          **State dependence.** The paired gain in {WINDOW}-step windows along the probe \
          (docs/mathematics.md §8): {}. The gain took values over a range of ±{}% around its \
          centre along 200 steps; at d = 0 the grid's ρ from 0.8 to 1.2 spans g·Kp ± 10%, so \
