@@ -163,16 +163,16 @@ pub(super) fn markdown(
     if disagreements.is_empty() {
         md.push_str("No counted point disagreed.\n\n");
     } else {
-        md.push_str(
-            "**Disagreements.** Where the error burst late, a loop that held for a quarter of \
-             the run or more lost stability although its entropy was held near the target: the \
-             gain is a property of the policy, not of the entropy alone, and it drifts while the \
-             controller holds H against the drift (g rose along the probe as the policy \
-             sharpened); the state-dependent loop, whose state is H, cannot see that drift. \
-             The reverse failure the issue names, α > 0 early leaving no authority later, does \
-             not arise on this grid (every run starts 2e-3 nats from the target); its toy \
-             instance is the test `windowed_gain_falls_on_a_toy_arm` in this claim's tests.\n\n",
-        );
+        md.push_str(&format!(
+            "**Disagreements.** Where the loop held and then grew late, its entropy was held \
+             near the target all along: the gain is a property of the policy, not of the \
+             entropy alone, and it drifts while the controller holds H against the drift (g \
+             rose along the probe as the policy sharpened); the state-dependent loop, whose \
+             state is H, cannot see that drift. The failure where α > 0 early leaves no \
+             authority later does not arise on this grid (every run starts {E0} nats from its \
+             target); its toy instance is the test `windowed_gain_falls_on_a_toy_arm` in this \
+             claim's tests, where the state-dependent loop does explain it.\n\n"
+        ));
         for r in disagreements {
             md.push_str(&explain(r, plant));
             md.push(' ');
