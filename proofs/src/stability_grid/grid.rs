@@ -2,7 +2,9 @@
 //! controller, each point simulated (and re-run clipped when predicted
 //! unstable).
 
-use super::model::{gain_for_radius, simulate_point, Form, Plant, Point, SimOutcome, BAND, E0};
+use super::model::{
+    classify, gain_for_radius, simulate_point, Form, Plant, Point, SimOutcome, BAND, E0,
+};
 use crate::error::ProofsError;
 use crate::ident::Fit;
 use crate::linear::spectral_radius;
@@ -42,6 +44,13 @@ pub struct GridResult {
     pub sim: SimOutcome,
     /// Re-run with `alpha_max = 1` (predicted-unstable points only).
     pub clipped: Option<SimOutcome>,
+    /// The state-dependent loop `e_{t+1} = e_t + b(H) − g(H)·α_{t−d}`
+    /// ([`crate::ident_power::StatePlant::simulate`], windowed gains,
+    /// unclipped) at the same gains, classified by the same rule.
+    pub state: SimOutcome,
+    /// Predicted ρ at the smallest and the largest windowed gain
+    /// ([`Plant::g_range`]) with the same `Kp`, `Ki`.
+    pub rho_range: (f64, f64),
 }
 
 impl GridResult {
@@ -52,6 +61,23 @@ impl GridResult {
     /// The simulation agrees with the predicted stability.
     pub fn agrees(&self) -> bool {
         (self.point.rho >= 1.0) == self.sim.unstable
+    }
+    /// The state-dependent loop agrees with the simulation.
+    pub fn state_agrees(&self) -> bool {
+        self.state.unstable == self.sim.unstable
+    }
+    /// The predicted stability changes within the gain's range along the
+    /// probe: the constant-gain prediction cannot call this point.
+    pub fn flips_in_gain_range(&self) -> bool {
+        (self.rho_range.0 >= 1.0) != (self.rho_range.1 >= 1.0)
+            || (self.rho_range.0 >= 1.0) != (self.point.rho >= 1.0)
+    }
+    /// The alternative rule ("first departure"): the run counts as unstable
+    /// as soon as its error leaves the linear range (≥ [`super::ESCAPE`] ×
+    /// the error scale at any step), whatever it does afterwards.
+    pub fn agrees_first_departure(&self) -> bool {
+        let departed = self.sim.unstable || self.sim.first_escape.is_some();
+        (self.point.rho >= 1.0) == departed
     }
 }
 
@@ -122,10 +148,40 @@ pub fn run_grid(mode: Mode, plant: &Plant) -> Result<Vec<GridResult>, ProofsErro
             } else {
                 None
             };
+            let (kp, ki) = match p.form {
+                Form::P => (p.kp, 0.0),
+                _ => (p.kp, p.ki),
+            };
+            let form = p.form.integral();
+            let series = plant.state.simulate(
+                p.target,
+                E0,
+                (kp, ki, form),
+                p.d,
+                f64::INFINITY,
+                None,
+                p.steps,
+            );
+            let records: Vec<entropic_sim::metrics::Record> = series
+                .iter()
+                .map(|&(e, a)| entropic_sim::metrics::Record {
+                    entropy: p.target + e,
+                    alpha: Some(a),
+                    ..Default::default()
+                })
+                .collect();
+            let state = classify(&records, false, p, plant.ln_k, scale);
+            let (glo, ghi) = plant.g_range;
+            let rho_range = (
+                spectral_radius(glo, p.d, kp, ki, form),
+                spectral_radius(ghi, p.d, kp, ki, form),
+            );
             Ok(GridResult {
                 point: *p,
                 sim,
                 clipped,
+                state,
+                rho_range,
             })
         })
         .collect()

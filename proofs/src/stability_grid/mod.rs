@@ -53,7 +53,8 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
     let mut disagreements = Vec::new();
     for form in FORMS {
         let pts: Vec<&GridResult> = grid.iter().filter(|r| r.point.form == form).collect();
-        let (mut v, bad) = judge::form(form, &pts, sz.delays)?;
+        let full = ctx.mode == crate::verdict::Mode::Full;
+        let (mut v, bad) = judge::form(form, &pts, sz.delays, &plant, full)?;
         for &d in sz.delays {
             let name = format!("linear-model-{}-d{d}.svg", form.slug());
             let here: Vec<&GridResult> = pts.iter().copied().filter(|r| r.point.d == d).collect();

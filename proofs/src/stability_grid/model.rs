@@ -3,6 +3,7 @@
 
 use crate::error::ProofsError;
 use crate::ident::{identify, Fit};
+use crate::ident_power::{paired, paired_windows, StatePlant, Twin, WindowGain};
 use crate::linear::{spectral_radius, IntegralForm};
 use entropic_sim::bandit::{BanditConfig, CorrectRank, PolicyKind, Sampling};
 use entropic_sim::control::{ControlConfig, Measure, Method, Scope, Weighting};
@@ -18,8 +19,20 @@ use serde::{Deserialize, Serialize};
 pub const CLAIM: &str = "linear-model";
 /// Points with `|ρ − 1|` below this are too close to the boundary to call.
 pub const BAND: f64 = 0.02;
-/// Share of agreeing points the issue aims for.
+/// Share of agreeing points the verdict calls confirmed.
 pub const TARGET_AGREEMENT: f64 = 0.9;
+/// Agreement at commit 7996de4, before this change (OLS identification of
+/// the probe alone, constant gain): `(form, agreeing, counted)`. A
+/// historical record printed beside today's figures, not a tuned figure.
+pub const AGREEMENT_AT_7996DE4: [(Form, usize, usize); 3] = [
+    (Form::P, 33, 39),
+    (Form::Before, 62, 85),
+    (Form::After, 67, 88),
+];
+/// Window (steps) of the windowed paired gains along the probe: five
+/// windows over its 200 steps, each holding two of the probe's 20-step
+/// blocks (so α varies inside every window).
+pub const WINDOW: usize = 40;
 /// Initial error `e_0 = H_0 − H_tar` of every closed-loop run (nats): small,
 /// so the loop starts where the linearisation holds.
 /// 2e-3 nats: with g·Kp ≈ 1–2 the first corrections are then a few times
@@ -33,6 +46,9 @@ pub const E0: f64 = 2e-3;
 /// issue's criteria miss an oscillation that saturates before the second
 /// quarter).
 pub const ESCAPE: f64 = 10.0;
+
+/// Length of the identification probe ([`PROBE`]'s blocks).
+pub const PROBE_STEPS: usize = 200;
 
 /// Probe schedule: steps of ±0.25..±1 around 0 (docs/mathematics.md §7).
 pub(super) const PROBE: [(usize, f64); 10] = [
@@ -132,6 +148,9 @@ pub struct SimOutcome {
     pub escaped: bool,
     /// Largest |α| of the run.
     pub alpha_peak: f64,
+    /// First step where `|e| ≥` [`ESCAPE`] × the error scale (the error
+    /// left the linear range), if any.
+    pub first_escape: Option<usize>,
 }
 
 /// The grid's run configuration: a tabular bandit (32 prompts, 8 actions,
@@ -176,41 +195,76 @@ pub(super) fn config(
 }
 
 /// The identified plant and the instance's initial entropy.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Plant {
+    /// The paired estimate (probe minus its plain twin, docs/mathematics.md
+    /// §9), as the [`Fit`] the analysis takes: the constant gain of the grid.
     pub fit: Fit,
+    /// The old identification (OLS of the probe's `ΔH` on α), for comparison.
+    pub ols: Fit,
+    /// Paired gains in [`WINDOW`]-step windows along the probe.
+    pub windows: Vec<WindowGain>,
+    /// `b(H)`, `g(H)` from the windows (docs/mathematics.md §8).
+    pub state: StatePlant,
+    /// Smallest and largest windowed `g`: the range the gain took along the
+    /// probe.
+    pub g_range: (f64, f64),
     pub h0: f64,
     pub ln_k: f64,
 }
 
-/// Probe run (seed 0, no delay) and OLS fit of `ΔH = b − g·α`.
+/// Probe run and its plain twin (seed 0, no delay; exact sampling, so the
+/// twins are the same run until α first leaves 0): the paired estimate of
+/// `g` and `b` (docs/mathematics.md §9), the windowed gains and the old
+/// OLS fit of `ΔH = b − g·α` on the probe alone.
 pub fn identify_plant() -> Result<Plant, ProofsError> {
-    let rc = config(
-        200,
-        0,
-        ControlConfig {
-            method: Method::Probe,
-            alpha_max: f64::INFINITY,
-            target: 1.0,
-            probe: PROBE.to_vec(),
-            ..Default::default()
-        },
-    )?;
-    let run = runner::run_seed(&rc, 0, &|| {});
-    if let Some(e) = run.error {
-        return Err(e.into());
-    }
-    let h: Vec<f64> = run.records.iter().map(|r| r.entropy).collect();
-    let a: Vec<f64> = run
-        .records
+    let arm = |method: Method| -> Result<(Vec<f64>, Vec<f64>, f64), ProofsError> {
+        let rc = config(
+            PROBE_STEPS,
+            0,
+            ControlConfig {
+                method,
+                alpha_max: f64::INFINITY,
+                target: 1.0,
+                probe: PROBE.to_vec(),
+                ..Default::default()
+            },
+        )?;
+        let run = runner::run_seed(&rc, 0, &|| {});
+        if let Some(e) = run.error {
+            return Err(e.into());
+        }
+        let h: Vec<f64> = run.records.iter().map(|r| r.entropy).collect();
+        let a: Vec<f64> = run
+            .records
+            .iter()
+            .map(|r| r.alpha.unwrap_or(f64::NAN))
+            .collect();
+        Ok((h, a, (rc.bandit.actions as f64).ln()))
+    };
+    let (h, a, ln_k) = arm(Method::Probe)?;
+    let (plain, _, _) = arm(Method::None)?;
+    let ols = identify(&h, &a, 0)?;
+    let twin = [Twin {
+        probe: &h,
+        plain: &plain,
+        alpha: &a,
+    }];
+    let fit = paired(&twin, 0)?.to_fit();
+    let windows = paired_windows(&twin, 0, WINDOW)?;
+    let g_range = windows
         .iter()
-        .map(|r| r.alpha.unwrap_or(f64::NAN))
-        .collect();
-    let fit = identify(&h, &a, 0)?;
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |r, w| {
+            (r.0.min(w.estimate.g), r.1.max(w.estimate.g))
+        });
     Ok(Plant {
         fit,
+        ols,
+        state: StatePlant::from_windows(&windows),
+        windows,
+        g_range,
         h0: h.first().copied().unwrap_or(f64::NAN),
-        ln_k: (rc.bandit.actions as f64).ln(),
+        ln_k,
     })
 }
 
@@ -288,7 +342,11 @@ pub fn classify(
         .iter()
         .filter_map(|r| r.alpha)
         .fold(0.0f64, |m, a| m.max(a.abs()));
+    let first_escape = e
+        .iter()
+        .position(|x| !x.is_finite() || x.abs() >= ESCAPE * scale);
     SimOutcome {
+        first_escape,
         diverged,
         growth,
         escaped,
