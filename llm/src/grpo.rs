@@ -11,23 +11,35 @@
 //!    one sampled d steps ago (the first d by the initial policy);
 //! 3. `measure = rollout`: one controller step on the batch's behaviour
 //!    entropy;
-//! 4. `ppo_epochs × minibatches` optimizer steps, each: training forward at
+//! 4. π_old: with `old_logp = "recompute"` (the default, the authors') a
+//!    training-path forward pass (detached) over the batch under the
+//!    current parameters, once, before the first update (skipped at
+//!    `lag = 0`, where the rollout's scoring pass is that pass); with
+//!    `"sampler"` the behaviour log-probs of step 2 (docs/mathematics.md §7);
+//! 5. `ppo_epochs × minibatches` optimizer steps, each: training forward at
 //!    T, (`measure = current`: one controller step on the minibatch's
 //!    token-mean entropy under the current policy), the shared token loss
 //!    as a candle surrogate ([`loss::policy_loss`]), backward, gradient
 //!    clip, AdamW;
-//! 5. every `val_every` steps: validation pass@1 and the token-mean
+//! 6. every `val_every` steps: validation pass@1 and the token-mean
 //!    entropy of those fresh samples (`entropy_exact`);
-//! 6. one [`Record`] appended to `metrics.jsonl`; a checkpoint every
+//! 7. one [`Record`] appended to `metrics.jsonl`; a checkpoint every
 //!    `checkpoint_every` steps ([`resume`]).
 //!
 //! Left out: sequence packing and micro-batching (a minibatch is one
 //! forward pass), dynamic sampling, top-p during training rollouts (the
 //! ratio would need the truncated sampler's log-prob).
+//!
+//! (Over 600 lines: the trainer's stages share its model, optimizer,
+//! controller and RNG streams; the config, loss, rollout and resume pieces
+//! already live in submodules, and splitting the step's stages further is
+//! left for a later pass.)
 pub mod config;
 pub mod loss;
 pub mod resume;
 pub mod rollout;
+#[cfg(test)]
+mod tests;
 
 use crate::checkpoint::{self, stop_tokens};
 use crate::error::{LlmError, Result};
@@ -37,7 +49,7 @@ use crate::sample::{generate, Draws, SampleConfig};
 use crate::tasks::{reward, ArithConfig, Problem};
 use crate::tokenizer::Tok;
 use candle_core::{DType, Device};
-use config::GrpoFile;
+use config::{GrpoFile, OldLogp};
 use entropic_sim::advantage::group_advantages;
 use entropic_sim::control::{Controller, Directive, Measurement, Method, Moment};
 use entropic_sim::error::SimError;
@@ -63,6 +75,9 @@ struct UpdateStats {
     kl: f64,
     grad_norm: f64,
     tokens: usize,
+    /// Token mean of |ratio − 1| before this update (0 when π_old is the
+    /// policy being updated, as on a step's first minibatch).
+    ratio_dev: f64,
 }
 
 /// A GRPO run bound to its output directory.
@@ -449,8 +464,60 @@ impl GrpoTrainer {
         .into()
     }
 
-    /// One optimizer step on sequences `s0..s1` of `batch`.
-    fn update(&mut self, batch: &Rollout, s0: usize, s1: usize) -> Result<UpdateStats> {
+    /// π_old of the ratio for `batch` (step 4 of the module doc): `None`
+    /// when the sequences' own `logp_old` is it (`old_logp = "sampler"`, or
+    /// a batch sampled by these parameters this step), else the
+    /// recomputed log-probs.
+    fn old_logp_for(&self, batch: &Rollout) -> Result<Option<Vec<Vec<f64>>>> {
+        if self.cfg.grpo.old_logp == OldLogp::Sampler || batch.sampled_at == self.step {
+            return Ok(None);
+        }
+        self.recompute_old_logp(batch).map(Some)
+    }
+
+    /// Per-token log-probs of `batch`'s completions under the current
+    /// parameters: the training-path forward pass, detached.
+    fn recompute_old_logp(&self, batch: &Rollout) -> Result<Vec<Vec<f64>>> {
+        let refs: Vec<&Seq> = batch.seqs.iter().collect();
+        Ok(self.score(&self.model, &refs)?.0)
+    }
+
+    /// Step 5: `ppo_epochs × minibatches` optimizer steps on `batch` with
+    /// π_old `old` (`None`: the sequences' `logp_old`); returns the last
+    /// step's statistics, the trained tokens and each step's mean
+    /// |ratio − 1|.
+    fn train(
+        &mut self,
+        batch: &Rollout,
+        old: Option<&[Vec<f64>]>,
+    ) -> Result<(UpdateStats, usize, Vec<f64>)> {
+        let g = &self.cfg.grpo;
+        let (epochs, groups) = (g.ppo_epochs, batch.groups());
+        let mbs = g.minibatches.min(groups).max(1);
+        let mut last = UpdateStats::default();
+        let mut tokens = 0;
+        let mut devs = Vec::with_capacity(epochs * mbs);
+        for _epoch in 0..epochs {
+            for mb in 0..mbs {
+                let (g0, g1) = (mb * groups / mbs, (mb + 1) * groups / mbs);
+                let (s0, s1) = (g0 * batch.group_size, g1 * batch.group_size);
+                last = self.update(batch, s0, s1, old.map(|o| &o[s0..s1]))?;
+                tokens += last.tokens;
+                devs.push(last.ratio_dev);
+            }
+        }
+        Ok((last, tokens, devs))
+    }
+
+    /// One optimizer step on sequences `s0..s1` of `batch`, with π_old
+    /// `old` for those sequences (`None`: their `logp_old`).
+    fn update(
+        &mut self,
+        batch: &Rollout,
+        s0: usize,
+        s1: usize,
+        old: Option<&[Vec<f64>]>,
+    ) -> Result<UpdateStats> {
         let seqs: Vec<&Seq> = batch.seqs[s0..s1].iter().collect();
         let t = self.cfg.grpo.temperature;
         let (logp, ent) = response_logp_entropy(&self.model, &seqs, self.pad, t)?;
@@ -466,14 +533,29 @@ impl GrpoTrainer {
         let cat =
             |f: &dyn Fn(&Seq) -> Vec<f64>| -> Vec<f64> { seqs.iter().flat_map(|s| f(s)).collect() };
         let adv = cat(&|s| vec![s.adv; s.completion.len()]);
-        let logp_old = cat(&|s| s.logp_old.clone());
+        // the behaviour's log-probs (the controller's `sampled_nll`) and the
+        // ratio's denominator (the same unless π_old was recomputed)
+        let logp_behaviour = cat(&|s| s.logp_old.clone());
+        let logp_old = match old {
+            Some(o) => o.concat(),
+            None => logp_behaviour.clone(),
+        };
+        let ratio_dev = {
+            let lp: Vec<f32> = logp.detach().to_vec1()?;
+            let d: f64 = lp
+                .iter()
+                .zip(&logp_old)
+                .map(|(&l, &o)| ((l as f64 - o).exp() - 1.0).abs())
+                .sum();
+            d / n.max(1) as f64
+        };
         let logp_ref = self
             .reference
             .as_ref()
             .map(|_| cat(&|s| s.logp_ref.clone().unwrap_or_default()));
         let offered = self.ctl.offer(Moment::OptimizerStep, || Measurement {
             entropy: mean_h,
-            sampled_nll: -logp_old.iter().sum::<f64>() / n.max(1) as f64,
+            sampled_nll: -logp_behaviour.iter().sum::<f64>() / n.max(1) as f64,
         });
         if let Some(d) = offered {
             self.directive = d;
@@ -510,6 +592,7 @@ impl GrpoTrainer {
             kl: pl.loss.stats.kl,
             grad_norm,
             tokens: n,
+            ratio_dev,
         })
     }
 
@@ -573,21 +656,13 @@ impl GrpoTrainer {
         if let Some(d) = offered {
             self.directive = d;
         }
-        // 4. ppo_epochs × minibatches optimizer steps
+        // 4. π_old, once per rollout batch, before the first update
         let t_train = Instant::now();
-        let groups = batch.groups();
-        let mbs = g.minibatches.min(groups).max(1);
-        let mut last = UpdateStats::default();
-        let mut train_tokens = 0;
-        for _epoch in 0..g.ppo_epochs {
-            for mb in 0..mbs {
-                let (g0, g1) = (mb * groups / mbs, (mb + 1) * groups / mbs);
-                last = self.update(&batch, g0 * batch.group_size, g1 * batch.group_size)?;
-                train_tokens += last.tokens;
-            }
-        }
+        let old = self.old_logp_for(&batch)?;
+        // 5. ppo_epochs × minibatches optimizer steps
+        let (last, train_tokens, _) = self.train(&batch, old.as_deref())?;
         let train_s = t_train.elapsed().as_secs_f64();
-        // 5. validation
+        // 6. validation
         let val = if g.val_every > 0
             && (self.step.is_multiple_of(g.val_every) || self.step + 1 == g.steps)
         {
@@ -595,7 +670,7 @@ impl GrpoTrainer {
         } else {
             None
         };
-        // 6. record (the controller's fields by the rule shared with the toy)
+        // 7. record (the controller's fields by the rule shared with the toy)
         let entropy = self.ctl.seen_entropy(behaviour_h, last.entropy);
         let rec = Record {
             entropy_exact: val.map(|v| v.1),

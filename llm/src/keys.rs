@@ -67,6 +67,7 @@ pub const KEYS: &[KeyText] = &[
     ("grpo.minibatches", "1..=batch_prompts", "Minibatches per pass, split by prompt group."),
     ("grpo.lag", "0..=64", "Asynchronous lag d: the batch used at step t was sampled by the policy of step t − d."),
     ("grpo.grad_clip", "finite and >= 0 (0 = off)", "Global gradient-norm clip."),
+    ("grpo.old_logp", "recompute | sampler", "π_old of the ratio: a training-path forward pass once per rollout batch before its first update (recompute, the authors'), or the behaviour policy's log-probs from sampling time (sampler)."),
     ("grpo.checkpoint_every", ">= 1", "Write a checkpoint after every this many steps (and after the last)."),
     ("grpo.val_every", ">= 0 (0 = never)", "Validation pass@1 every this many steps; also at the last step."),
     ("grpo.val_problems", ">= 1", "Validation problems (one sample each at T)."),

@@ -26,6 +26,23 @@ pub enum LrSchedule {
     Linear,
 }
 
+/// Where the ratio's denominator π_old comes from (`grpo.old_logp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OldLogp {
+    /// The authors' (yk7333/EntroPIC on verl): a training-path forward pass
+    /// (no gradient) over the whole rollout batch once per step, before its
+    /// first minibatch update, so π_old is the policy at the start of the
+    /// step. With `lag = 0` the rollout's own scoring pass, made by the same
+    /// parameters just before, is that pass and is not repeated.
+    #[default]
+    Recompute,
+    /// The log-probs the behaviour policy gave when the batch was sampled
+    /// (`lag = d`: the policy of `d` steps ago), so the ratio also corrects
+    /// the lag.
+    Sampler,
+}
+
 entropic_sim::rl_struct! {
     /// The `[grpo]` table: rollout, loss, optimizer and bookkeeping settings.
     /// Defaults follow verl where it has one (docs/peers.md §1: ε 0.2, dual clip 3,
@@ -60,6 +77,9 @@ entropic_sim::rl_struct! {
             #[serde(with = "entropic_sim::control::exact_f64")]
         }
         tail {
+            /// π_old of the ratio: `recompute` (default, the authors') or
+            /// `sampler` ([`OldLogp`], docs/mathematics.md §7).
+            pub old_logp: OldLogp,
             /// Write a checkpoint after every this many steps (and after the last).
             pub checkpoint_every: usize,
             /// Validation pass@1 every this many steps (0 = never); also at the last step.
@@ -99,6 +119,7 @@ impl Default for GrpoParams {
             minibatches: 1,
             lag: 0,
             grad_clip: 1.0,
+            old_logp: OldLogp::Recompute,
             checkpoint_every: 10,
             val_every: 10,
             val_problems: 64,

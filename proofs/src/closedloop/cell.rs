@@ -109,6 +109,7 @@ impl Family {
             lr: vary.lr,
             lag: vary.lag.unwrap_or(base.lag),
             ppo_epochs: vary.ppo_epochs.unwrap_or(base.ppo_epochs),
+            minibatches: vary.minibatches.unwrap_or(base.minibatches),
             temperature: vary.temperature.unwrap_or(base.temperature),
             ..base
         }
@@ -122,6 +123,8 @@ pub struct GrpoVary {
     pub lr: f64,
     pub lag: Option<usize>,
     pub ppo_epochs: Option<usize>,
+    /// Minibatches per pass (`thm-4-3`'s authors' staleness model).
+    pub minibatches: Option<usize>,
     pub temperature: Option<f64>,
 }
 
@@ -132,6 +135,7 @@ impl GrpoVary {
             lr,
             lag: None,
             ppo_epochs: None,
+            minibatches: None,
             temperature: None,
         }
     }
@@ -144,6 +148,9 @@ impl GrpoVary {
         }
         if self.ppo_epochs.is_some() {
             k.push("ppo_epochs");
+        }
+        if self.minibatches.is_some() {
+            k.push("minibatches");
         }
         if self.temperature.is_some() {
             k.push("temperature");

@@ -28,6 +28,12 @@ fn cell_text_parses_to_the_typed_config() {
                 temperature: Some(0.6),
                 ..GrpoVary::lr(lr)
             },
+            GrpoVary {
+                lag: Some(0),
+                ppo_epochs: Some(1),
+                minibatches: Some(4),
+                ..GrpoVary::lr(lr)
+            },
         ];
         let controls = [
             crate::thm42::control(0.3, false),

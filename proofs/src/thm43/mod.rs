@@ -1,8 +1,10 @@
 //! `thm-4-3` (Theorem 4.3, Yang et al. 2025): off-policy, PI control
 //! converges and P does not. Off-policy training is made by the two
-//! staleness models of docs/mathematics.md §7 — asynchronous lag `d ∈ {0, 1, 2, 4, 8}`
-//! and `ppo_epochs ∈ {1, 2, 4}` (one minibatch) — under both `measure`
-//! modes; one verdict per measure mode. See `proofs/thm-4-3.md`.
+//! staleness models of docs/mathematics.md §7, each with its own verdict
+//! per `measure` mode: asynchronous lag `d ∈ {1, 2, 4, 8}` (one epoch, one
+//! minibatch), and the authors' definition, several optimizer steps per
+//! rollout batch at lag 0 (`minibatches ∈ {2, 4}` or `ppo_epochs ∈ {2,
+//! 4}`). See `proofs/thm-4-3.md`.
 //!
 //! Layout: `model` (constants, grid, arms), `compute` (the runs), `judge`
 //! (verdicts), `render` (Markdown and figures); [`check`] runs them in that
@@ -21,21 +23,21 @@ use crate::closedloop as cl;
 use crate::error::ProofsError;
 use crate::verdict::{ClaimSection, Counterexample, Ctx};
 
-/// Runs the check: per measure mode, compute every configuration, judge,
-/// then render.
+/// Runs the check: per measure mode, compute every configuration, judge
+/// each staleness model, then render.
 pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
     let grid = model::grid(ctx.mode);
-    let max_lag = *grid.2.last().unwrap_or(&0);
     let mut verdicts = Vec::new();
     let mut md = render::intro();
     for measure in model::MEASURES {
         let configs = compute::compute(&grid, measure)?;
-        let mut cv = judge::verdict(measure, &configs);
-        if let Some(f) = render::figure(&ctx.out_dir, measure, &configs, max_lag)? {
-            cv.figures.push(f);
+        let fig = render::figure(&ctx.out_dir, measure, &configs)?;
+        for m in model::MODELS {
+            let mut cv = judge::verdict(measure, m, &configs);
+            cv.figures.extend(fig.clone());
+            verdicts.push(cv);
         }
-        md.push_str(&render::section(measure, &configs));
-        verdicts.push(cv);
+        md.push_str(&render::section(measure, &configs, fig.as_deref()));
     }
     Ok(ClaimSection {
         claim: CLAIM.into(),

@@ -26,8 +26,9 @@
 //!
 //! Choices where the issue is silent: off-policy arms use `lag = off_lag`
 //! (2) with one PPO epoch and one minibatch, so there is one controller step
-//! per training step and the delay is exactly `off_lag` (that delay is what
-//! the prediction uses); P arms are the preset's `[control]` with `ki = 0`;
+//! per training step; the prediction's delay is `off_lag` when the
+//! controller measures the rollout batch and 0 when it measures the current
+//! policy (docs/mathematics.md §7); P arms are the preset's `[control]` with `ki = 0`;
 //! `adaptive-entropy` uses the simulator's defaults for its own keys; the
 //! toy is run with one seed (seed 0) per arm, as the LLM is.
 //!

@@ -5,7 +5,7 @@
 use super::arms::{arm_config, clip_of};
 use super::model::Side;
 use super::preset::{Preset, PresetFile, ValidateParams};
-use super::scoring::{identify_side, predicted_settling, Plant, REL_BAND};
+use super::scoring::{arm_delay, identify_side, predicted_settling, Plant, REL_BAND};
 use anyhow::{Context, Result};
 use entropic_sim::figures::{run_figures, settling_step_rel, RunFigures};
 use entropic_sim::metrics::Record;
@@ -33,10 +33,9 @@ fn figure_rows(
         let fig = run_figures(recs, side.target, clip_of(pf, arm));
         let predicted = match arm.as_str() {
             "p-on" | "pi-on" | "p-off" | "pi-off" => {
-                let c = arm_config(&pf.grpo, v, arm, side.target)
-                    .map(|c| c.control)
+                let (c, delay) = arm_config(&pf.grpo, v, arm, side.target)
+                    .map(|c| (c.control.clone(), arm_delay(&c)))
                     .unwrap_or_default();
-                let delay = if arm.ends_with("-off") { v.off_lag } else { 0 };
                 let e0 = side.initial_entropy - side.target;
                 predicted_settling(plant, &c, delay, e0, recs.len().max(1))
             }
@@ -211,7 +210,8 @@ pub(super) fn write_report(
     md.push_str(
         "docs/design.md §8 figures on `entropy`; plain GRPO's are relative to the controlled arms' target. \
          `predicted settling` is the settling step of the linear loop with the plant identified \
-         from that side's probe (delay 0 on-policy, `off_lag` off-policy) and the arm's gains, \
+         from that side's probe (delay 0 on-policy and whenever `measure = current`; `off_lag` \
+         off-policy with `measure = rollout`, docs/mathematics.md §7) and the arm's gains, \
          over the arm's horizon. `settling ±10%` and `predicted ±10%` are the same with the band \
          |e| ≤ 0.1·H_tar and no 0.05-nat floor: docs/design.md §8's floor is wider than the tiny LLM's whole \
          entropy, so its `settling_step` is 0 for every LLM arm, plain GRPO included.\n\n",

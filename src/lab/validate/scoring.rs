@@ -2,10 +2,24 @@
 //! steps it predicts for a controlled arm (`entropic_proofs::ident`,
 //! `entropic_proofs::linear`).
 
+use entropic_llm::grpo::config::GrpoFile;
 use entropic_proofs::ident::{identify, Fit};
 use entropic_proofs::linear::{design_band, predict, LoopParams};
-use entropic_sim::control::ControlConfig;
+use entropic_sim::control::{ControlConfig, Measure};
 use entropic_sim::metrics::Record;
+
+/// The loop delay the prediction of an arm uses (docs/mathematics.md §7):
+/// 0 when its controller measures the current policy (`measure =
+/// current`: α acts on the update it was computed for, whatever the lag),
+/// the arm's `grpo.lag` when it measures the rollout batch (`measure =
+/// rollout`: the measurement is `lag` steps old). The plant itself is
+/// identified with delay 0, from an on-policy probe.
+pub(super) fn arm_delay(c: &GrpoFile) -> usize {
+    match c.control.measure {
+        Measure::Current => 0,
+        Measure::Rollout => c.grpo.lag,
+    }
+}
 
 /// One identified plant or the reason it could not be identified.
 pub(super) struct Plant {

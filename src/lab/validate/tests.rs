@@ -1,9 +1,12 @@
 //! The smoke preset end to end, preset parsing and refusals (moved from the
 //! LLM crate's tests with the module).
 
+use super::arms::arm_config;
 use super::model::ValidateOptions;
 use super::preset::{Preset, PresetFile, ARMS, VALIDATE_KEYS};
 use super::run::validate;
+use super::scoring::arm_delay;
+use entropic_sim::control::Measure;
 
 /// A scratch folder, deleted (with its temporary parent) when dropped.
 fn tmp(name: &str) -> entropic_sim::scratch::Scratch {
@@ -129,4 +132,22 @@ fn gpu_refused_without_cuda() {
         "{e}"
     );
     assert!(!out.exists());
+}
+
+/// The predicted settling of an arm uses delay 0 when its controller
+/// measures the current policy (even at `lag = off_lag`), `off_lag` for an
+/// off-policy arm measuring the rollout batch (docs/mathematics.md §7).
+#[test]
+fn prediction_delay_follows_the_measurement_mode() {
+    let pf = PresetFile::parse("smoke", Preset::Smoke.text()).unwrap();
+    let v = &pf.validate;
+    for (measure, off) in [(Measure::Current, 0), (Measure::Rollout, v.off_lag)] {
+        let mut base = pf.grpo.clone();
+        base.control.measure = measure;
+        for arm in ["p-on", "pi-on", "p-off", "pi-off"] {
+            let c = arm_config(&base, v, arm, 0.1).unwrap();
+            let want = if arm.ends_with("-off") { off } else { 0 };
+            assert_eq!(arm_delay(&c), want, "{arm} measure {measure:?}");
+        }
+    }
 }
