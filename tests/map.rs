@@ -161,3 +161,35 @@ fn bad_map_flags_exit_2_before_any_work() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--out"), "{}", stderr(&o));
 }
+
+/// A real SIGINT during the second cell: exit 130, the first cell's file
+/// kept, the report written from it and marked partial.
+#[test]
+fn sigint_keeps_the_finished_cells() {
+    let d = tmp("map-sigint");
+    let out = d.join("out");
+    let child = bin()
+        .args(["map", "--quick", "--cells", "adam", "--out"])
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let first = out.join("cells").join("quick-core-adam-k16-q0.03.json");
+    let t = std::time::Instant::now();
+    while !first.exists() {
+        assert!(t.elapsed().as_secs() < 300, "no cell finished");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(rc, 0, "kill");
+    let o = child.wait_with_output().expect("wait");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("SIGINT") && err.contains("--resume"), "{err}");
+    let j = read_json(&out.join("regime-map.json"));
+    assert_eq!(j["complete"], false);
+    assert_eq!(j["cells"].as_array().map(Vec::len), Some(1));
+    let md = std::fs::read_to_string(out.join("regime-map.md")).expect("md");
+    assert!(md.contains("**Partial**"));
+}

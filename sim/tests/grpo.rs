@@ -320,3 +320,31 @@ fn the_rollout_does_not_depend_on_the_loss_stream() {
         assert_eq!(ra.act, rb.act, "{policy}");
     }
 }
+
+/// `zero_adv_frac` is the share of a batch's groups whose responses all
+/// got the same reward (their advantages all zero), counted from the
+/// rollout's rewards, and the record carries the trained batch's value.
+#[test]
+fn zero_adv_frac_counts_groups_with_equal_rewards() {
+    let mut tr = trainer("sequence", "vanilla", "none");
+    let batch = tr.rollout();
+    let groups = batch.group_start.len() - 1;
+    let equal = batch
+        .group_start
+        .windows(2)
+        .filter(|w| {
+            let a = &batch.adv[w[0]..w[1]];
+            a.iter().all(|x| *x == a[0])
+        })
+        .count();
+    assert!(groups > 0);
+    assert_eq!(batch.zero_adv_frac(), equal as f64 / groups as f64);
+    // a made-up batch: one group of equal rewards (zero advantages), one not
+    let mut b = batch.clone();
+    b.group_start = vec![0, 2, 4];
+    b.adv = vec![0.0, 0.0, 0.7, -0.7];
+    assert_eq!(b.zero_adv_frac(), 0.5);
+    let r = tr.step(true).expect("step");
+    let f = r.zero_adv_frac.expect("recorded");
+    assert!((0.0..=1.0).contains(&f));
+}

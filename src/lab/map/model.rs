@@ -7,9 +7,8 @@ use entropic_sim::optim::OptimizerKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The policy family a cell asks for (docs issue 18, item 1). Until those
-/// policies are merged, every family runs on the `sequence` stand-in
-/// ([`super::cells::bandit_for`]).
+/// The policy family a cell runs (docs/design.md §4; translated to the
+/// simulator's `policy` key by [`super::cells::bandit_for`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PolicyFamily {
@@ -287,7 +286,7 @@ pub struct CellResult {
     pub b: Option<f64>,
     pub b_ci: [Option<f64>; 2],
     pub arms: BTreeMap<String, ArmResult>,
-    /// What actually ran (the stand-in policy until the new ones merge).
+    /// What ran: the simulator policy and its composition keys.
     pub ran_as: String,
 }
 

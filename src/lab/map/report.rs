@@ -176,7 +176,7 @@ pub fn write(
     }
     if let Some(f) = files.first() {
         md.push_str(&format!(
-            "Each cell runs `grpo`, constant-α twins and EntroPIC-PI arms for {} steps on the same seeds. What ran: {} (the cell's own policy family replaces this stand-in when it is merged; `ran_as` in each cell's JSON).\n\n",
+            "Each cell runs `grpo`, constant-α twins and EntroPIC-PI arms for {} steps on the same seeds. What ran: {} (`ran_as` in each cell's JSON).\n\n",
             f.spec.steps, f.result.ran_as
         ));
     }
