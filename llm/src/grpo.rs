@@ -71,6 +71,10 @@ type PerToken = (Vec<Vec<f64>>, Vec<Vec<f64>>);
 struct UpdateStats {
     entropy: f64,
     hp_frac: f64,
+    /// Entropy composition of the minibatch (docs/metrics.md; NaN when
+    /// undefined, e.g. no HP token).
+    hp_entropy_share: f64,
+    tail_mass_hp: f64,
     clip_frac: f64,
     kl: f64,
     grad_norm: f64,
@@ -588,6 +592,8 @@ impl GrpoTrainer {
         Ok(UpdateStats {
             entropy: mean_h,
             hp_frac: pl.loss.stats.hp_frac,
+            hp_entropy_share: pl.loss.stats.hp_entropy_share,
+            tail_mass_hp: pl.loss.stats.tail_mass_hp,
             clip_frac: pl.loss.stats.clip_frac,
             kl: pl.loss.stats.kl,
             grad_norm,
@@ -675,6 +681,8 @@ impl GrpoTrainer {
         let rec = Record {
             entropy_exact: val.map(|v| v.1),
             hp_frac: Some(last.hp_frac),
+            hp_entropy_share: Some(last.hp_entropy_share).filter(|x| x.is_finite()),
+            tail_mass_hp: Some(last.tail_mass_hp).filter(|x| x.is_finite()),
             reward_mean: Some(batch.reward_mean()),
             zero_adv_frac: Some(batch.zero_adv_frac()),
             val_pass_at_1: val.map(|v| v.0),

@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 /// Keys only one trainer can fill: the toy's exact pass rate; the LLM's
 /// validation pass rate, timing, and `entropy_exact` (exact every step on
 /// the toy, a fresh-sample estimate on validation steps on the LLM); the
-/// entropy composition `hp_entropy_share` and `tail_mass_hp`, written by the
-/// toy only for now (and absent on a step where they are undefined).
+/// entropy composition `hp_entropy_share` and `tail_mass_hp` is written by
+/// both but absent on a step where it is undefined (no HP token), so it is
+/// compared only where present.
 const TRAINER_SPECIFIC: [&str; 8] = [
     "pass_rate",
     "hp_entropy_share",
@@ -83,6 +84,7 @@ fn toy_and_llm_records_carry_the_same_shared_keys_for_each_arm_kind() {
     pretrain(&sc, &base, false).unwrap();
     let text = std::fs::read_to_string(smoke_path()).unwrap();
     let head = &text[..text.find("[control]").unwrap()];
+    let mut with_hp = 0;
     for (name, control) in KINDS {
         let cfg = GrpoFile::parse("schema.toml", &format!("{head}[control]\n{control}\n"))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -95,7 +97,22 @@ fn toy_and_llm_records_carry_the_same_shared_keys_for_each_arm_kind() {
         let (mut t, _) =
             GrpoTrainer::open(cfg, "schema.toml", &base, &out, &Device::Cpu, DType::F32).unwrap();
         let mut llm = Vec::new();
-        t.run(Some(2), &mut |r| llm.push(keys(r))).unwrap();
+        let mut raw = Vec::new();
+        t.run(Some(2), &mut |r| {
+            llm.push(keys(r));
+            raw.push(r.clone());
+        })
+        .unwrap();
+        // the LLM writes the entropy composition wherever HP tokens exist
+        for r in &raw {
+            if r.hp_frac.is_some_and(|f| f > 0.0) {
+                with_hp += 1;
+                let share = r.hp_entropy_share.expect("hp_entropy_share with HP tokens");
+                let tail = r.tail_mass_hp.expect("tail_mass_hp with HP tokens");
+                assert!((0.0..=1.0).contains(&share), "{name}: share {share}");
+                assert!((0.0..1.0).contains(&tail), "{name}: tail {tail}");
+            }
+        }
         let toy = toy_keys(control);
         assert_eq!(llm.len(), 2, "{name}: two LLM records");
         assert_eq!(toy, llm, "{name}: toy and LLM keys differ");
@@ -120,4 +137,8 @@ fn toy_and_llm_records_carry_the_same_shared_keys_for_each_arm_kind() {
             "{name}"
         );
     }
+    assert!(
+        with_hp > 0,
+        "no LLM record had HP tokens: the composition check ran on nothing"
+    );
 }
