@@ -47,6 +47,16 @@ pub enum LlmError {
         #[source]
         source: std::io::Error,
     },
+    /// Pretraining's wall-clock budget (`pretrain.time_limit_s`) ran out
+    /// before its steps were done: the base is incomplete and nothing was
+    /// saved (a base is defined by its steps, never by the clock). Exit 1.
+    #[error("pretraining stopped by pretrain.time_limit_s = {limit_s} s after {done} of {steps} steps ({elapsed_s:.0} s): the base is incomplete and was not saved; raise time_limit_s (0 = none) or lower pretrain.steps")]
+    Incomplete {
+        done: usize,
+        steps: usize,
+        limit_s: f64,
+        elapsed_s: f64,
+    },
     /// Anything else, a message without a typed cause (no GPU, a tokenizer
     /// lacking a special token, inconsistent shapes).
     #[error("{0}")]

@@ -47,7 +47,7 @@ impl Default for ModelShape {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PretrainConfig {
-    /// Optimizer steps (upper bound; `time_limit_s` may stop earlier).
+    /// Optimizer steps: the base is these steps, whatever the machine.
     pub steps: usize,
     /// Sequences per step.
     pub batch_size: usize,
@@ -59,8 +59,9 @@ pub struct PretrainConfig {
     pub grad_clip: f64,
     /// Share of training answers worked out for a wrong result.
     pub wrong_frac: f64,
-    /// Wall-clock budget of the training loop in seconds (0 = none). When
-    /// it stops the run, the result depends on the machine's speed.
+    /// Wall-clock budget of the training loop in seconds (0 = none). It
+    /// never hands on a shorter base: when it runs out before `steps`,
+    /// pretraining fails with [`LlmError::Incomplete`] and saves nothing.
     pub time_limit_s: f64,
 }
 
@@ -288,8 +289,15 @@ pub fn pretrain(sc: &LlmScenario, out: &Path, progress: bool) -> Result<Pretrain
     let start = Instant::now();
     let (mut tokens, mut loss_v, mut steps) = (0usize, f64::NAN, 0usize);
     for step in 0..p.steps {
-        if p.time_limit_s > 0.0 && start.elapsed().as_secs_f64() > p.time_limit_s {
-            break;
+        let elapsed_s = start.elapsed().as_secs_f64();
+        if p.time_limit_s > 0.0 && elapsed_s > p.time_limit_s {
+            bar.finish_and_clear();
+            return Err(LlmError::Incomplete {
+                done: step,
+                steps: p.steps,
+                limit_s: p.time_limit_s,
+                elapsed_s,
+            });
         }
         // lr → batch → forward/backward → clip → step → log
         opt.cfg.lr = lr_at(p, step);
