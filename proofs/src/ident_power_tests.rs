@@ -110,7 +110,7 @@ fn paired_and_unpaired_intervals_cover_the_true_gain() {
         unpaired_g += covers(u.g_ci, p.g);
         unpaired_b += covers(u.b_ci, p.b);
     }
-    // Measured: paired g 184, b 189; unpaired g 191, b 187 (of 200).
+    // Measured: paired g 184, b 189; unpaired g 190, b 187 (of 200).
     println!(
         "coverage of 200: paired g {paired_g} b {paired_b}; unpaired g {unpaired_g} b {unpaired_b}"
     );
@@ -193,7 +193,7 @@ fn levels_regressions_under_cover_which_is_why_they_are_not_used() {
     // The same data fitted in levels on [1, t, A_t]: the residual carries
     // the accumulated process noise, a random walk. Measured: OLS intervals
     // cover g in 45 of 200, Newey–West in 84 (the estimators above: 184
-    // and 191).
+    // and 190).
     let p = PLANT;
     let (mut ols, mut hac) = (0, 0);
     for s in 0..REPS {
@@ -413,5 +413,39 @@ fn windowed_gain_falls_with_entropy_and_the_state_loop_reproduces_an_arm() {
     assert!(
         (final_state - final_arm).abs() <= 0.25 * final_arm.abs(),
         "{final_state} vs {final_arm}"
+    );
+}
+
+#[test]
+fn too_few_steps_names_the_real_delay_and_skipped_rows() {
+    // 10 steps give 9 differences; one NaN entropy removes 2 of them.
+    let alpha = prbs(10, 1.0, 2, 5);
+    let mut h: Vec<f64> = (0..10).map(|t| 1.0 - 0.01 * t as f64).collect();
+    h[4] = f64::NAN;
+    let err = unpaired(&h, &alpha, 3).unwrap_err();
+    assert_eq!(
+        err,
+        IdentError::TooFewSteps {
+            rows: 7,
+            minimum: crate::ident::MIN_ROWS,
+            skipped: 2,
+            d: 3
+        }
+    );
+    assert!(err.to_string().contains("delay 3 (2 rows skipped"), "{err}");
+    // The paired fit: 8 steps, one NaN in the probe.
+    let alpha = prbs(8, 1.0, 2, 5);
+    let plain: Vec<f64> = (0..8).map(|t| 1.0 - 0.01 * t as f64).collect();
+    let mut probe = plain.clone();
+    probe[2] = f64::NAN;
+    let err = paired(&pair(&alpha, &probe, &plain), 1).unwrap_err();
+    assert_eq!(
+        err,
+        IdentError::TooFewSteps {
+            rows: 7,
+            minimum: crate::ident::MIN_ROWS,
+            skipped: 1,
+            d: 1
+        }
     );
 }

@@ -10,6 +10,7 @@ use crate::error::InputError;
 use crate::lab::validate::{arm_config, read_records, Preset, PresetFile};
 use anyhow::Context;
 use entropic_llm::grpo::{resume, GrpoTrainer};
+use entropic_proofs::ident_power::{DesignKind, GainEstimate};
 use entropic_proofs::linear::{predict, simulate, LoopParams, Prediction};
 use entropic_proofs::tune::{self, DesignSpec, Identified, Recommendation, Series};
 use entropic_sim::figures::run_figures;
@@ -237,7 +238,9 @@ pub fn run(a: &TuneValidateOptions) -> anyhow::Result<PathBuf> {
         target: Some(prc.control.target),
         nan_rows: 0,
     };
-    let id = tune::identify(&series, None).map_err(input)?;
+    // One probe run, no plain twin: the unpaired estimator
+    // (docs/mathematics.md §9).
+    let (id, est) = identify(&series, None).map_err(input)?;
     let target = crc.control.target;
     // Both scenarios pin the same instance, so the closed loop starts
     // where the probe did: H_0 is the probe's first entropy.
@@ -276,7 +279,7 @@ pub fn run(a: &TuneValidateOptions) -> anyhow::Result<PathBuf> {
         &prc,
         &crc,
         &series,
-        &id,
+        (&id, &est),
         &spec,
         &rec,
         &[tuned, official],
@@ -417,8 +420,14 @@ fn llm_half(a: &TuneValidateOptions, run: &Path, svg_dir: &Path) -> anyhow::Resu
         pf.validate.target_fraction,
         0.1 * target
     );
-    let id = match tune::identify(&series, None) {
-        Ok(id) => id,
+    // The preset's `grpo` arm is the probe's plain twin (same seed and RNG
+    // streams, α = 0): the paired estimator when its log is there.
+    let twin = plain_twin(
+        &run.join("grpo").join("metrics.jsonl"),
+        series.entropy.len(),
+    )?;
+    let (id, est) = match identify(&series, twin.as_ref()) {
+        Ok(x) => x,
         Err(e) => {
             o += &format!(
                 "Identification failed: {e}. No gains are recommended and nothing is rerun.\n"
@@ -427,7 +436,13 @@ fn llm_half(a: &TuneValidateOptions, run: &Path, svg_dir: &Path) -> anyhow::Resu
         }
     };
     plot_fit(&svg_dir.join("llm-probe-fit.svg"), &series, &id)?;
-    o += &ident_section("LLM", probe.len(), &series, &id, "tune/llm-probe-fit.svg");
+    o += &ident_section(
+        "LLM",
+        probe.len(),
+        &series,
+        (&id, &est),
+        "tune/llm-probe-fit.svg",
+    );
     let e0 = series.entropy[0] - target;
     let ctl = &pf.grpo.control;
     let spec = DesignSpec {
@@ -504,8 +519,57 @@ fn llm_half(a: &TuneValidateOptions, run: &Path, svg_dir: &Path) -> anyhow::Resu
     Ok(o)
 }
 
-/// `## {title}: identification` with the delay table and the fit.
-fn ident_section(title: &str, steps: usize, s: &Series, id: &Identified, svg: &str) -> String {
+/// Identification with power (docs/mathematics.md §9): paired with a
+/// plain twin, unpaired otherwise ([`tune::identify_with_power`]); the fit
+/// as [`Identified`] for the plots and the comparison, and the estimate.
+fn identify(
+    series: &Series,
+    twin: Option<&Series>,
+) -> Result<(Identified, GainEstimate), tune::TuneError> {
+    let p = tune::identify_with_power(series, twin, None)?;
+    Ok((
+        Identified {
+            fit: p.fit,
+            delay_residuals: p.delay_residuals,
+        },
+        p.estimate,
+    ))
+}
+
+/// The plain twin's entropy from `path` (the preset's `grpo` arm), cut to
+/// the probe's `steps` (the twins are the same run up to there; the arm
+/// may run longer than the probe); `None` when the log is absent or
+/// shorter than the probe.
+fn plain_twin(path: &Path, steps: usize) -> anyhow::Result<Option<Series>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let recs = read_records(path)?;
+    if recs.len() < steps {
+        return Ok(None);
+    }
+    let recs = &recs[..steps];
+    Ok(Some(Series {
+        source: path.display().to_string(),
+        entropy_column: "entropy".into(),
+        alpha_column: "alpha".into(),
+        step: recs.iter().map(|r| r.step as f64).collect(),
+        entropy: recs.iter().map(|r| r.entropy).collect(),
+        alpha: vec![0.0; steps],
+        target: recs.iter().find_map(|r| r.target),
+        nan_rows: 0,
+    }))
+}
+
+/// `## {title}: identification` with the delay table, the fit and the
+/// design's power.
+fn ident_section(
+    title: &str,
+    steps: usize,
+    s: &Series,
+    (id, est): (&Identified, &GainEstimate),
+    svg: &str,
+) -> String {
     let f = &id.fit;
     let mut o = format!(
         "## {title}: identification (probe run: {} steps, α in [{}, {}])\n\n",
@@ -519,10 +583,25 @@ fn ident_section(title: &str, steps: usize, s: &Series, id: &Identified, svg: &s
         .map(|(d, r)| vec![d.to_string(), format!("{r:.3e}")])
         .collect();
     o += &markdown_table(&["d", "residual RMS"], &dr);
+    let design = match est.design {
+        DesignKind::Paired { seeds } => format!("paired with the plain twin ({seeds} seed)"),
+        DesignKind::Unpaired => "unpaired (prewhitened Newey–West)".into(),
+    };
     o += &format!(
-        "\nChosen `d = {}`. `b = {:.4e}` [{:.4e}, {:.4e}] nats/step, `g = {:.4e}` [{:.4e}, {:.4e}] nats/step per unit α \
-         (95%), residual RMS {:.3e}, R² {:.4}, {} rows.\n\n![probe fit]({svg})\n\n",
-        f.d, f.b, f.b_ci.0, f.b_ci.1, f.g, f.g_ci.0, f.g_ci.1, f.residual_rms, f.r2, f.n
+        "\nChosen `d = {}`; {design} estimator (docs/mathematics.md §9). `b = {:.4e}` [{:.4e}, {:.4e}] nats/step, \
+         `g = {:.4e}` [{:.4e}, {:.4e}] nats/step per unit α (95%); smallest g detectable with 80% power {:.2e}; \
+         residual RMS {:.3e}, R² {:.4}, {} rows.\n\n![probe fit]({svg})\n\n",
+        f.d,
+        f.b,
+        f.b_ci.0,
+        f.b_ci.1,
+        f.g,
+        f.g_ci.0,
+        f.g_ci.1,
+        est.g_detectable,
+        f.residual_rms,
+        f.r2,
+        f.n
     );
     o
 }
@@ -572,7 +651,7 @@ fn report(
     prc: &entropic_sim::scenario::RunConfig,
     crc: &entropic_sim::scenario::RunConfig,
     s: &Series,
-    id: &Identified,
+    (id, est): (&Identified, &GainEstimate),
     spec: &DesignSpec,
     rec: &Recommendation,
     rows: &[Compared],
@@ -594,7 +673,9 @@ fn report(
          entropy and up-weighting negatives raises it whenever both correct and wrong sets hold probability mass (docs/mathematics.md §5), \
          and scope `all` makes every token carry the term. The toy probe is centred near the α that holds entropy, so the run \
          stays near its operating point.\n\
-         2. **Identify** `ΔH_t = b − g·α_{t−d}` by least squares, `d` by model selection over 0..8 (`proofs::ident`).\n\
+         2. **Identify** `ΔH_t = b − g·α_{t−d}`, `d` by model selection over 0..8 (`proofs::ident`), `b` and `g` with the \
+         estimators with power of docs/mathematics.md §9 (`proofs::tune::identify_with_power`: paired with the plain twin \
+         where one exists, prewhitened Newey–West otherwise), each interval beside the smallest g the design detects.\n\
          3. **Recommend** PI gains (authors' integral form `before`) by grid search over `g·Kp`, `g·Ki`, keeping only gains \
          stable (spectral radius < 1) at the smallest, nominal and largest `g` of the 95% interval, requiring every \
          `(b, g)` corner of the interval box to settle by the wanted step with bounded overshoot, and taking the gains whose \
@@ -602,7 +683,7 @@ fn report(
          4. **Validate**: run the closed loop with those gains on the same instance and compare docs/design.md §8's figures \
          (settling step, overshoot, final error over the last quarter) with the linear model's predictions \
          (`proofs::linear::predict`, same horizon, clip and band). Target: within ±25%.\n\n";
-    o += &ident_section("Toy", prc.steps, s, id, "tune/probe-fit.svg");
+    o += &ident_section("Toy", prc.steps, s, (id, est), "tune/probe-fit.svg");
     o += &rec_section("Toy", spec, rec);
     o += &format!(
         "## Toy: validation (closed loop: {} steps, {} )\n\n",
