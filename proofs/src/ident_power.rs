@@ -635,20 +635,7 @@ pub fn paired_windows(
         check_alpha(tw.alpha)?;
     }
     let window = window.max(crate::ident::MIN_ROWS);
-    let mut bounds: Vec<(usize, usize)> = (0..n)
-        .step_by(window)
-        .map(|s| (s, (s + window).min(n)))
-        .collect();
-    if bounds.len() > 1 {
-        if let Some(&(s, e)) = bounds.last() {
-            if e - s < window / 2 {
-                bounds.pop();
-                if let Some(last) = bounds.last_mut() {
-                    last.1 = e;
-                }
-            }
-        }
-    }
+    let bounds = window_bounds(n, window);
     let cums: Vec<Vec<f64>> = twins
         .iter()
         .map(|tw| cumulative_alpha(tw.alpha, d))
@@ -710,6 +697,102 @@ pub fn paired_windows(
         });
     }
     Ok(out)
+}
+
+/// Consecutive windows of `window` steps over `n` steps, the last merged
+/// into the one before when shorter than `window / 2`.
+fn window_bounds(n: usize, window: usize) -> Vec<(usize, usize)> {
+    let mut bounds: Vec<(usize, usize)> = (0..n)
+        .step_by(window.max(1))
+        .map(|s| (s, (s + window).min(n)))
+        .collect();
+    if bounds.len() > 1 {
+        if let Some(&(s, e)) = bounds.last() {
+            if e - s < window / 2 {
+                bounds.pop();
+                if let Some(last) = bounds.last_mut() {
+                    last.1 = e;
+                }
+            }
+        }
+    }
+    bounds
+}
+
+/// The unpaired estimator ([`unpaired`]) in consecutive windows of
+/// `window` steps (at least [`crate::ident::MIN_ROWS`] + 1) along one run,
+/// the last window merged into the one before when shorter than half a
+/// window: `b` and `g` as the run ages, for [`TimePlant`]. Each window's
+/// `ΔH_t` rows use `α_{t−d}` from the whole schedule, so a window does not
+/// lose its first `d` rows. A window where α does not move is refused
+/// ([`IdentError::ConstantAlpha`]): the schedule must switch in every
+/// window (a PRBS whose hold is well below the window does).
+pub fn unpaired_windows(
+    entropy: &[f64],
+    alpha: &[f64],
+    d: usize,
+    window: usize,
+) -> Result<Vec<WindowGain>, IdentError> {
+    check_len(entropy.len(), alpha.len())?;
+    check_alpha(alpha)?;
+    let window = window.max(crate::ident::MIN_ROWS + 1);
+    let delayed: Vec<f64> = (0..alpha.len())
+        .map(|t| if t >= d { alpha[t - d] } else { 0.0 })
+        .collect();
+    let mut out = Vec::new();
+    for (s, e) in window_bounds(entropy.len(), window) {
+        // The window's rows are the steps s..e: `ΔH_t = H_{t+1} − H_t` needs
+        // `H_{t+1}`, so the run's last step has none. The estimator is
+        // called with the delay already applied (`d = 0`).
+        let end = (e + 1).min(entropy.len());
+        let est = unpaired(&entropy[s..end], &delayed[s..end], 0)
+            .map_err(|err| with_context(err, d, 0))?;
+        let hs: Vec<f64> = entropy[s..e]
+            .iter()
+            .copied()
+            .filter(|h| h.is_finite())
+            .collect();
+        out.push(WindowGain {
+            start: s,
+            end: e,
+            mean_entropy: hs.iter().sum::<f64>() / hs.len() as f64,
+            estimate: GainEstimate { d, ..est },
+        });
+    }
+    Ok(out)
+}
+
+/// A time-varying plant: `b` and `g` per window of steps along a run, from
+/// [`unpaired_windows`] or [`paired_windows`] (docs/mathematics.md §9).
+/// Where the plant ages (its drift and gain change with the training step,
+/// not with the entropy alone), a loop that starts from the same instance
+/// meets at step `t` the plant the probe met at step `t`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimePlant {
+    /// `(start, end, b, g)` in step order.
+    pub windows: Vec<(usize, usize, f64, f64)>,
+}
+
+impl TimePlant {
+    /// The windows' `(start, end, b, g)`.
+    pub fn from_windows(w: &[WindowGain]) -> TimePlant {
+        TimePlant {
+            windows: w
+                .iter()
+                .map(|w| (w.start, w.end, w.estimate.b, w.estimate.g))
+                .collect(),
+        }
+    }
+
+    /// `(b, g)` of the window holding step `t`; past the last window, the
+    /// last; `(NaN, NaN)` when there is none.
+    pub fn at(&self, t: usize) -> (f64, f64) {
+        self.windows
+            .iter()
+            .find(|w| t < w.1)
+            .or(self.windows.last())
+            .map_or((f64::NAN, f64::NAN), |w| (w.2, w.3))
+    }
 }
 
 /// A state-dependent plant: `(H, b, g)` points, interpolated linearly in

@@ -449,3 +449,57 @@ fn too_few_steps_names_the_real_delay_and_skipped_rows() {
         }
     );
 }
+
+#[test]
+fn unpaired_windows_follow_an_ageing_plant_and_the_time_plant_replays_it() {
+    use crate::linear::{simulate, simulate_varying, IntegralForm, LoopParams};
+    // Noise-free plant whose gain doubles and drift triples at step 100.
+    let (n, d) = (200, 1);
+    let alpha = prbs(n, 1.0, 5, 9);
+    let bg = |t: usize| {
+        if t < 100 {
+            (-0.001, 0.002)
+        } else {
+            (-0.003, 0.004)
+        }
+    };
+    let mut h = vec![1.0];
+    for t in 0..n - 1 {
+        let a = if t >= d { alpha[t - d] } else { 0.0 };
+        let (b, g) = bg(t);
+        h.push(h[t] + b - g * a);
+    }
+    let w = unpaired_windows(&h, &alpha, d, 100).unwrap();
+    assert_eq!(w.len(), 2);
+    assert_eq!(
+        (w[0].start, w[0].end, w[1].start, w[1].end),
+        (0, 100, 100, 200)
+    );
+    for (x, t) in w.iter().zip([0, 100]) {
+        let (b, g) = bg(t);
+        assert!((x.estimate.g - g).abs() < 1e-9, "{:?}", x.estimate);
+        assert!((x.estimate.b - b).abs() < 1e-9, "{:?}", x.estimate);
+        assert_eq!(x.estimate.d, d);
+    }
+    let tp = TimePlant::from_windows(&w);
+    let near = |x: (f64, f64), y: (f64, f64)| (x.0 - y.0).abs() < 1e-9 && (x.1 - y.1).abs() < 1e-9;
+    assert!(near(tp.at(99), bg(99)));
+    assert!(near(tp.at(100), bg(100)));
+    assert!(near(tp.at(10_000), bg(150)));
+    // A constant plant through simulate_varying is simulate, bit for bit.
+    let p = LoopParams {
+        gain: 0.002,
+        delay: 1,
+        kp: 40.0,
+        ki: 0.5,
+        drift: -0.001,
+        form: IntegralForm::Before,
+    };
+    assert_eq!(
+        simulate(&p, 0.3, 100, 2.0),
+        simulate_varying(&p, &|_| (p.drift, p.gain), 0.3, 100, 2.0)
+    );
+    // The ageing plant replayed: the second half's stronger gain shows.
+    let ageing = simulate_varying(&p, &|t| tp.at(t), 0.3, 200, 2.0);
+    assert_ne!(ageing, simulate(&p, 0.3, 200, 2.0));
+}
