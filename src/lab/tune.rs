@@ -274,6 +274,7 @@ pub struct ToyHalf {
 impl ToyHalf {
     /// `(label, predicted, measured settling step, measured overshoot,
     /// measured final mean error)` per closed-loop run.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn figures(&self) -> Vec<(String, Prediction, Option<usize>, f64, f64)> {
         self.rows
             .iter()

@@ -16,6 +16,8 @@
 //! splitting it into `tune/{log,ident,design,snippet}.rs` is left for the
 //! next pass. Its tests are in `tune_tests.rs`.)
 
+pub mod plan;
+
 use crate::ident::{self, Fit, IdentError};
 use crate::ident_power;
 use crate::linear::{
@@ -1098,5 +1100,4 @@ pub fn probe_snippet(schedule: &[(usize, f64)], target: Option<f64>) -> String {
 }
 
 #[cfg(test)]
-#[path = "tune_tests.rs"]
 mod tests;
