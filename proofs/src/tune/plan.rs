@@ -187,7 +187,7 @@ impl PlanBudget {
             max_amplitude: 1.0,
             min_steps: 50,
             step_increment: 10,
-            hold: super::MAX_DELAY + 2,
+            hold: crate::tune::model::MAX_DELAY + 2,
             delay: 0,
         }
     }
