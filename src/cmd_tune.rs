@@ -115,6 +115,35 @@ pub struct ProbeArgs {
     /// Target entropy (nats) written into the snippet, if given.
     #[arg(long, allow_negative_numbers = true)]
     pub target: Option<f64>,
+    /// Size the probe before running (docs/mathematics.md §9): the noise
+    /// of this log without α (a plain run, or a short pilot at α = 0) sets
+    /// the steps, seeds and amplitude (at most --amplitude) so the smallest
+    /// gain detectable with 80% power is below the log's drift |b|, within
+    /// --budget; otherwise the probe is labelled `undetermined` in advance.
+    #[arg(long)]
+    pub pilot: Option<PathBuf>,
+    /// Column names of the pilot log (as `tune identify --columns`).
+    #[arg(long)]
+    pub columns: Option<String>,
+    /// Run (`arm`) to read from a pilot metrics.jsonl holding several.
+    #[arg(long)]
+    pub arm: Option<String>,
+    /// Seed to read from a pilot metrics.jsonl holding several.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// With --pilot: the most probe steps (steps × seeds) the probe may use.
+    #[arg(long, default_value_t = 1000)]
+    pub budget: usize,
+    /// With --pilot: the most seeds (paired design only).
+    #[arg(long, default_value_t = 8)]
+    pub max_seeds: usize,
+    /// With --pilot: the probe will be read with its plain twin (the
+    /// paired design, `tune identify --twin`), not alone.
+    #[arg(long)]
+    pub paired: bool,
+    /// With --pilot: also write the plan (design, figures, label) as JSON here.
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
 }
 
 /// Options of `entropic tune validate`.
@@ -296,6 +325,9 @@ fn probe(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
             "probe: --steps must be >= 1, --amplitude finite and > 0, --center finite",
         ));
     }
+    if a.pilot.is_some() {
+        return probe_sized(a);
+    }
     let s = tune::probe_schedule(a.steps, a.amplitude, a.center, a.hold);
     println!(
         "# Probe (docs/mathematics.md §7): PRBS (7-bit LFSR) between {} and {}, each bit held {} steps, {} steps.\n\
@@ -308,6 +340,97 @@ fn probe(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
         a.steps
     );
     print!("{}", tune::probe_snippet(&s, a.target));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tune probe --pilot LOG`: the probe sized from the pilot's noise
+/// ([`tune::plan`]); the label is printed, and written with `--plan`,
+/// before anything runs.
+fn probe_sized(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
+    use entropic_proofs::tune::plan::{self, PlanBudget, PlanDesign, PlanLabel};
+    let path = a.pilot.as_deref().unwrap_or(std::path::Path::new(""));
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| input(format!("cannot read {}: {e}", path.display())))?;
+    crate::validate::tune_selectors(&text, a.arm.as_deref(), a.seed)?;
+    let cols = match &a.columns {
+        Some(c) => Columns::parse(c).map_err(input)?,
+        None => Columns::default(),
+    };
+    // The pilot needs an entropy column only; α, when logged, must be 0.
+    let series = tune::parse_log(&text, &cols, a.arm.as_deref(), a.seed)
+        .or_else(|e| match e {
+            tune::TuneError::MissingColumn { role: "alpha", .. } => {
+                let mut c = cols.clone();
+                c.alpha = c.entropy.clone().or(Some("entropy".into()));
+                tune::parse_log(&text, &c, a.arm.as_deref(), a.seed).map(|mut s| {
+                    s.alpha = vec![0.0; s.entropy.len()];
+                    s
+                })
+            }
+            other => Err(other),
+        })
+        .map_err(|e| input(format!("{}: {e}", path.display())))?;
+    if series.alpha.iter().any(|x| x.is_finite() && *x != 0.0) {
+        return Err(input(format!(
+            "--pilot {}: its α is not 0: the noise is measured on a run without the entropy term",
+            path.display()
+        )));
+    }
+    let noise = plan::noise_from_entropy(&series.entropy)
+        .map_err(|e| input(format!("--pilot {}: {e}", path.display())))?;
+    let budget = PlanBudget {
+        max_seeds: a.max_seeds,
+        max_amplitude: a.amplitude,
+        hold: a.hold.max(1),
+        ..PlanBudget::new(a.budget)
+    };
+    let design = if a.paired {
+        PlanDesign::Paired
+    } else {
+        PlanDesign::Unpaired
+    };
+    let p = plan::plan_probe(&noise, design, &budget, 1).map_err(input)?;
+    if let Some(out) = &a.plan {
+        let json = serde_json::to_string_pretty(&p)?;
+        std::fs::write(out, json + "\n")
+            .map_err(|e| input(format!("cannot write {}: {e}", out.display())))?;
+    }
+    let label = match p.label {
+        PlanLabel::Determinable => "determinable".to_string(),
+        PlanLabel::Undetermined => format!(
+            "undetermined (within --budget {} the smallest detectable g stays above |b|: an interval holding 0 \
+             will not mean 'no authority')",
+            a.budget
+        ),
+    };
+    println!(
+        "# Probe sized before running (docs/mathematics.md §9) from {}: drift b = {:.3e} nats/step, \
+         step variance {:.3e}, lag-1 autocorrelation {:.3}.\n\
+         # Design: {}, PRBS amplitude {} around {}, hold {}, {} steps × {} seed(s); planned SE(g) {:.3e}, \
+         smallest g detectable with 80% power {:.3e} against |b| = {:.3e}.\n\
+         # label = \"{label}\"\n\
+         # Append to a scenario without its own [control] table, with seeds = {}{}.",
+        path.display(),
+        noise.drift,
+        noise.step_var,
+        noise.lag1,
+        if a.paired { "paired (read with its plain twin)" } else { "unpaired" },
+        tune::fmt_gain(p.amplitude),
+        tune::fmt_gain(a.center),
+        p.hold,
+        p.steps,
+        p.seeds,
+        p.g_se,
+        p.g_detectable,
+        p.drift_abs,
+        p.seeds,
+        if a.paired {
+            "; run the plain twin (the same scenario with method = \"none\") beside it and read both with `tune identify --twin`"
+        } else {
+            ""
+        }
+    );
+    print!("{}", tune::probe_snippet(&p.schedule(a.center), a.target));
     Ok(ExitCode::SUCCESS)
 }
 

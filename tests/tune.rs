@@ -499,3 +499,59 @@ fn closed_loop_and_unexplained_logs_are_refused_and_reversed_rows_are_ordered() 
     };
     assert_eq!(run("fwd.csv", &fwd), run("rev.csv", &rev));
 }
+
+/// A plain run's log: drift −0.004 nats/step, with process and measurement
+/// noise from a deterministic generator (no α column).
+fn pilot_csv(steps: usize) -> String {
+    let mut s = String::from("step,entropy\n");
+    let mut e = 0.5;
+    for t in 0..steps {
+        s += &format!("{t},{}\n", e + wiggle(3 * t + 1, 0.012));
+        e += -0.004 + wiggle(7 * t + 2, 0.006);
+    }
+    s
+}
+
+#[test]
+fn probe_sized_from_a_pilot_is_labelled_before_it_runs() {
+    let dir = tmp("tune-pilot");
+    let pilot = write(&dir, "pilot.csv", &pilot_csv(200));
+    let plan = dir.join("plan.json");
+    let run = |amp: &str, budget: &str| {
+        bin()
+            .args(["tune", "probe", "--pilot"])
+            .arg(&pilot)
+            .args(["--amplitude", amp, "--budget", budget, "--plan"])
+            .arg(&plan)
+            .output()
+            .expect("run")
+    };
+    // Ample amplitude: the plan reaches |b| and says so.
+    let o = run("1.0", "1000");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(out.contains("# label = \"determinable\""), "{out}");
+    let p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan")).expect("json");
+    assert_eq!(p["label"], "determinable");
+    assert!(p["g_detectable"].as_f64().unwrap() < p["drift_abs"].as_f64().unwrap());
+    // The snippet is the plan's schedule.
+    let base =
+        "seeds = 1\nsteps = 20\n[bandit]\nprompts = 8\nactions = 4\n[grpo]\nbatch_prompts = 4\n";
+    let sc = entropic_sim::scenario::parse("probe.toml", "probe", &format!("{base}{out}"))
+        .expect("snippet parses");
+    let total: usize = sc.runs[0].control.probe.iter().map(|p| p.0).sum();
+    assert_eq!(total as u64, p["steps"].as_u64().unwrap());
+    // A tiny amplitude in a small budget: labelled undetermined in advance.
+    let o = run("0.01", "100");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(out.contains("# label = \"undetermined"), "{out}");
+    let p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan")).expect("json");
+    assert_eq!(p["label"], "undetermined");
+    // A budget below the shortest probe: exit 2 naming the option.
+    let o = run("1.0", "10");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--budget"), "{}", stderr(&o));
+}

@@ -110,7 +110,7 @@ fn paired_and_unpaired_intervals_cover_the_true_gain() {
         unpaired_g += covers(u.g_ci, p.g);
         unpaired_b += covers(u.b_ci, p.b);
     }
-    // Measured: paired g 184, b 189; unpaired g 191, b 187 (of 200).
+    // Measured: paired g 184, b 189; unpaired g 190, b 187 (of 200).
     println!(
         "coverage of 200: paired g {paired_g} b {paired_b}; unpaired g {unpaired_g} b {unpaired_b}"
     );
@@ -193,7 +193,7 @@ fn levels_regressions_under_cover_which_is_why_they_are_not_used() {
     // The same data fitted in levels on [1, t, A_t]: the residual carries
     // the accumulated process noise, a random walk. Measured: OLS intervals
     // cover g in 45 of 200, Newey–West in 84 (the estimators above: 184
-    // and 191).
+    // and 190).
     let p = PLANT;
     let (mut ols, mut hac) = (0, 0);
     for s in 0..REPS {
@@ -414,4 +414,92 @@ fn windowed_gain_falls_with_entropy_and_the_state_loop_reproduces_an_arm() {
         (final_state - final_arm).abs() <= 0.25 * final_arm.abs(),
         "{final_state} vs {final_arm}"
     );
+}
+
+#[test]
+fn too_few_steps_names_the_real_delay_and_skipped_rows() {
+    // 10 steps give 9 differences; one NaN entropy removes 2 of them.
+    let alpha = prbs(10, 1.0, 2, 5);
+    let mut h: Vec<f64> = (0..10).map(|t| 1.0 - 0.01 * t as f64).collect();
+    h[4] = f64::NAN;
+    let err = unpaired(&h, &alpha, 3).unwrap_err();
+    assert_eq!(
+        err,
+        IdentError::TooFewSteps {
+            rows: 7,
+            minimum: crate::ident::MIN_ROWS,
+            skipped: 2,
+            d: 3
+        }
+    );
+    assert!(err.to_string().contains("delay 3 (2 rows skipped"), "{err}");
+    // The paired fit: 8 steps, one NaN in the probe.
+    let alpha = prbs(8, 1.0, 2, 5);
+    let plain: Vec<f64> = (0..8).map(|t| 1.0 - 0.01 * t as f64).collect();
+    let mut probe = plain.clone();
+    probe[2] = f64::NAN;
+    let err = paired(&pair(&alpha, &probe, &plain), 1).unwrap_err();
+    assert_eq!(
+        err,
+        IdentError::TooFewSteps {
+            rows: 7,
+            minimum: crate::ident::MIN_ROWS,
+            skipped: 1,
+            d: 1
+        }
+    );
+}
+
+#[test]
+fn unpaired_windows_follow_an_ageing_plant_and_the_time_plant_replays_it() {
+    use crate::linear::{simulate, simulate_varying, IntegralForm, LoopParams};
+    // Noise-free plant whose gain doubles and drift triples at step 100.
+    let (n, d) = (200, 1);
+    let alpha = prbs(n, 1.0, 5, 9);
+    let bg = |t: usize| {
+        if t < 100 {
+            (-0.001, 0.002)
+        } else {
+            (-0.003, 0.004)
+        }
+    };
+    let mut h = vec![1.0];
+    for t in 0..n - 1 {
+        let a = if t >= d { alpha[t - d] } else { 0.0 };
+        let (b, g) = bg(t);
+        h.push(h[t] + b - g * a);
+    }
+    let w = unpaired_windows(&h, &alpha, d, 100).unwrap();
+    assert_eq!(w.len(), 2);
+    assert_eq!(
+        (w[0].start, w[0].end, w[1].start, w[1].end),
+        (0, 100, 100, 200)
+    );
+    for (x, t) in w.iter().zip([0, 100]) {
+        let (b, g) = bg(t);
+        assert!((x.estimate.g - g).abs() < 1e-9, "{:?}", x.estimate);
+        assert!((x.estimate.b - b).abs() < 1e-9, "{:?}", x.estimate);
+        assert_eq!(x.estimate.d, d);
+    }
+    let tp = TimePlant::from_windows(&w);
+    let near = |x: (f64, f64), y: (f64, f64)| (x.0 - y.0).abs() < 1e-9 && (x.1 - y.1).abs() < 1e-9;
+    assert!(near(tp.at(99), bg(99)));
+    assert!(near(tp.at(100), bg(100)));
+    assert!(near(tp.at(10_000), bg(150)));
+    // A constant plant through simulate_varying is simulate, bit for bit.
+    let p = LoopParams {
+        gain: 0.002,
+        delay: 1,
+        kp: 40.0,
+        ki: 0.5,
+        drift: -0.001,
+        form: IntegralForm::Before,
+    };
+    assert_eq!(
+        simulate(&p, 0.3, 100, 2.0),
+        simulate_varying(&p, &|_| (p.drift, p.gain), 0.3, 100, 2.0)
+    );
+    // The ageing plant replayed: the second half's stronger gain shows.
+    let ageing = simulate_varying(&p, &|t| tp.at(t), 0.3, 200, 2.0);
+    assert_ne!(ageing, simulate(&p, 0.3, 200, 2.0));
 }

@@ -213,6 +213,26 @@ pub fn analyse(params: &LoopParams) -> Result<StabilityReport, LinearError> {
 /// The clip is `[−alpha_max, alpha_max]` and only on the output (no
 /// anti-windup, as the authors' code); `f64::INFINITY` (or NaN) disables it.
 pub fn simulate(params: &LoopParams, e0: f64, steps: usize, alpha_max: f64) -> Vec<(f64, f64)> {
+    simulate_varying(
+        params,
+        &|_| (params.drift, params.gain),
+        e0,
+        steps,
+        alpha_max,
+    )
+}
+
+/// [`simulate`] with a time-varying plant: the step from `e_t` uses
+/// `(b, g) = plant(t)` instead of `params`' drift and gain (the gains,
+/// delay, integral form and clip are `params`'). With a constant `plant`
+/// this is [`simulate`], number for number.
+pub fn simulate_varying(
+    params: &LoopParams,
+    plant: &dyn Fn(usize) -> (f64, f64),
+    e0: f64,
+    steps: usize,
+    alpha_max: f64,
+) -> Vec<(f64, f64)> {
     let p = params;
     let clip = |a: f64| {
         if a > alpha_max {
@@ -244,7 +264,8 @@ pub fn simulate(params: &LoopParams, e0: f64, steps: usize, alpha_max: f64) -> V
         } else {
             0.0
         };
-        e = e + p.drift - p.gain * delayed;
+        let (b, g) = plant(t);
+        e = e + b - g * delayed;
     }
     out
 }
@@ -315,8 +336,10 @@ pub fn design_band(target: f64) -> f64 {
     (0.1 * target).max(0.05)
 }
 
-/// The [`Prediction`] figures of an error series (non-empty).
-fn figures(es: &[f64], band: f64) -> Prediction {
+/// The [`Prediction`] figures of an error series (non-empty), as
+/// [`predict`] computes them: settling into `band`, overshoot, and the
+/// last quarter's mean signed and absolute error.
+pub fn figures(es: &[f64], band: f64) -> Prediction {
     let n = es.len();
     // Settling: scan back from the end while inside the band.
     let mut settle = n;

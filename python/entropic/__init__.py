@@ -228,18 +228,30 @@ def composition_from_token_stats(
     )
 
 
-def identify(entropy: ArrayLike, alpha: ArrayLike, delay: Optional[int] = None) -> Dict[str, Any]:
+def identify(
+    entropy: ArrayLike,
+    alpha: ArrayLike,
+    delay: Optional[int] = None,
+    twin: Optional[ArrayLike] = None,
+) -> Dict[str, Any]:
     """Identify drift ``b``, gain ``g`` and delay ``d`` of
-    ``H_{t+1} - H_t = b - g alpha_{t-d} + noise`` (``entropic tune``).
+    ``H_{t+1} - H_t = b - g alpha_{t-d} + noise`` with the estimators of
+    docs/mathematics.md §9 (``entropic tune identify``).
 
     ``entropy[t]`` is the token-mean entropy measured at controller step t,
     ``alpha[t]`` the alpha applied after it; NaN rows are skipped. ``delay``
-    None selects d over 0..MAX_DELAY. Returns ``{"fit": {...},
-    "delay_residuals": [...]}``; a log that does not identify g (alpha
-    constant, P control, too short) raises ValueError saying why.
+    None selects d over 0..MAX_DELAY. ``twin``: the entropy of the plain
+    arm (same seed and RNG streams, alpha 0) for the paired design (probe
+    minus twin regressed on cumulative alpha); without it the unpaired one
+    (prewhitened Newey–West). Returns ``{"fit": {...}, "estimate": {...,
+    "g_detectable"}, "open_loop": {...}, "delay_residuals": [...]}``, where
+    ``g_detectable`` is the smallest g the design detects with 80% power. A
+    log that does not identify g (alpha constant, P control, too short, g's
+    interval not above 0) raises ValueError saying why, with the detectable g.
     """
     e, a = _f64(entropy).reshape(-1), _f64(alpha).reshape(-1)
-    return _native.identify(e, a, delay)
+    t = None if twin is None else _f64(twin).reshape(-1)
+    return _native.identify(e, a, delay, t)
 
 
 def _log_text(log: Any) -> str:
@@ -260,16 +272,20 @@ def identify_log(
     delay: Optional[int] = None,
     arm: Optional[str] = None,
     seed: Optional[int] = None,
+    twin: Any = None,
 ) -> Dict[str, Any]:
     """:func:`identify` on a run's log: a pandas DataFrame, or a CSV (with a
-    header row, e.g. a W&B export) or our metrics.jsonl, as a path or text.
+    header row, e.g. a W&B export) or our metrics.jsonl, as a path or text;
+    ``twin``, the plain arm's log in the same forms, selects the paired design.
 
     Columns are found by name as ``entropic tune identify --log`` finds them
     (``entropy`` / ``actor/entropy``, ``alpha`` / ``actor/control_alpha``);
     ``columns="entropy=NAME,alpha=NAME,step=NAME"`` names them. Returns
-    ``{"identified": {"fit": ..., "delay_residuals": ...}, "series": ...}``.
+    ``{"identified": {"fit": ..., "estimate": ..., "delay_residuals": ...},
+    "series": ...}``.
     """
-    return _native.identify_log(_log_text(log), columns, delay, arm, seed)
+    t = None if twin is None else _log_text(twin)
+    return _native.identify_log(_log_text(log), columns, delay, arm, seed, t)
 
 
 def recommend(
@@ -310,12 +326,13 @@ def tune(
     alpha_max: float = 1.0,
     max_overshoot: float = 0.1,
     form: str = "before",
+    twin: Any = None,
 ) -> Dict[str, Any]:
-    """:func:`identify_log` then :func:`recommend` (OLS in differences; the
-    CLI's ``entropic tune identify`` uses the estimators with power of
-    docs/mathematics.md §9): ``e0`` is the first finite entropy minus ``target``
+    """:func:`identify_log` then :func:`recommend` (the estimators with power
+    of docs/mathematics.md §9, as ``entropic tune identify``; ``twin`` the plain
+    arm's log for the paired design): ``e0`` is the first finite entropy minus ``target``
     (``target`` defaults to the log's ``target`` field)."""
-    ident = identify_log(log, columns=columns, delay=delay)
+    ident = identify_log(log, columns=columns, delay=delay, twin=twin)
     series = ident["series"]
     if target is None:
         target = series.get("target")

@@ -392,34 +392,54 @@ fn composition_from_token_stats<'py>(
     composition_dict(py, &c)
 }
 
-/// `proofs::tune::identify` on arrays of H_t and α_t.
-#[pyfunction]
-#[pyo3(signature = (entropy, alpha, delay = None))]
-fn identify<'py>(
-    py: Python<'py>,
-    entropy: PyReadonlyArray1<'py, f64>,
-    alpha: PyReadonlyArray1<'py, f64>,
-    delay: Option<usize>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let (e, a) = (entropy.as_slice()?.to_vec(), alpha.as_slice()?.to_vec());
-    let series = Series {
-        source: "arrays".into(),
+fn array_series(source: &str, e: Vec<f64>, a: Vec<f64>) -> Series {
+    Series {
+        source: source.into(),
         entropy_column: "entropy".into(),
         alpha_column: "alpha".into(),
         step: (0..e.len()).map(|t| t as f64).collect(),
         entropy: e,
         alpha: a,
         ..Series::default()
+    }
+}
+
+/// `proofs::tune::identify_with_power` on arrays of H_t and α_t
+/// (docs/mathematics.md §9): the paired estimator when `twin` (the plain
+/// arm's entropy, same seed, α = 0) is given, else the unpaired
+/// (prewhitened Newey–West) one. Returns `fit`, `estimate` (with
+/// `g_detectable`, the smallest g detected with 80% power), `open_loop`
+/// and `delay_residuals`; a g whose interval is not above 0 raises, naming
+/// the detectable g.
+#[pyfunction]
+#[pyo3(signature = (entropy, alpha, delay = None, twin = None))]
+fn identify<'py>(
+    py: Python<'py>,
+    entropy: PyReadonlyArray1<'py, f64>,
+    alpha: PyReadonlyArray1<'py, f64>,
+    delay: Option<usize>,
+    twin: Option<PyReadonlyArray1<'py, f64>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (e, a) = (entropy.as_slice()?.to_vec(), alpha.as_slice()?.to_vec());
+    let series = array_series("arrays", e, a);
+    let twin = match twin {
+        Some(t) => {
+            let t = t.as_slice()?.to_vec();
+            let zeros = vec![0.0; t.len()];
+            Some(array_series("twin", t, zeros))
+        }
+        None => None,
     };
-    let id = tune::identify(&series, delay).map_err(value_error)?;
+    let id = tune::identify_with_power(&series, twin.as_ref(), delay).map_err(value_error)?;
     to_py(py, &id)
 }
 
-/// `proofs::tune::parse_log` + `identify` on a log's text (CSV with a
-/// header, or our metrics.jsonl); returns the identification and the series
+/// `proofs::tune::parse_log` + `identify_with_power` on a log's text (CSV
+/// with a header, or our metrics.jsonl), with the plain twin's log text
+/// `twin` for the paired design; returns the identification and the series
 /// read (`series`), so the caller can recommend with its first entropy.
 #[pyfunction]
-#[pyo3(signature = (text, columns = None, delay = None, arm = None, seed = None))]
+#[pyo3(signature = (text, columns = None, delay = None, arm = None, seed = None, twin = None))]
 fn identify_log<'py>(
     py: Python<'py>,
     text: &str,
@@ -427,13 +447,23 @@ fn identify_log<'py>(
     delay: Option<usize>,
     arm: Option<&str>,
     seed: Option<u64>,
+    twin: Option<&str>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let cols = match columns {
         Some(c) => Columns::parse(c).map_err(value_error)?,
         None => Columns::default(),
     };
     let series = tune::parse_log(text, &cols, arm, seed).map_err(value_error)?;
-    let id = tune::identify(&series, delay).map_err(value_error)?;
+    // The twin is its own run: `arm` names the probe's arm (as the CLI's
+    // `--twin`).
+    let twin = match twin {
+        Some(t) => Some(
+            tune::parse_log(t, &cols, None, seed)
+                .map_err(|e| PyValueError::new_err(format!("twin: {e}")))?,
+        ),
+        None => None,
+    };
+    let id = tune::identify_with_power(&series, twin.as_ref(), delay).map_err(value_error)?;
     let out = serde_json::json!({ "identified": id, "series": series });
     to_py(py, &out)
 }

@@ -26,6 +26,26 @@ def test_identify_recovers_gain_and_delay():
     lo, hi = fit["g_ci"]
     assert lo < 0.02 < hi and lo > 0
     assert len(out["delay_residuals"]) == entropic.MAX_DELAY + 1
+    # The design's power is reported beside the interval.
+    est = out["estimate"]
+    assert est["design"] == "unpaired"
+    assert 0 < est["g_detectable"] < 0.02
+
+
+def test_identify_paired_with_a_twin():
+    g, b, n = 0.02, 0.004, 200
+    rng = np.random.default_rng(1)
+    sched = entropic.probe_schedule(n, amplitude=0.4, center=0.0)
+    alpha = np.array([a for k, a in sched for _ in range(k)])
+    probe, plain = np.empty(n), np.empty(n)
+    probe[0] = plain[0] = 0.5
+    for t in range(n - 1):
+        w = 0.002 * rng.normal()
+        probe[t + 1] = probe[t] + b - g * alpha[t] + w
+        plain[t + 1] = plain[t] + b + w
+    out = entropic.identify(probe, alpha, delay=0, twin=plain)
+    assert out["estimate"]["design"] == {"paired": {"seeds": 1}}
+    assert abs(out["fit"]["g"] - g) < 1e-9
 
 
 def test_recommend_and_tune_from_csv_text():

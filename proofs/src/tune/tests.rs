@@ -1,5 +1,8 @@
 //! Library-level tests of `tune`'s refusals and outputs (issue 12, item 8).
 use super::*;
+use crate::ident::Fit;
+use crate::ident_power;
+use crate::linear::IntegralForm;
 use entropic_sim::control::{ControlConfig, Measure, Method, Scope, Threshold, Weighting};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
