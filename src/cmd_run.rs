@@ -67,6 +67,48 @@ struct PartialState {
     force: bool,
 }
 
+/// [`load`], and when the file is refused but reads as one of the LLM
+/// commands' configs (the shared `[grpo]`/`[control]` names make the mix-up
+/// easy), the error says which command takes it.
+pub fn load_scenario(path: &Path) -> anyhow::Result<Scenario> {
+    match load(path) {
+        Ok(sc) => Ok(sc),
+        Err(e) if e.is_input() => {
+            let Ok(text) = std::fs::read_to_string(path) else {
+                return Err(e.into());
+            };
+            let file = path.display().to_string();
+            let root: toml::Table = text.parse().unwrap_or_default();
+            let hint = if root.contains_key("validate")
+                && crate::lab::validate::PresetFile::parse(&file, &text).is_ok()
+            {
+                let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+                let name = stem.strip_prefix("llm-validate-").unwrap_or("NAME");
+                Some(format!(
+                    "`entropic llm validate --preset {name}` (this is a preset's file)"
+                ))
+            } else if entropic_llm::grpo::config::GrpoFile::parse(&file, &text).is_ok() {
+                let pretrain = ["model", "pretrain"].iter().any(|k| root.contains_key(*k));
+                Some(if pretrain && !root.contains_key("grpo") {
+                    format!("`entropic llm pretrain --config {file} --out DIR`")
+                } else {
+                    format!("`entropic llm grpo --config {file} --model BASE --out DIR`")
+                })
+            } else {
+                None
+            };
+            match hint {
+                Some(h) => Err(InputError(format!(
+                    "{e}; this file is an LLM config, not a scenario: use {h}"
+                ))
+                .into()),
+                None => Err(e.into()),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A seed's records in its arm folder of the `.partial` folder.
 fn seed_file(folder: &Path, seed: u64) -> PathBuf {
     folder.join("seeds").join(format!("{seed}.jsonl"))
@@ -211,7 +253,7 @@ pub fn run(
     force: bool,
     resume: bool,
 ) -> anyhow::Result<ExitCode> {
-    let sc = load(path)?;
+    let sc = load_scenario(path)?;
     let seeds = seeds.unwrap_or(sc.seeds);
     if seeds == 0 || seeds > 10_000 {
         return Err(InputError(format!("--seeds: must be in 1..=10000 (got {seeds})")).into());
@@ -595,7 +637,7 @@ mod tests {
 /// configuration of every arm and sweep point, defaults included, as TOML
 /// tables `[[runs]]`; nothing is run or written.
 pub fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let sc = entropic_sim::scenario::load(path)?;
+    let sc = load_scenario(path)?;
     let text = toml::to_string(&sc)
         .map_err(|e| anyhow::anyhow!("cannot print the resolved scenario: {e}"))?;
     println!(

@@ -141,7 +141,7 @@ fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error::one_line(&e));
             ExitCode::from(error::exit_code(&e))
         }
     }

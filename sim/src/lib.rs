@@ -39,5 +39,6 @@ pub mod runner;
 pub mod scenario;
 pub mod scratch;
 pub mod stats;
+pub mod tomlmsg;
 
 pub use error::SimError;
