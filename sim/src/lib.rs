@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod numfmt;
 pub mod optim;
 pub mod plot;
+pub mod provenance;
 pub mod report;
 pub mod rl;
 pub mod runner;
