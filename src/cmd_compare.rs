@@ -10,7 +10,7 @@
 //!
 //! Chosen where the issue is silent: without `--out` the Markdown goes to
 //! stdout and no plot is written (a command printing to stdout should not
-//! leave files); with `--out FILE.md` the plot is `FILE-entropy.svg` beside
+//! leave files); with `--out FILE` the plot is `<FILE stem>-entropy.svg` beside
 //! it.
 use crate::error::InputError;
 use entropic_sim::metrics::Record;
@@ -241,7 +241,7 @@ pub fn run(a: &Path, b: &Path, out: Option<&Path>) -> anyhow::Result<ExitCode> {
         }
     }
     match &plot_path {
-        None => md.push_str("No plot: pass `--out FILE.md` to write one beside the Markdown.\n"),
+        None => md.push_str("No plot: pass `--out FILE` to write one beside the Markdown.\n"),
         Some(_) if loaded.is_empty() => md.push_str(&format!(
             "No plot: no per-step records ({} missing).\n",
             missing.join(", ")
