@@ -206,10 +206,15 @@ pub fn run(cmd: LlmCommand) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&r)?;
             } else {
+                let at_k = if r.eval.k == 1 {
+                    String::new()
+                } else {
+                    format!(", pass@{} {:.3}", r.eval.k, r.eval.pass_at_k)
+                };
                 println!(
-                    "{} params, {} steps in {:.0} s ({:.0} tok/s), final loss {:.4}; pass@1 {:.3}, pass@{} {:.3} (T = {}) → {}",
+                    "{} params, {} steps in {:.0} s ({:.0} tok/s), final loss {:.4}; pass@1 {:.3}{at_k} (T = {}) → {}",
                     r.params, r.steps, r.train_seconds, r.train_tokens_per_s, r.final_loss,
-                    r.eval.pass_at_1, r.eval.k, r.eval.pass_at_k, r.eval.temperature, out.display()
+                    r.eval.pass_at_1, r.eval.temperature, out.display()
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -275,9 +280,15 @@ pub fn run(cmd: LlmCommand) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&r)?;
             } else {
+                // pass@k with k = 1 is pass@1: printed once
+                let at_k = if k == 1 {
+                    String::new()
+                } else {
+                    format!("  pass@{} {:.4}", k, r.pass_at_k)
+                };
                 println!(
-                    "pass@1 {:.4}  pass@{} {:.4}  ({} problems × {} samples, T = {})",
-                    r.pass_at_1, k, r.pass_at_k, r.problems, n, temperature
+                    "pass@1 {:.4}{at_k}  ({} problems × {} samples, T = {})",
+                    r.pass_at_1, r.problems, n, temperature
                 );
             }
             Ok(ExitCode::SUCCESS)

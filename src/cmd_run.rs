@@ -67,6 +67,48 @@ struct PartialState {
     force: bool,
 }
 
+/// [`load`], and when the file is refused but reads as one of the LLM
+/// commands' configs (the shared `[grpo]`/`[control]` names make the mix-up
+/// easy), the error says which command takes it.
+pub fn load_scenario(path: &Path) -> anyhow::Result<Scenario> {
+    match load(path) {
+        Ok(sc) => Ok(sc),
+        Err(e) if e.is_input() => {
+            let Ok(text) = std::fs::read_to_string(path) else {
+                return Err(e.into());
+            };
+            let file = path.display().to_string();
+            let root: toml::Table = text.parse().unwrap_or_default();
+            let hint = if root.contains_key("validate")
+                && crate::lab::validate::PresetFile::parse(&file, &text).is_ok()
+            {
+                let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+                let name = stem.strip_prefix("llm-validate-").unwrap_or("NAME");
+                Some(format!(
+                    "`entropic llm validate --preset {name}` (this is a preset's file)"
+                ))
+            } else if entropic_llm::grpo::config::GrpoFile::parse(&file, &text).is_ok() {
+                let pretrain = ["model", "pretrain"].iter().any(|k| root.contains_key(*k));
+                Some(if pretrain && !root.contains_key("grpo") {
+                    format!("`entropic llm pretrain --config {file} --out DIR`")
+                } else {
+                    format!("`entropic llm grpo --config {file} --model BASE --out DIR`")
+                })
+            } else {
+                None
+            };
+            match hint {
+                Some(h) => Err(InputError(format!(
+                    "{e}; this file is an LLM config, not a scenario: use {h}"
+                ))
+                .into()),
+                None => Err(e.into()),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A seed's records in its arm folder of the `.partial` folder.
 fn seed_file(folder: &Path, seed: u64) -> PathBuf {
     folder.join("seeds").join(format!("{seed}.jsonl"))
@@ -210,8 +252,9 @@ pub fn run(
     seeds: Option<usize>,
     force: bool,
     resume: bool,
+    json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let sc = load(path)?;
+    let sc = load_scenario(path)?;
     let seeds = seeds.unwrap_or(sc.seeds);
     if seeds == 0 || seeds > 10_000 {
         return Err(InputError(format!("--seeds: must be in 1..=10000 (got {seeds})")).into());
@@ -332,6 +375,7 @@ pub fn run(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let tick = || bar.inc(1);
+    let progress = (!std::io::stderr().is_terminal()).then(|| Progress::start(bar.clone()));
     let mut results: Vec<(RunConfig, Vec<SeedRun>)> = Vec::new();
     let mut first_err = None;
     let mut interrupted = false;
@@ -386,6 +430,7 @@ pub fn run(
         }
     }
     bar.finish_and_clear();
+    drop(progress);
     if interrupted {
         let kept: usize = results.iter().map(|(_, r)| r.len()).sum();
         let all = sc.runs.len() * seeds;
@@ -439,7 +484,110 @@ pub fn run(
         return Ok(ExitCode::from(1));
     }
     eprintln!("wrote {}", dir.display());
+    if json {
+        println!("{}", serde_json::to_string_pretty(&headline(&dir)?)?);
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The headline table of `DIR/summary.json` (what `report.md`'s figures
+/// table shows) as JSON, for `run --json`: per configuration its arm, sweep
+/// point, folder, target, seeds and the figures on `entropy` as `{mean, lo,
+/// hi, n}` (95% intervals), without the per-seed figures and the config.
+pub fn headline(dir: &Path) -> anyhow::Result<serde_json::Value> {
+    let p = dir.join("summary.json");
+    let text = std::fs::read_to_string(&p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)?;
+    let configs: Vec<serde_json::Value> = v["configs"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    let mut f = c["figures"].clone();
+                    if let Some(o) = f.as_object_mut() {
+                        o.remove("per_seed");
+                        o.remove("field");
+                    }
+                    let seeds = c["figures"]["per_seed"].as_array().map_or(0, Vec::len);
+                    serde_json::json!({
+                        "arm": c["arm"], "sweep": c["sweep"], "folder": c["folder"],
+                        "target": c["target"], "seeds": seeds, "figures": f,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(serde_json::json!({
+        "scenario": v["scenario"],
+        "out": dir.display().to_string(),
+        "configs": configs,
+    }))
+}
+
+/// How often a run whose stderr is not a terminal prints a progress line:
+/// `ENTROPIC_PROGRESS_SECS` (seconds, > 0), else 10 s.
+fn progress_every() -> std::time::Duration {
+    let secs = std::env::var("ENTROPIC_PROGRESS_SECS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .unwrap_or(10.0);
+    std::time::Duration::from_secs_f64(secs)
+}
+
+/// A line of progress on stderr every [`progress_every`] while a run goes
+/// (for logs and CI, where the bar is hidden); stops when dropped.
+struct Progress {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(bar: ProgressBar) -> Self {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let every = progress_every();
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let t0 = std::time::Instant::now();
+            let mut next = every;
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(50).min(every));
+                if t0.elapsed() < next || flag.load(Ordering::Relaxed) {
+                    continue;
+                }
+                next += every;
+                let (pos, len) = (bar.position(), bar.length().unwrap_or(0).max(1));
+                let el = t0.elapsed().as_secs_f64();
+                let eta = if pos > 0 {
+                    format!(
+                        ", about {:.0} s left",
+                        el * (len - pos.min(len)) as f64 / pos as f64
+                    )
+                } else {
+                    String::new()
+                };
+                eprintln!(
+                    "progress: {:.0}% ({pos}/{len} steps), at `{}`, {el:.0} s{eta}",
+                    100.0 * pos as f64 / len as f64,
+                    bar.message()
+                );
+            }
+        });
+        Progress {
+            stop,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
 }
 
 /// summary.json, report.md and the plots of `results` into `dir`;
@@ -481,7 +629,7 @@ fn write_outputs(
             seeds_done: partial.map(|_| runs.len()),
         });
     }
-    let mut summary = serde_json::json!({ "scenario": sc.name, "expect": sc.expect, "seeds": seeds, "configs": summaries });
+    let mut summary = serde_json::json!({ "scenario": sc.name, "expect": sc.expect, "seeds": seeds, "configs": summaries, "provenance": output::provenance() });
     if let Some((kept, all)) = partial {
         summary["partial"] = serde_json::json!({ "seed_runs_done": kept, "seed_runs": all });
     }
@@ -518,6 +666,10 @@ fn write_outputs(
         None => sc.name.clone(),
     };
     write_run_report(dir, &title, &sc.expect, &arms, &series, target, &notes)?;
+    output::write_stamp(
+        &dir.join("report.md"),
+        serde_json::json!({ "scenario_file": path.display().to_string(), "seeds": seeds }),
+    )?;
     if arms.len() >= 3 {
         let path = dir.join("report.md");
         let mut md = std::fs::read_to_string(&path)?;
@@ -595,7 +747,7 @@ mod tests {
 /// configuration of every arm and sweep point, defaults included, as TOML
 /// tables `[[runs]]`; nothing is run or written.
 pub fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let sc = entropic_sim::scenario::load(path)?;
+    let sc = load_scenario(path)?;
     let text = toml::to_string(&sc)
         .map_err(|e| anyhow::anyhow!("cannot print the resolved scenario: {e}"))?;
     println!(

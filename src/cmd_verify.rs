@@ -61,6 +61,22 @@ pub fn run(quick: bool, out: &Path) -> anyhow::Result<ExitCode> {
     r
 }
 
+/// Adds the provenance (version, command line, git revision, time) to the
+/// stamp the checks wrote; the Markdown stays free of it.
+fn stamp_provenance(path: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), output::io_reason(&e)))?;
+    let mut v: serde_json::Value = serde_json::from_str(&text)?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "provenance".into(),
+            serde_json::to_value(output::provenance())?,
+        );
+    }
+    entropic_sim::atomic::write_atomic(path, serde_json::to_string_pretty(&v)?.as_bytes())?;
+    Ok(())
+}
+
 fn run_into(quick: bool, out: &Path, staging: &Path) -> anyhow::Result<ExitCode> {
     let mode = if quick { Mode::Quick } else { Mode::Full };
     let n = verify::checks().len() as u64;
@@ -81,6 +97,7 @@ fn run_into(quick: bool, out: &Path, staging: &Path) -> anyhow::Result<ExitCode>
         bar.inc(1);
     })?;
     bar.finish_and_clear();
+    stamp_provenance(&staging.join(verify::STAMP_FILE))?;
     output::move_into(staging, out)?;
     let verdicts = outcome.verdicts();
     eprintln!(

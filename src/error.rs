@@ -46,9 +46,49 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
     e.chain().find_map(code_of).unwrap_or(1)
 }
 
+/// The message of `e` and its causes on one line, as `{e:#}` writes it but
+/// without repeating a cause its wrapper's message already contains
+/// (`p: Permission denied (os error 13): Permission denied (os error 13)`
+/// when a typed error both prints and chains its source), and with any
+/// line breaks of a cause joined.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        let s = s
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if s.is_empty() || out.contains(&s) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&s);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cause_already_printed_is_not_repeated() {
+        let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let shown = io.to_string();
+        let e: anyhow::Error = SimError::Io {
+            path: "p".into(),
+            source: io,
+        }
+        .into();
+        assert_eq!(one_line(&e), format!("p: {shown}"));
+        let e = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(one_line(&e), "outer: inner");
+    }
 
     #[test]
     fn codes_by_type() {

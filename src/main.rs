@@ -9,6 +9,7 @@
 //! and printing) on top.
 
 mod bench;
+mod cmd_compare;
 mod cmd_llm;
 mod cmd_map;
 mod cmd_run;
@@ -22,7 +23,7 @@ mod lab;
 mod output;
 mod validate;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -91,6 +92,10 @@ enum Cmd {
         /// uninterrupted run.
         #[arg(long)]
         resume: bool,
+        /// Print the headline figures (summary.json's per-arm figures, 95%
+        /// intervals, without per-seed values) as JSON on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Scenario reference: every key with its default, range and meaning
     /// (`--keys` is accepted and means the same).
@@ -137,6 +142,27 @@ enum Cmd {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Print a shell completion script: `entropic completions bash >
+    /// ~/.local/share/bash-completion/completions/entropic` (zsh: a `_entropic`
+    /// file on $fpath; fish: ~/.config/fish/completions/entropic.fish).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Compare two run output folders (of `entropic run`): each figure of
+    /// each arm side by side with the difference B − A and its 95% interval,
+    /// as Markdown, plus a plot of both runs' entropy curves.
+    Compare {
+        /// The first run's output folder (A).
+        a: PathBuf,
+        /// The second run's output folder (B).
+        b: PathBuf,
+        /// Write the Markdown to this file (and the plot beside it as
+        /// `<stem>-entropy.svg`) instead of stdout (plot: `compare-entropy.svg`
+        /// in the current folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Identify drift, gain and delay from a log and recommend EntroPIC gains
     /// (`identify`), print a probe schedule (`probe`), or regenerate reports/tune.md (`validate`).
     Tune {
@@ -149,7 +175,7 @@ fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error::one_line(&e));
             ExitCode::from(error::exit_code(&e))
         }
     }
@@ -171,7 +197,8 @@ fn run() -> anyhow::Result<ExitCode> {
             seeds,
             force,
             resume,
-        } => cmd_run::run(&scenario, out, seeds, force, resume),
+            json,
+        } => cmd_run::run(&scenario, out, seeds, force, resume, json),
         Cmd::Scenario { keys: _ } => {
             print!("{}", entropic_sim::keys::markdown());
             Ok(ExitCode::SUCCESS)
@@ -191,6 +218,16 @@ fn run() -> anyhow::Result<ExitCode> {
             }
         },
         Cmd::Tune { cmd } => cmd_tune::run(cmd),
+        Cmd::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "entropic",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Compare { a, b, out } => cmd_compare::run(&a, &b, out.as_deref()),
         Cmd::Llm { cmd } => cmd_llm::run(cmd),
     }
 }

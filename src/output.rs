@@ -227,3 +227,28 @@ pub fn replace_with(staged: &Path, dst: &Path) -> anyhow::Result<()> {
     }
     move_into(staged, dst)
 }
+
+/// Provenance of an output this binary writes now (docs/robustness.md):
+/// its version, the command line, the git revision it was built from when
+/// the build knew it, the UTC time.
+pub fn provenance() -> entropic_sim::provenance::Provenance {
+    entropic_sim::provenance::Provenance::now(
+        concat!("entropic ", env!("CARGO_PKG_VERSION")),
+        option_env!("ENTROPIC_GIT_REV"),
+    )
+}
+
+/// Writes `<report stem>.stamp.json` beside `report` (`report.md` →
+/// `report.stamp.json`) holding [`provenance`] and `extra` fields.
+pub fn write_stamp(report: &Path, extra: serde_json::Value) -> anyhow::Result<PathBuf> {
+    let stem = report
+        .file_stem()
+        .map_or("report".into(), |s| s.to_string_lossy().to_string());
+    let path = report.with_file_name(format!("{stem}.stamp.json"));
+    let mut v = serde_json::json!({ "provenance": provenance() });
+    if let (Some(o), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
+        o.extend(e);
+    }
+    entropic_sim::atomic::write_atomic(&path, serde_json::to_string_pretty(&v)?.as_bytes())?;
+    Ok(path)
+}

@@ -71,6 +71,16 @@ impl LlmError {
             msg: msg.into(),
         }
     }
+    /// A TOML error in `text` (read from `file`) as one line naming the key
+    /// and line (`entropic_sim::tomlmsg`); `with_line: false` for text that
+    /// was re-serialised (its line numbers are not the file's).
+    pub fn toml(file: &str, text: &str, e: &toml::de::Error, with_line: bool) -> Self {
+        let mut p = entropic_sim::tomlmsg::from_text(text, e);
+        if !with_line {
+            p.line = None;
+        }
+        LlmError::input(file, p.sentence())
+    }
     /// Whether the CLI should exit with code 2 (bad input).
     pub fn is_input(&self) -> bool {
         match self {

@@ -128,7 +128,7 @@ impl LlmScenario {
         let text = std::fs::read_to_string(path)
             .map_err(|e| LlmError::input(&file, format!("cannot read: {e}")))?;
         let s: LlmScenario =
-            toml::from_str(&text).map_err(|e| LlmError::input(&file, e.to_string()))?;
+            toml::from_str(&text).map_err(|e| LlmError::toml(&file, &text, &e, true))?;
         s.validate(&file)?;
         Ok(s)
     }

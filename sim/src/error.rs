@@ -5,7 +5,9 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum SimError {
     /// Bad input: a file, a key and the allowed range. The CLI exits 2.
-    #[error("{file}: key `{key}`: {msg}")]
+    /// An empty `key` (the file as a whole: missing, unreadable, not TOML)
+    /// is left out of the message.
+    #[error("{file}: {}{msg}", if key.is_empty() { String::new() } else { format!("key `{key}`: ") })]
     Input {
         file: String,
         key: String,
@@ -39,6 +41,10 @@ impl SimError {
             key: key.into(),
             msg: msg.into(),
         }
+    }
+    /// Bad input concerning the file `file` as a whole (no key).
+    pub fn file(file: impl Into<String>, msg: impl Into<String>) -> Self {
+        SimError::input(file, "", msg)
     }
     /// Whether the CLI should exit with code 2 (bad input).
     pub fn is_input(&self) -> bool {

@@ -40,10 +40,12 @@ pub mod numfmt;
 pub mod optim;
 pub mod plot;
 pub mod positional;
+pub mod provenance;
 pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod scratch;
 pub mod stats;
+pub mod tomlmsg;
 
 pub use error::SimError;

@@ -13,6 +13,7 @@ use crate::control::ControlConfig;
 use crate::error::SimError;
 use crate::grpo::GrpoConfig;
 use crate::keys::{doc, KEYS};
+use crate::tomlmsg::article;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use toml::{Table, Value};
@@ -115,7 +116,13 @@ fn check_value(file: &str, path: &str, key: &str, v: &Value) -> Result<(), SimEr
         return Err(SimError::input(
             file,
             path,
-            format!("must be a {} ({}), got a {got}", d.ty, d.range),
+            format!(
+                "must be {} {} ({}), got {} {got}",
+                article(d.ty),
+                d.ty,
+                d.range,
+                article(got)
+            ),
         ));
     }
     Ok(())
@@ -154,9 +161,17 @@ fn merge(base: &Table, over: Option<&Value>) -> Table {
     out
 }
 
-fn de<T: for<'de> Deserialize<'de>>(file: &str, path: &str, t: Table) -> Result<T, SimError> {
-    T::deserialize(Value::Table(t))
-        .map_err(|e| SimError::input(file, path, e.to_string().trim().replace('\n', " ")))
+/// Deserialise one section; errors name the key serde names inside it
+/// (`control.method`).
+fn de<T: for<'de> Deserialize<'de>>(file: &str, sec: &str, t: Table) -> Result<T, SimError> {
+    T::deserialize(Value::Table(t)).map_err(|e| {
+        let p = crate::tomlmsg::from_value(&e);
+        let key = match &p.key {
+            Some(k) => format!("{sec}.{k}"),
+            None => sec.to_string(),
+        };
+        SimError::input(file, key, p.msg)
+    })
 }
 
 fn get_table<'a>(file: &str, root: &'a Table, key: &str) -> Result<Option<&'a Table>, SimError> {
@@ -166,7 +181,11 @@ fn get_table<'a>(file: &str, root: &'a Table, key: &str) -> Result<Option<&'a Ta
         Some(v) => Err(SimError::input(
             file,
             key,
-            format!("must be a table, got a {}", type_name(v)),
+            format!(
+                "must be a table, got {} {}",
+                article(type_name(v)),
+                type_name(v)
+            ),
         )),
     }
 }
@@ -194,7 +213,7 @@ fn usize_key(
 pub fn load(path: &Path) -> Result<Scenario, SimError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
-        .map_err(|e| SimError::input(&file, "-", format!("cannot read the file: {e}")))?;
+        .map_err(|e| SimError::file(&file, format!("cannot read the file: {e}")))?;
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
@@ -202,9 +221,8 @@ pub fn load(path: &Path) -> Result<Scenario, SimError> {
     // A file with no key at all (empty, or only comments) is almost surely a
     // mistake; running the default scenario from it would hide that.
     if text.parse::<Table>().map(|t| t.is_empty()).unwrap_or(false) {
-        return Err(SimError::input(
+        return Err(SimError::file(
             &file,
-            "-",
             "empty scenario: the file sets no key (see `entropic scenario --keys`)",
         ));
     }
@@ -214,14 +232,8 @@ pub fn load(path: &Path) -> Result<Scenario, SimError> {
 /// Parse and validate scenario text (`file` names it in errors).
 pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, SimError> {
     let root: Table = text.parse().map_err(|e: toml::de::Error| {
-        SimError::input(
-            file,
-            "-",
-            format!(
-                "not valid TOML: {}",
-                e.to_string().trim().replace('\n', " ")
-            ),
-        )
+        let p = crate::tomlmsg::from_text(text, &e);
+        SimError::file(file, p.sentence())
     })?;
     for (k, v) in &root {
         if !TOP.contains(&k.as_str()) {
@@ -354,11 +366,15 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, SimError> {
                     s.clone()
                 }
                 v => {
+                    let got = match v {
+                        None => "nothing".to_string(),
+                        Some(v) => format!("{v}"),
+                    };
                     return Err(SimError::input(
                         file,
                         "sweep.key",
-                        format!("must name a bandit., grpo. or control. key (got {v:?})"),
-                    ))
+                        format!("must name a bandit., grpo. or control. key (got {got})"),
+                    ));
                 }
             };
             let values = match t.get("values") {
@@ -382,8 +398,8 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, SimError> {
         Some((k, vs)) => vs.iter().map(|v| Some((k.clone(), v.clone()))).collect(),
     };
     let mut runs = Vec::new();
-    for (arm, over) in &arms {
-        for pt in &points {
+    for (ai, (arm, over)) in arms.iter().enumerate() {
+        for (pi, pt) in points.iter().enumerate() {
             let mut t: Vec<Table> = (0..3).map(|i| merge(&base[i], over[i].as_ref())).collect();
             let mut label = None;
             if let Some((key, v)) = pt {
@@ -401,16 +417,45 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, SimError> {
             let [tb, tg, tc]: [Table; 3] = t
                 .try_into()
                 .map_err(|_| SimError::Other("internal: sections".into()))?;
-            let at = |sec: &str| {
-                if arms.len() == 1 && arm == "main" {
-                    sec.to_string()
+            // Where the user wrote `key` (`control.target`) for this arm and
+            // sweep point: the sweep value, the arm's own table
+            // (`arms[1].control.target`), else the top-level table (named
+            // with the arm when there are several).
+            let explicit_arms = root.contains_key("arms");
+            let locate = |key: &str| -> (String, String) {
+                if let Some((k, _)) = pt.as_ref().filter(|(k, _)| k == key) {
+                    return (format!("sweep.values[{pi}] ({k})"), String::new());
+                }
+                let (sec, sub) = key.split_once('.').unwrap_or((key, ""));
+                let sub = sub.split('[').next().unwrap_or(sub);
+                let in_arm = ["bandit", "grpo", "control"]
+                    .iter()
+                    .position(|s| *s == sec)
+                    .and_then(|i| over[i].as_ref())
+                    .and_then(|v| v.as_table())
+                    .is_some_and(|t| sub.is_empty() || t.contains_key(sub));
+                if explicit_arms && in_arm {
+                    (format!("arms[{ai}].{key}"), String::new())
+                } else if explicit_arms && arms.len() > 1 {
+                    (key.to_string(), format!(" (in arms[{ai}] `{arm}`)"))
                 } else {
-                    format!("arms[{arm}].{sec}")
+                    (key.to_string(), String::new())
                 }
             };
-            let bandit: BanditConfig = de(file, &at("bandit"), tb)?;
-            let grpo: GrpoConfig = de(file, &at("grpo"), tg)?;
-            let control: ControlConfig = de(file, &at("control"), tc)?;
+            let relocate = |e: SimError| match e {
+                SimError::Input { file, key, msg } => {
+                    let (key, note) = locate(&key);
+                    SimError::Input {
+                        key,
+                        file,
+                        msg: format!("{msg}{note}"),
+                    }
+                }
+                other => other,
+            };
+            let bandit: BanditConfig = de(file, "bandit", tb).map_err(relocate)?;
+            let grpo: GrpoConfig = de(file, "grpo", tg).map_err(relocate)?;
+            let control: ControlConfig = de(file, "control", tc).map_err(relocate)?;
             let rc = RunConfig {
                 arm: arm.clone(),
                 sweep: label,
@@ -420,7 +465,7 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, SimError> {
                 grpo,
                 control,
             };
-            validate(file, &rc)?;
+            validate(file, &rc).map_err(relocate)?;
             runs.push(rc);
         }
     }

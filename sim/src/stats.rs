@@ -125,9 +125,91 @@ pub fn wilson(k: usize, n: usize, level: f64) -> Estimate {
     }
 }
 
+/// The difference of two means, mean(b) − mean(a), with Welch's interval
+/// at `level` (Student-t with the Welch–Satterthwaite degrees of freedom;
+/// the seeds of two runs are independent samples of unequal variance).
+/// NaN entries are skipped; `n` is the smaller sample size; the interval
+/// is NaN when either sample has fewer than 2 values.
+pub fn diff_ci(a: &[f64], b: &[f64], level: f64) -> Estimate {
+    let (ea, eb) = (mean_ci(a, level), mean_ci(b, level));
+    let mean = eb.mean - ea.mean;
+    let n = ea.n.min(eb.n);
+    let var = |xs: &[f64], m: f64, k: usize| {
+        xs.iter()
+            .filter(|x| x.is_finite())
+            .map(|x| (x - m).powi(2))
+            .sum::<f64>()
+            / (k as f64 - 1.0)
+            / k as f64
+    };
+    if ea.n < 2 || eb.n < 2 {
+        return Estimate {
+            mean,
+            lo: f64::NAN,
+            hi: f64::NAN,
+            n,
+        };
+    }
+    let (va, vb) = (var(a, ea.mean, ea.n), var(b, eb.mean, eb.n));
+    let se = (va + vb).sqrt();
+    let df = if va + vb > 0.0 {
+        (va + vb).powi(2) / (va * va / (ea.n as f64 - 1.0) + vb * vb / (eb.n as f64 - 1.0))
+    } else {
+        (ea.n + eb.n - 2) as f64
+    };
+    let t = StudentsT::new(0.0, 1.0, df)
+        .map(|d| d.inverse_cdf(0.5 + level / 2.0))
+        .unwrap_or(f64::NAN);
+    Estimate {
+        mean,
+        lo: mean - t * se,
+        hi: mean + t * se,
+        n,
+    }
+}
+
+/// The difference of two shares, k_b/n_b − k_a/n_a, with Newcombe's hybrid
+/// score interval (method 10) built from the two [`wilson`] intervals: it
+/// stays inside [−1, 1] and behaves with 0 or n successes, unlike the Wald
+/// interval.
+pub fn share_diff_ci(ka: usize, na: usize, kb: usize, nb: usize, level: f64) -> Estimate {
+    let (a, b) = (wilson(ka, na, level), wilson(kb, nb, level));
+    let d = b.mean - a.mean;
+    Estimate {
+        mean: d,
+        lo: d - ((b.mean - b.lo).powi(2) + (a.hi - a.mean).powi(2)).sqrt(),
+        hi: d + ((b.hi - b.mean).powi(2) + (a.mean - a.lo).powi(2)).sqrt(),
+        n: na.min(nb),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn welch_and_newcombe_differences() {
+        // a = [1, 2, 3], b = [2, 4, 6]: means 2 and 4; variances of the means
+        // 1/3 and 4/3; se = sqrt(5/3); df = (5/3)^2 / ((1/9 + 16/9) / 2) = 50/17
+        let d = diff_ci(&[1.0, 2.0, 3.0], &[2.0, 4.0, 6.0], 0.95);
+        let t = StudentsT::new(0.0, 1.0, 50.0 / 17.0)
+            .unwrap()
+            .inverse_cdf(0.975);
+        assert!((d.mean - 2.0).abs() < 1e-12);
+        assert!(
+            (d.hi - (2.0 + t * (5.0f64 / 3.0).sqrt())).abs() < 1e-9,
+            "{d:?}"
+        );
+        assert!(diff_ci(&[1.0], &[2.0, 3.0], 0.95).lo.is_nan());
+        // Newcombe's example (1998, table II, 56/70 vs 48/80): difference
+        // 0.2, interval [0.0524, 0.3339]
+        let s = share_diff_ci(48, 80, 56, 70, 0.95);
+        assert!((s.mean - 0.2).abs() < 1e-12);
+        assert!(
+            (s.lo - 0.0524).abs() < 5e-4 && (s.hi - 0.3339).abs() < 5e-4,
+            "{s:?}"
+        );
+    }
 
     #[test]
     fn t_interval_matches_hand_computation() {

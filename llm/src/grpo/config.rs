@@ -203,7 +203,18 @@ pub struct GrpoFile {
 impl GrpoFile {
     /// Parses and validates TOML text; `file` names the source in errors.
     pub fn parse(file: &str, text: &str) -> Result<Self> {
-        let c: GrpoFile = toml::from_str(text).map_err(|e| LlmError::input(file, e.to_string()))?;
+        Self::parse_text(file, text, true)
+    }
+
+    /// [`GrpoFile::parse`] of text re-serialised from `file` (a preset
+    /// without its `[validate]`): errors name the key but no line.
+    pub fn parse_reserialised(file: &str, text: &str) -> Result<Self> {
+        Self::parse_text(file, text, false)
+    }
+
+    fn parse_text(file: &str, text: &str, with_line: bool) -> Result<Self> {
+        let c: GrpoFile =
+            toml::from_str(text).map_err(|e| LlmError::toml(file, text, &e, with_line))?;
         c.validate(file)?;
         Ok(c)
     }

@@ -136,6 +136,54 @@ fn padded(lo: f64, hi: f64) -> (f64, f64) {
 /// values are skipped; lines have at most [`MAX_POINTS`] points
 /// (bucket means, see the module's `downsample`). Text is written as SVG
 /// `<text>` elements, so no font feature of plotters is needed.
+/// Markers drawn on each line (its shape tells the arm apart).
+const MARKERS_PER_LINE: usize = 8;
+
+/// A marker shape, by the arm's index: circle, triangle, square, diamond,
+/// then the same hollow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shape {
+    kind: u8,
+    filled: bool,
+}
+
+impl Shape {
+    fn of(i: usize) -> Self {
+        Shape {
+            kind: (i % 4) as u8,
+            filled: (i / 4) % 2 == 0,
+        }
+    }
+
+    /// The marker at `c` (pixel coordinates).
+    fn element<'a, DB: DrawingBackend + 'a, C: Clone + 'a>(
+        self,
+        c: C,
+        colour: RGBColor,
+    ) -> DynElement<'a, DB, C> {
+        let r = 4;
+        let tri = vec![(0, -r - 1), (r + 1, r), (-r - 1, r)];
+        let dia = vec![(0, -r - 1), (r + 1, 0), (0, r + 1), (-r - 1, 0)];
+        let closed = |mut v: Vec<(i32, i32)>| {
+            v.push(v[0]);
+            v
+        };
+        let line = colour.stroke_width(2);
+        let fill = colour.filled();
+        let at = || EmptyElement::<C, DB>::at(c.clone());
+        match (self.kind, self.filled) {
+            (0, true) => (at() + Circle::new((0, 0), r, fill)).into_dyn(),
+            (1, true) => (at() + Polygon::new(tri, fill)).into_dyn(),
+            (2, true) => (at() + Rectangle::new([(-r, -r), (r, r)], fill)).into_dyn(),
+            (_, true) => (at() + Polygon::new(dia, fill)).into_dyn(),
+            (0, false) => (at() + Circle::new((0, 0), r, line)).into_dyn(),
+            (1, false) => (at() + PathElement::new(closed(tri), line)).into_dyn(),
+            (2, false) => (at() + Rectangle::new([(-r, -r), (r, r)], line)).into_dyn(),
+            (_, false) => (at() + PathElement::new(closed(dia), line)).into_dyn(),
+        }
+    }
+}
+
 pub fn line_plot_svg(
     path: &Path,
     title: &str,
@@ -187,6 +235,12 @@ pub fn line_plot_svg(
             .draw()
             .map_err(e)?;
         for (i, (arm, pts)) in arms.iter().zip(&bands).enumerate() {
+            // an arm without this field (no α for plain GRPO) is neither
+            // drawn nor listed; colours stay tied to the arm's index so an
+            // arm has the same colour in every plot of a report
+            if pts.is_empty() {
+                continue;
+            }
             let colour = COLOURS[i % COLOURS.len()];
             if pts.iter().any(|p| p.hi > p.lo) {
                 let outline: Vec<(f64, f64)> = pts
@@ -206,11 +260,57 @@ pub fn line_plot_svg(
                     pts.iter().map(|p| (p.x, p.mean)),
                     colour.stroke_width(2),
                 ))
+                .map_err(e)?;
+            // markers of the arm's shape at a few points, so arms (and sweep
+            // points) are told apart by shape as well as colour, and lines
+            // lying on top of each other still show each arm
+            let shape = Shape::of(i);
+            let every = pts.len().div_ceil(MARKERS_PER_LINE).max(1);
+            let offset = (i * every / arms.len().max(1)).min(pts.len() - 1);
+            let at: Vec<(f64, f64)> = pts
+                .iter()
+                .skip(offset)
+                .step_by(every)
+                .map(|p| (p.x, p.mean))
+                .collect();
+            for p in at {
+                // in pixels on the root area: a DynElement in data
+                // coordinates would have to be 'static for draw_series
+                root.draw(&shape.element(chart.backend_coord(&p), colour))
+                    .map_err(e)?;
+            }
+            let anno = chart
+                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
                 .map_err(e)?
-                .label(arm.label.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
-                });
+                .label(arm.label.as_str());
+            // the legend's sample: the line with the arm's marker on it (one
+            // closure per shape: the legend wants one concrete element type)
+            let (r, line, fill) = (4, colour.stroke_width(2), colour.filled());
+            macro_rules! sample {
+                ($marker:expr) => {
+                    anno.legend(move |(x, y)| {
+                        EmptyElement::at((x + 10, y))
+                            + PathElement::new(vec![(-10, 0), (10, 0)], line)
+                            + $marker
+                    })
+                };
+            }
+            let tri = move || vec![(0, -r - 1), (r + 1, r), (-r - 1, r)];
+            let dia = move || vec![(0, -r - 1), (r + 1, 0), (0, r + 1), (-r - 1, 0)];
+            let closed = |mut v: Vec<(i32, i32)>| {
+                v.push(v[0]);
+                v
+            };
+            match (shape.kind, shape.filled) {
+                (0, true) => sample!(Circle::new((0, 0), r, fill)),
+                (1, true) => sample!(Polygon::new(tri(), fill)),
+                (2, true) => sample!(Rectangle::new([(-r, -r), (r, r)], fill)),
+                (_, true) => sample!(Polygon::new(dia(), fill)),
+                (0, false) => sample!(Circle::new((0, 0), r, line)),
+                (1, false) => sample!(PathElement::new(closed(tri()), line)),
+                (2, false) => sample!(Rectangle::new([(-r, -r), (r, r)], line)),
+                (_, false) => sample!(PathElement::new(closed(dia()), line)),
+            };
         }
         if let Some((y, label)) = hline.filter(|(y, _)| y.is_finite()) {
             chart
@@ -223,7 +323,11 @@ pub fn line_plot_svg(
                 .map_err(e)?
                 .label(label)
                 .legend(|(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(1))
+                    // dashed in the legend as on the plot: 6 on, 4 off
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (6, 0)], BLACK.stroke_width(1))
+                        + PathElement::new(vec![(10, 0), (16, 0)], BLACK.stroke_width(1))
+                        + PathElement::new(vec![(20, 0), (22, 0)], BLACK.stroke_width(1))
                 });
         }
         chart

@@ -165,19 +165,25 @@ impl PresetFile {
     /// [`GrpoFile`]; ranges are checked.
     pub fn parse(file: &str, text: &str) -> Result<Self> {
         let bad = |msg: String| InputError(format!("{file}: {msg}"));
-        let mut root: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| bad(e.to_string()))?;
+        let mut root: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            bad(entropic_sim::tomlmsg::from_text(text, &e).sentence())
+        })?;
         let v = root
             .remove("validate")
             .ok_or_else(|| bad("missing table `[validate]`".into()))?;
-        let validate: ValidateParams = v
-            .try_into()
-            .map_err(|e: toml::de::Error| bad(format!("[validate]: {e}")))?;
+        let validate: ValidateParams = v.try_into().map_err(|e: toml::de::Error| {
+            let p = entropic_sim::tomlmsg::from_value(&e);
+            let key = p.key.map_or("validate".into(), |k| format!("validate.{k}"));
+            bad(format!("key `{key}`: {}", p.msg))
+        })?;
         let rest = toml::to_string(&root).context("re-serialising the preset")?;
-        let scenario: LlmScenario = toml::from_str(&rest).map_err(|e| bad(e.to_string()))?;
+        let scenario: LlmScenario = toml::from_str(&rest).map_err(|e| {
+            let mut p = entropic_sim::tomlmsg::from_text(&rest, &e);
+            p.line = None; // `rest` is re-serialised: its lines are not the file's
+            bad(p.sentence())
+        })?;
         scenario.validate(file)?;
-        let grpo = GrpoFile::parse(file, &rest)?;
+        let grpo = GrpoFile::parse_reserialised(file, &rest)?;
         let f = validate.target_fraction;
         if !(f > 0.0 && f < 1.0) {
             return Err(bad(format!(
