@@ -89,7 +89,9 @@ fn enum_errors_name_the_key_and_the_allowed_values() {
     let p = write(&d, "s.toml", "[bandit]\npolicy = \"tree\"\n");
     let err = one_line(&run_scenario(&p), 2);
     assert!(
-        err.contains("key `bandit.policy`: must be one of tabular, linear, sequence (got `tree`)"),
+        err.contains(
+            "key `bandit.policy`: must be one of tabular, linear, sequence, per_position, factored (got `tree`)"
+        ),
         "{err}"
     );
 }

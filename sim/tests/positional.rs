@@ -357,11 +357,11 @@ fn the_new_keys_are_validated() {
             "bandit.sampling",
             "tabular and linear",
         ),
-        ("tail_shape = \"pareto\"", "tail_shape", "`flat` or `zipf`"),
+        ("tail_shape = \"pareto\"", "tail_shape", "one of flat, zipf"),
         (
             "tail_reward = \"half\"",
             "tail_reward",
-            "`zero` or `neutral`",
+            "one of zero, neutral",
         ),
     ];
     for (body, key, range) in cases {
