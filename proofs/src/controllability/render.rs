@@ -6,7 +6,7 @@ use super::judge::variant_name;
 use super::model::{fractions, steps, FAMILIES, HOLD_TOL, VARIANTS};
 use crate::error::ProofsError;
 use crate::verdict::Mode;
-use entropic_sim::plot::{Scatter, GREEN, RED};
+use entropic_sim::plot::{Key, Scatter, GREEN, RED};
 use entropic_sim::report::{fmt_sig, markdown_table};
 use std::path::Path;
 
@@ -134,6 +134,7 @@ fn figure(out_dir: &Path, name: &str, fam: &str, h0: f64, sw: &Sweep) -> Result<
             }
         }
     }
-    plot.legend(&[(GREEN, "held"), (RED, "not held")]);
+    plot.categorical_y();
+    plot.legend(&[(Key::Ring, GREEN, "held"), (Key::Cross, RED, "not held")]);
     Ok(plot.write(&out_dir.join(name))?)
 }

@@ -9,7 +9,7 @@ use super::model::{
 use crate::error::ProofsError;
 use crate::linear::spectral_radius;
 use crate::verdict::{ClaimVerdict, Ctx};
-use entropic_sim::plot::{Scatter, BLUE, GREEN, GREY, RED};
+use entropic_sim::plot::{Key, Scatter, BLUE, GREEN, GREY, RED};
 use entropic_sim::report::fmt_sig;
 
 /// The section's Markdown: plant, grid, the table of every point, the
@@ -311,9 +311,10 @@ pub(super) fn figure(
         }
     }
     plot.legend(&[
-        (BLUE, "predicted ρ = 1"),
-        (GREEN, "simulated stable"),
-        (RED, "simulated unstable"),
+        (Key::Line, BLUE, "predicted ρ = 1"),
+        (Key::Ring, GREEN, "simulated stable"),
+        (Key::Cross, RED, "simulated unstable"),
+        (Key::Dot, GREY, "too close to call"),
     ]);
     Ok(plot.write(&ctx.out_dir.join(name))?)
 }

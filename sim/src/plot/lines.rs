@@ -142,13 +142,13 @@ const MARKERS_PER_LINE: usize = 8;
 /// A marker shape, by the arm's index: circle, triangle, square, diamond,
 /// then the same hollow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Shape {
-    kind: u8,
-    filled: bool,
+pub(super) struct Shape {
+    pub(super) kind: u8,
+    pub(super) filled: bool,
 }
 
 impl Shape {
-    fn of(i: usize) -> Self {
+    pub(super) fn of(i: usize) -> Self {
         Shape {
             kind: (i % 4) as u8,
             filled: (i / 4) % 2 == 0,
@@ -156,12 +156,21 @@ impl Shape {
     }
 
     /// The marker at `c` (pixel coordinates).
-    fn element<'a, DB: DrawingBackend + 'a, C: Clone + 'a>(
+    pub(super) fn element<'a, DB: DrawingBackend + 'a, C: Clone + 'a>(
         self,
         c: C,
         colour: RGBColor,
     ) -> DynElement<'a, DB, C> {
-        let r = 4;
+        self.sized(c, colour, 4)
+    }
+
+    /// The marker at `c`, of radius `r` pixels.
+    pub(super) fn sized<'a, DB: DrawingBackend + 'a, C: Clone + 'a>(
+        self,
+        c: C,
+        colour: RGBColor,
+        r: i32,
+    ) -> DynElement<'a, DB, C> {
         let tri = vec![(0, -r - 1), (r + 1, r), (-r - 1, r)];
         let dia = vec![(0, -r - 1), (r + 1, 0), (0, r + 1), (-r - 1, 0)];
         let closed = |mut v: Vec<(i32, i32)>| {
@@ -217,9 +226,20 @@ pub fn line_plot_svg(
         let root = SVGBackend::with_string(&mut svg, PLOT_SIZE).into_drawing_area();
         let e = |e| plot_err(path, e);
         root.fill(&WHITE).map_err(e)?;
+        // the legend sits in a strip right of the plot area, so it never
+        // covers data: its width from the longest entry (about 9 px a
+        // character at 16 px, plus the sample and padding)
+        let longest = arms
+            .iter()
+            .map(|a| a.label.chars().count())
+            .chain(hline.map(|(_, l)| l.chars().count()))
+            .max()
+            .unwrap_or(0) as u32;
+        let strip = (longest * 9 + 60).min(PLOT_SIZE.0 / 3);
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 24))
             .margin(10)
+            .margin_right(10 + strip)
             .x_label_area_size(40)
             .y_label_area_size(60)
             .build_cartesian_2d(x0..x1, y0..y1)
@@ -330,9 +350,10 @@ pub fn line_plot_svg(
                         + PathElement::new(vec![(20, 0), (22, 0)], BLACK.stroke_width(1))
                 });
         }
+        let plot_w = chart.plotting_area().dim_in_pixel().0 as i32;
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(SeriesLabelPosition::Coordinate(plot_w + 10, 0))
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .label_font(("sans-serif", 16))

@@ -15,12 +15,18 @@ mod lines;
 mod scatter;
 
 use err::plot_err;
+use lines::Shape;
 
 pub use heatmap::Heatmap;
 pub use lines::{line_plot_svg, ArmSeries, MAX_POINTS, QUANTILE_SEEDS};
-pub use scatter::{RGBColor, Scatter, BLUE, GREEN, GREY, RED};
+pub use scatter::{Key, RGBColor, Scatter, BLUE, GREEN, GREY, RED};
 
 /// Writes a small SVG plot of rates (0..1) against `x`, one line per series.
+/// Rates often coincide (several series at 0), so each series has its own
+/// colour, dash pattern and hollow marker at every point, the markers
+/// growing with the series' index so coinciding points show as nested
+/// outlines; the legend sits right of the plot area and shows each
+/// series' line with its marker.
 pub fn rate_plot_svg(
     path: &Path,
     title: &str,
@@ -49,9 +55,16 @@ pub fn rate_plot_svg(
     {
         let root = SVGBackend::with_string(&mut svg, (640, 360)).into_drawing_area();
         root.fill(&WHITE).map_err(|x| e(&x))?;
+        let longest = series
+            .iter()
+            .map(|s| s.0.chars().count())
+            .max()
+            .unwrap_or(0) as u32;
+        let strip = (longest * 8 + 50).min(640 / 3);
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 20))
             .margin(10)
+            .margin_right(10 + strip)
             .x_label_area_size(35)
             .y_label_area_size(50)
             .build_cartesian_2d(x0..x1, -0.02f64..1.02)
@@ -63,19 +76,55 @@ pub fn rate_plot_svg(
             .y_desc("rate")
             .draw()
             .map_err(|x| e(&x))?;
+        // (on, off) dash lengths in pixels; (0, 0) is solid
+        const DASHES: [(u32, u32); 4] = [(0, 0), (8, 4), (3, 3), (12, 3)];
         for (i, (label, pts)) in series.iter().enumerate() {
             let c = COLOURS[i % COLOURS.len()];
-            chart
-                .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
-                .map_err(|x| e(&x))?
-                .label(label.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                });
+            let (on, off) = DASHES[i % DASHES.len()];
+            let style = c.stroke_width(2);
+            let anno = if on == 0 {
+                chart.draw_series(LineSeries::new(pts.iter().copied(), style))
+            } else {
+                chart.draw_series(DashedLineSeries::new(pts.iter().copied(), on, off, style))
+            }
+            .map_err(|x| e(&x))?;
+            // hollow shapes (circle, triangle, square, diamond), 3 px plus
+            // 2 px per index
+            let shape = Shape::of(4 + i);
+            let r = 3 + 2 * (i as i32 % 6);
+            let anno = anno.label(label.as_str());
+            // one closure per shape: the legend wants one concrete type
+            macro_rules! sample {
+                ($marker:expr) => {
+                    anno.legend(move |(x, y)| {
+                        EmptyElement::at((x + 12, y))
+                            + PathElement::new(vec![(-12, 0), (12, 0)], style)
+                            + $marker
+                    })
+                };
+            }
+            let closed = move |v: &[(i32, i32)]| {
+                let mut v = v.to_vec();
+                v.push(v[0]);
+                v
+            };
+            let tri = closed(&[(0, -r - 1), (r + 1, r), (-r - 1, r)]);
+            let dia = closed(&[(0, -r - 1), (r + 1, 0), (0, r + 1), (-r - 1, 0)]);
+            match shape.kind {
+                0 => sample!(Circle::new((0, 0), r, style)),
+                1 => sample!(PathElement::new(tri.clone(), style)),
+                2 => sample!(Rectangle::new([(-r, -r), (r, r)], style)),
+                _ => sample!(PathElement::new(dia.clone(), style)),
+            };
+            for p in pts.iter().filter(|p| p.0.is_finite() && p.1.is_finite()) {
+                root.draw(&shape.sized(chart.backend_coord(p), c, r))
+                    .map_err(|x| e(&x))?;
+            }
         }
+        let plot_w = chart.plotting_area().dim_in_pixel().0 as i32;
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(SeriesLabelPosition::Coordinate(plot_w + 10, 0))
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .draw()

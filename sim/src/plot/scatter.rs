@@ -30,6 +30,20 @@ enum Mark {
     Label(f64, f64, String),
 }
 
+/// How a legend entry of a [`Scatter`] shows its series: the same mark as
+/// drawn on the plot (a line, a filled or open circle, a cross).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// A short line, for [`Scatter::polyline`] and [`Scatter::vline`].
+    Line,
+    /// A filled circle ([`Scatter::circle`] with `filled`).
+    Dot,
+    /// An open circle ([`Scatter::circle`] without `filled`).
+    Ring,
+    /// A diagonal cross ([`Scatter::cross`]).
+    Cross,
+}
+
 /// A scatter plot with lines and text labels on fixed axis ranges, built
 /// mark by mark and drawn by [`Scatter::write`] (stability regions with
 /// simulated points, held/not-held targets). Axis ticks are written with 3
@@ -42,7 +56,8 @@ pub struct Scatter {
     x: (f64, f64),
     y: (f64, f64),
     marks: Vec<Mark>,
-    legend: Vec<(RGBColor, String)>,
+    legend: Vec<(Key, RGBColor, String)>,
+    categorical_y: bool,
 }
 
 impl Scatter {
@@ -56,7 +71,14 @@ impl Scatter {
             y,
             marks: Vec::new(),
             legend: Vec::new(),
+            categorical_y: false,
         }
+    }
+
+    /// Marks the y axis as categorical (rows named by [`Scatter::label`]):
+    /// no numeric y ticks are drawn, since their values mean nothing.
+    pub fn categorical_y(&mut self) {
+        self.categorical_y = true;
     }
 
     /// A line through `pts` (non-finite points dropped; fewer than two
@@ -92,10 +114,11 @@ impl Scatter {
         self.marks.push(Mark::Label(x, y, text.into()));
     }
 
-    /// Legend entries: a colour swatch and its text, upper right.
-    pub fn legend(&mut self, items: &[(RGBColor, &str)]) {
+    /// Legend entries, right of the plot area: each shows its series' mark (`Key`) in
+    /// its colour, then the text.
+    pub fn legend(&mut self, items: &[(Key, RGBColor, &str)]) {
         self.legend
-            .extend(items.iter().map(|(c, t)| (*c, t.to_string())));
+            .extend(items.iter().map(|(k, c, t)| (*k, *c, t.to_string())));
     }
 
     /// Draws the plot and writes it to `path` (atomically).
@@ -105,16 +128,32 @@ impl Scatter {
             let root = SVGBackend::with_string(&mut svg, SCATTER_SIZE).into_drawing_area();
             let e = |e: &dyn std::fmt::Display| plot_err(path, e);
             root.fill(&WHITE).map_err(|x| e(&x))?;
+            // the legend sits in a strip right of the plot area, so it
+            // never covers data (about 7 px a character at 11 px)
+            let longest = self
+                .legend
+                .iter()
+                .map(|l| l.2.chars().count())
+                .max()
+                .unwrap_or(0) as u32;
+            let strip = if self.legend.is_empty() {
+                0
+            } else {
+                (longest * 7 + 45).min(SCATTER_SIZE.0 / 3)
+            };
             let mut chart = ChartBuilder::on(&root)
                 .caption(&self.title, ("sans-serif", 16))
                 .margin(10)
+                .margin_right(10 + strip)
                 .x_label_area_size(40)
                 .y_label_area_size(60)
                 .build_cartesian_2d(self.x.0..self.x.1, self.y.0..self.y.1)
                 .map_err(|x| e(&x))?;
-            chart
-                .configure_mesh()
-                .light_line_style(TRANSPARENT)
+            let mut mesh = chart.configure_mesh();
+            if self.categorical_y {
+                mesh.y_labels(0);
+            }
+            mesh.light_line_style(TRANSPARENT)
                 .label_style(("sans-serif", 11))
                 .axis_desc_style(("sans-serif", 13))
                 .x_label_formatter(&|v| crate::numfmt::fmt_sig(*v, 3))
@@ -157,19 +196,33 @@ impl Scatter {
                 .map_err(|x| e(&x))?;
             }
             if !self.legend.is_empty() {
-                for (c, t) in &self.legend {
+                for (k, c, t) in &self.legend {
                     let c = *c;
-                    chart
+                    let anno = chart
                         .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
                         .map_err(|x| e(&x))?
-                        .label(t.as_str())
-                        .legend(move |(x, y)| {
-                            Rectangle::new([(x, y - 5), (x + 10, y + 5)], c.filled())
-                        });
+                        .label(t.as_str());
+                    // the sample is the mark drawn on the plot, centred where
+                    // plotters puts a legend swatch
+                    match k {
+                        Key::Line => anno.legend(move |(x, y)| {
+                            PathElement::new(vec![(x - 2, y), (x + 12, y)], c.stroke_width(2))
+                        }),
+                        Key::Dot => {
+                            anno.legend(move |(x, y)| Circle::new((x + 5, y), 4, c.filled()))
+                        }
+                        Key::Ring => {
+                            anno.legend(move |(x, y)| Circle::new((x + 5, y), 4, c.stroke_width(1)))
+                        }
+                        Key::Cross => {
+                            anno.legend(move |(x, y)| Cross::new((x + 5, y), 4, c.stroke_width(2)))
+                        }
+                    };
                 }
+                let plot_w = chart.plotting_area().dim_in_pixel().0 as i32;
                 chart
                     .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
+                    .position(SeriesLabelPosition::Coordinate(plot_w + 10, 0))
                     .background_style(WHITE.mix(0.8))
                     .border_style(BLACK)
                     .label_font(("sans-serif", 11))
@@ -199,10 +252,11 @@ mod tests {
         p.circle(0.7, 0.5, GREY, true);
         p.cross(1.2, 0.3, RED);
         p.label(0.1, 0.9, "official +aw");
-        p.legend(&[(GREEN, "held"), (RED, "not held")]);
+        p.legend(&[(Key::Ring, GREEN, "held"), (Key::Cross, RED, "not held")]);
         p.write(&path).unwrap();
         let svg = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(svg.matches("<circle").count(), 2, "{svg}");
+        // two on the plot, one (the ring) in the legend
+        assert_eq!(svg.matches("<circle").count(), 3, "{svg}");
         for text in ["official +aw", "held", "not held", "kp", "ki"] {
             assert!(svg.contains(text), "{text} missing");
         }
