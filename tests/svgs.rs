@@ -316,3 +316,208 @@ fn the_checker_finds_a_solid_target_and_an_unlisted_series() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Whether `step` is 1, 2, 2.5 or 5 times a power of ten.
+fn round_step(step: f64) -> bool {
+    if !(step.is_finite() && step > 0.0) {
+        return false;
+    }
+    let m = step / 10f64.powf(step.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .any(|r| (m - r).abs() < 1e-6 * r)
+}
+
+/// The tick values of one axis (`anchor`: `end` for y, `middle` for x):
+/// the texts that parse as numbers.
+fn ticks(s: &Svg, anchor: &str) -> Vec<f64> {
+    let key = format!("text-anchor=\"{anchor}\"");
+    let mut v: Vec<f64> = s
+        .texts
+        .iter()
+        .filter(|t| t.2.contains(&key) && !t.2.contains("rotate"))
+        .filter_map(|t| t.3.replace('−', "-").parse::<f64>().ok())
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v.dedup();
+    v
+}
+
+/// Checks one of `verify`'s figures (line, rate and scatter plots); returns
+/// the problems found: a title and both axis labels; a legend with entries
+/// that lies right of every data point (never over data); round ticks
+/// (steps of 1, 2, 2.5 or 5 × 10^k, every tick a multiple of its step); no
+/// numeric y ticks on the controllability figures (a categorical axis);
+/// no square legend sample for a series not drawn with squares; and, where
+/// two or more line colours are drawn, markers on every line so lines lying
+/// on each other stay distinct.
+fn check_verify(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).expect("read svg");
+    let s = parse(&text);
+    let mut bad = Vec::new();
+    let centred = |t: &&(f64, f64, String, String)| {
+        t.2.contains("text-anchor=\"middle\"") && !t.2.contains("rotate")
+    };
+    let title = s
+        .texts
+        .iter()
+        .filter(centred)
+        .min_by(|a, b| a.1.total_cmp(&b.1));
+    if !title.is_some_and(|t| t.1 < 40.0 && !t.3.is_empty()) {
+        bad.push("no title".into());
+    }
+    if !s
+        .texts
+        .iter()
+        .any(|t| t.2.contains("rotate(270") && !t.3.is_empty())
+    {
+        bad.push("no y-axis label".into());
+    }
+    if !s
+        .texts
+        .iter()
+        .filter(centred)
+        .any(|t| t.1 > 40.0 && !t.3.is_empty() && t.3.parse::<f64>().is_err())
+    {
+        bad.push("no x-axis label".into());
+    }
+    for (axis, anchor) in [("x", "middle"), ("y", "end")] {
+        let v = ticks(&s, anchor);
+        if v.len() >= 2 {
+            let step = v[1] - v[0];
+            let even = v
+                .windows(2)
+                .all(|w| ((w[1] - w[0]) - step).abs() < 1e-6 * step.abs().max(1e-12));
+            let multiples = v
+                .iter()
+                .all(|x| ((x / step).round() - x / step).abs() < 1e-6);
+            if !(round_step(step) && even && multiples) {
+                bad.push(format!("{axis} ticks not round: {v:?}"));
+            }
+        }
+    }
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name.starts_with("controllability") && !ticks(&s, "end").is_empty() {
+        bad.push(format!(
+            "numeric ticks on the categorical y axis: {:?}",
+            ticks(&s, "end")
+        ));
+    }
+    let Some(&frame) = s.frames.iter().find(|f| {
+        s.texts
+            .iter()
+            .any(|t| t.2.contains("text-anchor=\"start\"") && inside(**f, (t.0, t.1)))
+    }) else {
+        bad.push("no legend".into());
+        return bad;
+    };
+    let in_legend = |pts: &[(f64, f64)]| pts.iter().all(|p| inside(frame, *p));
+    let data_x = s
+        .polylines
+        .iter()
+        .filter(|(c, w, pts)| *w == 2 && c != "#000000" && !in_legend(pts))
+        .flat_map(|(_, _, pts)| pts.iter().map(|p| p.0))
+        .chain(
+            s.marks
+                .iter()
+                .filter(|m| !inside(frame, (m.2, m.3)))
+                .map(|m| m.2),
+        )
+        .fold(f64::NEG_INFINITY, f64::max);
+    if data_x >= frame.0 {
+        bad.push(format!(
+            "the legend (from x = {}) covers data (up to x = {data_x})",
+            frame.0
+        ));
+    }
+    for (kind, c, x, y) in &s.marks {
+        if kind == "rect"
+            && inside(frame, (*x, *y))
+            && !s
+                .marks
+                .iter()
+                .any(|m| m.0 == "rect" && &m.1 == c && !inside(frame, (m.2, m.3)))
+        {
+            bad.push(format!(
+                "square legend sample for {c}, not drawn as squares"
+            ));
+        }
+    }
+    let mut lines: Vec<&str> = s
+        .polylines
+        .iter()
+        .filter(|(c, w, pts)| *w == 2 && c != "#000000" && !in_legend(pts))
+        .map(|(c, _, _)| c.as_str())
+        .collect();
+    lines.sort();
+    lines.dedup();
+    if lines.len() >= 2 {
+        for c in &lines {
+            if !s
+                .marks
+                .iter()
+                .any(|m| m.1 == *c && !inside(frame, (m.2, m.3)))
+            {
+                bad.push(format!("the line of {c} has no markers"));
+            }
+        }
+    }
+    bad
+}
+
+/// `verify`'s committed figures (reports/*.svg; another folder of them
+/// with `ENTROPIC_VERIFY_SVGS`, e.g. a fresh `entropic verify --out`).
+/// `llm-validation-*.svg` (written by `entropic llm validate`) and
+/// `trl-example.svg` (from the TRL peer script) live in reports/ too but
+/// are not drawn by `verify`, so they are left out.
+#[test]
+fn verify_figures_have_title_axes_round_ticks_and_a_legend_off_the_data() {
+    let root = std::env::var_os("ENTROPIC_VERIFY_SVGS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("reports"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("read_dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "svg"))
+        .filter(|p| {
+            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            !n.starts_with("llm-validation") && !n.starts_with("trl-")
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 20, "found only {files:?}");
+    let problems: Vec<String> = files
+        .iter()
+        .flat_map(|f| {
+            check_verify(f)
+                .into_iter()
+                .map(move |p| format!("{}: {p}", f.display()))
+        })
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The verify checker catches non-round ticks (183, 366, 549).
+#[test]
+fn the_verify_checker_finds_non_round_ticks() {
+    assert!(round_step(0.05) && round_step(200.0) && round_step(2.5));
+    assert!(!round_step(183.0) && !round_step(0.3));
+    let d = std::env::temp_dir().join(format!("svgs-ticks-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("mkdir");
+    let mut text = String::from("<svg>\n");
+    for (i, v) in ["0", "183", "366", "549"].iter().enumerate() {
+        text.push_str(&format!(
+            "<text x=\"{}\" y=\"400\" text-anchor=\"middle\">\n{v}\n</text>\n",
+            100 + 100 * i
+        ));
+    }
+    let p = d.join("ticks.svg");
+    std::fs::write(&p, text).expect("write");
+    let found = check_verify(&p);
+    assert!(
+        found.iter().any(|m| m.contains("x ticks not round")),
+        "{found:?}"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
