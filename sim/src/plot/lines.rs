@@ -226,8 +226,10 @@ pub fn line_plot_svg(
         let root = SVGBackend::with_string(&mut svg, PLOT_SIZE).into_drawing_area();
         let e = |e| plot_err(path, e);
         root.fill(&WHITE).map_err(e)?;
-        // the legend sits in a strip right of the plot area, so it never
-        // covers data: its width from the longest entry (about 9 px a
+        // the legend sits upper right in a strip the x range is widened
+        // by, right of every data point, so it never covers data (plotters
+        // clips a legend placed outside the plot area): its width from the
+        // longest entry (about 9 px a
         // character at 16 px, plus the sample and padding)
         let longest = arms
             .iter()
@@ -239,10 +241,9 @@ pub fn line_plot_svg(
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 24))
             .margin(10)
-            .margin_right(10 + strip)
             .x_label_area_size(40)
             .y_label_area_size(60)
-            .build_cartesian_2d(x0..x1, y0..y1)
+            .build_cartesian_2d(x0..super::widened(x0, x1, PLOT_SIZE.0 - 80, strip), y0..y1)
             .map_err(e)?;
         chart
             .configure_mesh()
@@ -350,10 +351,9 @@ pub fn line_plot_svg(
                         + PathElement::new(vec![(20, 0), (22, 0)], BLACK.stroke_width(1))
                 });
         }
-        let plot_w = chart.plotting_area().dim_in_pixel().0 as i32;
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::Coordinate(plot_w + 10, 0))
+            .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .label_font(("sans-serif", 16))

@@ -25,7 +25,7 @@ pub use scatter::{Key, RGBColor, Scatter, BLUE, GREEN, GREY, RED};
 /// Rates often coincide (several series at 0), so each series has its own
 /// colour, dash pattern and hollow marker at every point, the markers
 /// growing with the series' index so coinciding points show as nested
-/// outlines; the legend sits right of the plot area and shows each
+/// outlines; the legend sits upper right, in a strip the x range is widened by and shows each
 /// series' line with its marker.
 pub fn rate_plot_svg(
     path: &Path,
@@ -64,10 +64,9 @@ pub fn rate_plot_svg(
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 20))
             .margin(10)
-            .margin_right(10 + strip)
             .x_label_area_size(35)
             .y_label_area_size(50)
-            .build_cartesian_2d(x0..x1, -0.02f64..1.02)
+            .build_cartesian_2d(x0..widened(x0, x1, 640 - 70, strip), -0.02f64..1.02)
             .map_err(|x| e(&x))?;
         chart
             .configure_mesh()
@@ -121,10 +120,9 @@ pub fn rate_plot_svg(
                     .map_err(|x| e(&x))?;
             }
         }
-        let plot_w = chart.plotting_area().dim_in_pixel().0 as i32;
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::Coordinate(plot_w + 10, 0))
+            .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .draw()
@@ -132,4 +130,12 @@ pub fn rate_plot_svg(
         root.present().map_err(|x| e(&x))?;
     }
     write_atomic(path, svg.as_bytes())
+}
+
+/// The right end of an x range `x0..x1` widened so that the data take the
+/// left `plot_px - strip_px` pixels of a `plot_px` wide plot area, leaving a
+/// strip of `strip_px` right of every data point for the legend.
+fn widened(x0: f64, x1: f64, plot_px: u32, strip_px: u32) -> f64 {
+    let free = plot_px.saturating_sub(strip_px + 20).max(plot_px / 2) as f64;
+    x0 + (x1 - x0) * plot_px as f64 / free
 }

@@ -114,7 +114,7 @@ impl Scatter {
         self.marks.push(Mark::Label(x, y, text.into()));
     }
 
-    /// Legend entries, right of the plot area: each shows its series' mark (`Key`) in
+    /// Legend entries, upper right (right of the data): each shows its series' mark (`Key`) in
     /// its colour, then the text.
     pub fn legend(&mut self, items: &[(Key, RGBColor, &str)]) {
         self.legend
@@ -128,8 +128,9 @@ impl Scatter {
             let root = SVGBackend::with_string(&mut svg, SCATTER_SIZE).into_drawing_area();
             let e = |e: &dyn std::fmt::Display| plot_err(path, e);
             root.fill(&WHITE).map_err(|x| e(&x))?;
-            // the legend sits in a strip right of the plot area, so it
-            // never covers data (about 7 px a character at 11 px)
+            // the legend sits upper right in a strip the x range is
+            // widened by, so it never covers data (about 7 px a character
+            // at 11 px; plotters clips a legend outside the plot area)
             let longest = self
                 .legend
                 .iter()
@@ -144,10 +145,12 @@ impl Scatter {
             let mut chart = ChartBuilder::on(&root)
                 .caption(&self.title, ("sans-serif", 16))
                 .margin(10)
-                .margin_right(10 + strip)
                 .x_label_area_size(40)
                 .y_label_area_size(60)
-                .build_cartesian_2d(self.x.0..self.x.1, self.y.0..self.y.1)
+                .build_cartesian_2d(
+                    self.x.0..super::widened(self.x.0, self.x.1, SCATTER_SIZE.0 - 80, strip),
+                    self.y.0..self.y.1,
+                )
                 .map_err(|x| e(&x))?;
             let mut mesh = chart.configure_mesh();
             if self.categorical_y {
@@ -219,10 +222,9 @@ impl Scatter {
                         }
                     };
                 }
-                let plot_w = chart.plotting_area().dim_in_pixel().0 as i32;
                 chart
                     .configure_series_labels()
-                    .position(SeriesLabelPosition::Coordinate(plot_w + 10, 0))
+                    .position(SeriesLabelPosition::UpperRight)
                     .background_style(WHITE.mix(0.8))
                     .border_style(BLACK)
                     .label_font(("sans-serif", 11))
