@@ -243,7 +243,10 @@ pub fn line_plot_svg(
             .margin(10)
             .x_label_area_size(40)
             .y_label_area_size(60)
-            .build_cartesian_2d(x0..super::widened(x0, x1, PLOT_SIZE.0 - 80, strip), y0..y1)
+            .build_cartesian_2d(
+                x0..super::axis::widened(x0, x1, PLOT_SIZE.0 - 80, strip),
+                y0..y1,
+            )
             .map_err(e)?;
         chart
             .configure_mesh()

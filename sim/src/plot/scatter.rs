@@ -148,7 +148,7 @@ impl Scatter {
                 .x_label_area_size(40)
                 .y_label_area_size(60)
                 .build_cartesian_2d(
-                    self.x.0..super::widened(self.x.0, self.x.1, SCATTER_SIZE.0 - 80, strip),
+                    self.x.0..super::axis::widened(self.x.0, self.x.1, SCATTER_SIZE.0 - 80, strip),
                     self.y.0..self.y.1,
                 )
                 .map_err(|x| e(&x))?;
