@@ -319,6 +319,10 @@ pub fn run(cmd: LlmCommand) -> anyhow::Result<ExitCode> {
                 quiet,
             };
             let o = validate(&opts)?;
+            crate::output::write_stamp(
+                &o.report,
+                serde_json::json!({ "report": "llm validate", "preset": preset.name() }),
+            )?;
             println!("report → {}", o.report.display());
             Ok(ExitCode::SUCCESS)
         }

@@ -45,6 +45,11 @@ pub fn run(args: &MapArgs) -> anyhow::Result<ExitCode> {
     crate::lab::map::selected(&opts)?;
     interrupt::install();
     let end = run_map(&opts, &interrupt::STOP, &|id| eprintln!("cell {id}"))?;
+    let complete = matches!(end, MapEnd::Complete { .. });
+    crate::output::write_stamp(
+        &args.out.join("regime-map.md"),
+        serde_json::json!({ "report": "map", "quick": args.quick, "complete": complete }),
+    )?;
     let dir = args.out.display();
     match end {
         MapEnd::Complete { cells, computed } => {

@@ -178,6 +178,7 @@ pub fn run(cmd: TuneCommand) -> anyhow::Result<ExitCode> {
                 llm: a.llm,
                 out: a.out,
             })?;
+            crate::output::write_stamp(&path, serde_json::json!({ "report": "tune validate" }))?;
             println!("wrote {}", path.display());
             Ok(ExitCode::SUCCESS)
         }

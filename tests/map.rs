@@ -112,6 +112,12 @@ fn quick_map_has_every_field_and_resumes_to_the_same_result() {
     check_map(&j);
     let md = std::fs::read_to_string(full.join("regime-map.md")).expect("md");
     assert!(md.contains("## Provenance") && md.contains("pi-official@half"));
+    // provenance beside the report, never inside the Markdown's figures
+    let stamp = read_json(&full.join("regime-map.stamp.json"));
+    assert_eq!(stamp["complete"], true);
+    assert!(stamp["provenance"]["command"]
+        .as_str()
+        .is_some_and(|c| c.contains("map")));
     for svg in [
         "regime-map-outcome-adam.svg",
         "regime-map-g-over-b-adam.svg",

@@ -45,6 +45,11 @@ impl PolicyKind {
     }
 }
 
+/// Contexts per matrix product when the factored policy's exact entropy
+/// computes logits in blocks (rounded up to whole prompts): 64 rows of K =
+/// 32,768 logits are 16 MB.
+const FACTORED_BLOCK: usize = 64;
+
 /// How an update is computed from the rollout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -383,6 +388,26 @@ impl Policy {
         }
     }
 
+    /// The logits of a context without a copy where the parameters hold them
+    /// as they are (the rows of [`Policy::grad_row`]); otherwise computed
+    /// into `scratch` as [`Policy::logits`] does.
+    #[inline]
+    pub fn logits_view<'a>(
+        &'a self,
+        m: usize,
+        pos: usize,
+        prev: usize,
+        scratch: &'a mut [f64],
+    ) -> &'a [f64] {
+        match self.grad_row(m, pos) {
+            Some(r) => &self.params[r * self.k..(r + 1) * self.k],
+            None => {
+                self.logits(m, pos, prev, scratch);
+                scratch
+            }
+        }
+    }
+
     /// Logits of context (prompt `m`, position `pos`, previous token `prev`) into `out`.
     #[inline]
     pub fn logits(&self, m: usize, pos: usize, prev: usize, out: &mut [f64]) {
@@ -427,6 +452,18 @@ impl Policy {
     /// Add `dz` (a gradient with respect to the context's logits) into the
     /// parameter gradient `grad`.
     #[inline]
+    /// The row `r` such that the gradient of context (prompt `m`, position
+    /// `pos`) lies in `grad[r·K..(r + 1)·K]` alone, for the policies whose
+    /// contexts own disjoint rows of K parameters (tabular: the prompt's;
+    /// per-position: the (prompt, position)'s); `None` for the others.
+    pub fn grad_row(&self, m: usize, pos: usize) -> Option<usize> {
+        match self.kind {
+            PolicyKind::Tabular => Some(m),
+            PolicyKind::PerPosition => Some(m * self.l + pos),
+            _ => None,
+        }
+    }
+
     pub fn backward(&self, m: usize, pos: usize, prev: usize, dz: &[f64], grad: &mut [f64]) {
         let k = self.k;
         match self.kind {
@@ -475,6 +512,72 @@ impl Policy {
         }
     }
 
+    /// Logits of several contexts (`c = m·L + pos` of a positional policy)
+    /// into `out` (one row of K per context). The factored policy computes
+    /// them as one matrix product (`positional::factored_logits_many`;
+    /// `h_scratch` holds the gathered hidden vectors); the others context
+    /// by context, as [`Policy::logits`].
+    pub fn logits_many(&self, ctxs: &[usize], h_scratch: &mut Vec<f64>, out: &mut [f64]) {
+        let (k, l) = (self.k, self.l.max(1));
+        if self.kind == PolicyKind::Factored {
+            let d = self.d;
+            h_scratch.clear();
+            for &c in ctxs {
+                h_scratch.extend_from_slice(&self.params[k * d + c * d..k * d + (c + 1) * d]);
+            }
+            crate::positional::factored_logits_many(&self.params[..k * d], h_scratch, d, out);
+        } else {
+            for (i, &c) in ctxs.iter().enumerate() {
+                self.logits(c / l, c % l, 0, &mut out[i * k..(i + 1) * k]);
+            }
+        }
+    }
+
+    /// [`Policy::backward`] for several contexts of a positional policy,
+    /// with their logit gradients `dz` (one row of K per context); the
+    /// factored policy as two matrix products
+    /// (`positional::factored_backward_many`), adding into `grad`.
+    pub fn backward_many(
+        &self,
+        ctxs: &[usize],
+        dz: &[f64],
+        grad: &mut [f64],
+        h_scratch: &mut Vec<f64>,
+        gh_scratch: &mut Vec<f64>,
+    ) {
+        let (k, l) = (self.k, self.l.max(1));
+        if self.kind == PolicyKind::Factored {
+            let d = self.d;
+            h_scratch.clear();
+            for &c in ctxs {
+                h_scratch.extend_from_slice(&self.params[k * d + c * d..k * d + (c + 1) * d]);
+            }
+            gh_scratch.clear();
+            gh_scratch.resize(ctxs.len() * d, 0.0);
+            let (ge, gh) = grad.split_at_mut(k * d);
+            crate::positional::factored_backward_many(
+                &self.params[..k * d],
+                h_scratch,
+                dz,
+                d,
+                ge,
+                gh_scratch,
+            );
+            for (i, &c) in ctxs.iter().enumerate() {
+                for (g, x) in gh[c * d..(c + 1) * d]
+                    .iter_mut()
+                    .zip(&gh_scratch[i * d..(i + 1) * d])
+                {
+                    *g += x;
+                }
+            }
+        } else {
+            for (i, &c) in ctxs.iter().enumerate() {
+                self.backward(c / l, c % l, 0, &dz[i * k..(i + 1) * k], grad);
+            }
+        }
+    }
+
     /// Whether token `a` is accepted at (prompt, position).
     #[inline]
     pub fn accepted(&self, m: usize, pos: usize, a: usize) -> bool {
@@ -501,12 +604,33 @@ impl Policy {
             // positions are independent given the prompt: the token-mean
             // entropy is the mean of the positions' entropies, the pass
             // rate the product of the positions' accepted mass
+            // the factored policy's logits in blocks of contexts (one matrix
+            // product per block), the others' one context at a time
+            let block = if self.kind == PolicyKind::Factored {
+                FACTORED_BLOCK.div_ceil(self.l) * self.l
+            } else {
+                self.l
+            };
+            let mut zs = vec![0.0; if block > self.l { block * k } else { 0 }];
+            let mut hs = Vec::new();
+            let mut ctxs = Vec::with_capacity(block);
             for m in 0..self.m {
+                let c0 = m * self.l;
+                if block > self.l && c0 % block == 0 {
+                    ctxs.clear();
+                    ctxs.extend(c0..(c0 + block).min(self.m * self.l));
+                    self.logits_many(&ctxs, &mut hs, &mut zs[..ctxs.len() * k]);
+                }
                 let (mut h_m, mut pass_m) = (0.0, 1.0);
                 for pos in 0..self.l {
-                    self.logits(m, pos, 0, &mut z);
-                    let lse = softmax_into(&z, t, &mut p);
-                    h_m += entropy_from_lse(&p, &z, t, lse);
+                    let z = if block > self.l {
+                        let i = (c0 + pos) % block;
+                        &zs[i * k..(i + 1) * k]
+                    } else {
+                        self.logits_view(m, pos, 0, &mut z)
+                    };
+                    let lse = softmax_into(z, t, &mut p);
+                    h_m += entropy_from_lse(&p, z, t, lse);
                     if !self.ignored[pos] {
                         let c = m * self.l + pos;
                         pass_m *= self.correct[self.correct_start[c]..self.correct_start[c + 1]]
@@ -522,9 +646,9 @@ impl Policy {
         }
         if self.kind != PolicyKind::Sequence {
             for m in 0..self.m {
-                self.logits(m, 0, 0, &mut z);
-                let lse = softmax_into(&z, t, &mut p);
-                h_sum += entropy_from_lse(&p, &z, t, lse);
+                let z = self.logits_view(m, 0, 0, &mut z);
+                let lse = softmax_into(z, t, &mut p);
+                h_sum += entropy_from_lse(&p, z, t, lse);
                 pass_sum += (0..k)
                     .filter(|&a| self.accepted(m, 0, a))
                     .map(|a| p[a])

@@ -12,16 +12,12 @@ pub fn softmax(z: &[f64], t: f64) -> Vec<f64> {
 }
 
 /// `softmax(z / t)` written into `out` (no allocation); returns the
-/// log-partition `logsumexp(z / t)`.
+/// log-partition `logsumexp(z / t)`. Vectorised (`crate::simd`: our own
+/// `exp`, sums in fixed lanes), the same bits on every CPU path.
 pub fn softmax_into(z: &[f64], t: f64, out: &mut [f64]) -> f64 {
     let inv_t = 1.0 / t;
-    let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max) * inv_t;
-    let mut s = 0.0;
-    for (o, &x) in out.iter_mut().zip(z) {
-        let e = (x * inv_t - m).exp();
-        *o = e;
-        s += e;
-    }
+    let m = crate::simd::max(z) * inv_t;
+    let s = crate::simd::exp_affine_sum(z, inv_t, m, out);
     let inv_s = 1.0 / s;
     out.iter_mut().for_each(|x| *x *= inv_s);
     m + s.ln()
@@ -31,7 +27,7 @@ pub fn softmax_into(z: &[f64], t: f64, out: &mut [f64]) -> f64 {
 /// by [`softmax_into`]): `H = lse − Σ π·z/t`, one pass and no logarithms.
 #[inline]
 pub fn entropy_from_lse(p: &[f64], z: &[f64], t: f64, lse: f64) -> f64 {
-    let s: f64 = p.iter().zip(z).map(|(a, b)| a * b).sum();
+    let s = crate::simd::dot(p, z);
     let h = lse - s / t;
     // clamp rounding below zero, but let NaN through (f64::max would hide it)
     if h < 0.0 {

@@ -112,8 +112,10 @@ pub struct Rollout {
     /// `ent_old` (the same numbers it would recompute). Code that changes the
     /// parameters outside the optimizer must set this to `u64::MAX`.
     pub version: u64,
-    /// Behaviour probabilities per group (one context per group: tabular and
-    /// linear policies), B × K; empty in sequence mode.
+    /// Behaviour probabilities per context, in token order: one context per
+    /// group for the tabular and linear policies (B × K), one per (group,
+    /// position) for the per-position and factored ones (B × L × K); empty
+    /// in sequence mode.
     pub probs: Vec<f64>,
 }
 
@@ -170,7 +172,8 @@ pub struct Trainer {
     directive: Directive,
     /// Parameter gradient of the last `loss_grad`.
     pub grad: Vec<f64>,
-    /// Tabular policy: the prompts whose gradient rows the last
+    /// Tabular and per-position policies: the rows of K parameters (a
+    /// prompt's, a (prompt, position)'s; `Policy::grad_row`) the last
     /// `loss_grad` wrote, in the order written (the only non-zero rows of
     /// `grad`, so the next call zeroes just these and sums the norm over
     /// them; see [`Trainer::loss_grad`]).
@@ -179,6 +182,21 @@ pub struct Trainer {
     /// [`Trainer::rollout`] reuses.
     spare: Option<Rollout>,
     mask: Vec<Quadrant>,
+    /// Buffers of the factored policy's batched products, reused across
+    /// steps (see [`Factored`]).
+    fac: Factored,
+}
+
+/// Scratch of the factored policy's matrix products: the batch's logits in
+/// the rollout, the runs' logit gradients in the backward pass, and the
+/// gathered hidden vectors (and their gradients).
+#[derive(Debug, Clone, Default)]
+struct Factored {
+    logits: Vec<f64>,
+    dz: Vec<f64>,
+    ctxs: Vec<usize>,
+    h: Vec<f64>,
+    gh: Vec<f64>,
 }
 
 /// The forward pass of one optimizer step (see [`Trainer::forward`]).
@@ -191,8 +209,22 @@ pub struct Forward {
     pub adv: Vec<f64>,
     /// Start index of each run of tokens sharing a context, then `n`.
     pub runs: Vec<usize>,
-    /// Probabilities of each run's context (runs × K).
+    /// Probabilities of each run's context (runs × K), when computed here;
+    /// empty when they are the batch's own (see [`Forward::run_probs`]).
     pub probs: Vec<f64>,
+    /// Where run 0's context sits in the batch's `probs` when the pass
+    /// reused them (no copy).
+    pub cached_from: Option<usize>,
+}
+
+impl Forward {
+    /// The probabilities of run `r`'s context.
+    pub fn run_probs<'a>(&'a self, batch: &'a Rollout, r: usize, k: usize) -> &'a [f64] {
+        match self.cached_from {
+            Some(c0) => &batch.probs[(c0 + r) * k..(c0 + r + 1) * k],
+            None => &self.probs[r * k..(r + 1) * k],
+        }
+    }
 }
 
 /// What one optimizer step measured.
@@ -261,6 +293,7 @@ impl Trainer {
             touched: Vec::new(),
             spare: None,
             mask,
+            fac: Factored::default(),
         }
     }
 
@@ -345,7 +378,9 @@ impl Trainer {
         }
         r.prompt.reserve(n);
         r.group_start.reserve(b + 1);
-        r.probs.reserve(if l == 1 { b * k } else { 0 });
+        let positional = self.policy.kind.is_positional();
+        r.probs
+            .reserve(if l == 1 || positional { b * l * k } else { 0 });
         r.reward_mean = 0.0;
         r.version = self.opt.step;
         let mut z = vec![0.0; k];
@@ -356,6 +391,18 @@ impl Trainer {
         let mut cdf = vec![0.0; k];
         let mut ok_s = vec![true; g];
         self.rollouts += 1;
+        // the factored policy: every context of the batch in one product
+        let factored = self.policy.kind == PolicyKind::Factored && l > 1 && !exact;
+        if factored {
+            self.fac.ctxs.clear();
+            for &mp in &prompts {
+                let c0 = mp as usize * l;
+                self.fac.ctxs.extend(c0..c0 + l);
+            }
+            self.fac.logits.resize(self.fac.ctxs.len() * k, 0.0);
+            self.policy
+                .logits_many(&self.fac.ctxs, &mut self.fac.h, &mut self.fac.logits);
+        }
         for (slot, &mp) in prompts.iter().enumerate() {
             let mp_u = mp as usize;
             let slot_key = batch_key.child(slot as u64);
@@ -422,11 +469,21 @@ impl Trainer {
                 // (position-major) so the forward pass reuses the context
                 ok_s.iter_mut().for_each(|o| *o = true);
                 for pos in 0..l {
-                    self.policy.logits(mp_u, pos, 0, &mut z);
-                    let lse = softmax_into(&z, t, &mut p);
-                    let h = entropy_from_lse(&p, &z, t, lse);
+                    let z = if factored {
+                        let i = slot * l + pos;
+                        &self.fac.logits[i * k..(i + 1) * k]
+                    } else {
+                        self.policy.logits_view(mp_u, pos, 0, &mut z)
+                    };
+                    // the probabilities go straight into the batch (kept for
+                    // the first forward pass)
+                    let off = r.probs.len();
+                    r.probs.resize(off + k, 0.0);
+                    let p = &mut r.probs[off..off + k];
+                    let lse = softmax_into(z, t, p);
+                    let h = entropy_from_lse(p, z, t, lse);
                     let mut acc = 0.0;
-                    for (c, &pi) in cdf.iter_mut().zip(&p) {
+                    for (c, &pi) in cdf.iter_mut().zip(p.iter()) {
                         acc += pi;
                         *c = acc;
                     }
@@ -575,6 +632,7 @@ impl Trainer {
             adv: batch.adv[t0..t1].to_vec(),
             runs: Vec::new(),
             probs: Vec::new(),
+            cached_from: None,
         };
         let mut z = vec![0.0; k];
         let mut p = vec![0.0; k];
@@ -588,6 +646,17 @@ impl Trainer {
             ProbLine::Tau(self.grpo.mask_tau)
         };
         let cached = batch.version == self.opt.step && !batch.probs.is_empty();
+        // contexts per group in `batch.probs`: one per position for the
+        // positional policies, else one
+        let per_group = if self.policy.kind.is_positional() {
+            self.policy.l
+        } else {
+            1
+        };
+        if cached {
+            let g0 = batch.group_start.partition_point(|&s| s <= t0) - 1;
+            f.cached_from = Some(g0 * per_group);
+        }
         for i in 0..n {
             let j = t0 + i;
             let key = self.ctx_key(batch, j);
@@ -598,8 +667,15 @@ impl Trainer {
             );
             if key != ctx {
                 if cached {
-                    let g = batch.group_start.partition_point(|&s| s <= j) - 1;
-                    f.probs.extend_from_slice(&batch.probs[g * k..(g + 1) * k]);
+                    // the runs follow the batch's contexts one to one (each
+                    // group's contexts are consecutive and distinct)
+                    debug_assert_eq!(
+                        f.cached_from.map(|c0| c0 + f.runs.len()),
+                        Some(
+                            (batch.group_start.partition_point(|&s| s <= j) - 1) * per_group
+                                + if per_group > 1 { pos } else { 0 }
+                        )
+                    );
                     h = batch.ent_old[j];
                 } else {
                     self.policy.logits(m, pos, prev, &mut z);
@@ -675,8 +751,8 @@ impl Trainer {
             &mut self.rng,
         );
         // backward: aggregate the coefficients of each run of tokens in one context
-        let tabular = self.policy.kind == PolicyKind::Tabular;
-        if tabular {
+        let row_sparse = self.policy.grad_row(0, 0).is_some();
+        if row_sparse {
             for &m in &self.touched {
                 self.grad[m * k..(m + 1) * k]
                     .iter_mut()
@@ -689,6 +765,13 @@ impl Trainer {
         let rule = self.bandit.update_rule;
         let mut per_action = vec![0.0; k];
         let mut dz = vec![0.0; k];
+        // the factored policy collects the runs' logit gradients and applies
+        // them as two matrix products after the loop
+        let factored = self.policy.kind == PolicyKind::Factored;
+        if factored {
+            self.fac.ctxs.clear();
+            self.fac.dz.clear();
+        }
         for (r, w) in f.runs.windows(2).enumerate() {
             let (s0, s1) = (w[0], w[1]);
             let (mut sum_c, mut sum_d) = (0.0, 0.0);
@@ -700,27 +783,46 @@ impl Trainer {
             }
             if sum_c != 0.0 || sum_d != 0.0 || per_action.iter().any(|&x| x != 0.0) {
                 let j = t0 + s0;
-                let p = &f.probs[r * k..(r + 1) * k];
+                let p = f.run_probs(batch, r, k);
                 context_logit_grad(rule, p, t, &per_action, sum_c, sum_d, f.ent[s0], &mut dz);
-                if tabular {
-                    self.touched.push(batch.prompt[j] as usize);
+                if let Some(row) = self
+                    .policy
+                    .grad_row(batch.prompt[j] as usize, batch.pos[j] as usize)
+                {
+                    self.touched.push(row);
                 }
-                self.policy.backward(
-                    batch.prompt[j] as usize,
-                    batch.pos[j] as usize,
-                    batch.prev[j] as usize,
-                    &dz,
-                    &mut self.grad,
-                );
+                if factored {
+                    self.fac
+                        .ctxs
+                        .push(batch.prompt[j] as usize * self.policy.l + batch.pos[j] as usize);
+                    self.fac.dz.extend_from_slice(&dz);
+                } else {
+                    self.policy.backward(
+                        batch.prompt[j] as usize,
+                        batch.pos[j] as usize,
+                        batch.prev[j] as usize,
+                        &dz,
+                        &mut self.grad,
+                    );
+                }
             }
             per_action.iter_mut().for_each(|x| *x = 0.0);
         }
-        // The L2 norm, summed in index order. Tabular: the rows outside
+        if factored && !self.fac.ctxs.is_empty() {
+            self.policy.backward_many(
+                &self.fac.ctxs,
+                &self.fac.dz,
+                &mut self.grad,
+                &mut self.fac.h,
+                &mut self.fac.gh,
+            );
+        }
+        // The L2 norm, summed in index order. Row-sparse policies: the rows outside
         // `touched` are exactly +0, and adding +0 to a sum ≥ +0 changes no
         // bit, so summing the touched rows alone, in ascending order, gives
         // the dense sum's bits (a quarter of the work in `bench sim`).
         let ascending = self.touched.windows(2).all(|w| w[0] < w[1]);
-        let sq = if tabular && ascending {
+        let sq = if row_sparse && ascending {
             let mut acc = 0.0;
             for &m in &self.touched {
                 for g in &self.grad[m * k..(m + 1) * k] {

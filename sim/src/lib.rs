@@ -45,6 +45,7 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod scratch;
+pub mod simd;
 pub mod stats;
 pub mod tomlmsg;
 

@@ -103,48 +103,11 @@ fn adam_loop(params: &mut [f64], grad: &[f64], m: &mut [f64], v: &mut [f64], c: 
     }
 }
 
-/// [`adam_loop`] compiled for the widest vector unit the CPU has (runtime
-/// dispatch: the binary stays portable). Dense Adam over every parameter is
-/// the largest single cost of the tabular toy (docs/design.md: `bench sim`).
-fn adam_dispatch(params: &mut [f64], grad: &[f64], m: &mut [f64], v: &mut [f64], c: &AdamConsts) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F (checked just above).
-            unsafe { adam_avx512(params, grad, m, v, c) };
-            return;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked just above).
-            unsafe { adam_avx2(params, grad, m, v, c) };
-            return;
-        }
-    }
-    adam_loop(params, grad, m, v, c)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn adam_avx512(
-    params: &mut [f64],
-    grad: &[f64],
-    m: &mut [f64],
-    v: &mut [f64],
-    c: &AdamConsts,
-) {
-    adam_loop(params, grad, m, v, c)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn adam_avx2(
-    params: &mut [f64],
-    grad: &[f64],
-    m: &mut [f64],
-    v: &mut [f64],
-    c: &AdamConsts,
-) {
-    adam_loop(params, grad, m, v, c)
+crate::simd::dispatched! {
+    /// [`adam_loop`] compiled for the widest vector unit the CPU has (runtime
+    /// dispatch: the binary stays portable). Dense Adam over every parameter is
+    /// the largest single cost of the tabular toy (docs/design.md: `bench sim`).
+    fn adam_dispatch(params: &mut [f64], grad: &[f64], m: &mut [f64], v: &mut [f64], c: &AdamConsts) = adam_loop;
 }
 
 #[cfg(test)]

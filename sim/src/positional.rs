@@ -358,10 +358,11 @@ pub fn build(spec: &Spec, rng: &mut impl Rng) -> Instance {
 }
 
 /// Factored logits `out_j = E_j · h` (E row-major K × d). No allocation;
-/// four partial sums per dot product (lanes the compiler can vectorise),
-/// added in a fixed order, so the result does not depend on the machine.
-#[inline]
-pub fn factored_logits(e: &[f64], h: &[f64], out: &mut [f64]) {
+/// four partial sums per dot product, added in a fixed order, so the result
+/// does not depend on the machine or on the vector unit it runs on
+/// (`crate::simd`'s dispatch).
+#[inline(always)]
+fn factored_logits_body(e: &[f64], h: &[f64], out: &mut [f64]) {
     let d = h.len();
     let (h4, h_rest) = h.split_at(d - d % 4);
     for (o, row) in out.iter_mut().zip(e.chunks_exact(d)) {
@@ -377,9 +378,21 @@ pub fn factored_logits(e: &[f64], h: &[f64], out: &mut [f64]) {
     }
 }
 
+crate::simd::dispatched! {
+    /// Factored logits `out_j = E_j · h` (E row-major K × d), see
+    /// `factored_logits_body`.
+    pub fn factored_logits(e: &[f64], h: &[f64], out: &mut [f64]) = factored_logits_body;
+}
+
 /// Backward of [`factored_logits`]: `grad_E_j += dz_j·h`, `grad_h += Σ_j dz_j·E_j`.
-#[inline]
-pub fn factored_backward(e: &[f64], h: &[f64], dz: &[f64], grad_e: &mut [f64], grad_h: &mut [f64]) {
+#[inline(always)]
+fn factored_backward_body(
+    e: &[f64],
+    h: &[f64],
+    dz: &[f64],
+    grad_e: &mut [f64],
+    grad_h: &mut [f64],
+) {
     let d = h.len();
     for ((&g, row), grow) in dz
         .iter()
@@ -392,5 +405,101 @@ pub fn factored_backward(e: &[f64], h: &[f64], dz: &[f64], grad_e: &mut [f64], g
                 *gh += g * ei;
             }
         }
+    }
+}
+
+crate::simd::dispatched! {
+    /// Backward of [`factored_logits`]: `grad_E_j += dz_j·h`, `grad_h += Σ_j dz_j·E_j`.
+    pub fn factored_backward(e: &[f64], h: &[f64], dz: &[f64], grad_e: &mut [f64], grad_h: &mut [f64]) = factored_backward_body;
+}
+
+/// Logits of `n` contexts at once, `out[i·K..(i + 1)·K] = E · h_i` for the
+/// rows `h_i` of `hs` (n × d, row-major), as one matrix product
+/// (`matrixmultiply`'s dgemm). At K = 32,768 the embedding E is 16 MB and
+/// does not stay in cache: context by context ([`factored_logits`]) it is
+/// read once per context, here once per block, which is what bounds the
+/// factored policy's speed. The kernel adds in its own order: the same
+/// bits for the same input on the same machine whatever the thread count
+/// (the crate's threading feature is off), but not bit-equal to
+/// [`factored_logits`] (nor, across CPUs with and without FMA, to itself).
+pub fn factored_logits_many(e: &[f64], hs: &[f64], d: usize, out: &mut [f64]) {
+    let n = hs.len() / d;
+    let k = e.len() / d;
+    assert!(hs.len() == n * d && e.len() == k * d && out.len() >= n * k);
+    // SAFETY: A = hs (n × d, strides d, 1), B = Eᵀ (d × K: element (j, c)
+    // at E[c·d + j], strides 1, d), C = out (n × K, strides K, 1); every
+    // index stays inside the slices, whose lengths are checked above.
+    unsafe {
+        matrixmultiply::dgemm(
+            n,
+            d,
+            k,
+            1.0,
+            hs.as_ptr(),
+            d as isize,
+            1,
+            e.as_ptr(),
+            1,
+            d as isize,
+            0.0,
+            out.as_mut_ptr(),
+            k as isize,
+            1,
+        );
+    }
+}
+
+/// Backward of [`factored_logits_many`] for `n` contexts with logit
+/// gradients `dz` (n × K): `grad_E += dzᵀ · hs` and `grad_hs = dz · E`
+/// (n × d, overwritten), both as matrix products.
+pub fn factored_backward_many(
+    e: &[f64],
+    hs: &[f64],
+    dz: &[f64],
+    d: usize,
+    grad_e: &mut [f64],
+    grad_hs: &mut [f64],
+) {
+    let n = hs.len() / d;
+    let k = e.len() / d;
+    assert!(hs.len() == n * d && e.len() == k * d && dz.len() >= n * k);
+    assert!(grad_e.len() == k * d && grad_hs.len() >= n * d);
+    // SAFETY: grad_E (K × d, strides d, 1) += A·B with A = dzᵀ (K × n:
+    // element (c, i) at dz[i·K + c], strides 1, K) and B = hs (n × d,
+    // strides d, 1); then grad_hs (n × d) = dz (n × K, strides K, 1) · E
+    // (K × d, strides d, 1). Lengths checked above.
+    unsafe {
+        matrixmultiply::dgemm(
+            k,
+            n,
+            d,
+            1.0,
+            dz.as_ptr(),
+            1,
+            k as isize,
+            hs.as_ptr(),
+            d as isize,
+            1,
+            1.0,
+            grad_e.as_mut_ptr(),
+            d as isize,
+            1,
+        );
+        matrixmultiply::dgemm(
+            n,
+            k,
+            d,
+            1.0,
+            dz.as_ptr(),
+            k as isize,
+            1,
+            e.as_ptr(),
+            d as isize,
+            1,
+            0.0,
+            grad_hs.as_mut_ptr(),
+            d as isize,
+            1,
+        );
     }
 }

@@ -18,6 +18,7 @@ policy = "{policy}"
 prompts = 3
 actions = 5
 features = 4
+embed_dim = 4
 length = 3
 forks = 1
 det_margin = 2.0
@@ -207,20 +208,39 @@ fn a_non_finite_step_is_an_error_naming_step_seed_and_quantity() {
 }
 
 /// Reusing the rollout's probabilities in the first on-policy forward pass
-/// gives the same numbers as recomputing them.
+/// gives the same numbers as recomputing them, for every policy that keeps
+/// them (one context per group, or one per position), over the whole batch
+/// and over a minibatch that starts mid-batch; and the loss gradient is the
+/// same either way.
 #[test]
 fn cached_forward_equals_recomputed() {
-    for policy in ["tabular", "linear"] {
+    for policy in ["tabular", "linear", "per_position", "factored"] {
         let mut tr = trainer(policy, "vanilla", "entropic");
         let batch = tr.rollout();
+        assert!(!batch.probs.is_empty(), "{policy} keeps no probabilities");
         let mut fresh = batch.clone();
         fresh.version = u64::MAX;
         let n = batch.prompt.len();
-        let a = tr.forward(&batch, 0, n);
-        let b = tr.forward(&fresh, 0, n);
-        assert_eq!(a.logp, b.logp, "{policy}");
-        assert_eq!(a.ent, b.ent, "{policy}");
-        assert_eq!(a.probs, b.probs, "{policy}");
+        for t0 in [0, batch.group_start[1]] {
+            let a = tr.forward(&batch, t0, n);
+            let b = tr.forward(&fresh, t0, n);
+            assert!(a.cached_from.is_some() && b.cached_from.is_none());
+            assert_eq!(a.logp, b.logp, "{policy}");
+            assert_eq!(a.ent, b.ent, "{policy}");
+            assert_eq!(a.runs, b.runs, "{policy}");
+            let k = tr.policy.k;
+            for r in 0..a.runs.len() - 1 {
+                assert_eq!(a.run_probs(&batch, r, k), b.run_probs(&fresh, r, k));
+            }
+            let d = Directive {
+                alpha: 0.3,
+                ..Default::default()
+            };
+            tr.loss_grad(&batch, t0, n, &a, &d);
+            let ga = tr.grad.clone();
+            tr.loss_grad(&fresh, t0, n, &b, &d);
+            assert_eq!(ga, tr.grad, "{policy}");
+        }
     }
 }
 
