@@ -18,6 +18,8 @@
 //!   predicts which gains the simulated loop holds.
 //!
 //! Shared by the checks and the CLI:
+//! - [`family`]: the paper-like instance family (docs/mathematics.md §8.1),
+//!   used by the regime map and the checks' paper-like variants;
 //! - [`closedloop`]: the instance families and run cells of the closed-loop
 //!   checks (`thm-4-2`, `thm-4-3`, `cor-4-4`, `temperature`);
 //! - [`verdict`]: the verdict objects and the shape of a check;
@@ -55,6 +57,7 @@ pub mod controllability;
 pub mod cor41;
 pub mod cor44;
 pub mod error;
+pub mod family;
 pub mod ident;
 pub mod ident_power;
 pub mod linear;

@@ -4,6 +4,7 @@
 use super::model::{
     ArmKind, ArmSpec, CellKind, CellSpec, Gains, PolicyFamily, TailReward, TailShape, TargetLevel,
 };
+use entropic_proofs::family;
 use entropic_sim::bandit::{
     BanditConfig, PolicyKind, TailReward as SimTailReward, TailShape as SimTailShape,
 };
@@ -87,10 +88,10 @@ fn opt_name(o: OptimizerKind) -> &'static str {
 ///   (det_share 0.9); the second learning rate (5). The sixth,
 ///   plain SGD instead of Adam, is the core cell `core-sgd-k256-q0.03`
 ///   and is not run twice;
-/// - factored K = 4,096 and 32,768, d = 64 (2).
-///
-/// The paper-like family (item 4) is defined by measurement on the new
-/// policies and joins this list with them.
+/// - factored K = 4,096 and 32,768, d = 64 (2);
+/// - the paper-like family (item 4, `entropic_proofs::family`,
+///   docs/mathematics.md §8.1): one cell, `paper-like`, with the full
+///   map's steps and seeds (1).
 ///
 /// `quick`: three cells (core Adam K 16 and K 256 at tail 0.03, core SGD
 /// K 256 at tail 0.03) with 100 steps, the exact entropy every second
@@ -159,7 +160,43 @@ pub fn cells(quick: bool) -> Vec<CellSpec> {
             ..core(format!("factored-k{k}"), k, 0.03, Adam, FULL)
         });
     }
+    out.push(paper_like_cell("paper-like".into(), FULL));
     out
+}
+
+/// The paper-like cell: every composition field copied from
+/// [`family::paper_like`], so the cell's JSON states what ran, and
+/// [`bandit_for`] / [`grpo_for`] return the family's configuration for it.
+fn paper_like_cell(
+    id: String,
+    (steps, exact_every, main, other): (usize, usize, usize, usize),
+) -> CellSpec {
+    let (b, g) = family::paper_like();
+    CellSpec {
+        id,
+        kind: CellKind::PaperLike,
+        policy: PolicyFamily::PerPosition,
+        vocab: b.actions,
+        tail_mass: b.tail_mass,
+        tail_shape: match b.tail_shape {
+            SimTailShape::Flat => TailShape::Flat,
+            SimTailShape::Zipf => TailShape::Zipf,
+        },
+        tail_reward: match b.tail_reward {
+            SimTailReward::Zero => TailReward::Zero,
+            SimTailReward::Neutral => TailReward::Neutral,
+        },
+        length: b.length,
+        forks: b.forks,
+        embed_dim: None,
+        temperature: g.temperature,
+        optimizer: g.optimizer,
+        lr: g.lr,
+        steps,
+        exact_every,
+        seeds_main: main,
+        seeds_other: other,
+    }
 }
 
 /// Candidate tokens at a fork: a real fork is a choice among a handful of
@@ -182,20 +219,29 @@ pub const PROMPTS: usize = 128;
 /// candidates per fork with logits `~ N(0, 1)`, initial pass rates per
 /// prompt uniform in [0.1, 0.6] (before the near-deterministic tail's
 /// failures under `tail_reward = "zero"`), [`PROMPTS`] prompts, and
-/// d = [`FACTORED_DIM`] for factored cells.
+/// d = [`FACTORED_DIM`] for factored cells. A paper-like cell runs
+/// [`family::paper_like`]'s bandit (its own prompts, fork width, pass
+/// rates and Zipf exponent) with the cell's composition fields on top, so
+/// the cell's JSON stays the truth about what ran.
 pub fn bandit_for(cell: &CellSpec) -> BanditConfig {
+    let base = match cell.kind {
+        CellKind::PaperLike => family::paper_like().0,
+        _ => BanditConfig {
+            prompts: PROMPTS,
+            fork_width: FORK_WIDTH,
+            pass_rate: vec![0.1, 0.6],
+            logit_scale: 1.0,
+            ..BanditConfig::default()
+        },
+    };
     BanditConfig {
         policy: match cell.policy {
             PolicyFamily::PerPosition => PolicyKind::PerPosition,
             PolicyFamily::Factored => PolicyKind::Factored,
         },
-        prompts: PROMPTS,
         actions: cell.vocab,
         length: cell.length,
         forks: cell.forks,
-        logit_scale: 1.0,
-        fork_width: FORK_WIDTH,
-        pass_rate: vec![0.1, 0.6],
         tail_mass: cell.tail_mass,
         tail_shape: match cell.tail_shape {
             TailShape::Flat => SimTailShape::Flat,
@@ -209,7 +255,7 @@ pub fn bandit_for(cell: &CellSpec) -> BanditConfig {
             PolicyFamily::Factored => cell.embed_dim.unwrap_or(FACTORED_DIM),
             PolicyFamily::PerPosition => BanditConfig::default().embed_dim,
         },
-        ..BanditConfig::default()
+        ..base
     }
 }
 
@@ -220,6 +266,13 @@ pub fn ran_as(cell: &CellSpec) -> String {
     let d = match b.policy {
         PolicyKind::Factored => format!(", d {}", b.embed_dim),
         _ => String::new(),
+    };
+    let d = match cell.kind {
+        CellKind::PaperLike => format!(
+            "{d}, Zipf exponent {}, {} prompts, initial pass rates {:?}",
+            b.tail_zipf, b.prompts, b.pass_rate
+        ),
+        _ => d,
     };
     format!(
         "{:?}: K {}, length {}, forks {} of width {}, tail {} ({:?}, reward {:?}){d}",
@@ -236,15 +289,22 @@ pub fn ran_as(cell: &CellSpec) -> String {
 
 /// The `[grpo]` configuration of a cell: G = 8, 32 prompts per batch, the
 /// cell's temperature, optimizer and learning rate, everything else at
-/// its default.
+/// its default (a paper-like cell: [`family::paper_like`]'s, with the
+/// same three fields from the cell).
 pub fn grpo_for(cell: &CellSpec) -> GrpoConfig {
+    let base = match cell.kind {
+        CellKind::PaperLike => family::paper_like().1,
+        _ => GrpoConfig {
+            group_size: 8,
+            batch_prompts: 32,
+            ..GrpoConfig::default()
+        },
+    };
     GrpoConfig {
-        group_size: 8,
-        batch_prompts: 32,
         temperature: cell.temperature,
         optimizer: cell.optimizer,
         lr: cell.lr,
-        ..GrpoConfig::default()
+        ..base
     }
 }
 
@@ -382,6 +442,7 @@ mod tests {
         let count = |k: CellKind| full.iter().filter(|c| c.kind == k).count();
         assert_eq!((count(CellKind::Core), count(CellKind::Variation)), (18, 5));
         assert_eq!(count(CellKind::Factored), 2);
+        assert_eq!(count(CellKind::PaperLike), 1);
         let mut ids: Vec<&str> = full.iter().map(|c| c.id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -413,5 +474,31 @@ mod tests {
         }
         let v = full.iter().find(|c| c.id == "var-len20").expect("len20");
         assert!((v.det_share() - 0.9).abs() < 1e-12);
+    }
+
+    /// The paper-like cell runs the family's configuration exactly (its
+    /// prompts, fork width, pass rates and Zipf tail, not the core's), it
+    /// alone gets `adaptive-entropy` and `clip-cov`, and a core cell's
+    /// configuration is not touched by the family.
+    #[test]
+    fn paper_like_cell_runs_the_family() {
+        let full = cells(false);
+        let p = full
+            .iter()
+            .find(|c| c.kind == CellKind::PaperLike)
+            .expect("paper-like cell");
+        let (b, g) = family::paper_like();
+        assert_eq!(bandit_for(p), b);
+        assert_eq!(grpo_for(p), g);
+        let names: Vec<String> = arms(p).into_iter().map(|a| a.name).collect();
+        assert!(names.iter().any(|n| n == "adaptive-entropy"));
+        assert!(names.iter().any(|n| n == "clip-cov"));
+        assert!(ran_as(p).contains("Zipf exponent 2"), "{}", ran_as(p));
+        for c in full.iter().filter(|c| c.kind != CellKind::PaperLike) {
+            let cb = bandit_for(c);
+            assert_eq!((cb.prompts, cb.fork_width), (PROMPTS, FORK_WIDTH));
+            assert_eq!(cb.pass_rate, vec![0.1, 0.6]);
+            assert!(!arms(c).iter().any(|a| a.name == "clip-cov"), "{}", c.id);
+        }
     }
 }
