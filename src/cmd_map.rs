@@ -13,10 +13,10 @@ pub struct MapArgs {
     #[arg(long)]
     pub quick: bool,
     /// Output folder: regime-map.md, regime-map.json, the SVG heatmaps and
-    /// cells/<id>.json (one file per finished cell).
+    /// regime-map-cells/<id>.json (one file per finished cell).
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
-    /// Keep the finished cells in DIR/cells/ whose inputs match this run's
+    /// Keep the finished cells in DIR/regime-map-cells/ whose inputs match this run's
     /// and compute only the others.
     #[arg(long)]
     pub resume: bool,
@@ -61,14 +61,14 @@ pub fn run(args: &MapArgs) -> anyhow::Result<ExitCode> {
         }
         MapEnd::Limited { done, planned } => {
             eprintln!(
-                "stopped after --max-cells: {done} of {planned} cells in {dir}/cells; `entropic map --resume` (same flags) continues"
+                "stopped after --max-cells: {done} of {planned} cells in {dir}/regime-map-cells; `entropic map --resume` (same flags) continues"
             );
             Ok(ExitCode::SUCCESS)
         }
         MapEnd::Interrupted { done, planned } => {
             let (name, num) = interrupt::received().unwrap_or(("signal", 2));
             eprintln!(
-                "interrupted by {name}: kept {done} of {planned} finished cells in {dir}/cells (report written, marked partial); `entropic map --resume` continues"
+                "interrupted by {name}: kept {done} of {planned} finished cells in {dir}/regime-map-cells (report written, marked partial); `entropic map --resume` continues"
             );
             Ok(ExitCode::from((128 + num).clamp(0, 255) as u8))
         }

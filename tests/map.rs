@@ -132,7 +132,7 @@ fn quick_map_has_every_field_and_resumes_to_the_same_result() {
     let j1 = read_json(&part.join("regime-map.json"));
     assert_eq!(j1["complete"], false);
     assert_eq!(j1["cells"].as_array().map(Vec::len), Some(1));
-    let cells = std::fs::read_dir(part.join("cells"))
+    let cells = std::fs::read_dir(part.join("regime-map-cells"))
         .expect("cells")
         .count();
     assert_eq!(cells, 1);
@@ -180,7 +180,7 @@ fn sigint_keeps_the_finished_cells() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    let first = out.join("cells").join("quick-core-adam-k16-q0.03.json");
+    let first = out.join("regime-map-cells").join("quick-core-adam-k16-q0.03.json");
     let t = std::time::Instant::now();
     while !first.exists() {
         assert!(t.elapsed().as_secs() < 300, "no cell finished");

@@ -54,7 +54,7 @@ pub struct Fit {
 }
 
 /// Pearson correlation; NaN when either side has no variance.
-fn corr(pairs: &[(f64, f64)]) -> f64 {
+pub(crate) fn corr(pairs: &[(f64, f64)]) -> f64 {
     let n = pairs.len() as f64;
     let (mx, my) = pairs
         .iter()

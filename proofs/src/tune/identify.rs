@@ -109,7 +109,7 @@ pub fn check_open_loop(series: &Series) -> Result<OpenLoopCheck, TuneError> {
         .filter(|(_, h, a)| h.is_finite() && a.is_finite())
         .collect();
     let pairs: Vec<(f64, f64)> = rows.iter().map(|r| (r.2, r.1)).collect();
-    let corr = pearson(&pairs);
+    let corr = ident::corr(&pairs);
     if corr.abs() > CLOSED_LOOP_CORR {
         return Err(TuneError::NotOpenLoop {
             reason: format!(
@@ -155,25 +155,6 @@ pub fn check_open_loop(series: &Series) -> Result<OpenLoopCheck, TuneError> {
         corr_alpha_entropy: corr,
         r2_alpha_on_error: r2,
     })
-}
-
-/// Pearson correlation of the pairs; NaN when either side is constant.
-fn pearson(pairs: &[(f64, f64)]) -> f64 {
-    let n = pairs.len() as f64;
-    let (mx, my) = pairs
-        .iter()
-        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
-    let (mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0);
-    for (x, y) in pairs {
-        sxx += (x - mx) * (x - mx);
-        syy += (y - my) * (y - my);
-        sxy += (x - mx) * (y - my);
-    }
-    if sxx > 0.0 && syy > 0.0 {
-        sxy / (sxx * syy).sqrt()
-    } else {
-        f64::NAN
-    }
 }
 
 /// An identification with power (docs/mathematics.md §9): the estimate

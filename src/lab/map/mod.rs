@@ -3,7 +3,7 @@
 //! EntroPIC-PI arms ([`cells::arms`]), measures the controller's authority
 //! by the paired design of docs/mathematics.md §9 and each PI arm's
 //! outcome ([`classify::classify`]), and writes the cell to
-//! `DIR/cells/<id>.json` as soon as it finishes (atomically). The
+//! `DIR/regime-map-cells/<id>.json` as soon as it finishes (atomically). The
 //! Markdown, JSON and heatmaps are assembled from those files
 //! ([`report::write`]), so an interrupted map (Ctrl-C, or `--max-cells`)
 //! keeps its finished cells and `--resume` continues cell by cell with the
@@ -27,12 +27,17 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
+/// The folder of finished cells inside the output folder (named for the
+/// map, since the default output folder is `reports/`, shared with other
+/// reports).
+pub const CELLS_DIR: &str = "regime-map-cells";
+
 /// Options of `entropic map`.
 #[derive(Debug, Clone)]
 pub struct MapOptions {
     pub quick: bool,
     pub out: PathBuf,
-    /// Reuse the finished cells in `out/cells/` whose inputs are this run's.
+    /// Reuse the finished cells in `out/regime-map-cells/` whose inputs are this run's.
     pub resume: bool,
     /// Only the cells whose id contains one of these (comma-separated).
     pub cells: Option<String>,
@@ -81,7 +86,7 @@ pub fn selected(opts: &MapOptions) -> Result<Vec<CellSpec>, InputError> {
 }
 
 fn cell_path(dir: &Path, id: &str) -> PathBuf {
-    dir.join("cells").join(format!("{id}.json"))
+    dir.join(CELLS_DIR).join(format!("{id}.json"))
 }
 
 /// A finished cell file for exactly `spec`, if there is one.
@@ -105,7 +110,7 @@ pub fn run_map(
     if dir.exists() && !dir.is_dir() {
         return Err(InputError(format!("--out {}: is a file, not a folder", dir.display())).into());
     }
-    let cells_dir = dir.join("cells");
+    let cells_dir = dir.join(CELLS_DIR);
     std::fs::create_dir_all(&cells_dir).map_err(|e| {
         InputError(format!(
             "--out {}: cannot create {}: {e}",

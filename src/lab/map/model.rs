@@ -55,7 +55,7 @@ pub enum CellKind {
 /// field is an input; the results are in [`CellResult`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellSpec {
-    /// Stable name, also the cell's file name (`cells/<id>.json`).
+    /// Stable name, also the cell's file name (`regime-map-cells/<id>.json`).
     pub id: String,
     pub kind: CellKind,
     pub policy: PolicyFamily,
@@ -261,7 +261,7 @@ pub struct ArmResult {
     pub outcome: Option<Outcome>,
 }
 
-/// Everything the map writes for one cell (`cells/<id>.json`, and one
+/// Everything the map writes for one cell (`regime-map-cells/<id>.json`, and one
 /// element of `regime-map.json`'s `cells`, where `spec` and `seconds` are
 /// left out).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -290,7 +290,7 @@ pub struct CellResult {
     pub ran_as: String,
 }
 
-/// A finished cell as stored in `cells/<id>.json`: its inputs, its
+/// A finished cell as stored in `regime-map-cells/<id>.json`: its inputs, its
 /// results and its wall time (the time is reported in the Markdown, never
 /// in `regime-map.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
