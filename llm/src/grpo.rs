@@ -105,6 +105,8 @@ pub struct GrpoTrainer {
     loss_rng: ChaCha8Rng,
     prompts_drawn: u64,
     queue: VecDeque<Rollout>,
+    /// The batch the last step trained on ([`GrpoTrainer::last_batch`]).
+    last_batch: Option<Rollout>,
     step: usize,
     bos: Option<u32>,
     pad: u32,
@@ -246,6 +248,7 @@ impl GrpoTrainer {
             loss_rng: stream_rng(seed, 3),
             prompts_drawn: 0,
             queue: VecDeque::new(),
+            last_batch: None,
             step: 0,
             bos,
             pad,
@@ -274,6 +277,12 @@ impl GrpoTrainer {
     /// Steps completed.
     pub fn step_count(&self) -> usize {
         self.step
+    }
+    /// The rollout batch the last step trained on: its sampled tokens,
+    /// rewards and advantages (for checks that twins sampled alike). `None`
+    /// until this process has run a step: checkpoints do not keep it.
+    pub fn last_batch(&self) -> Option<&Rollout> {
+        self.last_batch.as_ref()
     }
     /// The policy being trained.
     pub fn model(&self) -> &Qwen2 {
@@ -704,6 +713,7 @@ impl GrpoTrainer {
             )
         };
         self.step += 1;
+        self.last_batch = Some(batch);
         Ok(rec)
     }
 }

@@ -890,3 +890,7 @@ impl StatePlant {
 #[cfg(test)]
 #[path = "ident_power_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "ident_power_toy_tests.rs"]
+mod toy_tests;
