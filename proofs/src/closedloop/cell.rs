@@ -3,6 +3,7 @@
 //! rendered from them for counterexamples.
 
 use crate::error::ProofsError;
+use crate::family;
 use entropic_sim::bandit::{BanditConfig, PolicyKind, Sampling};
 use entropic_sim::control::{ControlConfig, Method};
 use entropic_sim::grpo::GrpoConfig;
@@ -15,6 +16,11 @@ use entropic_sim::scenario::RunConfig;
 pub enum Family {
     Sequence,
     Tabular,
+    /// The paper-like family of docs/mathematics.md §8.1
+    /// ([`crate::family::paper_like`]): run by each closed-loop check as an
+    /// extra variant, never part of [`Family::ALL`]; its settling band is
+    /// relative ([`Family::band`]).
+    PaperLike,
 }
 
 impl Family {
@@ -26,6 +32,29 @@ impl Family {
         match self {
             Family::Sequence => "sequence",
             Family::Tabular => "tabular",
+            Family::PaperLike => "paper-like",
+        }
+    }
+
+    /// The family a cell's scenario text names on its first line
+    /// (`# family: NAME`).
+    pub fn from_text(text: &str) -> Option<Family> {
+        let name = text.lines().next()?.strip_prefix("# family: ")?.trim();
+        [Family::Sequence, Family::Tabular, Family::PaperLike]
+            .into_iter()
+            .find(|f| f.name() == name)
+    }
+
+    /// The settling band of a target, in nats: docs/design.md §8's
+    /// `max(0.05, 0.1·H_tar)`, or for the paper-like family the purely
+    /// relative `0.1·H_tar` (its whole entropy, ≈ 0.13 nats, is near the
+    /// 0.05-nat floor, which would count a target of 0.1 as reached
+    /// anywhere in [0.05, 0.15]).
+    pub fn band(self, target: f64) -> f64 {
+        use entropic_sim::figures::{SETTLE_ABS, SETTLE_REL};
+        match self {
+            Family::PaperLike => SETTLE_REL * target,
+            _ => SETTLE_ABS.max(SETTLE_REL * target),
         }
     }
 
@@ -34,10 +63,12 @@ impl Family {
     /// chosen (before any controlled run) so that plain GRPO passes every
     /// target within the first half of a run (at lr 2 it takes ~300 steps
     /// from 1.3 to 0.2 nats).
+    /// Paper-like: the family's Adam 0.02 (the map's) and half of it.
     pub fn lrs(self) -> [f64; 2] {
         match self {
             Family::Sequence => [0.02, 0.01],
             Family::Tabular => [4.0, 2.0],
+            Family::PaperLike => [0.02, 0.01],
         }
     }
 
@@ -63,6 +94,7 @@ impl Family {
                 sampling: Sampling::Exact,
                 ..Default::default()
             },
+            Family::PaperLike => family::paper_like().0,
         }
     }
 
@@ -86,7 +118,33 @@ impl Family {
                 "pass_rate",
                 "sampling",
             ],
+            Family::PaperLike => &[
+                "policy",
+                "prompts",
+                "actions",
+                "length",
+                "forks",
+                "fork_width",
+                "logit_scale",
+                "pass_rate",
+                "tail_mass",
+                "tail_shape",
+                "tail_zipf",
+                "tail_reward",
+            ],
         }
+    }
+
+    /// The `[grpo]` keys of the family's base a cell's text spells out
+    /// (before the varied ones): the paper-like family's rollout
+    /// temperature 0.6 is not the default, so its text writes it unless a
+    /// check varies it.
+    fn grpo_base_keys(self, vary: &GrpoVary) -> Vec<&'static str> {
+        let mut k = vec!["optimizer", "batch_prompts", "group_size"];
+        if self == Family::PaperLike && vary.temperature.is_none() {
+            k.push("temperature");
+        }
+        k
     }
 
     /// The family's `[grpo]` section with the keys a check varies.
@@ -104,6 +162,7 @@ impl Family {
                 group_size: 8,
                 ..Default::default()
             },
+            Family::PaperLike => family::paper_like().1,
         };
         GrpoConfig {
             lr: vary.lr,
@@ -203,6 +262,7 @@ impl Control {
 /// that the text parses back to `run`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cell {
+    pub family: Family,
     pub labels: Vec<(String, String)>,
     pub run: RunConfig,
     pub text: String,
@@ -226,7 +286,8 @@ pub fn cell(
         ..Default::default()
     }
     .validated("closedloop")?;
-    let grpo_keys: Vec<&str> = ["optimizer", "batch_prompts", "group_size"]
+    let grpo_keys: Vec<&str> = family
+        .grpo_base_keys(&grpo)
         .into_iter()
         .chain(grpo.keys())
         .collect();
@@ -238,6 +299,7 @@ pub fn cell(
         toml_lines(&run.control, control.shown)?,
     );
     Ok(Cell {
+        family,
         labels: labels
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))

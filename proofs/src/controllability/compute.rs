@@ -3,7 +3,7 @@
 
 use super::model::{
     fractions, initial_entropy, run_cell, steps, Cell, CellResult, FAMILIES, MAX_TARGET_SHARE,
-    VARIANTS,
+    PAPER_FAMILY, VARIANTS,
 };
 use crate::error::ProofsError;
 use crate::verdict::Mode;
@@ -28,7 +28,9 @@ impl Sweep {
     }
 }
 
-/// Builds the sweep of `mode` and runs every cell (in parallel, order kept).
+/// Builds the sweep of `mode` and runs every cell (in parallel, order
+/// kept); full mode adds the paper-like family's official-variant cells
+/// after the others.
 pub(super) fn compute(mode: Mode) -> Result<Sweep, ProofsError> {
     let mut cells = Vec::new();
     let mut h0s = Vec::new();
@@ -50,6 +52,23 @@ pub(super) fn compute(mode: Mode) -> Result<Sweep, ProofsError> {
                         steps: steps(mode, fam),
                     });
                 }
+            }
+        }
+    }
+    if mode == Mode::Full {
+        let fam = PAPER_FAMILY;
+        let h0 = initial_entropy(fam)?;
+        h0s.push((fam.to_string(), h0));
+        for aw in [false, true] {
+            for &f in fractions(mode) {
+                cells.push(Cell {
+                    family: fam.to_string(),
+                    variant: "official".into(),
+                    anti_windup: aw,
+                    // rounded to 0.1 millinat: the family's entropy is ≈ 0.13
+                    target: (f * h0 * 10_000.0).round() / 10_000.0,
+                    steps: steps(mode, fam),
+                });
             }
         }
     }

@@ -3,7 +3,7 @@
 //! its condition the held targets.
 
 use super::compute::Sweep;
-use super::model::{Cell, CellResult, CLAIM, FAMILIES, HOLD_TOL};
+use super::model::{hold_tol, Cell, CellResult, CLAIM, FAMILIES, PAPER_FAMILY};
 use crate::error::ProofsError;
 use crate::verdict::{ClaimVerdict, Counterexample, Verdict};
 use entropic_sim::report::fmt_sig;
@@ -40,11 +40,48 @@ fn range(here: &[(&Cell, &CellResult)]) -> String {
 /// The verdict of one (variant, anti-windup) over every family, with its
 /// first failing cell as counterexample and the family figures linked.
 pub(super) fn verdict(sw: &Sweep, var: &str, aw: bool) -> Result<ClaimVerdict, ProofsError> {
-    let variant = variant_name(var, aw);
+    verdict_over(sw, var, aw, FAMILIES, &variant_name(var, aw))
+}
+
+/// The paper-like family's own verdict of one (variant, anti-windup),
+/// variant `<variant>/paper-like`; `None` when the sweep has no
+/// paper-like cell of that variant (quick mode).
+pub(super) fn verdict_paper(
+    sw: &Sweep,
+    var: &str,
+    aw: bool,
+) -> Result<Option<ClaimVerdict>, ProofsError> {
+    if sw.here(PAPER_FAMILY, var, aw).is_empty() {
+        return Ok(None);
+    }
+    let name = format!("{}/{PAPER_FAMILY}", variant_name(var, aw));
+    verdict_over(sw, var, aw, &[PAPER_FAMILY], &name).map(Some)
+}
+
+/// The hold tolerance of a failing cell as its counterexample states it:
+/// `0.05` as always for the absolute tolerance, three significant digits
+/// for the paper-like family's relative one.
+fn tol_text(c: &Cell) -> String {
+    let tol = hold_tol(&c.family, c.target);
+    if c.family == PAPER_FAMILY {
+        fmt_sig(tol, 3)
+    } else {
+        format!("{tol}")
+    }
+}
+
+/// The verdict of one (variant, anti-windup) over `families`.
+fn verdict_over(
+    sw: &Sweep,
+    var: &str,
+    aw: bool,
+    families: &[&str],
+    variant: &str,
+) -> Result<ClaimVerdict, ProofsError> {
     let mut conds = Vec::new();
     let (mut k, mut n) = (0, 0);
     let mut first_fail: Option<(Cell, CellResult)> = None;
-    for &fam in FAMILIES {
+    for &fam in families {
         let here = sw.here(fam, var, aw);
         k += here.iter().filter(|(_, r)| r.held).count();
         n += here.len();
@@ -62,19 +99,20 @@ pub(super) fn verdict(sw: &Sweep, var: &str, aw: bool) -> Result<ClaimVerdict, P
         Verdict::Conditional
     };
     let cond = format!("held targets (nats): {}", conds.join("; "));
-    let mut v = ClaimVerdict::from_counts(CLAIM, &variant, verdict, cond, k, n);
+    let mut v = ClaimVerdict::from_counts(CLAIM, variant, verdict, cond, k, n);
     if let Some((c, r)) = first_fail {
         v.counterexample = Some(Counterexample {
             seed: 0,
             instance: serde_json::to_value(&c).map_err(|e| ProofsError::Other(e.to_string()))?,
             observed: format!(
-                "final mean |H − H_tar| = {} nats > {HOLD_TOL} (α at the clip on {:.0}% of steps)",
+                "final mean |H − H_tar| = {} nats > {} (α at the clip on {:.0}% of steps)",
                 fmt_sig(r.final_abs_err, 3),
+                tol_text(&c),
                 100.0 * r.alpha_saturated
             ),
         });
     }
-    v.figures = FAMILIES
+    v.figures = families
         .iter()
         .map(|f| format!("controllability-{f}.svg"))
         .collect();

@@ -16,6 +16,12 @@
 //! target in every family; otherwise the verdict is *conditional* and its
 //! condition is the measured ranges (the claim's content is the range).
 //!
+//! In full mode the official variant (with and without anti-windup) is
+//! also swept on the paper-like family (docs/mathematics.md §8.1, 300
+//! steps), where a target is held within `0.1·H_tar` (its entropy is ≈
+//! 0.13 nats), with its own verdicts `official/paper-like` and
+//! `official+anti-windup/paper-like`.
+//!
 //! Layout: `model` (families, variants, one run), `compute` (the sweep),
 //! `judge` (verdicts), `render` (Markdown and figures); [`check`] runs them
 //! in that order.
@@ -27,7 +33,7 @@ mod render;
 #[cfg(test)]
 mod tests;
 
-pub use model::{run_cell, Cell, CellResult, CLAIM, HOLD_TOL, MAX_TARGET_SHARE};
+pub use model::{hold_tol, run_cell, Cell, CellResult, CLAIM, HOLD_TOL, MAX_TARGET_SHARE};
 
 use crate::error::ProofsError;
 use crate::verdict::{ClaimSection, Counterexample, Ctx};
@@ -42,6 +48,9 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
         for aw in [false, true] {
             verdicts.push(judge::verdict(&sw, var, aw)?);
         }
+    }
+    for aw in [false, true] {
+        verdicts.extend(judge::verdict_paper(&sw, "official", aw)?);
     }
     md.push_str(&render::table_and_figures(&ctx.out_dir, &sw)?);
     Ok(ClaimSection {

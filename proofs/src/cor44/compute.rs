@@ -1,7 +1,7 @@
 //! Compute step of `cor-4-4`: per family, the `scope = all` cell and one
 //! `scope = high_prob` cell per τ; no verdict or text.
 
-use super::model::control;
+use super::model::{control_at, target};
 use crate::closedloop::{self as cl, CellRun, Family, GrpoVary};
 use crate::error::ProofsError;
 use entropic_sim::control::Scope;
@@ -18,14 +18,14 @@ pub(super) struct FamilyRuns {
 
 /// Runs every cell of the grid.
 pub(super) fn compute(
-    fams: &[Family],
-    seeds: usize,
+    fams: &[(Family, usize)],
     steps: usize,
     taus: &[f64],
 ) -> Result<Vec<FamilyRuns>, ProofsError> {
     let mut out = Vec::new();
-    for &fam in fams {
+    for &(fam, seeds) in fams {
         let grpo = GrpoVary::lr(fam.lrs()[0]);
+        let control = |scope, tau| control_at(target(fam), scope, tau);
         let lab = |scope: &str, tau: String| {
             [
                 ("family", fam.name().to_string()),

@@ -2,7 +2,9 @@
 //! high-probability tokens keeps convergence. PI with `scope = high_prob`
 //! at τ ∈ {0.5, 0.8, 0.95, 0.99} against `scope = all` on the same
 //! instances; a seed agrees with the claim at τ when high_prob reaches the
-//! target whenever `all` does. See `proofs/cor-4-4.md`.
+//! target whenever `all` does. In full mode also on the paper-like family
+//! (docs/mathematics.md §8.1) at the paper's target 0.1 nats, verdict
+//! variant `paper-like`. See `proofs/cor-4-4.md`.
 //!
 //! Layout: `model` (constants, grid, arm), `compute` (the runs), `judge`
 //! (verdicts), `render` (Markdown and figures); [`check`] runs them in that
@@ -24,10 +26,14 @@ use crate::verdict::{ClaimSection, Counterexample, Ctx};
 /// Runs the check: compute every family's cells, judge each family, then
 /// render.
 pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
-    let (fams, seeds, steps, taus) = model::grid(ctx.mode);
-    let runs = compute::compute(&fams, seeds, steps, taus)?;
+    let (fams, steps, taus) = model::grid(ctx.mode);
+    let runs = compute::compute(&fams, steps, taus)?;
     let mut verdicts = Vec::new();
     let mut md = render::intro();
+    md.push_str(&cl::paper_like_note(
+        fams.iter().map(|f| f.0),
+        &format!("target {} nats", crate::family::TARGET),
+    ));
     for fr in &runs {
         let mut cv = judge::verdict(fr);
         let name = render::figure(&ctx.out_dir, fr)?;

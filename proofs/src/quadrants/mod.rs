@@ -17,6 +17,8 @@
 //! (the simulator's `grpo.mask`). The line between high and low probability
 //! is the paper's fixed τ = 0.95 or `exp(−H)` (the exact line of the
 //! sampled-logit rule, docs/mathematics.md §4): one verdict per (mode × line).
+//! In full mode the paper-like family of docs/mathematics.md §8.1 is a third
+//! mode with its own verdicts (`paper-like/<line>`, 8 seeds).
 //! A run in which the trained set never held a token (ΔH exactly 0, or no
 //! difference from base) is counted as "empty", not as a success or failure.
 //!
@@ -36,16 +38,21 @@ use crate::verdict::{ClaimSection, Counterexample, Ctx};
 use compute::last;
 use entropic_sim::bandit::BanditConfig;
 use entropic_sim::grpo::GrpoConfig;
-pub use model::{arm_grpo, families, run_dh, Family, CLAIM, LINES, SIGNS, STEPS, TAU};
+pub use model::{
+    arm_grpo, families, families_for, run_dh, Family, CLAIM, LINES, PAPER_MODE, SIGNS, STEPS, TAU,
+};
 
 /// Runs the check (see the module doc and `proofs/fig-2-quadrants.md`):
 /// compute every run, judge each (mode, line), then render.
 pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
-    let fams = families();
+    let fams = families_for(ctx.mode);
     let runs = compute::compute(ctx.mode, &fams)?;
     let mut md = render::intro(&fams, &runs);
     let mut verdicts = Vec::new();
-    for mode in ["sequence", "tabular"] {
+    let paper = fams.iter().any(|f| f.mode == PAPER_MODE);
+    let modes = ["sequence", "tabular", PAPER_MODE];
+    for mode in &modes[..if paper { 3 } else { 2 }] {
+        let mode = *mode;
         for (li, &(lname, tau)) in LINES.iter().enumerate() {
             let judged = judge::line(&fams, &runs, mode, li, lname, tau);
             let fig = render::figure(&ctx.out_dir, &fams, &runs, mode, li, lname)?;

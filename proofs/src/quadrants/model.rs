@@ -80,9 +80,31 @@ pub fn families() -> Vec<Family> {
     out
 }
 
-/// Seeds per family of `mode`.
+/// The mode name of the paper-like family.
+pub const PAPER_MODE: &str = "paper-like";
+
+/// The families a mode runs: [`families`], and in full mode also the
+/// paper-like family of docs/mathematics.md §8.1 (its own rollout
+/// temperature 0.6 and Adam 0.02; its own verdicts per line).
+pub fn families_for(mode: Mode) -> Vec<Family> {
+    let mut out = families();
+    if mode == Mode::Full {
+        let (bandit, grpo) = crate::family::paper_like();
+        out.push(Family {
+            mode: PAPER_MODE,
+            label: PAPER_MODE.into(),
+            bandit,
+            grpo,
+        });
+    }
+    out
+}
+
+/// Seeds per family of `mode` (the paper-like family: 8, so each of its
+/// verdicts counts at most 8 sub-claims × 8 seeds = 64 runs).
 pub(super) fn seeds(mode: Mode, fam: &Family) -> u64 {
     match (mode, fam.mode) {
+        (_, PAPER_MODE) => 8,
         (Mode::Quick, "sequence") => 3,
         (Mode::Quick, _) => 6,
         (Mode::Full, "sequence") => 60,

@@ -105,3 +105,18 @@ fn mask_n_down_sign_depends_on_the_optimizer() {
         }
     }
 }
+
+/// The paper-like family is a third mode in full mode only, with the
+/// family's own configuration and 8 seeds (at most 8 sub-claims × 8 = 64
+/// runs per verdict).
+#[test]
+fn paper_like_mode_is_full_only() {
+    use crate::verdict::Mode;
+    let full = families_for(Mode::Full);
+    let p: Vec<&Family> = full.iter().filter(|f| f.mode == PAPER_MODE).collect();
+    assert_eq!(p.len(), 1);
+    let (b, g) = crate::family::paper_like();
+    assert_eq!((&p[0].bandit, &p[0].grpo), (&b, &g));
+    assert_eq!(super::model::seeds(Mode::Full, p[0]), 8);
+    assert_eq!(families_for(Mode::Quick).len(), families().len());
+}

@@ -1,7 +1,7 @@
 //! Compute step of `temperature`: per family and temperature, the PI cell
 //! and the plain-GRPO reference; no verdict or text.
 
-use super::model::TARGET;
+use super::model::target;
 use crate::closedloop::{self as cl, CellRun, Control, Family, GrpoVary};
 use crate::error::ProofsError;
 
@@ -21,13 +21,13 @@ pub(super) struct FamilyRuns {
 
 /// Runs every cell of the grid.
 pub(super) fn compute(
-    fams: &[Family],
-    seeds: usize,
+    fams: &[(Family, usize)],
     steps: usize,
     temps: &[f64],
 ) -> Result<Vec<FamilyRuns>, ProofsError> {
     let mut out = Vec::new();
-    for &fam in fams {
+    for &(fam, seeds) in fams {
+        let target = target(fam);
         let mut cells = Vec::new();
         for &t in temps {
             let grpo = GrpoVary {
@@ -35,10 +35,10 @@ pub(super) fn compute(
                 ..GrpoVary::lr(fam.lrs()[0])
             };
             let labels = [("family", fam.name().to_string()), ("T", format!("{t:?}"))];
-            let ctl = Control::entropic(TARGET, 1.0, 0.01);
+            let ctl = Control::entropic(target, 1.0, 0.01);
             let pi = cl::run_cell(&cl::cell(fam, steps, grpo, &ctl, &labels)?, seeds)?;
             let none = cl::run_cell(
-                &cl::cell(fam, steps, grpo, &Control::none(TARGET), &labels)?,
+                &cl::cell(fam, steps, grpo, &Control::none(target), &labels)?,
                 seeds,
             )?;
             cells.push(TempRuns { t, pi, none });

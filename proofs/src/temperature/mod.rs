@@ -2,7 +2,9 @@
 //! sampling temperature. PI (official law and gains) at T ∈ {0.6, 0.8,
 //! 1.0, 1.2} on both families, same target at every T (entropy measured at
 //! the sampling temperature, docs/mathematics.md §1); a run agrees when it reaches the
-//! target. See `proofs/temperature.md`.
+//! target. In full mode also on the paper-like family
+//! (docs/mathematics.md §8.1) at the paper's target 0.1 nats, verdict
+//! variant `paper-like`. See `proofs/temperature.md`.
 //!
 //! Layout: `model` (constants, grid), `compute` (the runs), `judge`
 //! (verdicts), `render` (Markdown and figures); [`check`] runs them in that
@@ -22,10 +24,17 @@ use crate::verdict::{ClaimSection, Counterexample, Ctx};
 /// Runs the check: compute every family's cells, judge each family, then
 /// render.
 pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
-    let (fams, seeds, steps, temps) = model::grid(ctx.mode);
-    let runs = compute::compute(&fams, seeds, steps, temps)?;
+    let (fams, steps, temps) = model::grid(ctx.mode);
+    let runs = compute::compute(&fams, steps, temps)?;
     let mut verdicts = Vec::new();
     let mut md = render::intro();
+    md.push_str(&cl::paper_like_note(
+        fams.iter().map(|f| f.0),
+        &format!(
+            "target {} nats at every temperature (its own rollout temperature is 0.6)",
+            crate::family::TARGET
+        ),
+    ));
     for fr in &runs {
         let mut v = judge::verdict(fr);
         let name = render::figure(&ctx.out_dir, fr)?;

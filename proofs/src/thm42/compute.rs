@@ -2,7 +2,7 @@
 //! and, per target, the P, PI and (first learning rate) plain-GRPO cells;
 //! no verdict or text.
 
-use super::model::{control, probe_control};
+use super::model::{control, probe_control, Part};
 use crate::closedloop::{self as cl, CellRun, Control, Family, GrpoVary};
 use crate::error::ProofsError;
 
@@ -27,6 +27,8 @@ pub(super) struct LrRuns {
 /// Every run of one family.
 pub(super) struct FamilyRuns {
     pub fam: Family,
+    pub seeds: usize,
+    pub targets: &'static [f64],
     pub lrs: Vec<LrRuns>,
 }
 
@@ -40,16 +42,18 @@ impl FamilyRuns {
     }
 }
 
-/// Runs every cell of the grid (`seeds`, `steps`, the first `n_lr`
-/// learning rates of each family, `targets`).
-pub(super) fn compute(
-    seeds: usize,
-    steps: usize,
-    n_lr: usize,
-    targets: &[f64],
-) -> Result<Vec<FamilyRuns>, ProofsError> {
+/// Runs every cell of the grid (per part: its family's `seeds`, `steps`,
+/// first `n_lr` learning rates and `targets`).
+pub(super) fn compute(grid: &[Part]) -> Result<Vec<FamilyRuns>, ProofsError> {
     let mut out = Vec::new();
-    for fam in Family::ALL {
+    for &Part {
+        fam,
+        seeds,
+        steps,
+        n_lr,
+        targets,
+    } in grid
+    {
         let mut lrs = Vec::new();
         for &lr in &fam.lrs()[..n_lr] {
             let grpo = GrpoVary::lr(lr);
@@ -92,7 +96,12 @@ pub(super) fn compute(
                 targets: cells,
             });
         }
-        out.push(FamilyRuns { fam, lrs });
+        out.push(FamilyRuns {
+            fam,
+            seeds,
+            targets,
+            lrs,
+        });
     }
     Ok(out)
 }

@@ -34,7 +34,7 @@ pub(super) fn predict(probe: &CellRun, t: &TargetRuns) -> Prediction {
                 sat += 1;
             }
             let m = cl::final_signed_err(o, t.target);
-            if (m - e_star).abs() <= cl::band(t.target) {
+            if (m - e_star).abs() <= o.band {
                 agree += 1;
             }
         }

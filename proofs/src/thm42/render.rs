@@ -20,9 +20,10 @@ pub(super) fn intro() -> String {
 }
 
 /// One table row per (family, lr, target).
-pub(super) fn rows(runs: &[FamilyRuns], seeds: usize) -> Vec<Vec<String>> {
+pub(super) fn rows(runs: &[FamilyRuns]) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for fr in runs {
+        let seeds = fr.seeds;
         for (probe, t) in fr.iter() {
             let pr = predict(probe, t);
             let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
@@ -65,11 +66,8 @@ pub(super) fn figure_name(fr: &FamilyRuns) -> String {
 }
 
 /// Writes the family's figure: P vs PI at the first lr's middle target.
-pub(super) fn figure(
-    out_dir: &Path,
-    fr: &FamilyRuns,
-    targets: &[f64],
-) -> Result<String, ProofsError> {
+pub(super) fn figure(out_dir: &Path, fr: &FamilyRuns) -> Result<String, ProofsError> {
+    let targets = fr.targets;
     let mid = targets.len() / 2;
     let cells: Vec<_> = fr.iter().map(|(_, t)| t).collect();
     cl::plot_entropy(
@@ -86,7 +84,7 @@ pub(super) fn figure(
 }
 
 /// The table and the figure links.
-pub(super) fn table(runs: &[FamilyRuns], seeds: usize) -> String {
+pub(super) fn table(runs: &[FamilyRuns]) -> String {
     let mut md = markdown_table(
         &[
             "family",
@@ -103,7 +101,7 @@ pub(super) fn table(runs: &[FamilyRuns], seeds: usize) -> String {
             "measured e (PI)",
             "PI settling step",
         ],
-        &rows(runs, seeds),
+        &rows(runs),
     );
     md.push_str("\n\n");
     for fr in runs {

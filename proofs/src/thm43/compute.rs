@@ -1,7 +1,7 @@
 //! Compute step of `thm-4-3`: the P and PI cells of every (family,
 //! staleness configuration) under one measure mode; no verdict or text.
 
-use super::model::{control, Grid, Stale};
+use super::model::{control_at, target, Grid, Stale};
 use crate::closedloop::{self as cl, CellRun, Family, GrpoVary};
 use crate::error::ProofsError;
 
@@ -34,11 +34,23 @@ pub(super) fn compute(grid: &Grid, measure: &str) -> Result<Vec<Config>, ProofsE
                 ("minibatches", stale.minibatches.to_string()),
             ];
             let p = cl::run_cell(
-                &cl::cell(fam, grid.steps, grpo, &control(0.0, measure), &labels)?,
+                &cl::cell(
+                    fam,
+                    grid.steps,
+                    grpo,
+                    &control_at(target(fam), 0.0, measure),
+                    &labels,
+                )?,
                 seeds,
             )?;
             let pi = cl::run_cell(
-                &cl::cell(fam, grid.steps, grpo, &control(0.01, measure), &labels)?,
+                &cl::cell(
+                    fam,
+                    grid.steps,
+                    grpo,
+                    &control_at(target(fam), 0.01, measure),
+                    &labels,
+                )?,
                 seeds,
             )?;
             out.push(Config {

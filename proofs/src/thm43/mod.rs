@@ -4,7 +4,10 @@
 //! per `measure` mode: asynchronous lag `d ∈ {1, 2, 4, 8}` (one epoch, one
 //! minibatch), and the authors' definition, several optimizer steps per
 //! rollout batch at lag 0 (`minibatches ∈ {2, 4}` or `ppo_epochs ∈ {2,
-//! 4}`). See `proofs/thm-4-3.md`.
+//! 4}`). In full mode also on the paper-like family (docs/mathematics.md
+//! §8.1) at the paper's target 0.1 nats, measured on `current`, verdicts
+//! `current/lag/paper-like` and `current/minibatches/paper-like`. See
+//! `proofs/thm-4-3.md`.
 //!
 //! Layout: `model` (constants, grid, arms), `compute` (the runs), `judge`
 //! (verdicts), `render` (Markdown and figures); [`check`] runs them in that
@@ -38,6 +41,22 @@ pub fn check(ctx: &Ctx) -> Result<ClaimSection, ProofsError> {
             verdicts.push(cv);
         }
         md.push_str(&render::section(measure, &configs, fig.as_deref()));
+    }
+    if let Some(grid) = model::paper_grid(ctx.mode) {
+        let measure = model::PAPER_MEASURE;
+        let configs = compute::compute(&grid, measure)?;
+        let tag = format!("{}-{measure}", cl::Family::PaperLike.name());
+        let fig = render::figure(&ctx.out_dir, &tag, &configs)?;
+        for m in model::MODELS {
+            let mut cv = judge::verdict(measure, m, &configs);
+            cv.figures.extend(fig.clone());
+            verdicts.push(cv);
+        }
+        md.push_str(&cl::paper_like_note(
+            [cl::Family::PaperLike],
+            &format!("target {} nats", crate::family::TARGET),
+        ));
+        md.push_str(&render::section(&tag, &configs, fig.as_deref()));
     }
     Ok(ClaimSection {
         claim: CLAIM.into(),

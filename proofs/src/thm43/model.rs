@@ -108,10 +108,49 @@ const QUICK: [Stale; 4] = [
     Stale::new(0, 2, 1),
 ];
 
+/// The paper-like variant (full mode only, docs/mathematics.md §8.1): the
+/// reference, lag 2 and 8, 2 minibatches, 2 epochs, measured on
+/// `current` (the default), 6 seeds, 300 steps, at the paper's target
+/// 0.1 nats; each (staleness model) verdict counts 12 run pairs.
+const PAPER: [Stale; 5] = [
+    Stale::new(0, 1, 1),
+    Stale::new(2, 1, 1),
+    Stale::new(8, 1, 1),
+    Stale::new(0, 1, 2),
+    Stale::new(0, 2, 1),
+];
+
+/// The measure mode of the paper-like variant.
+pub(super) const PAPER_MEASURE: &str = "current";
+
+/// The paper-like variant's grid (`None` in quick mode).
+pub(super) fn paper_grid(mode: Mode) -> Option<Grid> {
+    (mode == Mode::Full).then(|| Grid {
+        fams: vec![(Family::PaperLike, 6)],
+        steps: 300,
+        configs: &PAPER,
+    })
+}
+
+/// The target of a family: [`TARGET`], or the paper's 0.1 nats on the
+/// paper-like family ([`crate::family::TARGET`]).
+pub(super) fn target(fam: Family) -> f64 {
+    match fam {
+        Family::PaperLike => crate::family::TARGET,
+        _ => TARGET,
+    }
+}
+
 /// The P (`ki = 0`) or PI arm with the controller measuring on `measure`
 /// (`"current"` or `"rollout"`).
+#[cfg(test)]
 pub(crate) fn control(ki: f64, measure: &str) -> Control {
-    let mut c = Control::entropic(TARGET, 1.0, ki);
+    control_at(TARGET, ki, measure)
+}
+
+/// [`control`] at `target`.
+pub(super) fn control_at(target: f64, ki: f64, measure: &str) -> Control {
+    let mut c = Control::entropic(target, 1.0, ki);
     c.cfg.measure = match measure {
         "rollout" => Measure::Rollout,
         _ => Measure::Current,

@@ -2,7 +2,7 @@
 //! measure mode) and its figures.
 
 use super::compute::Config;
-use super::model::TARGET;
+use super::model::{target, TARGET};
 use crate::closedloop::{self as cl, CellRun};
 use crate::error::ProofsError;
 use entropic_sim::report::markdown_table;
@@ -28,7 +28,7 @@ pub(super) fn intro() -> String {
 fn row(c: &Config) -> Vec<String> {
     let st = |cr: &CellRun, i: usize| {
         cl::f3(cl::mean_of(cr, |o| {
-            let s = cl::stability(o, TARGET);
+            let s = cl::stability(o, target(c.fam));
             if i == 0 {
                 s.0
             } else {
@@ -60,7 +60,9 @@ pub(super) fn figure_name(measure: &str) -> String {
 }
 
 /// Writes the measure mode's figure (P and PI of the first family at the
-/// largest lag); `None` when the grid has no lag configuration.
+/// largest lag); `None` when the grid has no lag configuration. `measure`
+/// names the file and the title (the paper-like variant passes
+/// `paper-like-current`).
 pub(super) fn figure(
     out_dir: &Path,
     measure: &str,
