@@ -469,7 +469,9 @@ fn check_verify(path: &Path) -> Vec<String> {
 /// with `ENTROPIC_VERIFY_SVGS`, e.g. a fresh `entropic verify --out`).
 /// `llm-validation-*.svg` (written by `entropic llm validate`) and
 /// `trl-example.svg` (from the TRL peer script) live in reports/ too but
-/// are not drawn by `verify`, so they are left out.
+/// are not drawn by `verify`, so they are left out, and so are the regime
+/// map's heatmaps (`regime-map-*.svg`, written by `entropic map`; checked
+/// by `map_heatmaps_have_title_axes_and_the_grid_values`).
 #[test]
 fn verify_figures_have_title_axes_round_ticks_and_a_legend_off_the_data() {
     let root = std::env::var_os("ENTROPIC_VERIFY_SVGS")
@@ -482,7 +484,9 @@ fn verify_figures_have_title_axes_round_ticks_and_a_legend_off_the_data() {
         .filter(|p| p.extension().is_some_and(|x| x == "svg"))
         .filter(|p| {
             let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            !n.starts_with("llm-validation") && !n.starts_with("trl-")
+            !n.starts_with("llm-validation")
+                && !n.starts_with("trl-")
+                && !n.starts_with("regime-map-")
         })
         .collect();
     files.sort();
@@ -520,4 +524,49 @@ fn the_verify_checker_finds_non_round_ticks() {
         "{found:?}"
     );
     let _ = std::fs::remove_dir_all(&d);
+}
+
+/// The committed regime map's heatmaps (`entropic map`): a title, both
+/// axis labels, categorical ticks that are exactly the core grid's values
+/// (vocabulary 16, 256, 4,096; tail mass 0.005, 0.03, 0.1) rather than
+/// round numbers, and on the outcome maps a key naming the outcomes.
+#[test]
+fn map_heatmaps_have_title_axes_and_the_grid_values() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports");
+    for name in [
+        "regime-map-outcome-adam.svg",
+        "regime-map-outcome-sgd.svg",
+        "regime-map-g-over-b-adam.svg",
+        "regime-map-g-over-b-sgd.svg",
+    ] {
+        let text = std::fs::read_to_string(root.join(name)).expect("read svg");
+        let s = parse(&text);
+        let centred = |t: &&(f64, f64, String, String)| {
+            t.2.contains("text-anchor=\"middle\"") && !t.2.contains("rotate")
+        };
+        let title = s
+            .texts
+            .iter()
+            .filter(centred)
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        assert!(
+            title.is_some_and(|t| t.1 < 40.0 && !t.3.is_empty()),
+            "{name}: no title"
+        );
+        assert!(
+            s.texts
+                .iter()
+                .any(|t| t.2.contains("rotate(270") && !t.3.is_empty()),
+            "{name}: no y-axis label"
+        );
+        assert_eq!(
+            ticks(&s, "middle"),
+            vec![16.0, 256.0, 4096.0],
+            "{name}: x ticks"
+        );
+        assert_eq!(ticks(&s, "end"), vec![0.005, 0.03, 0.1], "{name}: y ticks");
+        if name.contains("outcome") {
+            assert!(text.contains("no-authority"), "{name}: no outcome key");
+        }
+    }
 }
