@@ -1,5 +1,5 @@
 //! `entropic llm <command>`: the clap front end of the LLM crate
-//! (pretrain, eval, grpo, entropy, selftest) and of the LLM validation of
+//! (pretrain, eval, grpo, diagnose, entropy, selftest) and of the LLM validation of
 //! the orchestration layer (`validate`, [`crate::lab::validate`]).
 // `!(x > 0.0)` is used on purpose: it also rejects NaN.
 #![allow(clippy::neg_cmp_op_on_partial_ord, clippy::nonminimal_bool)]
@@ -114,6 +114,10 @@ pub enum LlmCommand {
     /// `[eval]`, `[grpo]`, and the presets' `[validate]`): type, default,
     /// range, meaning.
     Keys,
+    /// Where a checkpoint's entropy sits on a task: sample completions and
+    /// report the composition (token-mean entropy, hp_frac,
+    /// hp_entropy_share, tail_mass_hp), entropy quantiles and pass@k.
+    Diagnose(crate::cmd_diagnose::DiagnoseArgs),
     /// Per-token log-prob and next-token entropy of a text.
     Entropy {
         #[arg(long)]
@@ -360,6 +364,7 @@ pub fn run(cmd: LlmCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        LlmCommand::Diagnose(a) => crate::cmd_diagnose::run(a),
         LlmCommand::Selftest { cuda, args } => crate::cmd_selftest::run(cuda, args),
         LlmCommand::Keys => {
             print!("{}", entropic_llm::keys::markdown());

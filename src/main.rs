@@ -10,6 +10,7 @@
 
 mod bench;
 mod cmd_compare;
+mod cmd_diagnose;
 mod cmd_llm;
 mod cmd_map;
 mod cmd_run;

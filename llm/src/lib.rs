@@ -3,7 +3,8 @@
 //! resumable state, Hugging Face checkpoints, tokenizers, arithmetic tasks
 //! with verifiable rewards, a GRPO trainer with the entropy controller of
 //! `entropic-sim` ([`grpo::GrpoTrainer`], exact resume), device selection
-//! ([`device`]) and a self-test ([`selftest`]). The `entropic llm` command
+//! ([`device`]), the entropy composition of a checkpoint's samples
+//! ([`diagnose`]) and a self-test ([`selftest`]). The `entropic llm` command
 //! line lives in the binary; this crate depends on neither clap nor the
 //! claims crate.
 //!
@@ -36,6 +37,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod config;
 pub mod device;
+pub mod diagnose;
 pub mod error;
 pub mod eval;
 pub mod grpo;

@@ -65,6 +65,10 @@ pub struct Sample {
     /// id, before top-p truncation (so it is the π of docs/mathematics.md; with top-p
     /// < 1 the truncated sampler's own log-prob differs). Greedy: T = 1.
     pub logps: Vec<f32>,
+    /// Entropy (nats) of the full next-token distribution `softmax(z/T)`
+    /// at each generated position (greedy: T = 1), before top-p truncation,
+    /// like `logps`: what docs/mathematics.md §1 calls `H_t`.
+    pub entropies: Vec<f32>,
     /// Whether a stop token ended it (else `max_new_tokens` did).
     pub stopped: bool,
 }
@@ -118,16 +122,24 @@ impl Draws {
 }
 
 /// Draws a token from one row of logits with the uniform `u ∈ [0, 1)`;
-/// returns (id, behaviour log-prob).
-fn pick(row: &[f32], t: f64, top_p: f64, u: f64) -> (u32, f32) {
+/// returns (id, behaviour log-prob, entropy of `softmax(row/T)`).
+fn pick(row: &[f32], t: f64, top_p: f64, u: f64) -> (u32, f32, f32) {
     let tt = if t > 0.0 { t as f32 } else { 1.0 };
     let z: Vec<f32> = row.iter().map(|x| x / tt).collect();
     let max = z.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-    let lse = max + z.iter().map(|x| (x - max).exp()).sum::<f32>().ln();
+    let (mut sum, mut dot) = (0.0f32, 0.0f32);
+    for &x in &z {
+        let e = (x - max).exp();
+        sum += e;
+        dot += e * (x - max);
+    }
+    let lse = max + sum.ln();
+    // H = lse − Σ p·z = ln Σe − Σ e·(z − max)/Σe, shifted for stability
+    let entropy = (sum.ln() - dot / sum).max(0.0);
     let logp = |i: usize| z[i] - lse;
     if t <= 0.0 {
         let a = (0..z.len()).fold(0, |b, i| if z[i] > z[b] { i } else { b });
-        return (a as u32, logp(a));
+        return (a as u32, logp(a), entropy);
     }
     let mut idx: Vec<usize> = (0..z.len()).collect();
     idx.sort_by(|&a, &b| z[b].total_cmp(&z[a]));
@@ -144,12 +156,12 @@ fn pick(row: &[f32], t: f64, top_p: f64, u: f64) -> (u32, f32) {
     let mut u = u * mass;
     for &(i, p) in &kept {
         if u < p {
-            return (i as u32, logp(i));
+            return (i as u32, logp(i), entropy);
         }
         u -= p;
     }
     let i = kept.last().map_or(0, |x| x.0);
-    (i as u32, logp(i))
+    (i as u32, logp(i), entropy)
 }
 
 /// Samples a continuation for each prompt, all in one batch: prompts are
@@ -184,6 +196,7 @@ pub fn generate(
         Sample {
             tokens: vec![],
             logps: vec![],
+            entropies: vec![],
             stopped: false
         };
         b
@@ -213,9 +226,10 @@ pub fn generate(
             } else {
                 0.0
             };
-            let (tok, lp) = pick(r, cfg.temperature, cfg.top_p, u);
+            let (tok, lp, h) = pick(r, cfg.temperature, cfg.top_p, u);
             s.tokens.push(tok);
             s.logps.push(lp);
+            s.entropies.push(h);
             s.stopped = cfg.stop.contains(&tok);
             next.push(tok);
         }
