@@ -60,11 +60,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Windows along the run for `g_windows`.
 const WINDOWS: usize = 6;
 
-/// One arm's runs, seed order.
-struct Ran {
-    spec: ArmSpec,
-    rc: RunConfig,
-    runs: Vec<SeedRun>,
+/// One arm's runs, seed order, with the target its errors are measured
+/// against and its α clip (∞ for unclipped and α-free arms). Built from a
+/// map cell's toy runs here, and from the LLM's runs by `entropic llm
+/// validate`, which measures its arms as a map cell.
+pub struct Ran {
+    pub spec: ArmSpec,
+    pub target: f64,
+    pub clip: f64,
+    pub runs: Vec<SeedRun>,
 }
 
 /// Exact entropy of each seed's instance before training (T of the cell).
@@ -96,7 +100,7 @@ fn mean(xs: impl IntoIterator<Item = f64>) -> f64 {
 /// A seed's paired entropy series on the grid of states `0, e, 2e, …,
 /// steps` (`e = exact_every`): `H_init`, then the exact entropy after
 /// every `e`-th update (NaN where the run stopped early).
-fn series(h_init: f64, recs: &[Record], steps: usize, every: usize) -> Vec<f64> {
+pub fn series(h_init: f64, recs: &[Record], steps: usize, every: usize) -> Vec<f64> {
     let mut v = vec![h_init];
     v.extend((1..=steps / every).map(|j| {
         recs.get(j * every - 1)
@@ -199,6 +203,34 @@ pub fn window_nearest(w: &[WindowJson], h: f64) -> Option<&WindowJson> {
 
 /// The evidence [`classify`] reads for a PI arm of a measured cell.
 pub fn evidence(cell: &CellResult, arm: &ArmResult, horizon: usize) -> Evidence {
+    evidence_from(
+        &gain_json_of(cell.g, cell.g_ci, cell.g_detectable),
+        cell.b,
+        &cell.g_windows,
+        arm,
+        horizon,
+    )
+}
+
+/// A [`GainJson`] from its parts.
+fn gain_json_of(g: Option<f64>, g_ci: [Option<f64>; 2], d: Option<f64>) -> GainJson {
+    GainJson {
+        g,
+        g_ci,
+        g_detectable: d,
+        error: None,
+    }
+}
+
+/// The evidence [`classify`] reads for a PI arm, from the pooled gain, the
+/// drift and the windows of [`Authority`] (or of a cell's JSON).
+pub fn evidence_from(
+    g: &GainJson,
+    b: Option<f64>,
+    windows: &[WindowJson],
+    arm: &ArmResult,
+    horizon: usize,
+) -> Evidence {
     let win =
         |w: Option<&WindowJson>| w.map_or(Gain::NONE, |w| gain_of(w.g, w.g_ci, w.g_detectable));
     Evidence {
@@ -206,18 +238,17 @@ pub fn evidence(cell: &CellResult, arm: &ArmResult, horizon: usize) -> Evidence 
         final_rel_err: nan(arm.final_rel_err),
         settling_step: arm.settling_step,
         horizon,
-        g: gain_of(cell.g, cell.g_ci, cell.g_detectable),
-        b: nan(cell.b),
-        g_initial: win(cell.g_windows.first()),
-        g_at_target: win(arm.target.and_then(|t| window_nearest(&cell.g_windows, t))),
+        g: gain_of(g.g, g.g_ci, g.g_detectable),
+        b: nan(b),
+        g_initial: win(windows.first()),
+        g_at_target: win(arm.target.and_then(|t| window_nearest(windows, t))),
     }
 }
 
 /// Figures of one arm (module doc), `grpo_pass` the plain arm's
 /// `pass_final`.
-fn arm_result(ran: &Ran, grpo_pass: Option<f64>) -> ArmResult {
-    let target = ran.rc.control.target;
-    let clip = ran.rc.control.alpha_max;
+pub fn arm_result(ran: &Ran, grpo_pass: Option<f64>) -> ArmResult {
+    let (target, clip) = (ran.target, ran.clip);
     let mut figs = Vec::new();
     let mut settle = Vec::new();
     let mut sat = Vec::new();
@@ -304,38 +335,51 @@ pub fn run_cell(cell: &CellSpec, stop: &AtomicBool) -> anyhow::Result<Option<Cel
         .into_iter()
         .zip(rcs)
         .zip(runs)
-        .map(|((spec, rc), runs)| Ran { spec, rc, runs })
+        .map(|((spec, rc), runs)| Ran {
+            spec,
+            target: rc.control.target,
+            clip: rc.control.alpha_max,
+            runs,
+        })
         .collect();
     Ok(Some(measure(cell, &ran, &h_init, h0)))
 }
 
-/// The cell's JSON from its runs.
-fn measure(cell: &CellSpec, ran: &[Ran], h_init: &[f64], h0: f64) -> CellResult {
-    let steps = cell.steps;
-    let every = cell.exact_every.max(1);
-    let rows = steps / every + 1;
+/// The authority estimates of a set of arms (module doc): the pooled
+/// paired `g`, `g` per constant-α arm, `g` in windows, and the drift `b`
+/// per step.
+pub struct Authority {
+    pub pooled: GainJson,
+    pub g_by_arm: BTreeMap<String, GainJson>,
+    pub g_windows: Vec<WindowJson>,
+    pub b: Option<f64>,
+    pub b_ci: [Option<f64>; 2],
+}
+
+/// [`Authority`] from the arms' paired series: `series_of(arm, seed run)`
+/// gives a seed's entropy rows (`rows` of them, `every` updates apart);
+/// `alpha_rows(a)` the α each row of a constant-α arm `a` carries (its
+/// sum over the updates since the previous row). Twins are matched by
+/// seed number: the plain arm's run with the same seed.
+pub fn authority(
+    ran: &[Ran],
+    series_of: &dyn Fn(&SeedRun) -> Vec<f64>,
+    alpha_rows: &dyn Fn(f64) -> Vec<f64>,
+    rows: usize,
+    every: usize,
+) -> Authority {
     let plain = ran.iter().find(|r| r.spec.kind == ArmKind::Plain);
-    let plain_series: Vec<Vec<f64>> = plain.map_or(Vec::new(), |p| {
-        p.runs
-            .iter()
-            .map(|r| series(h_init[r.seed as usize], &r.records, steps, every))
-            .collect()
+    let plain_series: BTreeMap<u64, Vec<f64>> = plain.map_or(BTreeMap::new(), |p| {
+        p.runs.iter().map(|r| (r.seed, series_of(r))).collect()
     });
-    // (arm name, probe series, α series) of every constant-α arm's seed
-    // that has a plain twin
-    let mut probes: Vec<(String, Vec<f64>, Vec<f64>, usize)> = Vec::new();
+    // (arm name, probe series, α series, seed) of every constant-α arm's
+    // seed that has a plain twin
+    let mut probes: Vec<(String, Vec<f64>, Vec<f64>, u64)> = Vec::new();
     for r in ran {
         if let ArmKind::Constant(a) = r.spec.kind {
             for s in &r.runs {
-                let i = s.seed as usize;
-                if i < plain_series.len() {
-                    probes.push((
-                        r.spec.name.clone(),
-                        series(h_init[i], &s.records, steps, every),
-                        // α summed over the updates between two rows
-                        vec![a * every as f64; rows],
-                        i,
-                    ));
+                if plain_series.contains_key(&s.seed) {
+                    probes.push((r.spec.name.clone(), series_of(s), alpha_rows(a), s.seed));
                 }
             }
         }
@@ -346,7 +390,7 @@ fn measure(cell: &CellSpec, ran: &[Ran], h_init: &[f64], h0: f64) -> CellResult 
             .filter(|p| name.is_none_or(|n| p.0 == n))
             .map(|p| Twin {
                 probe: &p.1,
-                plain: &plain_series[p.3],
+                plain: &plain_series[&p.3],
                 alpha: &p.2,
             })
             .collect()
@@ -366,11 +410,40 @@ fn measure(cell: &CellSpec, ran: &[Ran], h_init: &[f64], h0: f64) -> CellResult 
     let g_windows: Vec<WindowJson> = paired_windows(&twins_of(None), 0, window)
         .map(|w| w.iter().map(|x| window_json(x, every)).collect())
         .unwrap_or_default();
-    let pooled_json = gain_json(&pooled);
     let (b, b_ci) = match &drift {
         Ok(e) => per_step(e.b, e.b_ci, every),
         Err(_) => (None, [None, None]),
     };
+    Authority {
+        pooled: gain_json(&pooled),
+        g_by_arm,
+        g_windows,
+        b,
+        b_ci,
+    }
+}
+
+/// The cell's JSON from its runs.
+fn measure(cell: &CellSpec, ran: &[Ran], h_init: &[f64], h0: f64) -> CellResult {
+    let steps = cell.steps;
+    let every = cell.exact_every.max(1);
+    let rows = steps / every + 1;
+    let plain = ran.iter().find(|r| r.spec.kind == ArmKind::Plain);
+    let au = authority(
+        ran,
+        &|r: &SeedRun| series(h_init[r.seed as usize], &r.records, steps, every),
+        // α summed over the updates between two rows
+        &|a: f64| vec![a * every as f64; rows],
+        rows,
+        every,
+    );
+    let Authority {
+        pooled: pooled_json,
+        g_by_arm,
+        g_windows,
+        b,
+        b_ci,
+    } = au;
     let first = |f: &dyn Fn(&Record) -> Option<f64>| {
         fin(mean(plain.into_iter().flat_map(|p| {
             p.runs
