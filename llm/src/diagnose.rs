@@ -92,6 +92,10 @@ pub struct Diagnosis {
     /// Every generated token, for histograms (not serialised).
     #[serde(skip)]
     pub tokens: Vec<TokenPoint>,
+    /// Each completion's token-mean entropy (not serialised): the spread a
+    /// validation measurement on a few prompts inherits.
+    #[serde(skip)]
+    pub completion_entropy: Vec<f64>,
 }
 
 /// Samples `cfg.samples` completions for each prompt and measures them (see
@@ -162,11 +166,17 @@ pub fn measure(
     let mut by_pos: Vec<(f64, usize)> = Vec::new();
     let mut correct = vec![0usize; prompts.len()];
     let mut stopped = 0usize;
+    let mut completion_entropy = Vec::with_capacity(jobs.len());
     for (c, chunk) in jobs.chunks(batch).enumerate() {
         let rows: Vec<Vec<u32>> = chunk.iter().map(|j| j.1.clone()).collect();
         let out = generate(model, &rows, &sc, draws.from_row((c * batch) as u64))?;
         for ((i, _), s) in chunk.iter().zip(out) {
             stopped += s.stopped as usize;
+            if !s.entropies.is_empty() {
+                completion_entropy.push(
+                    s.entropies.iter().map(|&h| h as f64).sum::<f64>() / s.entropies.len() as f64,
+                );
+            }
             for (p, (&lp, &h)) in s.logps.iter().zip(&s.entropies).enumerate() {
                 logp.push(lp as f64);
                 ent.push(h as f64);
@@ -239,6 +249,7 @@ pub fn measure(
         pass_at_1,
         pass_at_k,
         tokens,
+        completion_entropy,
     })
 }
 

@@ -21,8 +21,12 @@
 //!    token-mean entropy under the current policy), the shared token loss
 //!    as a candle surrogate ([`loss::policy_loss`]), backward, gradient
 //!    clip, AdamW;
-//! 6. every `val_every` steps: validation pass@1 and the token-mean
-//!    entropy of those fresh samples (`entropy_exact`);
+//! 6. after every `val_every`-th update (steps `s` with `(s + 1) %
+//!    val_every == 0`, the toy's cadence of `entropy_exact`, so the
+//!    measured states lie on a regular grid with the state before training,
+//!    [`GrpoTrainer::validation`], as its origin) and after the last step:
+//!    validation pass@1 and the token-mean entropy of those fresh samples
+//!    (`entropy_exact`);
 //! 7. one [`Record`] appended to `metrics.jsonl`; a checkpoint every
 //!    `checkpoint_every` steps ([`resume`]).
 //!
@@ -611,6 +615,14 @@ impl GrpoTrainer {
         })
     }
 
+    /// Validation pass@1 and token-mean entropy (as in a record's
+    /// `val_pass_at_1` and `entropy_exact`) of the current policy, now:
+    /// before the first step it measures the state before training, which
+    /// is the same for every run of one base and seed (keyed draws).
+    pub fn validation(&self) -> Result<(f64, f64)> {
+        self.validate()
+    }
+
     /// Validation pass@1 (one sample per problem at T, keyed draws of its
     /// own stream, so validation never moves the training draws) and the
     /// token-mean entropy of those samples under the current policy.
@@ -679,7 +691,7 @@ impl GrpoTrainer {
         let train_s = t_train.elapsed().as_secs_f64();
         // 6. validation
         let val = if g.val_every > 0
-            && (self.step.is_multiple_of(g.val_every) || self.step + 1 == g.steps)
+            && ((self.step + 1).is_multiple_of(g.val_every) || self.step + 1 == g.steps)
         {
             Some(self.validate()?)
         } else {

@@ -69,7 +69,7 @@ pub const KEYS: &[KeyText] = &[
     ("grpo.grad_clip", "finite and >= 0 (0 = off)", "Global gradient-norm clip."),
     ("grpo.old_logp", "recompute | sampler", "π_old of the ratio: a training-path forward pass once per rollout batch before its first update (recompute, the authors'), or the behaviour policy's log-probs from sampling time (sampler)."),
     ("grpo.checkpoint_every", ">= 1", "Write a checkpoint after every this many steps (and after the last)."),
-    ("grpo.val_every", ">= 0 (0 = never)", "Validation pass@1 every this many steps; also at the last step."),
+    ("grpo.val_every", ">= 0 (0 = never)", "Validation pass@1 and `entropy_exact` after every this many updates (steps s with (s + 1) % val_every = 0); also at the last step."),
     ("grpo.val_problems", ">= 1", "Validation problems (one sample each at T)."),
     ("grpo.sample_batch", ">= 1", "Sequences per sampling call (memory bound of generation)."),
 ];

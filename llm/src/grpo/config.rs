@@ -82,7 +82,9 @@ entropic_sim::rl_struct! {
             pub old_logp: OldLogp,
             /// Write a checkpoint after every this many steps (and after the last).
             pub checkpoint_every: usize,
-            /// Validation pass@1 every this many steps (0 = never); also at the last step.
+            /// Validation pass@1 and `entropy_exact` after every this many
+            /// updates (steps s with (s + 1) % val_every = 0; 0 = never); also
+            /// at the last step.
             pub val_every: usize,
             /// Validation problems (one sample each at T).
             pub val_problems: usize,
