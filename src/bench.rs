@@ -284,3 +284,117 @@ pub fn sim(json: bool, runs: usize) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// The figures `bench llm --contended` reads from one `bench llm --json`
+/// child: training and generation tokens/s, and its thread count.
+fn llm_child(threads: Option<usize>) -> anyhow::Result<(f64, f64, usize)> {
+    let exe = std::env::current_exe()?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["bench", "llm", "--json"]);
+    if let Some(t) = threads {
+        cmd.env("RAYON_NUM_THREADS", t.to_string());
+    }
+    let out = cmd.output()?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "bench llm child failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let get = |config: &str, key: &str| -> anyhow::Result<f64> {
+        rows.as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["config"] == config)
+            .and_then(|r| r[key].as_f64())
+            .ok_or_else(|| anyhow::anyhow!("bench llm child: no {config}.{key}"))
+    };
+    Ok((
+        get("train-64x48", "tokens_per_s")?,
+        get("generate-64x32-kv", "tokens_per_s")?,
+        get("train-64x48", "threads")? as usize,
+    ))
+}
+
+/// `/proc/loadavg`'s first three fields ("n/a" where there is none).
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "n/a".into())
+}
+
+/// The busy process of `bench llm --contended`: one thread spinning on
+/// arithmetic for at most `seconds` (its parent kills it sooner).
+pub fn busy(seconds: u64) -> ExitCode {
+    let end = Instant::now() + std::time::Duration::from_secs(seconds);
+    let mut x = 1u64;
+    while Instant::now() < end {
+        for _ in 0..1_000_000 {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Kills the busy child when dropped (also on an error or a panic).
+struct Busy(std::process::Child);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The share of the idle one-thread throughput that training and
+/// generation with the default thread count must keep beside one other
+/// CPU-bound process.
+pub const CONTENDED_FLOOR: f64 = 0.40;
+
+/// `entropic bench llm --contended`: `bench llm` three times in child
+/// processes: on one thread, idle; with the default thread count, idle;
+/// and with the default thread count beside a busy process this command
+/// starts (`entropic bench busy`, one spinning thread, killed afterwards).
+/// Reports training and generation tokens/s of each and the contended
+/// figure's share of the idle one-thread one, against
+/// [`CONTENDED_FLOOR`]. "Idle" means no process of ours beside it: the
+/// machine's own load average is printed before and after.
+pub fn llm_contended(json: bool) -> anyhow::Result<ExitCode> {
+    let load0 = loadavg();
+    let one = llm_child(Some(1))?;
+    let idle = llm_child(None)?;
+    let exe = std::env::current_exe()?;
+    let child = std::process::Command::new(exe)
+        .args(["bench", "busy"])
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    let guard = Busy(child);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let contended = llm_child(None)?;
+    drop(guard);
+    let load1 = loadavg();
+    let rows = serde_json::json!([
+        {"config": "train-64x48", "idle_1_thread": one.0, "idle_default": idle.0, "contended_default": contended.0,
+         "default_threads": idle.2, "share_of_idle_1_thread": contended.0 / one.0, "floor": CONTENDED_FLOOR,
+         "load_before": load0, "load_after": load1},
+        {"config": "generate-64x32-kv", "idle_1_thread": one.1, "idle_default": idle.1, "contended_default": contended.1,
+         "default_threads": idle.2, "share_of_idle_1_thread": contended.1 / one.1, "floor": CONTENDED_FLOOR,
+         "load_before": load0, "load_after": load1},
+    ]);
+    if json {
+        println!("{rows}");
+    } else {
+        println!("load average before {load0}, after {load1}");
+        for (name, i) in [("training", 0usize), ("generation", 1)] {
+            let (a, b, c) = [(one.0, idle.0, contended.0), (one.1, idle.1, contended.1)][i];
+            println!(
+                "{name}: {a:.0} tokens/s idle on 1 thread; {b:.0} idle on {t} threads; {c:.0} on {t} threads beside one busy process = {:.0}% of the idle 1-thread figure (floor {:.0}%)",
+                100.0 * c / a,
+                100.0 * CONTENDED_FLOOR,
+                t = idle.2
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

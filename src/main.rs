@@ -22,6 +22,7 @@ mod error;
 mod interrupt;
 mod lab;
 mod output;
+mod threads;
 mod validate;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
@@ -55,6 +56,10 @@ enum BenchWhat {
     Sim,
     /// The transformer (CPU).
     Llm,
+    /// One spinning thread for at most 10 minutes: the busy process of
+    /// `bench llm --contended`.
+    #[value(hide = true)]
+    Busy,
 }
 
 #[derive(Subcommand)]
@@ -142,6 +147,10 @@ enum Cmd {
         /// llm` uses its own fixed counts (5, recompute 2).
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// `bench llm` only: also beside one busy process this command
+        /// starts, against the idle one-thread figures.
+        #[arg(long)]
+        contended: bool,
     },
     /// Print a shell completion script: `entropic completions bash >
     /// ~/.local/share/bash-completion/completions/entropic` (zsh: a `_entropic`
@@ -191,6 +200,20 @@ fn run() -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(code));
         }
     };
+    // the transformer's default thread count: the cores free now
+    // (src/threads.rs), before any thread starts
+    let llm_work = matches!(
+        cli.cmd,
+        Cmd::Llm { .. }
+            | Cmd::Bench {
+                what: BenchWhat::Llm,
+                contended: false,
+                ..
+            }
+    );
+    if llm_work {
+        threads::set_llm_default();
+    }
     match cli.cmd {
         Cmd::Run {
             scenario,
@@ -208,8 +231,18 @@ fn run() -> anyhow::Result<ExitCode> {
         Cmd::Map { args } => cmd_map::run(&args),
         Cmd::Verify { quick, out } => cmd_verify::run(quick, &out),
         Cmd::Stability { args } => cmd_stability::run(&args),
-        Cmd::Bench { what, json, runs } => match what {
+        Cmd::Bench {
+            what,
+            json,
+            runs,
+            contended,
+        } => match what {
+            BenchWhat::Sim if contended => {
+                Err(error::InputError("--contended: only for `bench llm`".into()).into())
+            }
             BenchWhat::Sim => bench::sim(json, runs),
+            BenchWhat::Busy => Ok(bench::busy(600)),
+            BenchWhat::Llm if contended => bench::llm_contended(json),
             BenchWhat::Llm => {
                 let v = entropic_llm::bench::bench_llm(json)?;
                 if json {

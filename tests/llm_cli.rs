@@ -130,3 +130,43 @@ fn keys_reference_lists_every_table() {
     }
     assert!(!s.contains("undocumented"), "{s}");
 }
+
+/// The numbers do not depend on the thread count (the LLM commands choose
+/// it from the free cores when `RAYON_NUM_THREADS` is unset,
+/// src/threads.rs): pretraining gives the same weights and GRPO the same
+/// records, timing fields aside, on 1 and on 2 threads.
+#[test]
+fn llm_numbers_do_not_depend_on_the_thread_count() {
+    let d = tmp("threads");
+    let sc = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/llm-smoke.toml");
+    let mut weights = Vec::new();
+    let mut records = Vec::new();
+    for t in ["1", "2"] {
+        let base = d.join(format!("base{t}"));
+        ok(bin()
+            .env("RAYON_NUM_THREADS", t)
+            .args(["llm", "pretrain", "--config"])
+            .arg(&sc)
+            .arg("--out")
+            .arg(&base)
+            .output()
+            .expect("run"));
+        weights.push(std::fs::read(base.join("model.safetensors")).unwrap());
+        let run = d.join(format!("grpo{t}"));
+        ok(bin()
+            .env("RAYON_NUM_THREADS", t)
+            .args(["llm", "grpo", "--quiet", "--config"])
+            .arg(&sc)
+            .arg("--model")
+            .arg(&base)
+            .arg("--out")
+            .arg(&run)
+            .output()
+            .expect("run"));
+        records
+            .push(entropic_llm::grpo::records_without_timing(&run.join("metrics.jsonl")).unwrap());
+    }
+    assert!(weights[0] == weights[1], "pretrained weights differ");
+    assert!(!records[0].is_empty());
+    assert_eq!(records[0], records[1]);
+}
