@@ -207,12 +207,17 @@ pub fn map_summary(map: &Map, pl: &Placement, pr: Option<&Prediction>) -> String
     s
 }
 
+/// A `--prompts` file as read: prompts, answers when every line has one,
+/// and each prompt's line number.
+type Prompts = (Vec<String>, Option<Vec<String>>, Vec<usize>);
+
 /// Reads a `--prompts` JSONL file: prompts, and answers when every line has one.
-fn read_prompts(path: &Path) -> Result<(Vec<String>, Option<Vec<String>>), InputError> {
+fn read_prompts(path: &Path) -> Result<Prompts, InputError> {
     let file = path.display();
     let text = std::fs::read_to_string(path)
         .map_err(|e| InputError(format!("{file}: cannot read: {e}")))?;
     let (mut prompts, mut answers, mut all) = (Vec::new(), Vec::new(), true);
+    let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -226,6 +231,7 @@ fn read_prompts(path: &Path) -> Result<(Vec<String>, Option<Vec<String>>), Input
             ))
         })?;
         prompts.push(p.to_string());
+        lines.push(i + 1);
         match v.get("answer") {
             Some(serde_json::Value::String(a)) => answers.push(a.clone()),
             Some(serde_json::Value::Number(n)) => answers.push(n.to_string()),
@@ -235,7 +241,7 @@ fn read_prompts(path: &Path) -> Result<(Vec<String>, Option<Vec<String>>), Input
     if prompts.is_empty() {
         return Err(InputError(format!("{file}: empty dataset: no prompts")));
     }
-    Ok((prompts, all.then_some(answers)))
+    Ok((prompts, all.then_some(answers), lines))
 }
 
 /// The human-readable summary of a diagnosis.
@@ -331,7 +337,21 @@ pub fn run(a: DiagnoseArgs) -> anyhow::Result<ExitCode> {
         .and_then(|v| serde_json::from_value(v.clone()).ok())
         .unwrap_or_default();
     let (prompts, answers) = match given {
-        Some(x) => x,
+        Some((prompts, answers, lines)) => {
+            // a tokenizer without byte fallback drops what it cannot
+            // encode: refuse the file rather than measure other prompts
+            for (p, line) in prompts.iter().zip(lines) {
+                if let Some(ch) = ck.tok.first_unencodable(p)? {
+                    return Err(InputError(format!(
+                        "{}: line {line}: character {ch:?} cannot be encoded by {} (no byte fallback)",
+                        a.prompts.as_deref().unwrap_or(Path::new("")).display(),
+                        a.model.join("tokenizer.json").display()
+                    ))
+                    .into());
+                }
+            }
+            (prompts, answers)
+        }
         None => {
             let probs = problem_set(&ck.task, a.task.as_deref(), a.problems)?;
             (

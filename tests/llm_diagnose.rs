@@ -145,8 +145,12 @@ fn diagnose_text_summary_is_readable_and_repeatable() {
     assert_eq!(t, String::from_utf8_lossy(&b.stdout));
 }
 
+/// Exit 2 with one line naming the file: a missing or malformed `--map`,
+/// `--samples 0`, an `--svg` in a missing folder, a missing checkpoint
+/// folder, corrupt safetensors, another architecture, and a prompt with a
+/// character the character tokenizer (no byte fallback) cannot encode.
 #[test]
-fn diagnose_refuses_bad_map_and_zero_samples() {
+fn diagnose_refuses_bad_input_with_exit_2_before_work() {
     let d = tmp("diagnose-bad");
     let missing = d.join("none.json");
     expect_input(
@@ -161,6 +165,61 @@ fn diagnose_refuses_bad_map_and_zero_samples() {
         "empty-map.json: no cell",
     );
     expect_input(diagnose(&["--samples", "0"]), "--samples");
+    // issue 13's bad checkpoints: missing folder, corrupt weights, another
+    // architecture; and a prompt the character tokenizer cannot encode
+    let none = d.join("no-model");
+    let run = |model: &Path, prompts: &Path| {
+        bin()
+            .args(["llm", "diagnose", "--model"])
+            .arg(model)
+            .arg("--prompts")
+            .arg(prompts)
+            .args(["--samples", "1", "--max-new-tokens", "1"])
+            .output()
+            .unwrap()
+    };
+    let good_prompts = fixture().join("prompts.jsonl");
+    expect_input(run(&none, &good_prompts), "no-model");
+    let corrupt = d.join("corrupt");
+    std::fs::create_dir(&corrupt).unwrap();
+    for f in ["config.json", "tokenizer.json", "tokenizer_config.json"] {
+        std::fs::copy(fixture().join(f), corrupt.join(f)).unwrap();
+    }
+    let w = std::fs::read(fixture().join("model.safetensors")).unwrap();
+    std::fs::write(corrupt.join("model.safetensors"), &w[..1000]).unwrap();
+    expect_input(run(&corrupt, &good_prompts), "model.safetensors");
+    let llama = d.join("llama");
+    std::fs::create_dir(&llama).unwrap();
+    for f in [
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "model.safetensors",
+    ] {
+        std::fs::copy(fixture().join(f), llama.join(f)).unwrap();
+    }
+    let cfg = std::fs::read_to_string(fixture().join("config.json"))
+        .unwrap()
+        .replace("\"qwen2\"", "\"llama\"")
+        .replace("Qwen2ForCausalLM", "LlamaForCausalLM");
+    write(&llama, "config.json", &cfg);
+    expect_input(run(&llama, &good_prompts), "llama");
+    let chars = Path::new(env!("CARGO_MANIFEST_DIR")).join("llm/tests/fixtures/tied-old");
+    let accented = write(
+        &d,
+        "accented.jsonl",
+        "{\"prompt\": \"1+2=\"}\n{\"prompt\": \"1+é=\"}\n",
+    );
+    expect_input(
+        run(&chars, &accented),
+        "accented.jsonl: line 2: character 'é'",
+    );
+    // the byte-level BPE encodes it (its prompts include é and ü)
+    let text = std::fs::read_to_string(&good_prompts).unwrap();
+    assert!(text.lines().any(|l| {
+        serde_json::from_str::<Value>(l).unwrap()["prompt"]
+            .as_str()
+            .is_some_and(|p| p.contains('é'))
+    }));
     let no_dir = d.join("no/such/h.svg");
     expect_input(diagnose(&["--svg", no_dir.to_str().unwrap()]), "--svg");
 }
