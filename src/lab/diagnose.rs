@@ -449,7 +449,7 @@ pub fn predict(
             };
             match tune::recommend(&fit, &ds) {
                 Ok(r) => gains.recommendation = Some(r),
-                Err(e) => gains.refused = Some(e.to_string()),
+                Err(e) => gains.refused = Some(format!("tune's gain search refuses: {e}")),
             }
         }
     }
