@@ -23,6 +23,17 @@ docs/hf-compat.md for the venv). It does two things:
    entropic's in `cargo test` (no torch needed there). Each fixture is also
    run through (1) here.
 
+3. **A BPE fixture** (`bpe-small`, written with the others): a byte-level
+   BPE tokenizer trained by the `tokenizers` library on a few hundred lines
+   of generated worked arithmetic, with BOS added by its post-processor (the
+   config has `bos_token_id`, so `AutoTokenizer` gives the ids the model
+   expects), saved with `save_pretrained` beside a random Qwen2 of its
+   vocabulary. Its `expected.json` also holds, for each line of
+   `prompts.jsonl`, the ids `AutoTokenizer` gives (BOS included) and the
+   entropy and top probability of transformers' next-token distribution at
+   T = 1 after the prompt: `tests/llm_diagnose.rs` checks `entropic llm
+   diagnose --max-new-tokens 1` against them.
+
 Writes a Markdown summary to `--report` (default reports/hf-compat.md).
 
     python scripts/hf-check.py --bin target/release/entropic \
@@ -169,6 +180,135 @@ def write_fixture(root, name, tied, old_layout, tokenizer_dir, seed):
     return d
 
 
+BPE_VOCAB = 320
+QWEN2_SPLIT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+LM_HEAD_SCALE = 4.0
+PROMPTS = ["12+34=", "7*8=", "Compute 45-19. ", "Solve: 3+4*2 = ", "9+9=", "Q: 123+456?", "  tabs\tand spaces 0", "é ünïcode 7+1="]
+
+
+def bpe_corpus(n, seed):
+    """Generated worked arithmetic, a few hundred lines (deterministic)."""
+    import random
+
+    r = random.Random(seed)
+    words = ["Compute", "Solve", "Add", "So", "the", "answer", "is", "first", "then", "carry", "Q:", "A:"]
+    out = []
+    for _ in range(n):
+        a, b = r.randint(0, 999), r.randint(0, 999)
+        op = r.choice("+-*")
+        v = {"+": a + b, "-": a - b, "*": a * b}[op]
+        lead = " ".join(r.choice(words) for _ in range(r.randint(1, 4)))
+        out.append(f"{lead} {a}{op}{b}= {v}. So the answer is {v}.")
+    return out
+
+
+def write_bpe_fixture(root, seed):
+    """Random Qwen2 + byte-level BPE with a BOS post-processor (see the doc)."""
+    from tokenizers import Regex, Tokenizer as RawTok, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    d = os.path.join(root, "bpe-small")
+    if os.path.exists(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    # Qwen2's own pre-tokenizer (digits one by one) and NFC: transformers 5
+    # loads any `model_type: qwen2` tokenizer as `Qwen2Tokenizer`, which
+    # rebuilds these two parts, so a tokenizer.json with others would give
+    # `AutoTokenizer` other ids than the file (and than entropic)
+    raw = RawTok(models.BPE())
+    raw.normalizer = normalizers.NFC()
+    raw.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(QWEN2_SPLIT), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    raw.decoder = decoders.ByteLevel()
+    # `<|endoftext|>` is Qwen2's end of text (Qwen2Tokenizer adds it when
+    # missing); `<s>` is the BOS the config names
+    specials = ["<|endoftext|>", "<s>"]
+    trainer = trainers.BpeTrainer(
+        vocab_size=BPE_VOCAB,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    raw.train_from_iterator(bpe_corpus(400, seed), trainer=trainer)
+    bos, eos = raw.token_to_id("<s>"), raw.token_to_id("<|endoftext|>")
+    pad = eos
+    raw.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", bos)]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=raw, bos_token="<s>", eos_token="<|endoftext|>", pad_token="<|endoftext|>"
+    )
+    fast.save_pretrained(d)
+    vocab = raw.get_vocab_size(with_added_tokens=True)
+    cfg = Qwen2Config(
+        vocab_size=vocab,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=64,
+        rms_norm_eps=1e-6,
+        tie_word_embeddings=False,
+        bos_token_id=bos,
+        eos_token_id=eos,
+        pad_token_id=pad,
+    )
+    torch.manual_seed(seed)
+    model = Qwen2ForCausalLM(cfg)
+    randomise(model, seed)
+    # a sharper head than `randomise` gives, so that some next-token
+    # distributions are peaked (HP tokens above τ = 0.95) and others flat
+    with torch.no_grad():
+        model.lm_head.weight.mul_(LM_HEAD_SCALE)
+    model.save_pretrained(d, safe_serialization=True)
+    at = AutoTokenizer.from_pretrained(d)
+    assert len(at) == vocab, f"AutoTokenizer has {len(at)} tokens, the model {vocab}"
+    ids = at(TEXT)["input_ids"]
+    assert ids[0] == bos, "the post-processor did not add BOS"
+    for t in [TEXT] + PROMPTS:
+        assert at(t)["input_ids"] == [bos] + raw.encode(t, add_special_tokens=False).ids, t
+    logits = theirs(d, ids)
+    m = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32)
+    m.eval()
+    prompts = []
+    with open(os.path.join(d, "prompts.jsonl"), "w") as f:
+        for p in PROMPTS:
+            f.write(json.dumps({"prompt": p}) + "\n")
+            pid = at(p)["input_ids"]
+            with torch.no_grad():
+                z = m(torch.tensor([pid])).logits[0, -1].double()
+            lp = torch.log_softmax(z, dim=-1)
+            prompts.append(
+                {
+                    "prompt": p,
+                    "ids": pid,
+                    "entropy_next": float(-(lp.exp() * lp).sum()),
+                    "p_top_next": float(lp.exp().max()),
+                }
+            )
+    json.dump(
+        {
+            "text": TEXT,
+            "ids": ids,
+            "logits": logits,
+            "prompts": prompts,
+            "temperature": 1.0,
+            "transformers": transformers.__version__,
+            "torch": torch.__version__,
+            "tokenizers": __import__("tokenizers").__version__,
+        },
+        open(os.path.join(d, "expected.json"), "w"),
+    )
+    return d
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", default="target/release/entropic")
@@ -190,6 +330,8 @@ def main():
         ):
             d = write_fixture(a.write_fixtures, name, tied, old, src, seed=i + 1)
             results.append(("transformers → entropic", check_dir(a.bin, d, TEXT)))
+        d = write_bpe_fixture(a.write_fixtures, seed=3)
+        results.append(("transformers → entropic", check_dir(a.bin, d, TEXT)))
     ok = all(r["logits_ok"] and r["tokenizer_ids_equal"] for _, r in results)
     lines = [
         "# Hugging Face compatibility (manual check)",

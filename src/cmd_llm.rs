@@ -4,11 +4,11 @@
 // `!(x > 0.0)` is used on purpose: it also rejects NaN.
 #![allow(clippy::neg_cmp_op_on_partial_ord, clippy::nonminimal_bool)]
 use crate::cmd_selftest::SelftestArgs;
+use crate::device_args::DeviceArgs;
 use crate::error::InputError;
 use crate::lab::validate::{validate, Preset, ValidateOptions};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::Subcommand;
 use entropic_llm::checkpoint::{self, stop_tokens};
-use entropic_llm::device::{self, DeviceChoice, Precision};
 use entropic_llm::eval::{entropy_probe, evaluate, problem_set};
 use entropic_llm::grpo;
 use entropic_llm::pretrain::{pretrain, EvalConfig, LlmScenario};
@@ -136,47 +136,6 @@ pub enum LlmCommand {
         #[arg(long, requires = "json")]
         logits: bool,
     },
-}
-
-/// `--device`: where the model runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DeviceArg {
-    Cpu,
-    /// CUDA GPU 0 (needs a binary built with the `cuda` feature).
-    Cuda,
-}
-
-/// `--dtype`: the precision of weights and activations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DtypeArg {
-    F32,
-    /// bfloat16 (CUDA only).
-    Bf16,
-}
-
-/// Where and in which precision a model runs.
-#[derive(Debug, Clone, Args)]
-pub struct DeviceArgs {
-    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
-    pub device: DeviceArg,
-    #[arg(long, value_enum, default_value_t = DtypeArg::F32)]
-    pub dtype: DtypeArg,
-}
-
-impl DeviceArgs {
-    /// The candle device and dtype ([`device::resolve`]): `bf16` on the CPU
-    /// and CUDA that cannot be opened are input errors.
-    pub fn resolve(&self) -> entropic_llm::Result<(candle_core::Device, candle_core::DType)> {
-        let d = match self.device {
-            DeviceArg::Cpu => DeviceChoice::Cpu,
-            DeviceArg::Cuda => DeviceChoice::Cuda(0),
-        };
-        let p = match self.dtype {
-            DtypeArg::F32 => Precision::F32,
-            DtypeArg::Bf16 => Precision::Bf16,
-        };
-        device::resolve(d, p)
-    }
 }
 
 fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {

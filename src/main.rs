@@ -18,6 +18,7 @@ mod cmd_selftest;
 mod cmd_stability;
 mod cmd_tune;
 mod cmd_verify;
+mod device_args;
 mod error;
 mod interrupt;
 mod lab;

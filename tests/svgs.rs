@@ -562,3 +562,44 @@ fn map_heatmaps_have_title_axes_and_the_grid_values() {
         }
     }
 }
+
+/// `entropic llm diagnose --svg` on the transformers-written BPE fixture:
+/// the per-token entropy histogram has a title, both axis labels (the
+/// x axis in nats), a legend naming the HP and the other tokens, and one
+/// line per class in the legend's colours.
+#[test]
+fn diagnose_histogram_has_title_axes_and_both_classes() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("llm/tests/fixtures/bpe-small");
+    let dir = entropic_sim::scratch::Scratch::created("diagnose-svg");
+    let svg = dir.join("h.svg");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_entropic"))
+        .args(["llm", "diagnose", "--model"])
+        .arg(&fixture)
+        .arg("--prompts")
+        .arg(fixture.join("prompts.jsonl"))
+        .args(["--samples", "4", "--max-new-tokens", "6", "--svg"])
+        .arg(&svg)
+        .output()
+        .expect("run diagnose");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&svg).expect("read svg");
+    let s = parse(&text);
+    let missing = missing_title_and_axis_labels(&s);
+    assert!(missing.is_empty(), "{missing:?}");
+    assert!(
+        s.texts.iter().any(|t| t.3.contains("(nats)")),
+        "no axis in nats"
+    );
+    for key in ["HP tokens, τ = 0.95", "other tokens"] {
+        assert!(s.texts.iter().any(|t| t.3 == key), "no legend entry {key}");
+    }
+    let mut colours: Vec<&str> = s
+        .polylines
+        .iter()
+        .filter(|(c, _, pts)| c != "#000000" && pts.len() > 4)
+        .map(|(c, _, _)| c.as_str())
+        .collect();
+    colours.sort();
+    colours.dedup();
+    assert_eq!(colours.len(), 2, "drawn classes: {colours:?}");
+}

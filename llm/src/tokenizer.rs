@@ -101,6 +101,43 @@ impl Tok {
         Ok(enc.get_ids().to_vec())
     }
 
+    /// The first character of `text` that no token of its encoding covers
+    /// (by the encoding's offsets into `text`) other than the model's
+    /// unknown token, whitespace excepted (a pre-tokenizer may drop it): a
+    /// character the tokenizer cannot encode, which a tokenizer without
+    /// byte fallback turns into its unknown token or drops silently.
+    /// `None` when every character is covered.
+    pub fn first_unencodable(&self, text: &str) -> Result<Option<char>> {
+        let enc = self
+            .inner
+            .encode(text, false)
+            .map_err(|source| LlmError::Tokenizer {
+                what: "encode".into(),
+                source,
+            })?;
+        use tokenizers::models::ModelWrapper;
+        let unk_name = match self.inner.get_model() {
+            ModelWrapper::BPE(b) => b.unk_token.clone(),
+            ModelWrapper::WordPiece(w) => Some(w.unk_token.clone()),
+            ModelWrapper::WordLevel(w) => Some(w.unk_token.clone()),
+            ModelWrapper::Unigram(_) => None,
+        };
+        let unk = unk_name.and_then(|t| self.inner.token_to_id(&t));
+        let mut covered = vec![false; text.len()];
+        for (&(a, b), &id) in enc.get_offsets().iter().zip(enc.get_ids()) {
+            if Some(id) == unk {
+                continue;
+            }
+            for c in covered.iter_mut().take(b.min(text.len())).skip(a) {
+                *c = true;
+            }
+        }
+        Ok(text
+            .char_indices()
+            .find(|(i, ch)| !ch.is_whitespace() && !covered[*i])
+            .map(|(_, ch)| ch))
+    }
+
     /// Text of `ids`, special tokens skipped.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
         self.inner
@@ -124,5 +161,21 @@ impl Tok {
     /// Vocabulary size including added tokens.
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The character tokenizer has no byte fallback: a character outside
+    /// its alphabet becomes the unknown token, and is found.
+    #[test]
+    fn unencodable_characters_are_found() {
+        let t = Tok::char_level().unwrap();
+        assert_eq!(t.first_unencodable("12+3=15").unwrap(), None);
+        assert_eq!(t.first_unencodable("1+é=2").unwrap(), Some('é'));
+        // and it is indeed encoded as the unknown token
+        assert!(t.encode("1+é=2").unwrap().contains(&t.id(UNK).unwrap()));
     }
 }

@@ -6,7 +6,11 @@
 //! fixed text. `untied-current` keeps the config exactly as transformers
 //! wrote it (`rope_parameters`, `sliding_window: null`); `tied-old` has
 //! tied embeddings and the old config layout (top-level `rope_theta`,
-//! integer `sliding_window`).
+//! integer `sliding_window`). `bpe-small` has a byte-level BPE tokenizer
+//! trained by the `tokenizers` library with Qwen2's pre-tokenizer and a
+//! post-processor that adds BOS; its `expected.json` also gives the ids
+//! transformers' `AutoTokenizer` produces for each prompt of its
+//! `prompts.jsonl` (BOS included), which entropic must reproduce.
 
 use candle_core::{DType, Device, Tensor};
 use entropic_llm::checkpoint;
@@ -17,6 +21,14 @@ struct Expected {
     ids: Vec<u32>,
     logits: Vec<Vec<f32>>,
     transformers: String,
+    #[serde(default)]
+    prompts: Vec<PromptIds>,
+}
+
+#[derive(serde::Deserialize)]
+struct PromptIds {
+    prompt: String,
+    ids: Vec<u32>,
 }
 
 fn check(name: &str) {
@@ -28,6 +40,17 @@ fn check(name: &str) {
     )
     .expect("parse expected.json");
     let ck = checkpoint::load(&dir, &Device::Cpu, DType::F32).expect("load fixture");
+    // entropic's prompt ids: the config's BOS, then the text without
+    // special tokens (as `diagnose`, `eval` and GRPO build them)
+    let bos = ck.model.config().bos_token_id;
+    for p in &exp.prompts {
+        let ours: Vec<u32> = bos
+            .iter()
+            .copied()
+            .chain(ck.tok.encode(&p.prompt).unwrap())
+            .collect();
+        assert_eq!(ours, p.ids, "{name}: ids of {:?}", p.prompt);
+    }
     let l = exp.ids.len();
     let ids = Tensor::from_vec(exp.ids.clone(), (1, l), &Device::Cpu).unwrap();
     let mask = Tensor::ones((1, l), DType::U32, &Device::Cpu).unwrap();
@@ -66,4 +89,29 @@ fn transformers_checkpoint_current_layout_untied_gives_same_logits() {
 #[test]
 fn transformers_checkpoint_old_layout_tied_gives_same_logits() {
     check("tied-old");
+}
+
+#[test]
+fn transformers_checkpoint_with_bpe_tokenizer_gives_same_ids_and_logits() {
+    check("bpe-small");
+}
+
+/// The BPE fixture's checks are not vacuous: it has prompts, and its
+/// tokenizer merges (fewer ids than bytes) and adds BOS in transformers.
+#[test]
+fn bpe_fixture_has_merged_prompts_with_bos() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bpe-small");
+    let exp: Expected =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let ck = checkpoint::load(&dir, &Device::Cpu, DType::F32).unwrap();
+    let bos = ck
+        .model
+        .config()
+        .bos_token_id
+        .expect("config has bos_token_id");
+    assert!(exp.prompts.len() >= 4);
+    assert!(exp.prompts.iter().all(|p| p.ids.first() == Some(&bos)));
+    let bytes: usize = exp.prompts.iter().map(|p| p.prompt.len()).sum();
+    let ids: usize = exp.prompts.iter().map(|p| p.ids.len() - 1).sum();
+    assert!(ids < bytes, "{ids} ids for {bytes} bytes: no merge");
 }

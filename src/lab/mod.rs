@@ -5,8 +5,10 @@
 //! here, above both, and the command modules of the binary call it.
 //!
 //! - [`map`]: `entropic map` (the regime map).
+//! - [`diagnose`]: `entropic llm diagnose`'s place on the map and its prediction.
 //! - [`validate`]: `entropic llm validate` (toy and LLM arms side by side).
 //! - [`tune`]: `entropic tune validate` (identify, recommend, run, compare).
+pub mod diagnose;
 pub mod map;
 pub mod tune;
 pub mod validate;
