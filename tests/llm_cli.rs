@@ -124,7 +124,7 @@ fn keys_reference_lists_every_table() {
         "`pretrain.lr`",
         "`eval.k`",
         "`grpo.group_size`",
-        "`validate.target_fraction`",
+        "`validate.twin_seeds`",
     ] {
         assert!(s.contains(k), "{k} missing");
     }

@@ -370,7 +370,8 @@ fn validate_llm_half_without_a_probe_run_exits_2_naming_the_command() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("no probe/metrics.jsonl") && err.contains("llm validate --preset cpu"),
+        err.contains("no alpha+1/seed-0/metrics.jsonl")
+            && err.contains("llm validate --preset cpu"),
         "{err}"
     );
     // nothing half-written: the report is only written once both halves ran

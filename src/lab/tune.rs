@@ -7,7 +7,7 @@
 //! are shared with `entropic tune identify --plot`. (Just over 600 lines:
 //! the toy and LLM halves share the comparison, the plots and the report.)
 use crate::error::InputError;
-use crate::lab::validate::{arm_config, read_records, Preset, PresetFile};
+use crate::lab::validate::{arm_config, arms, read_records, run_dir, Preset, PresetFile};
 use anyhow::Context;
 use entropic_llm::grpo::{resume, GrpoTrainer};
 use entropic_proofs::ident_power::{self, DesignKind, GainEstimate, TimePlant};
@@ -495,12 +495,13 @@ fn plot_closed_loop(
     Ok(())
 }
 
-/// The LLM half of `tune validate`: identify the plant from the probe arm
-/// of a finished `entropic llm validate --preset cpu` folder `run`,
-/// recommend PI gains for the cpu preset's target with the preset's α
-/// clip, run the `pi-on` arm again with those gains into `run/tuned/`
-/// (deleted first: the run is deterministic), and compare prediction
-/// with measurement, beside the official gains' `pi-on` arm.
+/// The LLM half of `tune validate`: identify the plant from the `alpha+1`
+/// arm's seed 0 and its plain twin (`grpo` seed 0) of a finished `entropic
+/// llm validate --preset cpu` folder `run` (paired estimator), recommend
+/// PI gains for that arm's target (half of H0) with the preset's α clip,
+/// run the `pi-official@half` arm again with those gains into `run/tuned/`
+/// (deleted first: the run is deterministic), and compare prediction with
+/// measurement, beside the official gains' `pi-official@half` arm.
 ///
 /// The settling band is 0.1 × target, not docs/design.md §8's max(0.05, 0.1 ·
 /// target): the tiny model's token-mean entropy is ~0.07 nats, below
@@ -508,11 +509,11 @@ fn plot_closed_loop(
 /// settled at step 0. The same band is used for prediction and
 /// measurement.
 fn llm_half(a: &TuneValidateOptions, run: &Path, svg_dir: &Path) -> anyhow::Result<String> {
-    let probe_dir = run.join("probe");
+    let probe_dir = run_dir(run, "alpha+1", 0);
     let probe_log = probe_dir.join("metrics.jsonl");
     if !probe_log.exists() {
         return Err(input(format!(
-            "--llm {}: no probe/metrics.jsonl; run `entropic llm validate --preset cpu --out {}` first",
+            "--llm {}: no alpha+1/seed-0/metrics.jsonl; run `entropic llm validate --preset cpu --out {}` first",
             run.display(),
             run.display()
         )));
@@ -537,18 +538,17 @@ fn llm_half(a: &TuneValidateOptions, run: &Path, svg_dir: &Path) -> anyhow::Resu
         nan_rows: 0,
     };
     let mut o = format!(
-        "## LLM half\n\nProbe: `{}` (base `{}`), target {target:.4} nats (the preset's {} × the base's initial entropy). \
+        "## LLM half\n\nProbe: `{}` (constant α = +1, base `{}`), target {target:.4} nats (half of the base's initial entropy). \
          Settling band 0.1 × target = {:.2e} nats for prediction and measurement (docs/design.md §8's 0.05-nat floor exceeds \
          this model's whole entropy range, so every run would count as settled at step 0).\n\n",
         probe_log.display(),
         st.base,
-        pf.validate.target_fraction,
         0.1 * target
     );
-    // The preset's `grpo` arm is the probe's plain twin (same seed and RNG
-    // streams, α = 0): the paired estimator when its log is there.
+    // `grpo` seed 0 is the probe's plain twin (same seed and keyed draws,
+    // α = 0): the paired estimator when its log is there.
     let twin = plain_twin(
-        &run.join("grpo").join("metrics.jsonl"),
+        &run_dir(run, "grpo", 0).join("metrics.jsonl"),
         series.entropy.len(),
     )?;
     let (id, est) = match identify(&series, twin.as_ref()) {
@@ -587,7 +587,12 @@ fn llm_half(a: &TuneValidateOptions, run: &Path, svg_dir: &Path) -> anyhow::Resu
         }
     };
     o += &rec_section("LLM", &spec, &rec);
-    let mut cfg = arm_config(&pf.grpo, &pf.validate, "pi-on", target)?;
+    let official_arm = arms(1)
+        .into_iter()
+        .find(|a| a.spec.name == "pi-official@half")
+        .ok_or_else(|| anyhow::anyhow!("no pi-official@half arm"))?;
+    // the arm's target is half of H0, so H0 = 2 × the probe's target
+    let mut cfg = arm_config(&pf.grpo, &pf.validate, &official_arm, 2.0 * target, 0)?;
     cfg.control.kp = rec.kp;
     cfg.control.ki = rec.ki;
     let out = run.join("tuned");
@@ -608,7 +613,7 @@ fn llm_half(a: &TuneValidateOptions, run: &Path, svg_dir: &Path) -> anyhow::Resu
     )?;
     tr.run(None, &mut |_| {})?;
     let tuned = read_records(&out.join("metrics.jsonl"))?;
-    let official = read_records(&run.join("pi-on").join("metrics.jsonl"))?;
+    let official = read_records(&run_dir(run, "pi-official@half", 0).join("metrics.jsonl"))?;
     let band = 0.1 * target;
     let steps = cfg.grpo.steps;
     let mut off_ctl = cfg.control.clone();
@@ -626,7 +631,7 @@ fn llm_half(a: &TuneValidateOptions, run: &Path, svg_dir: &Path) -> anyhow::Resu
             band,
         )?,
         compare_records(
-            "official (pi-on arm)",
+            "official (pi-official@half arm)",
             official,
             &off_ctl,
             steps,
@@ -646,7 +651,7 @@ fn llm_half(a: &TuneValidateOptions, run: &Path, svg_dir: &Path) -> anyhow::Resu
         cfg.control.alpha_max,
     )?;
     o += &format!(
-        "## LLM: validation (closed loop: {steps} steps, the cpu preset's `pi-on` arm with the gains set, into `{}`)\n\n",
+        "## LLM: validation (closed loop: {steps} steps, the cpu preset's `pi-official@half` arm with the gains set, into `{}`)\n\n",
         out.display()
     );
     o += &comparison_table(&rows);

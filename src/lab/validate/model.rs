@@ -1,10 +1,12 @@
 //! The options of one validation and what each side produced, shared by
 //! the run and report steps.
 
-use entropic_sim::metrics::Record;
 use std::path::PathBuf;
 
+use super::design::Design;
+use super::measure::LlmCell;
 use super::preset::Preset;
+use super::scoring::Scorecard;
 
 /// Options of one `entropic llm validate` call.
 #[derive(Debug, Clone)]
@@ -20,23 +22,16 @@ pub struct ValidateOptions {
     pub quiet: bool,
 }
 
-/// What one side (toy or LLM) produced: per-arm records, the probe, targets.
-#[derive(Debug, Clone)]
-pub struct Side {
-    pub initial_entropy: f64,
-    pub target: f64,
-    /// `(arm, records)` in [`ARMS`](super::preset::ARMS) order.
-    pub arms: Vec<(String, Vec<Record>)>,
-    pub probe: Vec<Record>,
-}
-
 /// The paths and figures a validation wrote.
 #[derive(Debug, Clone)]
 pub struct ValidateOutcome {
     pub report: PathBuf,
-    /// Both sides' records (read by the tests; the command prints the path).
+    /// The LLM measured as a map cell, the scorecard and the design (read
+    /// by the tests; the command prints the path).
     #[allow(dead_code)]
-    pub llm: Side,
+    pub cell: LlmCell,
     #[allow(dead_code)]
-    pub toy: Side,
+    pub scorecard: Scorecard,
+    #[allow(dead_code)]
+    pub design: Design,
 }

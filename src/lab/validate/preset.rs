@@ -7,17 +7,8 @@ use anyhow::{Context, Result};
 use entropic_llm::device::{DeviceChoice, Precision};
 use entropic_llm::grpo::config::GrpoFile;
 use entropic_llm::pretrain::LlmScenario;
+use entropic_sim::control::Method;
 use serde::{Deserialize, Serialize};
-
-/// The compared arms, in report order (the probe is run besides them).
-pub const ARMS: [&str; 6] = [
-    "grpo",
-    "p-on",
-    "pi-on",
-    "p-off",
-    "pi-off",
-    "adaptive-entropy",
-];
 
 /// A preset: which embedded scenario file drives the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
@@ -55,19 +46,17 @@ impl Preset {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValidateParams {
-    /// `H_tar = target_fraction · H0` on each side.
-    pub target_fraction: f64,
-    /// Prompts of the rollout that measures `H0`.
-    pub entropy_prompts: usize,
-    /// `lag` of the off-policy arms (≥ 2).
-    pub off_lag: usize,
-    /// The LLM probe's α schedule `[[steps, alpha], ...]`; its run has the
-    /// schedule's total steps.
-    pub probe: Vec<(usize, f64)>,
-    /// Steps of every toy arm.
-    pub toy_steps: usize,
-    /// The toy probe's α schedule (run for `toy_steps`).
-    pub toy_probe: Vec<(usize, f64)>,
+    /// Most seeds of each twin arm (`grpo`, `alpha-1`, `alpha+1`); the
+    /// design uses the fewest seeds up to this that reach a detectable gain
+    /// below the drift, or all of them (labelled `undetermined` in advance).
+    pub twin_seeds: usize,
+    /// Minibatches per rollout batch of the off-policy arms (the authors'
+    /// definition: π_old recomputed once per batch, then several updates).
+    pub off_minibatches: usize,
+    /// Validation-split prompts of the base model's diagnosis.
+    pub diagnose_prompts: usize,
+    /// Completions per prompt of the diagnosis.
+    pub diagnose_samples: usize,
     /// `cpu` (default), `cuda` or `cuda:N`.
     #[serde(default)]
     pub device: DeviceChoice,
@@ -80,46 +69,32 @@ pub struct ValidateParams {
 /// struct's order; a test checks that they are the struct's keys).
 pub const VALIDATE_KEYS: &[(&str, &str, &str, &str, &str)] = &[
     (
-        "target_fraction",
-        "float",
+        "twin_seeds",
+        "integer",
         "required",
-        "(0, 1)",
-        "`H_tar = target_fraction · H0` on each side.",
+        "1..=16",
+        "Most seeds of each twin arm (`grpo`, `alpha-1`, `alpha+1`); the design uses the fewest that reach a detectable gain below the drift, else all (labelled `undetermined` in advance).",
     ),
     (
-        "entropy_prompts",
+        "off_minibatches",
+        "integer",
+        "required",
+        ">= 2, <= grpo.batch_prompts",
+        "Minibatches per rollout batch of the off-policy arms (π_old recomputed once per batch).",
+    ),
+    (
+        "diagnose_prompts",
         "integer",
         "required",
         ">= 1",
-        "Prompts of the rollout that measures `H0`.",
+        "Validation-split prompts of the base model's diagnosis.",
     ),
     (
-        "off_lag",
-        "integer",
-        "required",
-        ">= 2",
-        "`lag` of the off-policy arms.",
-    ),
-    (
-        "probe",
-        "array",
-        "required",
-        "[[steps, α], ...], ≥ 1 step, α finite",
-        "The LLM probe's α schedule; its run has the schedule's total steps.",
-    ),
-    (
-        "toy_steps",
+        "diagnose_samples",
         "integer",
         "required",
         ">= 1",
-        "Steps of every toy arm.",
-    ),
-    (
-        "toy_probe",
-        "array",
-        "required",
-        "[[steps, α], ...], α finite",
-        "The toy probe's α schedule (run for `toy_steps`).",
+        "Completions per prompt of the diagnosis.",
     ),
     (
         "device",
@@ -184,37 +159,42 @@ impl PresetFile {
         })?;
         scenario.validate(file)?;
         let grpo = GrpoFile::parse_reserialised(file, &rest)?;
-        let f = validate.target_fraction;
-        if !(f > 0.0 && f < 1.0) {
+        let v = &validate;
+        if !(1..=16).contains(&v.twin_seeds) {
             return Err(bad(format!(
-                "key `validate.target_fraction`: must be in (0, 1) (got {f})"
+                "key `validate.twin_seeds`: must be in 1..=16 (got {})",
+                v.twin_seeds
             ))
             .into());
         }
-        if validate.off_lag < 2 {
+        let bp = grpo.grpo.batch_prompts;
+        if v.off_minibatches < 2 || v.off_minibatches > bp {
             return Err(bad(format!(
-                "key `validate.off_lag`: must be at least 2 (got {})",
-                validate.off_lag
+                "key `validate.off_minibatches`: must be in 2..={bp} (grpo.batch_prompts; got {})",
+                v.off_minibatches
             ))
             .into());
         }
-        if validate.entropy_prompts == 0 || validate.toy_steps == 0 {
+        if v.diagnose_prompts == 0 || v.diagnose_samples == 0 {
             return Err(bad(
-                "keys `validate.entropy_prompts`, `validate.toy_steps`: must be at least 1".into(),
+                "keys `validate.diagnose_prompts`, `validate.diagnose_samples`: must be at least 1"
+                    .into(),
             )
             .into());
         }
-        if validate.probe.iter().map(|p| p.0).sum::<usize>() == 0 {
-            return Err(bad("key `validate.probe`: needs at least one step".into()).into());
+        let (steps, every) = (grpo.grpo.steps, grpo.grpo.val_every);
+        if every == 0 || !steps.is_multiple_of(every) || steps / every < 4 {
+            return Err(bad(format!(
+                "key `grpo.val_every`: the validation measures every arm's entropy on a grid of \
+                 states, so it must divide `grpo.steps` ({steps}) at least 4 times (got {every})"
+            ))
+            .into());
         }
-        if validate
-            .probe
-            .iter()
-            .chain(&validate.toy_probe)
-            .any(|p| !p.1.is_finite())
-        {
+        if grpo.control.method != Method::Entropic {
             return Err(bad(
-                "keys `validate.probe`, `validate.toy_probe`: α must be finite".into(),
+                "key `control.method`: the preset's `[control]` is the PI arms' law and must be \
+                 \"entropic\""
+                    .into(),
             )
             .into());
         }

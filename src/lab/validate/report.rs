@@ -1,94 +1,49 @@
-//! `llm-validation.md` and its SVGs: the per-arm figures of both sides
-//! beside the settling their identified plants predict, the plants, and
-//! plain statements of what is seen.
+//! `llm-validation.md`, `llm-validation.json` and the SVGs: the base's
+//! composition, the prediction written before the arms, the twins'
+//! design, each arm's figures and outcome, the identified gain and drift,
+//! and the scorecard (docs/llm-validation.md).
 
-use super::arms::{arm_config, clip_of};
-use super::model::Side;
-use super::preset::{Preset, PresetFile, ValidateParams};
-use super::scoring::{arm_delay, identify_side, predicted_settling, Plant, REL_BAND};
+use super::arms::LlmArm;
+use super::design::Design;
+use super::measure::LlmCell;
+use super::prediction::Predicted;
+use super::preset::{Preset, PresetFile};
+use super::scoring::Scorecard;
+use crate::lab::map::model::GainJson;
 use anyhow::{Context, Result};
-use entropic_sim::figures::{run_figures, settling_step_rel, RunFigures};
 use entropic_sim::metrics::Record;
 use entropic_sim::report::{fmt_sig, line_plot_svg, markdown_table, write_atomic, ArmSeries};
 use std::path::{Path, PathBuf};
 
-fn f(x: f64) -> String {
-    if x.is_finite() {
-        fmt_sig(x, 3)
-    } else {
-        "n/a".into()
+fn f(x: Option<f64>) -> String {
+    match x {
+        Some(v) if v.is_finite() => fmt_sig(v, 3),
+        _ => "n/a".into(),
     }
 }
 
-/// Per-arm figure rows of one side.
-fn figure_rows(
-    side_name: &str,
-    side: &Side,
-    pf: &PresetFile,
-    plant: &Plant,
-    v: &ValidateParams,
-) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    for (arm, recs) in &side.arms {
-        let fig = run_figures(recs, side.target, clip_of(pf, arm));
-        let predicted = match arm.as_str() {
-            "p-on" | "pi-on" | "p-off" | "pi-off" => {
-                let (c, delay) = arm_config(&pf.grpo, v, arm, side.target)
-                    .map(|c| (c.control.clone(), arm_delay(&c)))
-                    .unwrap_or_default();
-                let e0 = side.initial_entropy - side.target;
-                predicted_settling(plant, &c, delay, e0, recs.len().max(1))
-            }
-            _ => ["—".into(), "—".into()],
-        };
-        let rel = settling_step_rel(recs, side.target, REL_BAND);
-        rows.push(row(side_name, arm, &fig, predicted, rel));
-    }
-    rows
-}
-
-fn row(
-    side: &str,
-    arm: &str,
-    fig: &RunFigures,
-    predicted: [String; 2],
-    rel: Option<usize>,
-) -> Vec<String> {
-    let [pred_design, pred_rel] = predicted;
-    let range = match (fig.alpha_min, fig.alpha_max) {
-        (Some(a), Some(b)) => format!("[{}, {}]", f(a), f(b)),
-        _ => "—".into(),
-    };
-    vec![
-        side.to_string(),
-        arm.to_string(),
-        f(fig.initial_entropy),
-        f(fig.final_entropy),
-        f(fig.final_abs_err),
-        f(fig.final_rel_err),
-        fig.settling_step.map_or("never".into(), |s| s.to_string()),
-        pred_design,
-        rel.map_or("never".into(), |s| s.to_string()),
-        pred_rel,
-        f(fig.overshoot),
-        range,
-        f(fig.alpha_saturated),
-    ]
-}
-
-fn plant_cells(p: &Plant) -> (String, String) {
-    match &p.fit {
-        Ok(fit) => (
-            format!("{} [{}, {}]", f(fit.b), f(fit.b_ci.0), f(fit.b_ci.1)),
-            format!("{} [{}, {}]", f(fit.g), f(fit.g_ci.0), f(fit.g_ci.1)),
+fn gain_cell(g: &GainJson) -> String {
+    match (g.g, &g.error) {
+        (Some(v), _) => format!(
+            "{} [{}, {}] (detectable {})",
+            f(Some(v)),
+            f(g.g_ci[0]),
+            f(g.g_ci[1]),
+            f(g.g_detectable)
         ),
-        Err(e) => (format!("not identified: {e}"), "—".into()),
+        (None, Some(e)) => format!("not identified: {e}"),
+        (None, None) => "n/a".into(),
     }
 }
 
-/// One arm's records as the plots' one "seed".
-type Seeds = Vec<(u64, Vec<Record>)>;
-/// (file suffix, title, y label, field, draw the target line).
+/// A JSON number at `path` (slash-separated keys) of `v`.
+fn num(v: &serde_json::Value, path: &str) -> Option<f64> {
+    path.split('/')
+        .try_fold(v, |v, k| v.get(k))
+        .and_then(|x| x.as_f64())
+}
+
+/// (file suffix, title, y label, field, draw the half-H0 line).
 type Plot = (
     &'static str,
     &'static str,
@@ -97,46 +52,219 @@ type Plot = (
     bool,
 );
 
-/// Writes `llm-validation.md` and its SVGs into `dir`; returns the report path.
+/// Writes the report into `dir`; returns the Markdown's path.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn write_report(
     dir: &Path,
     preset: Preset,
     pf: &PresetFile,
-    llm: &Side,
-    toy: &Side,
+    predicted: &Predicted,
+    design: &Design,
+    arms: &[LlmArm],
+    runs: &[Vec<(u64, Vec<Record>)>],
+    cell: &LlmCell,
+    card: &Scorecard,
 ) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let v = &pf.validate;
-    let per_seed: Vec<(String, Seeds)> = llm
-        .arms
+    let g = &pf.grpo.grpo;
+    let p = &predicted.json;
+    let mut md = format!(
+        "# LLM validation (`entropic llm validate --preset {}`)\n\n",
+        preset.name()
+    );
+    md += &format!(
+        "The LLM measured as a cell of the regime map (docs/llm-validation.md), after a prediction from the \
+         map written before the first arm ran ({}). Arms: {} steps of {} prompts × {}, lr {}, T {}; the entropy \
+         of the {} validation prompts every {} update(s) (`entropy_exact`); H0 = {} nats (before training, \
+         mean over {} seeds).\n\n",
+        p.get("written_utc").and_then(|v| v.as_str()).unwrap_or("n/a"),
+        g.steps,
+        g.batch_prompts,
+        g.group_size,
+        g.lr,
+        g.temperature,
+        g.val_problems,
+        g.val_every,
+        f(cell.h0),
+        cell.h_init.len(),
+    );
+    let secs: f64 = runs
         .iter()
-        .chain([&("probe".to_string(), llm.probe.clone())])
-        .map(|(a, r)| (a.clone(), vec![(0u64, r.clone())]))
+        .flatten()
+        .flat_map(|(_, r)| r.iter().filter_map(|x| x.seconds))
+        .sum();
+    md += &format!(
+        "Training time of all arms: {:.1} minutes (sum of the records' `seconds`).\n\n",
+        secs / 60.0
+    );
+    md += "## The base model\n\n";
+    md += &markdown_table(
+        &[
+            "T",
+            "token-mean entropy",
+            "hp_frac",
+            "hp_entropy_share",
+            "tail_mass_hp",
+            "pass@1",
+            "pass@k",
+            "σ_m",
+        ],
+        &[vec![
+            f(num(p, "temperature")),
+            f(num(p, "diagnosis/composition/entropy_mean")),
+            f(num(p, "diagnosis/composition/hp_frac")),
+            f(num(p, "diagnosis/composition/hp_entropy_share")),
+            f(num(p, "diagnosis/composition/tail_mass_hp")),
+            f(num(p, "diagnosis/pass@1")),
+            f(num(p, "diagnosis/pass@k")),
+            f(Some(predicted.sigma_m)),
+        ]],
+    );
+    md += "\n## The prediction (`prediction.json`, written before the arms)\n\n";
+    let pr = p.get("prediction");
+    md += &format!(
+        "Map SHA-256 `{}`. Nearest cell `{}` at distance {}{}. Predicted g/|b| {}; official target range {}.\n\n",
+        p.get("map_sha256").and_then(|v| v.as_str()).unwrap_or("n/a"),
+        pr.and_then(|x| x.get("cell")).and_then(|v| v.as_str()).unwrap_or("n/a"),
+        f(pr.and_then(|x| num(x, "distance"))),
+        if pr.and_then(|x| x.get("extrapolated")).and_then(|v| v.as_bool()) == Some(true) {
+            " (outside the map: extrapolated)"
+        } else {
+            ""
+        },
+        f(predicted.g_over_abs_b),
+        pr.and_then(|x| x.get("official_target_range"))
+            .filter(|v| !v.is_null())
+            .map_or("none (no official arm held in the cell)".into(), |v| v.to_string()),
+    );
+    md += "## The twins' design (sized before the twins ran)\n\n";
+    md += &format!(
+        "{} of at most {} seeds per twin arm; σ_m {} nats; pilot drift {} nats/update; planned detectable g {} \
+         (SE {}); label **{}**{}.\n\n",
+        design.twin_seeds,
+        design.twin_seeds_max,
+        f(Some(design.sigma_m)),
+        f(Some(design.drift_pilot)),
+        f(Some(design.planned_detectable)),
+        f(Some(design.planned_se)),
+        design.label,
+        if design.label == "undetermined" {
+            ": even the most seeds could not bring the detectable gain below the drift, so an interval that \
+             contains 0 cannot say \"no authority\""
+        } else {
+            ""
+        },
+    );
+    md += "## Identification (paired twins, docs/mathematics.md §9)\n\n";
+    let mut rows = vec![
+        vec!["pooled g".into(), gain_cell(&cell.g)],
+        vec![
+            "drift b".into(),
+            format!("{} [{}, {}]", f(cell.b), f(cell.b_ci[0]), f(cell.b_ci[1])),
+        ],
+        vec!["g/|b|".into(), f(cell.g_over_abs_b)],
+    ];
+    for (arm, gj) in &cell.g_by_arm {
+        rows.push(vec![format!("g of {arm}"), gain_cell(gj)]);
+    }
+    md += &markdown_table(&["estimate", "value [95% interval]"], &rows);
+    md += "\n## Figures per arm\n\n";
+    md += "On `entropy_exact` (validation prompts); `target` is the arm's, or half of H0 for arms without one; \
+           settling: the median seed's first step from which |H − H_tar| ≤ 0.1·H_tar holds; `pass cost`: \
+           `grpo`'s last-quarter validation pass@1 minus the arm's.\n\n";
+    let mut rows = Vec::new();
+    for (arm, rs) in arms.iter().zip(runs) {
+        let Some(a) = cell.arms.get(&arm.spec.name) else {
+            continue;
+        };
+        let (lo, hi) = rs
+            .iter()
+            .flat_map(|(_, r)| r.iter().filter_map(|x| x.alpha))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), x| {
+                (l.min(x), h.max(x))
+            });
+        rows.push(vec![
+            arm.spec.name.clone(),
+            a.seeds.to_string(),
+            f(a.target),
+            f(a.h_final),
+            f(a.final_rel_err),
+            a.settling_step
+                .map_or("never".into(), |s| format!("{s:.0}")),
+            f(a.pass_final),
+            f(a.pass_cost),
+            if lo.is_finite() {
+                format!("[{}, {}]", f(Some(lo)), f(Some(hi)))
+            } else {
+                "—".into()
+            },
+            f(a.alpha_saturated),
+            a.outcome.map_or("—".into(), |o| o.name().to_string()),
+        ]);
+    }
+    md += &markdown_table(
+        &[
+            "arm",
+            "seeds",
+            "target",
+            "H final",
+            "final_rel_err",
+            "settling",
+            "pass final",
+            "pass cost",
+            "α range",
+            "α saturated",
+            "outcome",
+        ],
+        &rows,
+    );
+    md += "\n## Scorecard\n\n";
+    let rows: Vec<Vec<String>> = card
+        .lines
+        .iter()
+        .map(|l| {
+            vec![
+                l.item.clone(),
+                l.predicted.clone(),
+                l.measured.clone(),
+                l.verdict.clone(),
+            ]
+        })
         .collect();
-    let series: Vec<ArmSeries> = per_seed
+    md += &markdown_table(&["item", "predicted", "measured", "verdict"], &rows);
+    md += &format!(
+        "\nOutcome classes: {} of {} informative comparisons match; {} uninformative (two nulls). g/|b| within 2×: {}.\n\n",
+        card.class_matches,
+        card.class_informative,
+        card.class_uninformative,
+        match card.ratio_within_2 {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "undetermined",
+        }
+    );
+    md += "## Plots (mean over seeds per arm)\n\n";
+    let per: Vec<(String, &[(u64, Vec<Record>)])> = arms
+        .iter()
+        .zip(runs)
+        .map(|(a, r)| (a.spec.name.clone(), r.as_slice()))
+        .collect();
+    let series: Vec<ArmSeries> = per
         .iter()
         .map(|(a, s)| ArmSeries {
             label: a.clone(),
             per_seed: s,
         })
         .collect();
-    let stem = format!("llm-validation-{}", preset.name());
-    let plots: [Plot; 5] = [
+    let plots: [Plot; 4] = [
         (
             "entropy",
-            "token-mean entropy (controller's view)",
+            "validation entropy (entropy_exact)",
             "nats",
-            |r| Some(r.entropy),
+            |r| r.entropy_exact,
             true,
         ),
         ("alpha", "α", "α", |r| r.alpha, false),
-        (
-            "hp_frac",
-            "high-probability token share",
-            "|HP|/N",
-            |r| r.hp_frac,
-            false,
-        ),
         (
             "reward",
             "training reward",
@@ -152,46 +280,7 @@ pub(super) fn write_report(
             false,
         ),
     ];
-    let mut md = String::new();
-    md.push_str(&format!(
-        "# LLM validation (`entropic llm validate --preset {}`)\n\n",
-        preset.name()
-    ));
-    md.push_str(&format!(
-        "Target: {} × the base model's initial token-mean entropy (fraction fixed before any result). \
-         LLM: H0 = {} nats → target {} nats. Toy (sequence-mode bandit of scenarios/onpolicy-pi.toml, \
-         seed 0): H0 = {} → target {}. Controller settings on both sides: the preset's `[control]` \
-         (kp {}, ki {}, τ {}, |α| ≤ {}, measure {:?}); P arms ki = 0; off-policy arms lag = {}. \
-         LLM arms: {} steps of {} prompts × {}; toy arms: {} steps.\n\n",
-        v.target_fraction,
-        f(llm.initial_entropy),
-        f(llm.target),
-        f(toy.initial_entropy),
-        f(toy.target),
-        pf.grpo.control.kp,
-        pf.grpo.control.ki,
-        pf.grpo.control.tau,
-        pf.grpo.control.alpha_max,
-        pf.grpo.control.measure,
-        v.off_lag,
-        pf.grpo.grpo.steps,
-        pf.grpo.grpo.batch_prompts,
-        pf.grpo.grpo.group_size,
-        v.toy_steps,
-    ));
-    let secs: f64 = llm
-        .arms
-        .iter()
-        .map(|(_, r)| r)
-        .chain([&llm.probe])
-        .flat_map(|r| r.iter().filter_map(|x| x.seconds))
-        .sum();
-    md.push_str(&format!(
-        "LLM training time, all arms and the probe: {:.1} minutes (sum of the per-step `seconds` of \
-         the records, validation passes included, checkpoint writes not).\n\n",
-        secs / 60.0
-    ));
-    md.push_str("## Plots (LLM, one line per arm)\n\n");
+    let stem = format!("llm-validation-{}", preset.name());
     for (name, title, y, field, hline) in plots {
         let file = format!("{stem}-{name}.svg");
         line_plot_svg(
@@ -200,109 +289,24 @@ pub(super) fn write_report(
             y,
             &series,
             field,
-            hline.then_some((llm.target, "target")),
+            hline
+                .then(|| cell.h0.map(|h| (0.5 * h, "half of H0")))
+                .flatten(),
         )?;
-        md.push_str(&format!("![{title}]({file})\n\n"));
-    }
-    let lp = identify_side(&llm.probe);
-    let tp = identify_side(&toy.probe);
-    md.push_str("## Figures per arm, toy vs LLM\n\n");
-    md.push_str(
-        "docs/design.md §8 figures on `entropy`; plain GRPO's are relative to the controlled arms' target. \
-         `predicted settling` is the settling step of the linear loop with the plant identified \
-         from that side's probe (delay 0 on-policy and whenever `measure = current`; `off_lag` \
-         off-policy with `measure = rollout`, docs/mathematics.md §7) and the arm's gains, \
-         over the arm's horizon. `settling ±10%` and `predicted ±10%` are the same with the band \
-         |e| ≤ 0.1·H_tar and no 0.05-nat floor: docs/design.md §8's floor is wider than the tiny LLM's whole \
-         entropy, so its `settling_step` is 0 for every LLM arm, plain GRPO included.\n\n",
-    );
-    let mut rows = figure_rows("toy", toy, pf, &tp, v);
-    rows.extend(figure_rows("LLM", llm, pf, &lp, v));
-    md.push_str(&markdown_table(
-        &[
-            "side",
-            "arm",
-            "H initial",
-            "H final",
-            "final_abs_err",
-            "final_rel_err",
-            "settling_step",
-            "predicted settling",
-            "settling ±10%",
-            "predicted ±10%",
-            "overshoot",
-            "α range",
-            "α saturated",
-        ],
-        &rows,
-    ));
-    md.push_str("\n## Plant identified from each side's probe\n\n");
-    md.push_str(&format!(
-        "Fit of ΔH_t = b − g·α_t (`entropic_proofs::ident::identify`, d = 0, 95% intervals). \
-         Probe schedules: LLM {:?}, toy {:?} (`[steps, α]`, α unclipped).\n\n",
-        v.probe, v.toy_probe
-    ));
-    let (lb, lg) = plant_cells(&lp);
-    let (tb, tg) = plant_cells(&tp);
-    md.push_str(&markdown_table(
-        &["side", "drift b", "gain g"],
-        &[vec!["toy".into(), tb, tg], vec!["LLM".into(), lb, lg]],
-    ));
-    md.push_str("\n## What is seen\n\n");
-    for (name, side, plant) in [("LLM", llm, &lp), ("toy", toy, &tp)] {
-        md.push_str(&observations(name, side, pf, plant));
+        md += &format!("![{title}]({file})\n\n");
     }
     let path = dir.join("llm-validation.md");
     write_atomic(&path, md.as_bytes())?;
+    let json = serde_json::json!({
+        "preset": preset.name(),
+        "prediction": p,
+        "design": design,
+        "measured": cell,
+        "scorecard": card,
+    });
+    write_atomic(
+        &dir.join("llm-validation.json"),
+        serde_json::to_string_pretty(&json)?.as_bytes(),
+    )?;
     Ok(path)
-}
-
-/// Plain statements of the two questions of the issue, computed.
-fn observations(name: &str, side: &Side, pf: &PresetFile, plant: &Plant) -> String {
-    let get = |a: &str| side.arms.iter().find(|(n, _)| n == a).map(|(_, r)| r);
-    let mut s = String::new();
-    if let Some(r) = get("grpo") {
-        let fig = run_figures(r, side.target, f64::INFINITY);
-        let crossed = r.iter().any(|x| x.entropy < side.target);
-        let below = (side.target - fig.final_entropy) / side.target;
-        s.push_str(&format!(
-            "- {name}: plain GRPO's entropy {} the target ({}); its last-quarter mean is {} nats, {}% {} the target, so it {} end ≥ 30% below it.\n",
-            if crossed { "crosses" } else { "does not cross" },
-            f(side.target),
-            f(fig.final_entropy),
-            f(below.abs() * 100.0),
-            if below >= 0.0 { "below" } else { "above" },
-            if below >= 0.3 { "does" } else { "does not" },
-        ));
-    }
-    if let Some(r) = get("pi-on") {
-        let fig = run_figures(r, side.target, pf.grpo.control.alpha_max);
-        s.push_str(&format!(
-            "- {name}: PI on-policy final_rel_err = {} ({} the 0.10 bar); settling step {} (docs/design.md §8's band), {} (±10% band); α saturated {} of steps.\n",
-            f(fig.final_rel_err),
-            if fig.final_rel_err <= 0.10 { "meets" } else { "misses" },
-            fig.settling_step.map_or("never".into(), |x| x.to_string()),
-            settling_step_rel(r, side.target, REL_BAND).map_or("never".into(), |x| x.to_string()),
-            f(fig.alpha_saturated),
-        ));
-    }
-    let (lo, hi) = side
-        .probe
-        .iter()
-        .filter_map(|r| r.alpha)
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), a| {
-            (l.min(a), h.max(a))
-        });
-    match &plant.fit {
-        Ok(fit) if fit.g_ci.0 > 0.0 => s.push_str(&format!(
-            "- {name}: the probe identifies a gain g = {} [{}, {}] > 0: α in [{}, {}] moves entropy as the controller assumes; holding the target needs α* = b/g = {}.\n",
-            f(fit.g), f(fit.g_ci.0), f(fit.g_ci.1), f(lo), f(hi), f(fit.b / fit.g)
-        )),
-        Ok(fit) => s.push_str(&format!(
-            "- {name}: the probe's gain g = {} has a 95% interval [{}, {}] that includes 0: with α stepped through [{}, {}] (unclipped) the EntroPIC term has no measurable authority over entropy here, so no gains can be tuned from this probe.\n",
-            f(fit.g), f(fit.g_ci.0), f(fit.g_ci.1), f(lo), f(hi)
-        )),
-        Err(e) => s.push_str(&format!("- {name}: the probe identifies no plant: {e}.\n")),
-    }
-    s
 }

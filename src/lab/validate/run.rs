@@ -1,23 +1,28 @@
-//! Both sides' runs: the base model (pretrained once if not given), its
-//! initial entropy, the LLM arms and probe (resumed from their
-//! checkpoints), the toy arms and probe; then the report.
+//! The validation's runs, in order (docs/llm-validation.md): the base model
+//! (pretrained once if not given), the prediction (before any arm), each
+//! seed's state before training, the pilot (`grpo` seed 0), the twins'
+//! design, the remaining arms (each resumed from its checkpoints), then the
+//! measurement, the scorecard and the report.
 
-use super::arms::{arm_config, toy_base, toy_config};
-use super::model::{Side, ValidateOptions, ValidateOutcome};
-use super::preset::{PresetFile, ValidateParams, ARMS};
+use super::arms::{arm_config, arms, LlmArm};
+use super::design::{load_or_size, size, slope, Design};
+use super::measure::measure;
+use super::model::{ValidateOptions, ValidateOutcome};
+use super::prediction::load_or_write;
+use super::preset::PresetFile;
 use super::report::write_report;
+use super::scoring::score;
 use crate::error::InputError;
+use crate::lab::map::measure::series;
+use crate::lab::map::model::ArmKind;
 use anyhow::{anyhow, Context, Result};
 use candle_core::{DType, Device};
 use entropic_llm::device::{DeviceChoice, Precision, CUDA_BUILT};
-use entropic_llm::grpo::config::GrpoFile;
 use entropic_llm::grpo::GrpoTrainer;
 use entropic_llm::pretrain::pretrain;
-use entropic_sim::control::{ControlConfig, Method};
 use entropic_sim::metrics::Record;
 use entropic_sim::report::write_atomic;
-use entropic_sim::scenario::RunConfig;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The records of a run's `metrics.jsonl`.
 pub fn read_records(path: &Path) -> Result<Vec<Record>> {
@@ -29,140 +34,41 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>> {
         .collect()
 }
 
-/// Runs (or resumes) the toy arms and probe.
-fn run_toy(llm: &GrpoFile, v: &ValidateParams) -> Result<Side> {
-    let base = toy_base(v.toy_steps).context("toy scenario")?;
-    let run = |rc: &RunConfig| -> Result<Vec<Record>> {
-        let r = entropic_sim::runner::run_seed(rc, 0, &|| {});
-        match r.error {
-            Some(e) => Err(anyhow::Error::new(e).context(format!("toy arm {}", rc.arm))),
-            None => Ok(r.records),
-        }
-    };
-    // H0: the entropy of the first record of an uncontrolled one-step run
-    // (measured before its update).
-    let mut g = base.clone();
-    g.arm = "grpo".into();
-    g.steps = 1;
-    let h0 = run(&g)?
-        .first()
-        .map(|r| r.entropy)
-        .ok_or_else(|| anyhow!("toy grpo arm wrote no record"))?;
-    let target = v.target_fraction * h0;
-    let mut arms = Vec::new();
-    for arm in ARMS {
-        let mut rc = toy_config(&base, llm, v, arm, target)?;
-        rc.arm = arm.to_string();
-        arms.push((arm.to_string(), run(&rc)?));
-    }
-    let mut rc = toy_config(&base, llm, v, "probe", target)?;
-    rc.arm = "probe".into();
-    let probe = run(&rc)?;
-    Ok(Side {
-        initial_entropy: h0,
-        target,
-        arms,
-        probe,
-    })
+/// The run directory of `arm`'s seed `seed`: `OUT/<arm>/seed-<seed>/`.
+pub fn run_dir(out: &Path, arm: &str, seed: u64) -> PathBuf {
+    out.join(arm).join(format!("seed-{seed}"))
 }
 
-/// The base model's initial token-mean entropy: the behaviour entropy of
-/// one rollout of `entropy_prompts` prompts (see the module doc).
-fn initial_entropy(
-    pf: &PresetFile,
-    base: &Path,
-    out: &Path,
-    device: &Device,
+/// Everything the runs share.
+struct Ctx<'a> {
+    pf: &'a PresetFile,
+    file: &'a str,
+    base: &'a Path,
+    out: &'a Path,
+    device: &'a Device,
     dtype: DType,
-) -> Result<f64> {
-    let cache = out.join("initial_entropy.json");
-    if let Ok(t) = std::fs::read_to_string(&cache) {
-        if let Some(h) = serde_json::from_str::<serde_json::Value>(&t)
-            .ok()
-            .and_then(|v| v.get("entropy").and_then(|h| h.as_f64()))
-        {
-            return Ok(h);
-        }
-    }
-    let mut c = pf.grpo.clone();
-    c.control = ControlConfig {
-        method: Method::None,
-        measure: entropic_sim::control::Measure::Rollout,
-        ..ControlConfig::default()
-    };
-    c.grpo.batch_prompts = pf.validate.entropy_prompts;
-    c.grpo.minibatches = 1;
-    c.grpo.ppo_epochs = 1;
-    c.grpo.lag = 0;
-    c.grpo.steps = 1;
-    c.grpo.val_every = 0;
-    let dir = out.join("initial-entropy");
-    let (mut tr, _) = GrpoTrainer::open(c, "initial entropy", base, &dir, device, dtype)?;
-    let rec = tr.step()?;
-    let h = rec.entropy;
-    if !h.is_finite() || h <= 0.0 {
-        return Err(anyhow!(
-            "initial entropy of the base model is {h}: no positive target can be set"
-        ));
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    let body = serde_json::json!({"entropy": h, "prompts": pf.validate.entropy_prompts});
-    write_atomic(&cache, body.to_string().as_bytes())?;
-    Ok(h)
+    quiet: bool,
 }
 
-/// Runs the whole validation (see the module doc) and writes the report.
-pub fn validate(opts: &ValidateOptions) -> Result<ValidateOutcome> {
-    let file = format!("scenarios/llm-validate-{}.toml", opts.preset.name());
-    let pf = PresetFile::parse(&file, opts.preset.text())?;
-    let v = &pf.validate;
-    let (device, dtype) = resolve_device(v.device, v.dtype)?;
-    std::fs::create_dir_all(&opts.out)
-        .with_context(|| format!("creating {}", opts.out.display()))?;
-    let base = match &opts.model {
-        Some(m) => m.clone(),
-        None => {
-            let b = opts.out.join("base");
-            if !b.join("task.json").exists() {
-                if !opts.quiet {
-                    eprintln!("pretraining the base model into {}", b.display());
-                }
-                let r = pretrain(&pf.scenario, &b, false)?;
-                if !opts.quiet {
-                    eprintln!(
-                        "base: {} steps, pass@1 {:.3}, pass@{} {:.3}",
-                        r.steps, r.eval.pass_at_1, r.eval.k, r.eval.pass_at_k
-                    );
-                }
-            }
-            b
-        }
-    };
-    let h0 = initial_entropy(&pf, &base, &opts.out, &device, dtype)?;
-    let target = v.target_fraction * h0;
-    if !opts.quiet {
-        eprintln!(
-            "initial entropy {h0:.4} nats → target {target:.4} ({} × H0)",
-            v.target_fraction
-        );
-    }
-    let mut arms = Vec::new();
-    let mut probe = Vec::new();
-    for arm in ARMS.iter().copied().chain(["probe"]) {
-        let cfg = arm_config(&pf.grpo, v, arm, target)?;
-        let dir = opts.out.join(arm);
-        let (mut tr, resumed) = GrpoTrainer::open(cfg, &file, &base, &dir, &device, dtype)?;
-        if !opts.quiet {
+impl Ctx<'_> {
+    /// Runs (or resumes) one arm's seed and returns its records.
+    fn run(&self, arm: &LlmArm, seed: u64, h0: f64) -> Result<Vec<Record>> {
+        let cfg = arm_config(&self.pf.grpo, &self.pf.validate, arm, h0, seed)?;
+        let name = &arm.spec.name;
+        let dir = run_dir(self.out, name, seed);
+        let (mut tr, resumed) =
+            GrpoTrainer::open(cfg, self.file, self.base, &dir, self.device, self.dtype)?;
+        if !self.quiet {
             eprintln!(
-                "arm {arm}: {}",
+                "arm {name} seed {seed}: {}",
                 resumed.map_or("start".to_string(), |s| format!("resuming at step {s}"))
             );
         }
-        let quiet = opts.quiet;
+        let quiet = self.quiet;
         tr.run(None, &mut |r: &Record| {
             if !quiet {
                 eprintln!(
-                    "  {arm} step {:>4}  H {:.4}  α {}  reward {:.3}",
+                    "  {name}/{seed} step {:>4}  H {:.4}  α {}  reward {:.3}",
                     r.step,
                     r.entropy,
                     r.alpha.map_or("-".into(), |a| format!("{a:.3}")),
@@ -170,22 +76,168 @@ pub fn validate(opts: &ValidateOptions) -> Result<ValidateOutcome> {
                 );
             }
         })?;
-        let recs = read_records(&dir.join("metrics.jsonl"))?;
-        if arm == "probe" {
-            probe = recs;
-        } else {
-            arms.push((arm.to_string(), recs));
+        read_records(&dir.join("metrics.jsonl"))
+    }
+
+    /// Each seed's validation entropy before training (cached in
+    /// `OUT/initial_states.json`): a fresh `grpo` trainer's
+    /// [`GrpoTrainer::validation`] before its first step, in a scratch
+    /// folder deleted afterwards.
+    fn initial_states(&self, seeds: usize) -> Result<Vec<f64>> {
+        let cache = self.out.join("initial_states.json");
+        if let Ok(t) = std::fs::read_to_string(&cache) {
+            if let Ok(v) = serde_json::from_str::<Vec<f64>>(&t) {
+                if v.len() == seeds {
+                    return Ok(v);
+                }
+            }
+        }
+        let plain = &arms(1)[0];
+        let mut h = Vec::with_capacity(seeds);
+        for s in 0..seeds as u64 {
+            // any target: the plain arm does not read it
+            let cfg = arm_config(&self.pf.grpo, &self.pf.validate, plain, 1.0, s)?;
+            let dir = self.out.join("initial-state");
+            let _ = std::fs::remove_dir_all(&dir);
+            let (tr, _) =
+                GrpoTrainer::open(cfg, self.file, self.base, &dir, self.device, self.dtype)?;
+            let (_, e) = tr.validation()?;
+            let _ = std::fs::remove_dir_all(&dir);
+            if !e.is_finite() || e <= 0.0 {
+                return Err(anyhow!(
+                    "seed {s}: the base model's validation entropy is {e}: no positive target can be set"
+                ));
+            }
+            h.push(e);
+        }
+        write_atomic(&cache, serde_json::to_string(&h)?.as_bytes())?;
+        Ok(h)
+    }
+}
+
+/// The base checkpoint: `--model`, or pretrained once into `OUT/base/`.
+fn base_model(opts: &ValidateOptions, pf: &PresetFile) -> Result<PathBuf> {
+    if let Some(m) = &opts.model {
+        return Ok(m.clone());
+    }
+    let b = opts.out.join("base");
+    if !b.join("task.json").exists() {
+        if !opts.quiet {
+            eprintln!("pretraining the base model into {}", b.display());
+        }
+        let r = pretrain(&pf.scenario, &b, false)?;
+        if !opts.quiet {
+            eprintln!(
+                "base: {} steps, pass@1 {:.3}, pass@{} {:.3}",
+                r.steps, r.eval.pass_at_1, r.eval.k, r.eval.pass_at_k
+            );
         }
     }
-    let llm = Side {
-        initial_entropy: h0,
-        target,
-        arms,
-        probe,
+    Ok(b)
+}
+
+/// Runs the whole validation (module doc) and writes the report.
+pub fn validate(opts: &ValidateOptions) -> Result<ValidateOutcome> {
+    let file = format!("scenarios/llm-validate-{}.toml", opts.preset.name());
+    let pf = PresetFile::parse(&file, opts.preset.text())?;
+    let v = &pf.validate;
+    let (device, dtype) = resolve_device(v.device, v.dtype)?;
+    std::fs::create_dir_all(&opts.out)
+        .with_context(|| format!("creating {}", opts.out.display()))?;
+    let base = base_model(opts, &pf)?;
+    let ctx = Ctx {
+        pf: &pf,
+        file: &file,
+        base: &base,
+        out: &opts.out,
+        device: &device,
+        dtype,
+        quiet: opts.quiet,
     };
-    let toy = run_toy(&pf.grpo, v)?;
-    let report = write_report(&opts.report, opts.preset, &pf, &llm, &toy)?;
-    Ok(ValidateOutcome { report, llm, toy })
+    // 1. the prediction, before any arm
+    let predicted = load_or_write(
+        &opts.out.join("prediction.json"),
+        &pf,
+        &base,
+        &device,
+        dtype,
+    )?;
+    // 2. the states before training, and H0
+    let h_init = ctx.initial_states(v.twin_seeds)?;
+    let h0 = h_init.iter().sum::<f64>() / h_init.len() as f64;
+    if !opts.quiet {
+        eprintln!(
+            "H0 {h0:.4} nats (validation entropy before training, mean of {} seeds)",
+            h_init.len()
+        );
+    }
+    // 3. the pilot: grpo seed 0
+    let all = arms(v.twin_seeds);
+    let pilot = ctx.run(&all[0], 0, h0)?;
+    // 4. the twins' design, sized from the pilot's drift and σ_m
+    let steps = pf.grpo.grpo.steps;
+    let every = pf.grpo.grpo.val_every;
+    let rows = steps / every + 1;
+    let design: Design = load_or_size(&opts.out.join("design.json"), || {
+        let h = series(h_init[0], &pilot, steps, every);
+        let x: Vec<f64> = (0..rows).map(|j| (j * every) as f64).collect();
+        Ok(size(
+            predicted.sigma_m,
+            slope(&x, &h),
+            v.twin_seeds,
+            rows,
+            every,
+        ))
+    })?;
+    if !opts.quiet {
+        eprintln!(
+            "design: {} twin seeds, planned detectable g {:.2e} against |b| {:.2e} ({})",
+            design.twin_seeds,
+            design.planned_detectable,
+            design.drift_pilot.abs(),
+            design.label
+        );
+    }
+    // 5. every arm
+    let run_arms: Vec<LlmArm> = arms(design.twin_seeds);
+    let mut runs = Vec::with_capacity(run_arms.len());
+    for arm in &run_arms {
+        let mut rs = Vec::new();
+        for s in 0..arm.spec.seeds as u64 {
+            let recs = if arm.spec.kind == ArmKind::Plain && !arm.off_policy && s == 0 {
+                pilot.clone()
+            } else {
+                ctx.run(arm, s, h0)?
+            };
+            rs.push((s, recs));
+        }
+        runs.push(rs);
+    }
+    // 6. measurement, scorecard, report
+    let cell = measure(&pf.grpo, &run_arms, &runs, &h_init, h0);
+    let card = score(
+        &predicted.outcomes,
+        predicted.g_over_abs_b,
+        &cell,
+        &design.label,
+    );
+    let report = write_report(
+        &opts.report,
+        opts.preset,
+        &pf,
+        &predicted,
+        &design,
+        &run_arms,
+        &runs,
+        &cell,
+        &card,
+    )?;
+    Ok(ValidateOutcome {
+        report,
+        cell,
+        scorecard: card,
+        design,
+    })
 }
 
 /// The device and dtype named by a preset; `cuda` in a build without the

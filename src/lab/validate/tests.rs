@@ -1,21 +1,22 @@
-//! The smoke preset end to end, preset parsing and refusals (moved from the
-//! LLM crate's tests with the module).
+//! The smoke preset end to end, preset parsing and refusals, and the arms'
+//! configurations.
 
-use super::arms::arm_config;
+use super::arms::{arm_config, arms};
 use super::model::ValidateOptions;
-use super::preset::{Preset, PresetFile, ARMS, VALIDATE_KEYS};
-use super::run::validate;
-use super::scoring::arm_delay;
-use entropic_sim::control::Measure;
+use super::preset::{Preset, PresetFile, VALIDATE_KEYS};
+use super::run::{run_dir, validate};
+use crate::lab::map::model::ArmKind;
+use entropic_sim::control::Method;
 
 /// A scratch folder, deleted (with its temporary parent) when dropped.
 fn tmp(name: &str) -> entropic_sim::scratch::Scratch {
     entropic_sim::scratch::Scratch::new(name)
 }
 
-/// Smoke preset in a temp dir: every arm folder, the probe, the report with
-/// both sides' figures; a second call resumes (nothing re-run) and writes
-/// the same table.
+/// Smoke preset in a temp dir: the prediction and the design written, every
+/// arm's seeds run for the preset's steps, the report with every arm and
+/// the scorecard; a second call resumes (nothing re-run, the prediction
+/// kept) and writes the same report.
 #[test]
 fn smoke_end_to_end() {
     let out = tmp("runs");
@@ -30,50 +31,54 @@ fn smoke_end_to_end() {
     let o = validate(&opts).unwrap();
     let pf = PresetFile::parse("smoke", Preset::Smoke.text()).unwrap();
     let steps = pf.grpo.grpo.steps;
-    let probe_steps: usize = pf.validate.probe.iter().map(|p| p.0).sum();
     assert!(out.join("base/task.json").exists());
-    assert!(out.join("initial_entropy.json").exists());
-    for arm in ARMS {
-        let m = std::fs::read_to_string(out.join(arm).join("metrics.jsonl")).unwrap();
-        assert_eq!(m.lines().count(), steps, "arm {arm}");
-    }
-    let m = std::fs::read_to_string(out.join("probe/metrics.jsonl")).unwrap();
-    assert_eq!(m.lines().count(), probe_steps);
-    // target = fraction · H0 on both sides
-    assert!((o.llm.target - 0.5 * o.llm.initial_entropy).abs() < 1e-12);
-    assert!((o.toy.target - 0.5 * o.toy.initial_entropy).abs() < 1e-12);
-    assert_eq!(o.toy.arms.len(), ARMS.len());
-    assert_eq!(o.toy.probe.len(), pf.validate.toy_steps);
-    let md = std::fs::read_to_string(&o.report).unwrap();
-    assert!(md.contains("toy vs LLM"));
-    for side in ["toy", "LLM"] {
-        for arm in ARMS {
-            let line = md
-                .lines()
-                .find(|l| l.starts_with(&format!("| {side}")) && l.contains(&format!(" {arm} ")))
-                .unwrap_or_else(|| panic!("no row {side} {arm}"));
-            // the H initial cell is a number on both sides
-            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-            assert!(cells[3].parse::<f64>().is_ok(), "{line}");
+    let pred = std::fs::read_to_string(out.join("prediction.json")).unwrap();
+    assert!(pred.contains("map_sha256") && pred.contains("\"diagnosis\""));
+    assert!(out.join("design.json").exists());
+    let n = o.design.twin_seeds;
+    assert!((1..=pf.validate.twin_seeds).contains(&n));
+    for arm in arms(n) {
+        for s in 0..arm.spec.seeds as u64 {
+            let m = std::fs::read_to_string(run_dir(&out, &arm.spec.name, s).join("metrics.jsonl"))
+                .unwrap();
+            assert_eq!(m.lines().count(), steps, "arm {} seed {s}", arm.spec.name);
         }
+        let a = &o.cell.arms[&arm.spec.name];
+        assert_eq!(a.seeds, arm.spec.seeds);
+        assert_eq!(
+            a.outcome.is_some(),
+            matches!(arm.spec.kind, ArmKind::Pi(..)),
+            "{}",
+            arm.spec.name
+        );
     }
-    // the toy probe (60 steps) is long enough to identify a plant
-    let toy_plant = md
-        .lines()
-        .find(|l| l.starts_with("| toy") && l.contains('['))
-        .unwrap();
-    assert!(!toy_plant.contains("not identified"), "{toy_plant}");
-    for f in ["entropy", "alpha", "hp_frac", "reward", "val_pass"] {
+    // H0 is the mean of the seeds' states before training, all positive
+    let h0 = o.cell.h0.unwrap();
+    assert!(o.cell.h_init.iter().all(|&h| h > 0.0));
+    assert!((h0 - o.cell.h_init.iter().sum::<f64>() / o.cell.h_init.len() as f64).abs() < 1e-12);
+    let md = std::fs::read_to_string(&o.report).unwrap();
+    for arm in arms(n) {
+        assert!(
+            md.contains(&format!("| {} ", arm.spec.name)),
+            "{}",
+            arm.spec.name
+        );
+    }
+    assert!(md.contains("## Scorecard") && md.contains("g/|b|"));
+    for f in ["entropy", "alpha", "reward", "val_pass"] {
         assert!(
             rep.join(format!("llm-validation-smoke-{f}.svg")).exists(),
             "{f}"
         );
     }
-    // resume: the same call finds every arm complete and writes the same report
+    assert!(rep.join("llm-validation.json").exists());
+    // resume: every arm complete, the prediction kept, the same report
     let o2 = validate(&opts).unwrap();
     assert_eq!(std::fs::read_to_string(&o2.report).unwrap(), md);
-    let _ = std::fs::remove_dir_all(&out);
-    let _ = std::fs::remove_dir_all(&rep);
+    assert_eq!(
+        std::fs::read_to_string(out.join("prediction.json")).unwrap(),
+        pred
+    );
 }
 
 /// `VALIDATE_KEYS` names exactly the keys of `[validate]`.
@@ -88,27 +93,42 @@ fn validate_keys_are_the_structs() {
     assert_eq!(have, doc);
 }
 
-/// Every preset parses; off-policy lag ≥ 2; the fraction is in (0, 1).
+/// Every preset parses; its validation grid divides the steps.
 #[test]
 fn presets_parse() {
     for p in [Preset::Smoke, Preset::Cpu, Preset::Gpu] {
         let pf = PresetFile::parse(p.name(), p.text()).unwrap();
-        assert!(pf.validate.off_lag >= 2);
-        assert!(pf.validate.target_fraction > 0.0 && pf.validate.target_fraction < 1.0);
+        assert!(pf.validate.off_minibatches >= 2);
+        let g = &pf.grpo.grpo;
+        assert_eq!(g.steps % g.val_every, 0, "{}", p.name());
     }
 }
 
-/// A fraction outside (0, 1) and a missing [validate] are input errors.
+/// Out-of-range keys and a missing [validate] are input errors naming the key.
 #[test]
 fn bad_preset_refused() {
-    let text = Preset::Smoke
-        .text()
-        .replace("target_fraction = 0.5", "target_fraction = 1.5");
-    let e = PresetFile::parse("x.toml", &text).unwrap_err();
-    assert!(
-        crate::error::exit_code(&e) == 2 && e.to_string().contains("target_fraction"),
-        "{e}"
-    );
+    for (from, to, key) in [
+        ("twin_seeds = 2", "twin_seeds = 0", "twin_seeds"),
+        (
+            "off_minibatches = 2",
+            "off_minibatches = 1",
+            "off_minibatches",
+        ),
+        ("val_every = 1", "val_every = 3", "val_every"),
+        (
+            "method = \"entropic\"",
+            "method = \"none\"",
+            "control.method",
+        ),
+    ] {
+        let text = Preset::Smoke.text().replace(from, to);
+        assert_ne!(text, Preset::Smoke.text(), "{from}");
+        let e = PresetFile::parse("x.toml", &text).unwrap_err();
+        assert!(
+            crate::error::exit_code(&e) == 2 && e.to_string().contains(key),
+            "{e}"
+        );
+    }
     let text = Preset::Smoke.text().replace("[validate]", "[other]");
     assert!(PresetFile::parse("x.toml", &text).is_err());
 }
@@ -134,20 +154,38 @@ fn gpu_refused_without_cuda() {
     assert!(!out.exists());
 }
 
-/// The predicted settling of an arm uses delay 0 when its controller
-/// measures the current policy (even at `lag = off_lag`), `off_lag` for an
-/// off-policy arm measuring the rollout batch (docs/mathematics.md §7).
+/// The twins differ from `grpo` only in the controller (the probe method,
+/// the constant α, no clip); PI arms carry the map's gains and targets;
+/// off-policy arms differ from on-policy ones only in minibatches.
 #[test]
-fn prediction_delay_follows_the_measurement_mode() {
+fn arm_configs() {
     let pf = PresetFile::parse("smoke", Preset::Smoke.text()).unwrap();
     let v = &pf.validate;
-    for (measure, off) in [(Measure::Current, 0), (Measure::Rollout, v.off_lag)] {
-        let mut base = pf.grpo.clone();
-        base.control.measure = measure;
-        for arm in ["p-on", "pi-on", "p-off", "pi-off"] {
-            let c = arm_config(&base, v, arm, 0.1).unwrap();
-            let want = if arm.ends_with("-off") { off } else { 0 };
-            assert_eq!(arm_delay(&c), want, "{arm} measure {measure:?}");
-        }
-    }
+    let all = arms(3);
+    let get = |name: &str| all.iter().find(|a| a.spec.name == name).unwrap();
+    let h0 = 0.2;
+    let plain = arm_config(&pf.grpo, v, get("grpo"), h0, 2).unwrap();
+    let up = arm_config(&pf.grpo, v, get("alpha+1"), h0, 2).unwrap();
+    assert_eq!(plain.grpo, up.grpo);
+    assert_eq!(plain.grpo.seed, 2);
+    assert_eq!(plain.control.method, Method::None);
+    assert_eq!(up.control.method, Method::Probe);
+    assert_eq!(up.control.probe, vec![(1, 1.0)]);
+    assert!(up.control.alpha_max.is_infinite());
+    let off = arm_config(&pf.grpo, v, get("pi-scaled@paper-off"), h0, 0).unwrap();
+    let on = arm_config(&pf.grpo, v, get("pi-scaled@paper"), h0, 0).unwrap();
+    assert_eq!(on.control, off.control);
+    assert_eq!((on.control.kp, on.control.ki), (10.0, 0.1));
+    assert!((on.control.target - h0 * 0.10 / 0.12).abs() < 1e-12);
+    assert_eq!(
+        (on.grpo.minibatches, off.grpo.minibatches),
+        (1, v.off_minibatches)
+    );
+    let mut o = off.grpo.clone();
+    o.minibatches = 1;
+    assert_eq!(o, on.grpo);
+    let sf = arm_config(&pf.grpo, v, get("pi-scalefree@paper"), h0, 0).unwrap();
+    assert!(sf.control.scale_free);
+    assert_eq!(all.iter().filter(|a| a.spec.seeds == 3).count(), 3);
+    assert_eq!(all.len(), 11);
 }

@@ -1,0 +1,182 @@
+//! The twins' design, sized before the twins run (docs/llm-validation.md):
+//! how many seeds of `grpo`, `alpha-1` and `alpha+1` the paired estimator
+//! needs for its detectable gain to fall below the drift `|b|`.
+//!
+//! Inputs, both measured before any twin runs:
+//! - **the measurement noise** `σ_m` of one validation entropy (the
+//!   token-mean entropy of `val_problems` fresh completions, one per
+//!   prompt): the spread of the base's per-completion token-mean entropy
+//!   in its diagnosis, over `√val_problems`;
+//! - **the drift** `b̂`: the OLS slope, per update, of the pilot `grpo`
+//!   seed-0 run's validation entropy on the number of updates (the pilot is
+//!   the first twin run; its seed is kept).
+//!
+//! The planned standard error of the pooled paired slope (docs/mathematics.md
+//! §9): each seed contributes two twins (α = ±1), rows `t = 1..R−1` (row 0
+//! is the state before training, where the twins are equal), `A_t = e·t`
+//! with `e = val_every`, and the row noise of a difference `ε_t` with
+//! variance `2σ_m²` (the twins' measurement errors taken as independent:
+//! with shared keyed draws they are positively correlated while the
+//! policies are close, so this over-states the noise and the plan is
+//! conservative). Through the origin,
+//! `SE(ĝ) = σ_m·√2 / √(2n·e²·Σ_{t=1}^{R−1} t²)`, and the detectable gain is
+//! `(z_{0.975} + z_{0.80})·SE ≈ 2.80·SE`.
+//!
+//! The design takes the fewest seeds `n ≤ twin_seeds` with detectable `<
+//! |b̂|`; when even `twin_seeds` cannot reach it, all of them run and the
+//! twins' identification is labelled `undetermined` in advance (its
+//! interval cannot tell "no authority" from "not measured"). Written to
+//! `design.json` before the twins run, and read back on resume.
+use anyhow::Result;
+use entropic_sim::report::write_atomic;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// `z_{0.975} + z_{0.80}`.
+pub const POWER_Z: f64 = 1.959_964 + 0.841_621;
+
+/// The sized design, as written to `design.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Design {
+    /// Seeds of each twin arm that run.
+    pub twin_seeds: usize,
+    /// The preset's most.
+    pub twin_seeds_max: usize,
+    /// Measurement noise of one validation entropy (nats).
+    pub sigma_m: f64,
+    /// The pilot's drift per update (nats).
+    pub drift_pilot: f64,
+    /// Rows of each twin's series (the state before training included).
+    pub rows: usize,
+    /// Updates between rows.
+    pub every: usize,
+    /// Planned SE of the pooled paired g with `twin_seeds` seeds.
+    pub planned_se: f64,
+    /// `POWER_Z · planned_se`.
+    pub planned_detectable: f64,
+    /// `sized` (detectable below |b̂|) or `undetermined` (labelled in
+    /// advance: even `twin_seeds_max` seeds cannot reach it).
+    pub label: String,
+}
+
+/// Planned SE of the pooled paired slope with `n` seeds (module doc).
+pub fn planned_se(sigma_m: f64, n: usize, rows: usize, every: usize) -> f64 {
+    let sum_t2: f64 = (1..rows).map(|t| (t * t) as f64).sum();
+    let sum_a2 = 2.0 * n as f64 * (every * every) as f64 * sum_t2;
+    sigma_m * 2f64.sqrt() / sum_a2.sqrt()
+}
+
+/// `σ_m` from the per-completion token-mean entropies of the diagnosis
+/// (sample sd) and the validation prompts per measurement.
+pub fn sigma_m(completion_entropy: &[f64], val_problems: usize) -> f64 {
+    let n = completion_entropy.len();
+    if n < 2 || val_problems == 0 {
+        return f64::NAN;
+    }
+    let m = completion_entropy.iter().sum::<f64>() / n as f64;
+    let var = completion_entropy
+        .iter()
+        .map(|x| (x - m) * (x - m))
+        .sum::<f64>()
+        / (n - 1) as f64;
+    (var / val_problems as f64).sqrt()
+}
+
+/// The OLS slope of `h` on `x` (with intercept); NaN with fewer than 2
+/// finite points.
+pub fn slope(x: &[f64], h: &[f64]) -> f64 {
+    let pts: Vec<(f64, f64)> = x
+        .iter()
+        .zip(h)
+        .filter(|(a, b)| a.is_finite() && b.is_finite())
+        .map(|(a, b)| (*a, *b))
+        .collect();
+    if pts.len() < 2 {
+        return f64::NAN;
+    }
+    let n = pts.len() as f64;
+    let (mx, my) = (
+        pts.iter().map(|p| p.0).sum::<f64>() / n,
+        pts.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx) * (p.0 - mx)).sum();
+    if sxx > 0.0 {
+        sxy / sxx
+    } else {
+        f64::NAN
+    }
+}
+
+/// Sizes the design (module doc).
+pub fn size(sigma_m: f64, drift: f64, max_seeds: usize, rows: usize, every: usize) -> Design {
+    let b = drift.abs();
+    let det = |n: usize| POWER_Z * planned_se(sigma_m, n, rows, every);
+    let reach = (1..=max_seeds).find(|&n| det(n) < b);
+    let n = reach.unwrap_or(max_seeds);
+    Design {
+        twin_seeds: n,
+        twin_seeds_max: max_seeds,
+        sigma_m,
+        drift_pilot: drift,
+        rows,
+        every,
+        planned_se: planned_se(sigma_m, n, rows, every),
+        planned_detectable: det(n),
+        label: if reach.is_some() {
+            "sized".into()
+        } else {
+            "undetermined".into()
+        },
+    }
+}
+
+/// Reads `design.json` if it is there (a resumed validation keeps its
+/// design), else sizes one with `make` and writes it.
+pub fn load_or_size(path: &Path, make: impl FnOnce() -> Result<Design>) -> Result<Design> {
+    if let Ok(t) = std::fs::read_to_string(path) {
+        if let Ok(d) = serde_json::from_str::<Design>(&t) {
+            return Ok(d);
+        }
+    }
+    let d = make()?;
+    write_atomic(path, serde_json::to_string_pretty(&d)?.as_bytes())?;
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The planned SE falls as 1/√n and as the rows grow; the design takes
+    /// the fewest seeds that reach the drift, or all of them labelled
+    /// undetermined.
+    #[test]
+    fn sizing_takes_the_fewest_seeds_that_reach() {
+        let (s, rows, e) = (0.01, 13, 10);
+        let r = planned_se(s, 1, rows, e) / planned_se(s, 4, rows, e);
+        assert!((r - 2.0).abs() < 1e-12, "{r}");
+        assert!(planned_se(s, 1, 20, e) < planned_se(s, 1, 10, e));
+        let d1 = POWER_Z * planned_se(s, 1, rows, e);
+        let d3 = POWER_Z * planned_se(s, 3, rows, e);
+        // a drift between the 3-seed and 2-seed detectable gains needs 3
+        let d2 = POWER_Z * planned_se(s, 2, rows, e);
+        let d = size(s, -(d2 + d3) / 2.0, 4, rows, e);
+        assert_eq!((d.twin_seeds, d.label.as_str()), (3, "sized"));
+        assert!(d.planned_detectable < d.drift_pilot.abs());
+        let d = size(s, d1 * 1.01, 4, rows, e);
+        assert_eq!(d.twin_seeds, 1);
+        let d = size(s, d3 / 10.0, 4, rows, e);
+        assert_eq!((d.twin_seeds, d.label.as_str()), (4, "undetermined"));
+    }
+
+    #[test]
+    fn slope_and_sigma() {
+        let x = [0.0, 1.0, 2.0, 3.0];
+        let h = [1.0, 0.8, 0.6, 0.4];
+        assert!((slope(&x, &h) + 0.2).abs() < 1e-12);
+        assert!(slope(&[1.0], &[1.0]).is_nan());
+        let s = sigma_m(&[1.0, 3.0], 4);
+        assert!((s - (2f64 / 4.0).sqrt()).abs() < 1e-12);
+    }
+}
