@@ -7,7 +7,9 @@
 //! - [`paired`]: a probe arm and its plain twin (same seeds, same RNG
 //!   streams). `D_t = H_t^probe − H_t^plain = −g·A_t + ε_t`, with the
 //!   cumulative α `A_t = Σ_{s<t} α_{s−d}`, regressed in levels, pooled over
-//!   seeds.
+//!   seeds; the variance of that slope from the increments of what it
+//!   leaves, and between seeds where they share a schedule (see
+//!   [`paired`]).
 //! - [`unpaired`]: one arm with a schedule uncorrelated with time (a PRBS,
 //!   [`prbs`]): the levels model `H_t = c + b·t − g·A_t`, fitted in
 //!   differences with MA(1) prewhitening, because its level residual holds
@@ -22,7 +24,8 @@
 //! `g_detectable` is below the drift `|b|` (docs/mathematics.md §9).
 //!
 //! ## Variance: Newey–West HAC
-//! Every interval here is `β̂ ± t_{0.975,ν}·SE` with the sandwich
+//! Every interval here (but [`paired`]'s, derived at [`paired`] from the
+//! same pieces) is `β̂ ± t_{0.975,ν}·SE` with the sandwich
 //! `V = n/(n−k) · (X'X)⁻¹ S (X'X)⁻¹`,
 //! `S = Σ_series [Γ_0 + Σ_{l=1..L} (1 − l/(L+1)) (Γ_l + Γ_l')]`,
 //! `Γ_l = Σ_t u_t u_{t−l} x_t x_{t−l}'` within one series (Bartlett
@@ -88,8 +91,10 @@ pub struct GainEstimate {
     pub r2: f64,
     /// RMS of the same residuals (`D_t + ĝ·A_t`, or `ΔH_t − b̂ + ĝ·α_{t−d}`).
     pub residual_rms: f64,
-    /// The MA(1) prewhitening coefficient `θ̂` of the `g` fit
-    /// ([`prewhitened`]); 0 for the paired fit, which is not prewhitened.
+    /// The MA(1) coefficient `θ̂` of the `g` fit: of the prewhitening
+    /// ([`prewhitened`]) for the unpaired fit; for the paired fit, of the
+    /// increments its variance is taken from ([`paired`]); 0 for
+    /// [`paired_windows`].
     pub ma1_theta: f64,
     /// Rows skipped because an entropy value was not finite.
     pub skipped_nan: usize,
@@ -431,7 +436,7 @@ pub struct Twin<'a> {
 ///   property of the design, not an assumption, and an intercept would
 ///   spend a degree of freedom per seed fitting noise;
 /// - pooled: seeds are independent replicates of the same plant, so the
-///   slope is common and the HAC meat is a sum over seeds (module doc).
+///   slope is common.
 ///
 /// `b` is identified from the plain twins alone, as the mean step
 /// `ΔH_t = b + u_t` of their levels, one common `b`, with the prewhitened
@@ -440,27 +445,128 @@ pub struct Twin<'a> {
 /// plant: its residual is the accumulated process noise; this covers it in
 /// about 189.)
 ///
-/// Why `D` in levels is sound where a single arm's levels are not: the
-/// twins share the process noise (same RNG streams), so it cancels in `D`
-/// and the residual is the two arms' measurement noise, stationary. If the
-/// twins fall out of step (unkeyed sampling, docs/mathematics.md §9), `D`
-/// accumulates their unshared noise and these intervals become too narrow.
+/// ## What the slope estimates, and its variance
+/// `ĝ = −Σ A_t·D_t / Σ A_t²` (sums over seeds and steps) estimates
+/// `g* = −Σ A_t·E[D_t] / Σ A_t²`, the gain averaged along the run with
+/// weights `A_t²`: on a plant whose gain changes along the run
+/// (docs/mathematics.md §8) there is no single `g`, and `g*` is what a
+/// constant-gain loop should use. Its error is `ĝ − g* = −Σ A_t·ε_t / Σ
+/// A_t²` with the noise `ε_t = D_t − E[D_t]`. What the fit leaves,
+/// `D_t + ĝ·A_t = m_t + ε_t − (ĝ − g*)·A_t`, also holds `m_t = E[D_t] +
+/// g*·A_t`, the gain's own variation along the run: orthogonal to `A`,
+/// deterministic, the same for every seed on the same schedule. The first
+/// version took Newey–West of `A_t·(D_t + ĝ·A_t)` (bandwidth 5) as the
+/// variance, so `m` counted as noise: on the sampled toy, 6–10 times the
+/// real spread of `ĝ`.
+///
+/// The noise is not white either. Twins share their uniforms, but once
+/// their policies differ they draw different samples at some positions:
+/// unshared process noise accumulates, `ε_t = Σ_{s<t} w_s + v_t` (a random
+/// walk plus measurement noise). Newey–West in levels does not see a
+/// random walk: with `m` removed (below), levels Newey–West gave 0.2–0.5 of
+/// the real spread on the toy. So the variance is taken from the
+/// increments. With `e` the noise on a seed's rows `1..m` (and `e_0 = 0`
+/// before them), `Σ_j A_j·e_j = Σ_j δ_j·W_j` with the increments `δ_j =
+/// e_j − e_{j−1}` and `W_j = Σ_{i≥j} A_i`. For `ε` as above the increments
+/// are `w_j + v_j − v_{j−1}`, an MA(1): `δ_j = η_j + θ·η_{j−1}`, so `Σ_j
+/// δ_j·W_j = Σ_j η_j·(W_j + θ·W_{j+1})`. `θ̂` by conditional sum of
+/// squares on `[−1, 0.9]` (pooled over seeds), then Newey–West of the
+/// scores `(W_j + θ̂·W_{j+1})·η̂_j` for what the MA(1) misses
+/// ([`increment_lrv`]). `θ = −1` is pure measurement noise, where this is
+/// Newey–West of `A_j·e_j` in levels again (the scalar plant: its figures
+/// did not move), `θ = 0` a pure random walk. Which `e`:
+/// - **Two or more seeds on one schedule** (every seed's α the same): the deviations `D_{j,t} −
+///   D̄_t` from the seeds' mean at each step, where `m` cancels exactly.
+///   `Σ_j` of their long-run variances estimates `(J − 1)` times one
+///   seed's, so `Var(ĝ) = Σ_j LRV_j / ((J − 1)·J·(Σ_t A_t²)²)`, on the
+///   steps where every seed is finite; `ν = (J − 1)·m − 1`.
+/// - **Otherwise** (one seed, or seeds with their own schedules): the
+///   residuals `D_t + ĝ·A_t`, `m` included; `ν = n − 1`. With schedules
+///   drawn per seed, `m` follows the schedule and is part of what varies
+///   between repetitions (on the toy this variance matched the spread over
+///   per-seed PRBS repetitions: 0.9–1.35 of it). With one seed on a fixed
+///   schedule it counts `m` as noise, as the first version did, and more
+///   (on the toy, constant α: 18–45 times the spread): conservative; run
+///   two seeds.
+///
+/// The point estimate is the same slope as before; only `g_se`, `g_ci`,
+/// `g_detectable`, `df`, `bandwidth` and `ma1_theta` (now the `θ̂` above)
+/// moved. The price of a random-walk noise is a variance that is itself
+/// noisy (its spread comes from `θ̂` near −1): with two seeds of 100–300
+/// steps the reported SE ranges over 0.2–2.9 times the real spread
+/// (10%–90% of repetitions), so the coverage falls short of 95% where `θ̂`
+/// lands on −1 and the mean `g_detectable` is above the 80%-power gain;
+/// the figures are in `ident_power_toy_tests.rs`.
 ///
 /// Rows where either arm's entropy is not finite are skipped and counted;
 /// α must be finite (it is the schedule). Refused: no twins, lengths differ,
 /// too few rows, α identically 0 after the delay.
 pub fn paired(twins: &[Twin<'_>], d: usize) -> Result<GainEstimate, IdentError> {
+    paired_with(twins, d, PairedVariance::Auto)
+}
+
+/// Where [`paired`] takes the variance of `ĝ` from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PairedVariance {
+    /// Newey–West on `A_t·e_t` in levels (the first version; the toy
+    /// tests print it beside the others).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Levels,
+    /// From the increments of the residuals ([`increment_lrv`]).
+    Increments,
+    /// From the seeds' deviations from their mean ([`increment_lrv`] on
+    /// `D_{j,t} − D̄_t`); needs two seeds on one schedule.
+    BetweenSeeds,
+    /// `BetweenSeeds` where every seed ran the same schedule and there are
+    /// two or more, else `Increments` (what [`paired`] does).
+    Auto,
+}
+
+/// [`paired`] with the variance taken as `variance` says.
+pub(crate) fn paired_with(
+    twins: &[Twin<'_>],
+    d: usize,
+    variance: PairedVariance,
+) -> Result<GainEstimate, IdentError> {
     if twins.is_empty() {
         return Err(IdentError::NoTwins);
     }
+    let j_n = twins.len();
     let mut rows = Rows::new(1);
     let mut skipped = 0;
     for tw in twins {
         check_len(tw.probe.len(), tw.alpha.len())?;
         check_len(tw.plain.len(), tw.alpha.len())?;
         check_alpha(tw.alpha)?;
-        let a = cumulative_alpha(tw.alpha, d);
-        for ((hp, hq), at) in tw.probe.iter().zip(tw.plain).zip(&a) {
+    }
+    let n_steps = twins[0].alpha.len();
+    let shared = j_n >= 2
+        && twins
+            .iter()
+            .all(|tw| tw.alpha.len() == n_steps && tw.alpha == twins[0].alpha);
+    // The steps where every seed's D is finite (the between-seed variance
+    // compares the seeds step by step).
+    let common: Vec<usize> = (0..n_steps)
+        .filter(|&t| {
+            twins
+                .iter()
+                .all(|tw| tw.probe.len() == n_steps && (tw.probe[t] - tw.plain[t]).is_finite())
+        })
+        .collect();
+    let between = shared && common.len() >= crate::ident::MIN_ROWS;
+    let variance = match variance {
+        PairedVariance::Auto | PairedVariance::BetweenSeeds if between => {
+            PairedVariance::BetweenSeeds
+        }
+        PairedVariance::Auto | PairedVariance::BetweenSeeds => PairedVariance::Increments,
+        v => v,
+    };
+    let cums: Vec<Vec<f64>> = twins
+        .iter()
+        .map(|tw| cumulative_alpha(tw.alpha, d))
+        .collect();
+    for (tw, a) in twins.iter().zip(&cums) {
+        for ((hp, hq), at) in tw.probe.iter().zip(tw.plain).zip(a) {
             let dt = hp - hq;
             if dt.is_finite() {
                 rows.push(&[*at], dt);
@@ -473,13 +579,70 @@ pub fn paired(twins: &[Twin<'_>], d: usize) -> Result<GainEstimate, IdentError> 
     if rows.x.iter().all(|&a| a == 0.0) {
         return Err(IdentError::ConstantAlpha);
     }
-    let fit = hac_fit(&rows, None, false).map_err(|e| with_context(e, d, skipped))?;
+    let mut fit = hac_fit(&rows, None, false).map_err(|e| with_context(e, d, skipped))?;
+    let mut theta = 0.0;
+    match variance {
+        PairedVariance::Increments => {
+            let spans: Vec<(usize, usize)> = rows.bounds.windows(2).map(|w| (w[0], w[1])).collect();
+            let resid: Vec<Vec<f64>> = spans
+                .iter()
+                .map(|&(s, e)| {
+                    (s..e)
+                        .map(|i| rows.y[i] - fit.beta[0] * rows.x[i])
+                        .collect()
+                })
+                .collect();
+            let a: Vec<Vec<f64>> = spans.iter().map(|&(s, e)| rows.x[s..e].to_vec()).collect();
+            let aa: f64 = rows.x.iter().map(|v| v * v).sum();
+            let (lrv, th, l) = increment_lrv(&resid, &a);
+            fit.cov[(0, 0)] = lrv / (aa * aa) * rows.n() as f64 / fit.df;
+            fit.bandwidth = l;
+            theta = th;
+        }
+        PairedVariance::BetweenSeeds => {
+            // One schedule, so one A for all seeds.
+            let steps = &common;
+            let jf = j_n as f64;
+            let mean: Vec<f64> = steps
+                .iter()
+                .map(|&t| {
+                    twins
+                        .iter()
+                        .map(|tw| tw.probe[t] - tw.plain[t])
+                        .sum::<f64>()
+                        / jf
+                })
+                .collect();
+            let dev: Vec<Vec<f64>> = twins
+                .iter()
+                .map(|tw| {
+                    steps
+                        .iter()
+                        .zip(&mean)
+                        .map(|(&t, m)| tw.probe[t] - tw.plain[t] - m)
+                        .collect()
+                })
+                .collect();
+            let a1: Vec<f64> = steps.iter().map(|&t| cums[0][t]).collect();
+            let a: Vec<Vec<f64>> = vec![a1.clone(); j_n];
+            let aa: f64 = a1.iter().map(|v| v * v).sum();
+            let (lrv, th, l) = increment_lrv(&dev, &a);
+            // Σ_j of the deviations' long-run variances estimates (J − 1)
+            // times one seed's; ĝ averages J seeds.
+            fit.cov[(0, 0)] = lrv / ((jf - 1.0) * jf * aa * aa);
+            // J − 1 independent series of the common steps.
+            fit.df = ((j_n - 1) * steps.len()) as f64 - 1.0;
+            fit.bandwidth = l;
+            theta = th;
+        }
+        PairedVariance::Levels | PairedVariance::Auto => {}
+    }
     let (g, g_se, g_ci, g_detectable) = coef(&fit, 0, true);
     let plains: Vec<&[f64]> = twins.iter().map(|t| t.plain).collect();
     let (bfit, _) = drift_from_differences(&plains)?;
     let (b, b_se, b_ci, _) = coef(&bfit, 0, false);
     Ok(GainEstimate {
-        design: DesignKind::Paired { seeds: twins.len() },
+        design: DesignKind::Paired { seeds: j_n },
         d,
         g,
         g_se,
@@ -493,9 +656,74 @@ pub fn paired(twins: &[Twin<'_>], d: usize) -> Result<GainEstimate, IdentError> 
         bandwidth: fit.bandwidth,
         r2: fit.r2,
         residual_rms: fit.residual_rms,
-        ma1_theta: 0.0,
+        ma1_theta: theta,
         skipped_nan: skipped,
     })
+}
+
+/// The long-run variance `Σ_j Var(Σ_t A_{j,t}·e_{j,t})` of `e` (one series
+/// per seed, in time order, with its regressor `A`), from the increments
+/// of `e` (see [`paired`]); with the MA(1) `θ̂` and the largest bandwidth.
+fn increment_lrv(e: &[Vec<f64>], a: &[Vec<f64>]) -> (f64, f64, usize) {
+    // Increments δ_j = e_j − e_{j−1} (e before the first row: 0).
+    let incs: Vec<Vec<f64>> = e
+        .iter()
+        .map(|s| {
+            (0..s.len())
+                .map(|i| s[i] - if i > 0 { s[i - 1] } else { 0.0 })
+                .collect()
+        })
+        .collect();
+    let innov = |theta: f64| -> Vec<Vec<f64>> {
+        incs.iter()
+            .map(|d| {
+                let mut prev = 0.0;
+                d.iter()
+                    .map(|&x| {
+                        let v = x - theta * prev;
+                        prev = v;
+                        v
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let ssr = |theta: f64| -> f64 { innov(theta).iter().flatten().map(|v| v * v).sum() };
+    let best_on = |grid: Vec<f64>| {
+        grid.into_iter()
+            .map(|t| (t, ssr(t)))
+            .fold((0.0, f64::INFINITY), |b, c| if c.1 < b.1 { c } else { b })
+            .0
+    };
+    let coarse = best_on((0..=95).map(|i| -1.0 + 0.02 * i as f64).collect());
+    let theta = best_on(
+        (-10..=10)
+            .map(|i| (coarse + 0.002 * i as f64).clamp(-1.0, 0.9))
+            .collect(),
+    );
+    let eta = innov(theta);
+    let (mut meat, mut lmax) = (0.0, 0);
+    for (ai, et) in a.iter().zip(&eta) {
+        // W_j = Σ_{i≥j} A_i; the score of η_j is W_j + θ·W_{j+1}.
+        let mut w = vec![0.0; ai.len() + 1];
+        for j in (0..ai.len()).rev() {
+            w[j] = w[j + 1] + ai[j];
+        }
+        let sc: Vec<f64> = (0..ai.len())
+            .map(|j| (w[j] + theta * w[j + 1]) * et[j])
+            .collect();
+        let l = nw_bandwidth(sc.len());
+        lmax = lmax.max(l);
+        for lag in 0..=l.min(sc.len().saturating_sub(1)) {
+            let g: f64 = (lag..sc.len()).map(|t| sc[t] * sc[t - lag]).sum();
+            meat += if lag == 0 {
+                g
+            } else {
+                2.0 * (1.0 - lag as f64 / (l as f64 + 1.0)) * g
+            };
+        }
+    }
+    (meat, theta, lmax)
 }
 
 /// The unpaired estimator (docs/mathematics.md §9): one arm, the model
