@@ -7,7 +7,7 @@ use entropic_llm::checkpoint;
 use entropic_llm::pretrain::{build_tokenizer, LlmScenario};
 use entropic_llm::tasks::{reward, ArithConfig, Style};
 use entropic_llm::tokenizer::{TokKind, TokenizerConfig};
-use entropic_llm::{LlmError, Qwen2};
+use entropic_llm::{words, LlmError, Qwen2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
@@ -205,5 +205,22 @@ fn too_small_a_corpus_fails_the_tokenizer() {
     match build_tokenizer(&sc) {
         Err(e) => assert!(e.to_string().contains("vocab_size 300"), "{e}"),
         Ok(t) => panic!("vocab {} handed on", t.vocab_size()),
+    }
+}
+
+/// Correct worked answers state the sum and the reward reads it; wrong
+/// ones state another number and get reward 0.
+#[test]
+fn worked_answers_are_scored_by_their_last_integer() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for i in 0..500 {
+        let (a, b) = (100 + (i * 37) % 900, 100 + (i * 91) % 900);
+        let (t, v) = words::worked(a, b, 3, false, 1.0, 0.05, &mut rng);
+        assert_eq!(v, a + b, "{t}");
+        assert_eq!(reward(&t, &(a + b).to_string()), 1.0, "{t}");
+        let (w, v) = words::worked(a, b, 3, true, 1.0, 0.05, &mut rng);
+        assert_ne!(v, a + b, "{w}");
+        assert_eq!(reward(&w, &(a + b).to_string()), 0.0, "{w}");
+        assert_eq!(reward(&w, &v.to_string()), 1.0, "{w}");
     }
 }
