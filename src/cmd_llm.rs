@@ -174,9 +174,15 @@ pub fn run(cmd: LlmCommand) -> anyhow::Result<ExitCode> {
                 } else {
                     format!(", pass@{} {:.3}", r.eval.k, r.eval.pass_at_k)
                 };
+                let load = |l: Option<[f64; 3]>| {
+                    l.map_or("n/a".to_string(), |l| {
+                        format!("{:.2} {:.2} {:.2}", l[0], l[1], l[2])
+                    })
+                };
                 println!(
-                    "{} params, {} steps in {:.0} s ({:.0} tok/s), final loss {:.4}; pass@1 {:.3}{at_k} (T = {}) → {}",
-                    r.params, r.steps, r.train_seconds, r.train_tokens_per_s, r.final_loss,
+                    "{} params, vocab {}, {} steps in {:.0} s ({:.0} tok/s; tokenizer {:.0} s; load average {} at start, {} at end), final loss {:.4}; pass@1 {:.3}{at_k} (T = {}) → {}",
+                    r.params, r.vocab, r.steps, r.train_seconds, r.train_tokens_per_s, r.tokenizer_seconds,
+                    load(r.load_start), load(r.load_end), r.final_loss,
                     r.eval.pass_at_1, r.eval.temperature, out.display()
                 );
             }

@@ -49,6 +49,7 @@ pub mod sample;
 pub mod selftest;
 pub mod tasks;
 pub mod tokenizer;
+pub mod words;
 
 pub use config::Qwen2Config;
 pub use error::{LlmError, Result};

@@ -9,7 +9,7 @@ use crate::model::Qwen2;
 use crate::optim::{clip_grad_norm, AdamW, AdamWConfig};
 use crate::sample::{Draws, SampleConfig};
 use crate::tasks::ArithConfig;
-use crate::tokenizer::{Tok, BOS, EOS, PAD};
+use crate::tokenizer::{Tok, TokKind, TokenizerConfig, BOS, EOS, PAD};
 use candle_core::{DType, Device, Tensor, D};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::Instant;
 
 /// Model shape of a scenario (`[model]`); the vocabulary comes from the
-/// character tokenizer, embeddings are tied.
+/// tokenizer (`[tokenizer]`), embeddings are tied.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelShape {
@@ -119,6 +119,8 @@ pub struct LlmScenario {
     pub task: ArithConfig,
     pub pretrain: PretrainConfig,
     pub eval: EvalConfig,
+    /// The tokenizer pretraining builds (default: the character one).
+    pub tokenizer: TokenizerConfig,
 }
 
 impl LlmScenario {
@@ -136,6 +138,7 @@ impl LlmScenario {
     /// Range checks.
     pub fn validate(&self, file: &str) -> Result<()> {
         self.task.validate(file)?;
+        self.tokenizer.validate(file)?;
         let p = &self.pretrain;
         let bad = |k: &str, m: &str| Err(LlmError::input(file, format!("key `{k}`: {m}")));
         if p.batch_size == 0 || p.steps == 0 {
@@ -241,11 +244,52 @@ pub fn lm_loss(model: &Qwen2, batch: &LmBatch) -> Result<Tensor> {
         .broadcast_div(&n)?)
 }
 
+/// The 1-, 5- and 15-minute load averages of `/proc/loadavg` (None where
+/// it cannot be read, e.g. off Linux): printed beside a run's time, since
+/// the time depends on what else the machine runs.
+pub fn load_average() -> Option<[f64; 3]> {
+    let t = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let mut it = t.split_whitespace().map(|x| x.parse::<f64>().ok());
+    Some([it.next()??, it.next()??, it.next()??])
+}
+
+/// The tokenizer of `sc`: the character one, or a BPE trained on
+/// `tokenizer.corpus` generated training examples (prompts and responses
+/// as separate texts, `pretrain.wrong_frac` as in training), drawn with a
+/// generator of their own (seed `seed`, stream [`TOKENIZER_STREAM`]) so the
+/// tokenizer does not shift the training data.
+pub fn build_tokenizer(sc: &LlmScenario) -> Result<Tok> {
+    match sc.tokenizer.kind {
+        TokKind::Char => Tok::char_level(),
+        TokKind::Bpe => {
+            let mut rng = ChaCha8Rng::seed_from_u64(sc.seed);
+            rng.set_stream(TOKENIZER_STREAM);
+            let mut texts = Vec::with_capacity(2 * sc.tokenizer.corpus);
+            for _ in 0..sc.tokenizer.corpus {
+                let (p, work) = sc.task.train_example(sc.pretrain.wrong_frac, &mut rng);
+                texts.push(p.prompt);
+                texts.push(work);
+            }
+            Tok::train_bpe(texts.into_iter(), &sc.tokenizer)
+        }
+    }
+}
+
+/// ChaCha stream of the tokenizer corpus's generator.
+pub const TOKENIZER_STREAM: u64 = 0x70c;
+
 /// What a pretraining run produced.
 #[derive(Debug, Clone, Serialize)]
 pub struct PretrainReport {
     pub steps: usize,
     pub params: usize,
+    /// Vocabulary size of the tokenizer.
+    pub vocab: usize,
+    /// Seconds spent building the tokenizer (BPE training), before the steps.
+    pub tokenizer_seconds: f64,
+    /// Load averages (1, 5, 15 min) when pretraining started and ended.
+    pub load_start: Option<[f64; 3]>,
+    pub load_end: Option<[f64; 3]>,
     pub final_loss: f64,
     pub train_seconds: f64,
     pub train_tokens_per_s: f64,
@@ -256,7 +300,10 @@ pub struct PretrainReport {
 /// then evaluates pass@1 / pass@k on the validation split.
 pub fn pretrain(sc: &LlmScenario, out: &Path, progress: bool) -> Result<PretrainReport> {
     let dev = Device::Cpu;
-    let tok = Tok::char_level()?;
+    let load_start = load_average();
+    let t0 = Instant::now();
+    let tok = build_tokenizer(sc)?;
+    let tokenizer_seconds = t0.elapsed().as_secs_f64();
     let id = |s: &str| {
         tok.id(s)
             .ok_or_else(|| LlmError::Other(format!("tokenizer lacks {s}")))
@@ -351,6 +398,10 @@ pub fn pretrain(sc: &LlmScenario, out: &Path, progress: bool) -> Result<Pretrain
     Ok(PretrainReport {
         steps,
         params: model.num_params(),
+        vocab: tok.vocab_size(),
+        tokenizer_seconds,
+        load_start,
+        load_end: load_average(),
         final_loss: loss_v,
         train_seconds,
         train_tokens_per_s: tokens as f64 / train_seconds,

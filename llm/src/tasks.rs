@@ -38,6 +38,19 @@ pub enum Kind {
     Mixed,
 }
 
+/// How worked answers are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Style {
+    /// Symbols (`9750>579`, or `add_steps`' per-digit steps): the style of
+    /// the character-level bases.
+    #[default]
+    Symbols,
+    /// Addition worked out in English sentences with Zipf-drawn phrasings
+    /// and word substitutions ([`crate::words`]); `kinds` must be `["add"]`.
+    Words,
+}
+
 /// Difficulty knobs and the split of the arithmetic generator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -58,6 +71,14 @@ pub struct ArithConfig {
     /// module doc) instead of reversed digits: longer, but each step is a
     /// local lookup, which a tiny model learns in far fewer steps.
     pub add_steps: bool,
+    /// How answers are written (`symbols`, the default, or `words`).
+    pub style: Style,
+    /// `words` style: Zipf exponent of the phrasing pools (0 = uniform;
+    /// larger = the head phrasing dominates more).
+    pub zipf: f64,
+    /// `words` style: per-word probability of a substitution by a common
+    /// word ([`crate::words::SUBSTITUTES`]).
+    pub subst_rate: f64,
 }
 
 impl Default for ArithConfig {
@@ -70,6 +91,9 @@ impl Default for ArithConfig {
             val_share: 0.1,
             split_seed: 0,
             add_steps: false,
+            style: Style::Symbols,
+            zipf: 1.5,
+            subst_rate: 0.0,
         }
     }
 }
@@ -93,12 +117,36 @@ impl ArithConfig {
         if !(self.val_share > 0.0 && self.val_share < 1.0) {
             return bad("val_share", "must be in (0, 1)");
         }
+        if !(self.zipf >= 0.0 && self.zipf <= 10.0) {
+            return bad("zipf", "must be in [0, 10]");
+        }
+        if !(0.0..=0.5).contains(&self.subst_rate) {
+            return bad("subst_rate", "must be in [0, 0.5]");
+        }
+        if self.style == Style::Words {
+            if self.kinds != [Kind::Add] {
+                return bad("kinds", "style `words` supports only [\"add\"]");
+            }
+            if self.digits > 6 {
+                return bad("digits", "must be in 1..=6 with style `words`");
+            }
+        }
         Ok(())
     }
 
     /// Whether `prompt` belongs to the validation split (FNV-1a hash of the
     /// prompt and `split_seed`, compared with `val_share`).
+    /// With style `words`, the prompt's integers are hashed instead
+    /// ([`crate::words::split_key`]): every phrasing of a problem is on the
+    /// same side, the side the symbol style puts it.
     pub fn is_validation(&self, prompt: &str) -> bool {
+        if self.style == Style::Words {
+            return self.hash_split(&crate::words::split_key(prompt));
+        }
+        self.hash_split(prompt)
+    }
+
+    fn hash_split(&self, prompt: &str) -> bool {
         let mut h: u64 = 0xcbf29ce484222325 ^ self.split_seed.wrapping_mul(0x9e3779b97f4a7c15);
         for b in prompt.bytes() {
             h ^= b as u64;
@@ -156,6 +204,21 @@ impl ArithConfig {
             0
         };
         let (prompt, value, steps) = match kind {
+            Kind::Add if self.style == Style::Words => {
+                let (a, b) = (
+                    Self::operand(self.digits, rng),
+                    Self::operand(self.digits, rng),
+                );
+                let (work, _) =
+                    crate::words::worked(a, b, self.digits, wrong, self.zipf, self.subst_rate, rng);
+                return (
+                    Problem {
+                        prompt: crate::words::prompt(a, b, self.zipf, rng),
+                        answer: (a + b).to_string(),
+                    },
+                    work,
+                );
+            }
             Kind::Add if self.add_steps => {
                 let (a, b) = (
                     Self::operand(self.digits, rng),
