@@ -376,10 +376,10 @@ pub fn llm_contended(json: bool) -> anyhow::Result<ExitCode> {
     let load1 = loadavg();
     let rows = serde_json::json!([
         {"config": "train-64x48", "idle_1_thread": one.0, "idle_default": idle.0, "contended_default": contended.0,
-         "default_threads": idle.2, "share_of_idle_1_thread": contended.0 / one.0, "floor": CONTENDED_FLOOR,
+         "default_threads": idle.2, "contended_threads": contended.2, "share_of_idle_1_thread": contended.0 / one.0, "floor": CONTENDED_FLOOR,
          "load_before": load0, "load_after": load1},
         {"config": "generate-64x32-kv", "idle_1_thread": one.1, "idle_default": idle.1, "contended_default": contended.1,
-         "default_threads": idle.2, "share_of_idle_1_thread": contended.1 / one.1, "floor": CONTENDED_FLOOR,
+         "default_threads": idle.2, "contended_threads": contended.2, "share_of_idle_1_thread": contended.1 / one.1, "floor": CONTENDED_FLOOR,
          "load_before": load0, "load_after": load1},
     ]);
     if json {
@@ -389,10 +389,11 @@ pub fn llm_contended(json: bool) -> anyhow::Result<ExitCode> {
         for (name, i) in [("training", 0usize), ("generation", 1)] {
             let (a, b, c) = [(one.0, idle.0, contended.0), (one.1, idle.1, contended.1)][i];
             println!(
-                "{name}: {a:.0} tokens/s idle on 1 thread; {b:.0} idle on {t} threads; {c:.0} on {t} threads beside one busy process = {:.0}% of the idle 1-thread figure (floor {:.0}%)",
+                "{name}: {a:.0} tokens/s idle on 1 thread; {b:.0} idle on {t} thread(s); {c:.0} on {u} thread(s) beside one busy process = {:.0}% of the idle 1-thread figure (floor {:.0}%)",
                 100.0 * c / a,
                 100.0 * CONTENDED_FLOOR,
-                t = idle.2
+                t = idle.2,
+                u = contended.2
             );
         }
     }
