@@ -361,12 +361,7 @@ pub fn run(a: DiagnoseArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let stop = stop_tokens(&ck);
-    let pad = ck
-        .model
-        .config()
-        .pad_token_id
-        .or(stop.first().copied())
-        .unwrap_or(0);
+    let pad = ck.model.config().pad_id(&stop);
     let cfg = MeasureConfig {
         temperature: a.temperature,
         samples: a.samples,

@@ -221,12 +221,7 @@ pub fn run(cmd: LlmCommand) -> anyhow::Result<ExitCode> {
                 .into());
             }
             let stop = stop_tokens(&ck);
-            let pad = ck
-                .model
-                .config()
-                .pad_token_id
-                .or(stop.first().copied())
-                .unwrap_or(0);
+            let pad = ck.model.config().pad_id(&stop);
             let sc = SampleConfig {
                 max_new_tokens: max_new_tokens.unwrap_or(saved_eval.max_new_tokens),
                 temperature,

@@ -153,6 +153,12 @@ impl Qwen2Config {
             .unwrap_or(10_000.0)
     }
 
+    /// The padding token of sampling: `pad_token_id`, else the first stop
+    /// token, else 0 (never attended to, so any id serves).
+    pub fn pad_id(&self, stop: &[u32]) -> u32 {
+        self.pad_token_id.or(stop.first().copied()).unwrap_or(0)
+    }
+
     /// Number of key/value heads.
     pub fn kv_heads(&self) -> usize {
         self.num_key_value_heads.unwrap_or(self.num_attention_heads)

@@ -221,7 +221,7 @@ impl GrpoTrainer {
         }
         let stop = stop_tokens(&ck);
         let mc = ck.model.config();
-        let pad = mc.pad_token_id.or(stop.first().copied()).unwrap_or(0);
+        let pad = mc.pad_id(&stop);
         let bos = mc.bos_token_id;
         let mut opt = AdamW::new(
             ck.model.vars(),

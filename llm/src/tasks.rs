@@ -232,11 +232,7 @@ impl ArithConfig {
                     let (dx, dy) = (x % 10, y % 10);
                     let mut sum = dx + dy + carry;
                     if wrong && k == slip_at {
-                        sum = if sum == 0 || (sum < 19 && rng.random::<bool>()) {
-                            sum + 1
-                        } else {
-                            sum - 1
-                        };
+                        sum = crate::words::slip(sum, rng);
                     }
                     steps.push(format!("{dx}+{dy}+{carry}={sum:02}"));
                     value += (sum % 10) * scale;

@@ -724,6 +724,18 @@ pub fn split_key(prompt: &str) -> String {
     format!("{}=", nums.join("+"))
 }
 
+/// A wrong training answer's slip in one column's sum: ±1 (never below 0
+/// or above 19), the sign drawn from `rng` except at the ends. The one rule
+/// of both task styles (`crate::tasks` uses it too), so their wrong answers
+/// look alike and draw the same numbers.
+pub(crate) fn slip<R: Rng>(sum: i64, rng: &mut R) -> i64 {
+    if sum == 0 || (sum < 19 && rng.random::<bool>()) {
+        sum + 1
+    } else {
+        sum - 1
+    }
+}
+
 /// The worked answer of `a + b` over `digits` columns (see the module doc):
 /// with `wrong`, one column's sum slips by ±1 and the slip is carried on.
 /// Returns the response and the result it states.
@@ -754,11 +766,7 @@ pub fn worked<R: Rng>(
         let (dx, dy) = (x % 10, y % 10);
         let mut sum = dx + dy + carry;
         if wrong && k == slip_at {
-            sum = if sum == 0 || (sum < 19 && rng.random::<bool>()) {
-                sum + 1
-            } else {
-                sum - 1
-            };
+            sum = slip(sum, rng);
         }
         let col = COLUMNS[k as usize];
         text.push_str(&INTROS[style.intro].replace("{c}", col));

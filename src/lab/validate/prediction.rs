@@ -75,12 +75,7 @@ pub fn load_or_write(
     let ck = checkpoint::load(base, device, dtype)?;
     let probs = problem_set(&ck.task, None, v.diagnose_prompts)?;
     let stop = stop_tokens(&ck);
-    let pad = ck
-        .model
-        .config()
-        .pad_token_id
-        .or(stop.first().copied())
-        .unwrap_or(0);
+    let pad = ck.model.config().pad_id(&stop);
     let cfg = MeasureConfig {
         temperature: g.temperature,
         samples: v.diagnose_samples,
