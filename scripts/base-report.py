@@ -34,6 +34,7 @@ def main(argv):
     checks = []
     for p in argv[2:]:
         d = load(p)
+        d = d.get("diagnosis", d)  # `llm diagnose --json` nests it
         c = d["composition"]
         q = dict((round(a, 2), b) for a, b in d["entropy_quantiles"])
         p1, pk = d.get("pass@1"), d.get("pass@k")

@@ -122,6 +122,9 @@ const WRITE: &[&str] = &[
     ", which stays below ten, so we write {d}.",
 ];
 
+// The write pools are read with one rank (`Style::write`).
+const _: () = assert!(WRITE.len() == WRITE_CARRY.len());
+
 /// The final carry becoming the leading digit.
 const LEADING: &[&str] = &[
     " The last carry of 1 becomes the leading digit.",
@@ -701,7 +704,9 @@ struct Style {
     intro: usize,
     sum: usize,
     carry: usize,
-    write_carry: usize,
+    /// One rank for both write pools: [`WRITE_CARRY`] and [`WRITE`] are
+    /// index-aligned wordings, so a column whose carry differs from the
+    /// first column's keeps the writer's wording instead of forking again.
     write: usize,
 }
 
@@ -757,7 +762,6 @@ pub fn worked<R: Rng>(
         intro: zipf(INTROS.len(), zipf_s, rng),
         sum: zipf(SUMS.len(), zipf_s, rng),
         carry: zipf(CARRIES.len(), zipf_s, rng),
-        write_carry: zipf(WRITE_CARRY.len(), zipf_s, rng),
         write: zipf(WRITE.len(), zipf_s, rng),
     };
     let (mut carry, mut value, mut scale) = (0i64, 0i64, 1i64);
@@ -780,7 +784,7 @@ pub fn worked<R: Rng>(
         );
         let (d, out) = (sum % 10, sum / 10);
         let w = if out > 0 {
-            WRITE_CARRY[style.write_carry]
+            WRITE_CARRY[style.write]
         } else {
             WRITE[style.write]
         };
