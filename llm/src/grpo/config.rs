@@ -2,12 +2,14 @@
 //! `[control]` and an optional `[task]`), its defaults and range checks.
 //!
 //! The same file may carry the pretrain scenario's tables (`seed`,
-//! `[model]`, `[pretrain]`, `[eval]`, see [`crate::pretrain::LlmScenario`]),
+//! `[model]`, `[pretrain]`, `[eval]`, `[tokenizer]`, see
+//! [`crate::pretrain::LlmScenario`]),
 //! so one file can describe both the warm start and the RL run; `grpo`
 //! ignores them. Every table refuses unknown keys.
 use crate::error::{LlmError, Result};
 use crate::pretrain::{EvalConfig, ModelShape, PretrainConfig};
 use crate::tasks::ArithConfig;
+use crate::tokenizer::TokenizerConfig;
 use entropic_sim::advantage::AdvStd;
 use entropic_sim::control::ControlConfig;
 use serde::{Deserialize, Serialize};
@@ -200,6 +202,7 @@ pub struct GrpoFile {
     pub model: Option<ModelShape>,
     pub pretrain: Option<PretrainConfig>,
     pub eval: Option<EvalConfig>,
+    pub tokenizer: Option<TokenizerConfig>,
 }
 
 impl GrpoFile {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 pub enum Preset {
     /// A few steps per arm on a one-layer model: seconds (tests, CI).
     Smoke,
-    /// The tiny warm start of scenarios/llm-tiny.toml on the CPU (≤ 30 min of arms).
+    /// The LLM-like base of scenarios/llm-base.toml on the CPU (≤ 60 min of arms).
     Cpu,
     /// A larger model on CUDA in bf16 (needs the `cuda` feature).
     Gpu,
