@@ -36,6 +36,44 @@ fn gain_cell(g: &GainJson) -> String {
     }
 }
 
+/// The design's plan against what the twins delivered: the realized
+/// detectable gain beside the planned one and the drift, and what the
+/// pooled interval may be read as. An interval excluding 0 measures
+/// authority whatever the power; one containing 0 says "no authority" only
+/// where the realized detectable gain is below |b|, else "not measured".
+pub(super) fn power_check(design: &Design, g: &GainJson, b: Option<f64>) -> String {
+    let (Some(det), Some(b)) = (g.g_detectable, b) else {
+        return "Power: not assessed (no pooled gain or no drift was identified).".into();
+    };
+    let ratio = det / design.planned_detectable;
+    let plan = format!(
+        "Power: the realized detectable g is {} against the planned {} ({}× the plan) and |b| {} ({}× |b|).",
+        f(Some(det)),
+        f(Some(design.planned_detectable)),
+        fmt_sig(ratio, 3),
+        f(Some(b.abs())),
+        fmt_sig(det / b.abs(), 3),
+    );
+    let excludes_zero = match g.g_ci {
+        [Some(lo), Some(hi)] => lo > 0.0 || hi < 0.0,
+        _ => false,
+    };
+    let reading = if excludes_zero {
+        "The pooled interval excludes 0: authority is measured, whatever the power."
+    } else if det < b.abs() {
+        "The pooled interval contains 0 with a detectable g below |b|: no authority at this design's power."
+    } else {
+        "The pooled interval contains 0 and the detectable g is above |b|: not measured (this says nothing about authority)."
+    };
+    let sizing = if ratio > 2.0 {
+        " The plan, which counts only the measurement noise σ_m, under-sized the twins: the difference of \
+         two runs also carries their divergence and the gain's change along the run."
+    } else {
+        ""
+    };
+    format!("{plan} {reading}{sizing}")
+}
+
 /// A JSON number at `path` (slash-separated keys) of `v`.
 fn num(v: &serde_json::Value, path: &str) -> Option<f64> {
     path.split('/')
@@ -168,6 +206,7 @@ pub(super) fn write_report(
         rows.push(vec![format!("g of {arm}"), gain_cell(gj)]);
     }
     md += &markdown_table(&["estimate", "value [95% interval]"], &rows);
+    md += &format!("\n{}\n", power_check(design, &cell.g, cell.b));
     md += "\n## Figures per arm\n\n";
     md += "On `entropy_exact` (validation prompts); `target` is the arm's, or half of H0 for arms without one; \
            settling: the median seed's first step from which |H − H_tar| ≤ 0.1·H_tar holds; `pass cost`: \

@@ -104,6 +104,19 @@ fn presets_parse() {
     }
 }
 
+/// The cpu preset's base is scenarios/llm-base.toml's, table for table, so
+/// a checkpoint pretrained from that file is the base the preset means.
+#[test]
+fn cpu_preset_base_is_llm_base() {
+    let pf = PresetFile::parse("cpu", Preset::Cpu.text()).unwrap();
+    let text = include_str!("../../../scenarios/llm-base.toml");
+    let base: entropic_llm::pretrain::LlmScenario = toml::from_str(text).unwrap();
+    assert_eq!(
+        serde_json::to_value(&pf.scenario).unwrap(),
+        serde_json::to_value(&base).unwrap()
+    );
+}
+
 /// Out-of-range keys and a missing [validate] are input errors naming the key.
 #[test]
 fn bad_preset_refused() {
@@ -188,4 +201,51 @@ fn arm_configs() {
     assert!(sf.control.scale_free);
     assert_eq!(all.iter().filter(|a| a.spec.seeds == 3).count(), 3);
     assert_eq!(all.len(), 11);
+}
+
+/// The power line reads an interval by its realized detectable gain: an
+/// interval excluding 0 is authority, one containing 0 is "no authority"
+/// only with a detectable g below |b|, and a plan far below the realized
+/// detectable gain is called under-sized.
+#[test]
+fn power_check_reads_intervals_by_realized_power() {
+    use super::design::Design;
+    use super::report::power_check;
+    use crate::lab::map::model::GainJson;
+    let design = Design {
+        twin_seeds: 1,
+        twin_seeds_max: 3,
+        sigma_m: 0.006,
+        drift_pilot: -1e-4,
+        rows: 13,
+        every: 10,
+        planned_se: 2e-5,
+        planned_detectable: 6e-5,
+        label: "sized".into(),
+    };
+    let g = |v: f64, lo: f64, hi: f64, det: f64| GainJson {
+        g: Some(v),
+        g_ci: [Some(lo), Some(hi)],
+        g_detectable: Some(det),
+        error: None,
+    };
+    let s = power_check(&design, &g(2e-3, 5e-4, 3.5e-3, 2e-3), Some(-1e-4));
+    assert!(
+        s.contains("authority is measured") && s.contains("under-sized"),
+        "{s}"
+    );
+    let s = power_check(&design, &g(1e-5, -4e-5, 6e-5, 7e-5), Some(-1e-4));
+    assert!(
+        s.contains("no authority at this design's power") && !s.contains("under-sized"),
+        "{s}"
+    );
+    let s = power_check(&design, &g(1e-5, -1e-3, 1e-3, 1.5e-3), Some(-1e-4));
+    assert!(s.contains("not measured"), "{s}");
+    let none = GainJson {
+        g: None,
+        g_ci: [None, None],
+        g_detectable: None,
+        error: Some("x".into()),
+    };
+    assert!(power_check(&design, &none, Some(-1e-4)).contains("not assessed"));
 }
