@@ -15,6 +15,7 @@ use entropic_proofs::linear::{
     figures, predict, simulate, simulate_varying, LoopParams, Prediction,
 };
 use entropic_proofs::tune::{self, DesignSpec, Identified, Recommendation, Series};
+use entropic_sim::control::Measure;
 use entropic_sim::figures::run_figures;
 use entropic_sim::metrics::Record;
 use entropic_sim::report::{line_plot_svg, markdown_table, write_atomic, ArmSeries};
@@ -313,7 +314,7 @@ pub fn toy_half(settle: usize, max_overshoot: f64) -> anyhow::Result<ToyHalf> {
     };
     // One probe run, no plain twin: the unpaired estimator
     // (docs/mathematics.md §9).
-    let (id, estimate) = identify(&series, None).map_err(input)?;
+    let (id, estimate) = identify(&series, None, None).map_err(input)?;
     let windows =
         ident_power::unpaired_windows(&series.entropy, &series.alpha, id.fit.d, PLANT_WINDOW)
             .map_err(input)?;
@@ -504,9 +505,9 @@ fn plot_closed_loop(
 /// measurement, beside the official gains' `pi-official@half` arm.
 ///
 /// The settling band is 0.1 × target, not docs/design.md §8's max(0.05, 0.1 ·
-/// target): the tiny model's token-mean entropy is ~0.07 nats, below
-/// the 0.05 floor's reach, so with the floor every run would count as
-/// settled at step 0. The same band is used for prediction and
+/// target): the LLM bases' token-mean entropy is 0.07–0.3 nats, so the
+/// 0.05 floor would be a third of the target or more and count runs far
+/// from it as settled. The same band is used for prediction and
 /// measurement.
 fn llm_half(a: &TuneValidateOptions, run: &Path, svg_dir: &Path) -> anyhow::Result<String> {
     let probe_dir = run_dir(run, "alpha+1", 0);
@@ -539,11 +540,12 @@ fn llm_half(a: &TuneValidateOptions, run: &Path, svg_dir: &Path) -> anyhow::Resu
     };
     let mut o = format!(
         "## LLM half\n\nProbe: `{}` (constant α = +1, base `{}`), target {target:.4} nats (half of the base's initial entropy). \
-         Settling band 0.1 × target = {:.2e} nats for prediction and measurement (docs/design.md §8's 0.05-nat floor exceeds \
-         this model's whole entropy range, so every run would count as settled at step 0).\n\n",
+         Settling band 0.1 × target = {:.2e} nats for prediction and measurement (docs/design.md §8's 0.05-nat floor would be \
+         {:.0}% of this target).\n\n",
         probe_log.display(),
         st.base,
-        0.1 * target
+        0.1 * target,
+        100.0 * 0.05 / target
     );
     // `grpo` seed 0 is the probe's plain twin (same seed and keyed draws,
     // α = 0): the paired estimator when its log is there.
@@ -551,7 +553,12 @@ fn llm_half(a: &TuneValidateOptions, run: &Path, svg_dir: &Path) -> anyhow::Resu
         &run_dir(run, "grpo", 0).join("metrics.jsonl"),
         series.entropy.len(),
     )?;
-    let (id, est) = match identify(&series, twin.as_ref()) {
+    // The delay: a constant-α probe cannot select it from its own log (its
+    // α never varies), so it is the one the measurement mode implies
+    // (docs/mathematics.md §7: 0 when the controller measures the policy
+    // it updates, `measure = "current"`, the preset's); otherwise selected.
+    let delay = (twin.is_some() && pf.grpo.control.measure == Measure::Current).then_some(0);
+    let (id, est) = match identify(&series, twin.as_ref(), delay) {
         Ok(x) => x,
         Err(e) => {
             o += &format!(
@@ -665,8 +672,9 @@ fn llm_half(a: &TuneValidateOptions, run: &Path, svg_dir: &Path) -> anyhow::Resu
 fn identify(
     series: &Series,
     twin: Option<&Series>,
+    delay: Option<usize>,
 ) -> Result<(Identified, GainEstimate), tune::TuneError> {
-    let p = tune::identify_with_power(series, twin, None)?;
+    let p = tune::identify_with_power(series, twin, delay)?;
     Ok((
         Identified {
             fit: p.fit,
@@ -722,13 +730,20 @@ fn ident_section(
         .iter()
         .map(|(d, r)| vec![d.to_string(), format!("{r:.3e}")])
         .collect();
-    o += &markdown_table(&["d", "residual RMS"], &dr);
+    let chosen = if dr.is_empty() {
+        o += "The delay is not selected from this log (its α is constant): it is the one the controller's \
+              measurement mode implies (docs/mathematics.md §7).\n";
+        "Set"
+    } else {
+        o += &markdown_table(&["d", "residual RMS"], &dr);
+        "Chosen"
+    };
     let design = match est.design {
         DesignKind::Paired { seeds } => format!("paired with the plain twin ({seeds} seed)"),
         DesignKind::Unpaired => "unpaired (prewhitened Newey–West)".into(),
     };
     o += &format!(
-        "\nChosen `d = {}`; {design} estimator (docs/mathematics.md §9). `b = {:.4e}` [{:.4e}, {:.4e}] nats/step, \
+        "\n{chosen} `d = {}`; {design} estimator (docs/mathematics.md §9). `b = {:.4e}` [{:.4e}, {:.4e}] nats/step, \
          `g = {:.4e}` [{:.4e}, {:.4e}] nats/step per unit α (95%); smallest g detectable with 80% power {:.2e}; \
          residual RMS {:.3e}, R² {:.4}, {} rows.\n\n![probe fit]({svg})\n\n",
         f.d,
