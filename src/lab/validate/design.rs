@@ -17,10 +17,18 @@
 //! with `e = val_every`, and the row noise of a difference `ε_t` with
 //! variance `2σ_m²` (the twins' measurement errors taken as independent:
 //! with shared keyed draws they are positively correlated while the
-//! policies are close, so this over-states the noise and the plan is
-//! conservative). Through the origin,
+//! policies are close, which over-states that part). Through the origin,
 //! `SE(ĝ) = σ_m·√2 / √(2n·e²·Σ_{t=1}^{R−1} t²)`, and the detectable gain is
 //! `(z_{0.975} + z_{0.80})·SE ≈ 2.80·SE`.
+//!
+//! **What the plan leaves out**, so it can be far too optimistic: the
+//! difference of two twins also carries their divergence once their draws
+//! part (a random walk, not measurement noise) and the gain's change along
+//! the run (a constant-α twin's effect is not linear in `A_t` when the gain
+//! depends on the state). On the LLM-like base (reports/llm-validation.md)
+//! the realized detectable gain was 42× the planned one; the report sets
+//! them side by side and reads the interval by the realized one
+//! (`report::power_check`).
 //!
 //! The design takes the fewest seeds `n ≤ twin_seeds` with detectable `<
 //! |b̂|`; when even `twin_seeds` cannot reach it, all of them run and the
