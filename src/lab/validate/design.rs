@@ -22,12 +22,14 @@
 //! `(z_{0.975} + z_{0.80})·SE ≈ 2.80·SE`.
 //!
 //! **What the plan leaves out**, so it can be far too optimistic: the
-//! difference of two twins also carries their divergence once their draws
-//! part (a random walk, not measurement noise) and the gain's change along
-//! the run (a constant-α twin's effect is not linear in `A_t` when the gain
-//! depends on the state). On the LLM-like base (reports/llm-validation.md)
-//! the realized detectable gain was 42× the planned one; the report sets
-//! them side by side and reads the interval by the realized one
+//! difference of two twins grows linearly in `A_t` only while the gain is
+//! constant. On the LLM-like base (reports/llm-validation.md) the realized
+//! detectable gain was 42× the planned one: the pilot's row-to-row
+//! variance matched `2σ_m²` (no divergence noise to speak of), but the
+//! α = ±1 differences saturated within 70–80 updates, α = −1's rising four
+//! times as fast as α = +1's: a state-dependent, asymmetric gain that a
+//! pilot at α = 0 cannot show. The report sets the realized and planned
+//! figures side by side and reads the interval by the realized one
 //! (`report::power_check`).
 //!
 //! The design takes the fewest seeds `n ≤ twin_seeds` with detectable `<

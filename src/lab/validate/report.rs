@@ -66,8 +66,9 @@ pub(super) fn power_check(design: &Design, g: &GainJson, b: Option<f64>) -> Stri
         "The pooled interval contains 0 and the detectable g is above |b|: not measured (this says nothing about authority)."
     };
     let sizing = if ratio > 2.0 {
-        " The plan, which counts only the measurement noise σ_m, under-sized the twins: the difference of \
-         two runs also carries their divergence and the gain's change along the run."
+        " The plan, which counts only the measurement noise σ_m and a difference linear in cumulative α, \
+         under-sized the twins: a gain that changes along the run (saturating, or unequal for α = ±1) \
+         or twins that diverge add residual the plan did not count."
     } else {
         ""
     };
