@@ -38,37 +38,51 @@ fn gain_cell(g: &GainJson) -> String {
 
 /// The design's plan against what the twins delivered: the realized
 /// detectable gain beside the planned one and the drift, and what the
-/// pooled interval may be read as. An interval excluding 0 measures
-/// authority whatever the power; one containing 0 says "no authority" only
-/// where the realized detectable gain is below |b|, else "not measured".
+/// pooled interval may be read as:
+/// - entirely above 0: authority is measured, whatever the power;
+/// - entirely below 0: α acts against the law's sign convention (reported,
+///   never read as authority);
+/// - containing 0: "no authority" only where the design was not labelled
+///   `undetermined` in advance and the realized detectable gain is below
+///   |b|; else "not measured".
+///
+/// When the realized detectable gain exceeds twice the plan, the line
+/// names what the plan leaves out (it does not test which one acted).
 pub(super) fn power_check(design: &Design, g: &GainJson, b: Option<f64>) -> String {
     let (Some(det), Some(b)) = (g.g_detectable, b) else {
         return "Power: not assessed (no pooled gain or no drift was identified).".into();
     };
-    let ratio = det / design.planned_detectable;
+    let planned = design.planned_detectable;
+    let ratio = (planned > 0.0).then(|| det / planned);
     let plan = format!(
-        "Power: the realized detectable g is {} against the planned {} ({}× the plan) and |b| {} ({}× |b|).",
+        "Power: the realized detectable g is {} against the planned {} ({} the plan) and |b| {} ({}× |b|).",
         f(Some(det)),
-        f(Some(design.planned_detectable)),
-        fmt_sig(ratio, 3),
+        f(Some(planned)),
+        ratio.map_or("n/a ×".into(), |r| format!("{}×", fmt_sig(r, 3))),
         f(Some(b.abs())),
         fmt_sig(det / b.abs(), 3),
     );
-    let excludes_zero = match g.g_ci {
-        [Some(lo), Some(hi)] => lo > 0.0 || hi < 0.0,
-        _ => false,
+    let (lo, hi) = match g.g_ci {
+        [Some(lo), Some(hi)] => (lo, hi),
+        _ => (f64::NAN, f64::NAN),
     };
-    let reading = if excludes_zero {
-        "The pooled interval excludes 0: authority is measured, whatever the power."
+    let reading = if lo > 0.0 {
+        "The pooled interval lies above 0: authority is measured, whatever the power."
+    } else if hi < 0.0 {
+        "The pooled interval lies below 0: α moved entropy against the law's sign convention; not read as authority."
+    } else if design.label == "undetermined" {
+        "The pooled interval contains 0 and the design was labelled undetermined in advance: not measured \
+         (this says nothing about authority)."
     } else if det < b.abs() {
         "The pooled interval contains 0 with a detectable g below |b|: no authority at this design's power."
     } else {
         "The pooled interval contains 0 and the detectable g is above |b|: not measured (this says nothing about authority)."
     };
-    let sizing = if ratio > 2.0 {
-        " The plan, which counts only the measurement noise σ_m and a difference linear in cumulative α, \
-         under-sized the twins: a gain that changes along the run (saturating, or unequal for α = ±1) \
-         or twins that diverge add residual the plan did not count."
+    let sizing = if ratio.is_some_and(|r| r > 2.0) {
+        " The plan counts only the measurement noise σ_m and a difference linear in cumulative α; what it \
+         leaves out, any of which can widen the interval (this line does not test which one did): a gain \
+         that changes along the run (saturating, or unequal for α = ±1), which with one seed per schedule \
+         the variance counts as noise (docs/mathematics.md §9), and twins that diverge."
     } else {
         ""
     };

@@ -204,9 +204,10 @@ fn arm_configs() {
 }
 
 /// The power line reads an interval by its realized detectable gain: an
-/// interval excluding 0 is authority, one containing 0 is "no authority"
-/// only with a detectable g below |b|, and a plan far below the realized
-/// detectable gain is called under-sized.
+/// interval above 0 is authority, one below 0 is not, one containing 0 is
+/// "no authority" only with a detectable g below |b| and a design not
+/// labelled undetermined; a plan far below the realized detectable gain
+/// gets the list of what the plan leaves out.
 #[test]
 fn power_check_reads_intervals_by_realized_power() {
     use super::design::Design;
@@ -231,16 +232,35 @@ fn power_check_reads_intervals_by_realized_power() {
     };
     let s = power_check(&design, &g(2e-3, 5e-4, 3.5e-3, 2e-3), Some(-1e-4));
     assert!(
-        s.contains("authority is measured") && s.contains("under-sized"),
+        s.contains("authority is measured") && s.contains("what it leaves out"),
         "{s}"
     );
     let s = power_check(&design, &g(1e-5, -4e-5, 6e-5, 7e-5), Some(-1e-4));
     assert!(
-        s.contains("no authority at this design's power") && !s.contains("under-sized"),
+        s.contains("no authority at this design's power") && !s.contains("what it leaves out"),
         "{s}"
     );
     let s = power_check(&design, &g(1e-5, -1e-3, 1e-3, 1.5e-3), Some(-1e-4));
     assert!(s.contains("not measured"), "{s}");
+    // a wrong-sign interval is never authority
+    let s = power_check(&design, &g(-2e-3, -3.5e-3, -5e-4, 2e-3), Some(-1e-4));
+    assert!(
+        s.contains("against the law's sign") && !s.contains("authority is measured"),
+        "{s}"
+    );
+    // an undetermined design never reads a 0-containing interval as "no authority"
+    let und = Design {
+        label: "undetermined".into(),
+        ..design.clone()
+    };
+    let s = power_check(&und, &g(1e-5, -4e-5, 6e-5, 7e-5), Some(-1e-4));
+    assert!(
+        s.contains("not measured") && !s.contains("no authority"),
+        "{s}"
+    );
+    // the figures are in the line: 2e-3 / 6e-5 = 33.3× the plan, 20× |b|
+    let s = power_check(&design, &g(2e-3, 5e-4, 3.5e-3, 2e-3), Some(-1e-4));
+    assert!(s.contains("33.3×") && s.contains("20.0×"), "{s}");
     let none = GainJson {
         g: None,
         g_ci: [None, None],
