@@ -553,11 +553,12 @@ fn llm_half(a: &TuneValidateOptions, run: &Path, svg_dir: &Path) -> anyhow::Resu
         &run_dir(run, "grpo", 0).join("metrics.jsonl"),
         series.entropy.len(),
     )?;
-    // The delay: a constant-α probe cannot select it from its own log (its
-    // α never varies), so it is the one the measurement mode implies
-    // (docs/mathematics.md §7: 0 when the controller measures the policy
-    // it updates, `measure = "current"`, the preset's); otherwise selected.
-    let delay = (twin.is_some() && pf.grpo.control.measure == Measure::Current).then_some(0);
+    // The delay is the one the measurement mode implies (docs/mathematics.md
+    // §7: 0 when the controller measures the policy it updates, `measure =
+    // "current"`, the preset's), not selected from the log: the probe's α
+    // is constant from the first step, so its own log cannot select one.
+    // Other modes fall back to selection.
+    let delay = (pf.grpo.control.measure == Measure::Current).then_some(0);
     let (id, est) = match identify(&series, twin.as_ref(), delay) {
         Ok(x) => x,
         Err(e) => {
@@ -731,8 +732,14 @@ fn ident_section(
         .map(|(d, r)| vec![d.to_string(), format!("{r:.3e}")])
         .collect();
     let chosen = if dr.is_empty() {
-        o += "The delay is not selected from this log (its α is constant): it is the one the controller's \
-              measurement mode implies (docs/mathematics.md §7).\n";
+        let constant = s.alpha.iter().all(|a| *a == s.alpha[0]);
+        o += if constant {
+            "The delay is not selected from this log (its α is constant): it is the one the controller's \
+             measurement mode implies (docs/mathematics.md §7).\n"
+        } else {
+            "The delay is not selected from this log: it is the one the controller's measurement mode \
+             implies (docs/mathematics.md §7).\n"
+        };
         "Set"
     } else {
         o += &markdown_table(&["d", "residual RMS"], &dr);
@@ -810,7 +817,7 @@ fn report(toy: &ToyHalf, llm: &str) -> String {
          `reports/tune/*.svg`). The toy half runs `scenarios/tune-probe.toml` and `scenarios/tune-closed.toml` \
          (seed 0, deterministic, seconds). The LLM half reads the probe arm of a finished \
          `entropic llm validate --preset cpu` folder and runs the recommended gains into its `tuned/` \
-         (about 2 minutes on 2 cores); without `--llm` it is skipped and this file says so.\n\n",
+         (about 3 minutes on 2 cores); without `--llm` it is skipped and this file says so.\n\n",
     );
     o += "## Method\n\n\
          1. **Probe** (docs/mathematics.md §7): the controller's α is replaced by a fixed schedule (a PRBS as `entropic tune probe` \
