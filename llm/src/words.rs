@@ -704,9 +704,11 @@ struct Style {
     intro: usize,
     sum: usize,
     carry: usize,
-    /// One rank for both write pools: [`WRITE_CARRY`] and [`WRITE`] are
-    /// index-aligned wordings, so a column whose carry differs from the
-    /// first column's keeps the writer's wording instead of forking again.
+    /// One rank for both write pools: [`WRITE_CARRY`] and [`WRITE`] have
+    /// the same length and are read with this one rank (most entries are
+    /// the same wording with and without the carry; a few only share the
+    /// register), so a column whose carry differs from the first column's
+    /// does not draw a new phrase.
     write: usize,
 }
 

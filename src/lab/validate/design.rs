@@ -23,14 +23,14 @@
 //!
 //! **What the plan leaves out**, so it can be far too optimistic: the
 //! difference of two twins grows linearly in `A_t` only while the gain is
-//! constant. On the LLM-like base (reports/llm-validation.md) the realized
-//! detectable gain was 42× the planned one: the pilot's row-to-row
-//! variance matched `2σ_m²` (no divergence noise to speak of), but the
-//! α = ±1 differences saturated within 70–80 updates, α = −1's rising four
-//! times as fast as α = +1's: a state-dependent, asymmetric gain that a
-//! pilot at α = 0 cannot show. The report sets the realized and planned
-//! figures side by side and reads the interval by the realized one
-//! (`report::power_check`).
+//! constant. On the LLM-like base (reports/llm-validation.md, one seed per
+//! twin arm) the realized detectable gain was 42× the planned one: the
+//! α = ±1 differences saturated (α = −1's by update 70–80, α = +1's
+//! flattening from the start) with plateaus 4× apart, a state-dependent,
+//! asymmetric gain that a pilot at α = 0 cannot show and that the
+//! one-seed variance counts as noise. The report sets the realized and
+//! planned figures side by side and reads the interval by the realized
+//! one (`report::power_check`).
 //!
 //! The design takes the fewest seeds `n ≤ twin_seeds` with detectable `<
 //! |b̂|`; when even `twin_seeds` cannot reach it, all of them run and the
