@@ -124,6 +124,17 @@ def torch_model(torch, transformers):
     return transformers.Qwen2ForCausalLM(cfg).float()
 
 
+def median_seconds(f, runs):
+    """Median wall time of `runs` calls of `f`, after one warm-up call."""
+    f()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
 def torch_train(torch, model, runs=5):
     """Median tokens/s of a training step (module doc)."""
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
@@ -137,13 +148,7 @@ def torch_train(torch, model, runs=5):
         loss.backward()
         opt.step()
 
-    step()  # warm-up
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t)
-    return 64 * 48 / statistics.median(times)
+    return 64 * 48 / median_seconds(step, runs)
 
 
 def torch_generate(torch, model, runs=5):
@@ -167,13 +172,7 @@ def torch_generate(torch, model, runs=5):
                 pad_token_id=0,
             )
 
-    gen()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        gen()
-        times.append(time.perf_counter() - t)
-    return 64 * 32 / statistics.median(times)
+    return 64 * 32 / median_seconds(gen, runs)
 
 
 def entropic(binary, what, threads):

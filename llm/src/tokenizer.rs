@@ -223,14 +223,7 @@ impl Tok {
     /// for a trained BPE; none for the character tokenizer), as
     /// transformers' tokenizers encode by default.
     pub fn encode_with_specials(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = self
-            .inner
-            .encode(text, true)
-            .map_err(|source| LlmError::Tokenizer {
-                what: "encode".into(),
-                source,
-            })?;
-        Ok(enc.get_ids().to_vec())
+        self.ids(text, true)
     }
 
     /// Writes `tokenizer.json` (and the specials into `tokenizer_config.json`
@@ -257,9 +250,15 @@ impl Tok {
 
     /// Token ids of `text`, without adding special tokens.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        self.ids(text, false)
+    }
+
+    /// The ids of `text`'s encoding, with or without the post-processor's
+    /// special tokens.
+    fn ids(&self, text: &str, specials: bool) -> Result<Vec<u32>> {
         let enc = self
             .inner
-            .encode(text, false)
+            .encode(text, specials)
             .map_err(|source| LlmError::Tokenizer {
                 what: "encode".into(),
                 source,
