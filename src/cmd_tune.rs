@@ -6,6 +6,7 @@
 
 use crate::error::InputError;
 use crate::lab::tune::{opt_step, plot_fit, TuneValidateOptions};
+use entropic_proofs::ident_power;
 use entropic_proofs::linear::IntegralForm;
 use entropic_proofs::tune::{self, Columns, DesignSpec, Identified, Recommendation, Series};
 use std::path::PathBuf;
@@ -79,6 +80,26 @@ pub struct IdentifyArgs {
     /// Delay d: `auto` (model selection over 0..8) or a number.
     #[arg(long, default_value = "auto", value_parser = parse_delay)]
     pub delay: Delay,
+    /// The probe's α was a PRBS drawn at random (`tune probe --draw-seed`) with
+    /// this hold: read it by the unpaired estimator with a randomization
+    /// interval (re-draws of the schedule; its placebo stays at the nominal
+    /// 5% where the drift is not constant, docs/mathematics.md §9). Its two levels are read from the
+    /// log. Needs a fixed --delay; not with --twin.
+    #[arg(long, conflicts_with = "twin")]
+    pub prbs_hold: Option<usize>,
+    /// With --prbs-hold: steps before the PRBS began (a prelude held fixed).
+    #[arg(long, default_value_t = 0, requires = "prbs_hold")]
+    pub prbs_start: usize,
+    /// With --prbs-hold: the PRBS's length in steps (the probe's `steps`);
+    /// after it the log holds the last level. Default: to the end of the log.
+    #[arg(long, requires = "prbs_hold")]
+    pub prbs_steps: Option<usize>,
+    /// With --prbs-hold: regress on α filtered by a geometric lag of this
+    /// decay, in [0, 1) (the optimizer's momentum, e.g. Adam's β1 = 0.9,
+    /// spreads α's effect over later steps; with 0, the default, g is the
+    /// immediate gain, about 0.6 of the long-run one under Adam on the toy).
+    #[arg(long, default_value_t = 0.0, requires = "prbs_hold")]
+    pub lag_decay: f64,
     #[command(flatten)]
     pub design: DesignArgs,
     /// Settling band (nats); default docs/design.md §8's max(0.05, 0.1·target). Its
@@ -112,6 +133,12 @@ pub struct ProbeArgs {
     /// Steps each PRBS bit is held (default MAX_DELAY + 2 = 10).
     #[arg(long, default_value_t = tune::MAX_DELAY + 2)]
     pub hold: usize,
+    /// Draw the PRBS at random (a fair coin per hold, from this seed)
+    /// instead of the fixed 7-bit LFSR: then `tune identify --prbs-hold`
+    /// reads the log with a randomization interval. (A probe sized with
+    /// --pilot is always drawn at random.)
+    #[arg(long, conflicts_with = "pilot")]
+    pub draw_seed: Option<u64>,
     /// Target entropy (nats) written into the snippet, if given.
     #[arg(long, allow_negative_numbers = true)]
     pub target: Option<f64>,
@@ -188,6 +215,22 @@ pub fn run(cmd: TuneCommand) -> anyhow::Result<ExitCode> {
 /// `entropic tune identify`.
 fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
     crate::validate::tune_design(a.target, a.design.settle, a.design.max_overshoot)?;
+    // The randomization design's flags, before any file is read.
+    if !(0.0..1.0).contains(&a.lag_decay) {
+        return Err(input(format!(
+            "--lag-decay: must be in [0, 1) (got {})",
+            a.lag_decay
+        )));
+    }
+    if a.prbs_hold == Some(0) {
+        return Err(input("--prbs-hold: must be at least 1"));
+    }
+    if a.prbs_hold.is_some() && a.delay == Delay::Auto {
+        return Err(input(
+            "--prbs-hold needs a fixed --delay (0 for measure = current): a delay selected on the same log \
+             depends on the schedule, and the randomization test would no longer be exact",
+        ));
+    }
     let path = a.log.as_path();
     let text = std::fs::read_to_string(path)
         .map_err(|e| input(format!("cannot read {}: {e}", path.display())))?;
@@ -225,11 +268,30 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let draw = match a.prbs_hold {
+        Some(hold) => {
+            let draw = ident_power::randomized::PrbsDraw::from_schedule(
+                &series.alpha,
+                hold,
+                a.prbs_start,
+                a.prbs_steps,
+            )
+            .map_err(|e| input(format!("{}: --prbs-hold {hold}: {e}", path.display())))?;
+            Some(draw)
+        }
+        None => None,
+    };
     // Identification with power (docs/mathematics.md §9): paired with a
-    // twin, prewhitened Newey–West otherwise; a refusal names the smallest
-    // g the log could have detected.
-    let power = tune::identify_with_power(&series, twin.as_ref(), delay)
-        .map_err(|e| input(format!("{}: {e}", path.display())))?;
+    // twin, a randomization interval for a drawn PRBS, prewhitened
+    // Newey–West otherwise; a refusal names the smallest g the log could
+    // have detected.
+    let power = tune::identify_with_power(
+        &series,
+        twin.as_ref(),
+        delay,
+        draw.as_ref().map(|d| (d, a.lag_decay)),
+    )
+    .map_err(|e| input(format!("{}: {e}", path.display())))?;
     let est = power.estimate.clone();
     let id = tune::Identified {
         fit: power.fit,
@@ -238,7 +300,14 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
     if !a.json {
         println!(
             "{} design, d = {}: g = {:.4e} [{:.4e}, {:.4e}] per unit α per step; smallest g detectable with 80% power: {:.2e}; b = {:.4e} [{:.4e}, {:.4e}]",
-            if a.twin.is_some() { "paired" } else { "unpaired" },
+            match (&a.twin, &draw) {
+                (Some(_), _) => "paired".to_string(),
+                (None, Some(_)) => format!(
+                    "unpaired, randomization interval ({} re-draws of the PRBS),",
+                    ident_power::randomized::RANDOMIZATION_DRAWS
+                ),
+                (None, None) => "unpaired".to_string(),
+            },
             est.d,
             est.g,
             est.g_ci.0,
@@ -329,12 +398,36 @@ fn probe(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
     if a.pilot.is_some() {
         return probe_sized(a);
     }
-    let s = tune::probe_schedule(a.steps, a.amplitude, a.center, a.hold);
+    if a.draw_seed.is_some()
+        && a.steps.div_ceil(a.hold.max(1)) < ident_power::randomized::MIN_BLOCKS
+    {
+        return Err(input(format!(
+            "--draw-seed: {} steps with --hold {} make fewer than {} blocks, too few for a randomization interval",
+            a.steps,
+            a.hold.max(1),
+            ident_power::randomized::MIN_BLOCKS
+        )));
+    }
+    let (s, kind, read) = match a.draw_seed {
+        None => (
+            tune::probe_schedule(a.steps, a.amplitude, a.center, a.hold),
+            "PRBS (7-bit LFSR)".to_string(),
+            String::new(),
+        ),
+        Some(seed) => (
+            tune::drawn_probe_schedule(a.steps, a.amplitude, a.center, a.hold, seed),
+            format!("PRBS drawn at random (seed {seed})"),
+            format!(
+                " --prbs-hold {} --delay D (D = 0 for measure = current)",
+                a.hold.max(1)
+            ),
+        ),
+    };
     println!(
-        "# Probe (docs/mathematics.md §7): PRBS (7-bit LFSR) between {} and {}, each bit held {} steps, {} steps.\n\
+        "# Probe (docs/mathematics.md §7): {kind} between {} and {}, each bit held {} steps, {} steps.\n\
          # A PRBS changes level at irregular intervals, so the delay is told apart, and spends\n\
          # equal time at both levels. Append to a scenario without its own [control] table;\n\
-         # then `entropic tune identify --log runs/<stem>/<arm>/metrics.jsonl`.",
+         # then `entropic tune identify --log runs/<stem>/<arm>/metrics.jsonl{read}`.",
         tune::fmt_gain(a.center - a.amplitude),
         tune::fmt_gain(a.center + a.amplitude),
         a.hold.max(1),
@@ -427,8 +520,18 @@ fn probe_sized(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
         p.seeds,
         if a.paired {
             "; run the plain twin (the same scenario with method = \"none\") beside it and read both with `tune identify --twin`"
+                .to_string()
+        } else if p.steps.div_ceil(p.hold.max(1)) >= ident_power::randomized::MIN_BLOCKS {
+            format!(
+                "; its PRBS is drawn at random: read it with `tune identify --prbs-hold {} --prbs-steps {} --delay D` (D = 0 for measure = current; randomization interval)",
+                p.hold, p.steps
+            )
         } else {
-            ""
+            format!(
+                "; its {} steps hold fewer than {} PRBS blocks, too few for a randomization interval: read it with `tune identify` (Newey–West)",
+                p.steps,
+                ident_power::randomized::MIN_BLOCKS
+            )
         }
     );
     print!("{}", tune::probe_snippet(&p.schedule(a.center), a.target));

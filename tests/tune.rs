@@ -556,3 +556,127 @@ fn probe_sized_from_a_pilot_is_labelled_before_it_runs() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--budget"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_drawn_prbs_is_read_with_a_randomization_interval() {
+    let d = tmp("drawn");
+    // The probe command draws the schedule and says how to read it.
+    let o = bin()
+        .args([
+            "tune",
+            "probe",
+            "--steps",
+            "300",
+            "--amplitude",
+            "0.5",
+            "--hold",
+            "10",
+            "--draw-seed",
+            "3",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("drawn at random (seed 3)") && text.contains("--prbs-hold 10"),
+        "{text}"
+    );
+    // The same schedule drives a plant: b = −0.002, g = 0.01, d = 0.
+    let mut alpha = Vec::new();
+    for (n, a) in tune::drawn_probe_schedule(300, 0.5, 0.0, 10, 3) {
+        alpha.extend(std::iter::repeat_n(a, n));
+    }
+    let mut h = vec![1.0];
+    for t in 0..299 {
+        h.push(h[t] - 0.002 - 0.01 * alpha[t] + wiggle(t, 1e-4));
+    }
+    let log = write(&d, "probe.csv", &csv("step,entropy,alpha", &h, &alpha));
+    let identify = |extra: &[&str]| {
+        bin()
+            .args([
+                "tune", "identify", "--target", "0.9", "--delay", "0", "--log",
+            ])
+            .arg(&log)
+            .args(extra)
+            .output()
+            .expect("run")
+    };
+    let o = identify(&["--prbs-hold", "10", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let est = &v["estimate"];
+    assert_eq!(est["design"]["unpaired_randomized"]["draws"], 999, "{est}");
+    let (lo, hi) = (
+        est["g_ci"][0].as_f64().unwrap(),
+        est["g_ci"][1].as_f64().unwrap(),
+    );
+    assert!(lo < 0.01 && 0.01 < hi && hi - lo < 2e-3, "[{lo}, {hi}]");
+    // The same log twice: the same interval (the re-draws' seed is fixed).
+    let again: serde_json::Value =
+        serde_json::from_slice(&identify(&["--prbs-hold", "10", "--json"]).stdout).unwrap();
+    assert_eq!(again["estimate"], *est);
+    // A hold the schedule contradicts, or a twin beside it, is bad input.
+    let o = identify(&["--prbs-hold", "7"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a multiple of min_hold 7"),
+        "{}",
+        stderr(&o)
+    );
+    let o = bin()
+        .args([
+            "tune",
+            "identify",
+            "--target",
+            "0.9",
+            "--prbs-hold",
+            "10",
+            "--twin",
+        ])
+        .arg(&log)
+        .arg("--log")
+        .arg(&log)
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--twin"), "{}", stderr(&o));
+    // A lag decay outside [0, 1), or without --prbs-hold, is bad input; a
+    // valid one still reads the log.
+    for (extra, says) in [
+        (
+            &["--prbs-hold", "10", "--lag-decay", "1.5"][..],
+            "--lag-decay",
+        ),
+        (&["--lag-decay", "0.5"], "--prbs-hold"),
+    ] {
+        let o = identify(extra);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{extra:?}: {}", stderr(&o));
+    }
+    // A selected delay is refused: it would depend on the schedule.
+    let o = bin()
+        .args([
+            "tune",
+            "identify",
+            "--target",
+            "0.9",
+            "--prbs-hold",
+            "10",
+            "--log",
+        ])
+        .arg(&log)
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("fixed --delay"), "{}", stderr(&o));
+    let o = identify(&["--prbs-hold", "10", "--lag-decay", "0.5", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // --draw-seed and --pilot exclude each other.
+    let o = bin()
+        .args(["tune", "probe", "--draw-seed", "1", "--pilot", "x.csv"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--draw-seed"), "{}", stderr(&o));
+}

@@ -50,4 +50,8 @@ pub enum IdentError {
     NonFiniteAlpha,
     #[error("the paired estimator needs at least one probe/plain twin")]
     NoTwins,
+    #[error("the α schedule is not a draw of the stated PRBS design: {why}")]
+    NotADraw { why: String },
+    #[error("the lag decay must be in [0, 1) (got {lag})")]
+    BadLag { lag: f64 },
 }

@@ -61,6 +61,9 @@ pub enum DesignKind {
     Paired { seeds: usize },
     /// One arm ([`unpaired`]).
     Unpaired,
+    /// One arm with a randomization interval from `draws` re-draws of its
+    /// PRBS schedule ([`randomized::unpaired_randomized`]).
+    UnpairedRandomized { draws: usize },
 }
 
 /// `g`, `b`, their 95% intervals and the design's power.
@@ -81,9 +84,11 @@ pub struct GainEstimate {
     pub g_detectable: f64,
     /// Regression rows of the `g` fit (all series).
     pub n: usize,
-    /// Degrees of freedom `ν` of the `g` fit.
+    /// Degrees of freedom `ν` of the `g` fit (randomization interval: the
+    /// number of re-draws, which it uses instead).
     pub df: f64,
-    /// Largest Newey–West bandwidth used for `g`.
+    /// Largest Newey–West bandwidth used for `g` (0 for a randomization
+    /// interval).
     pub bandwidth: usize,
     /// How much of the data the model explains, `1 − SSR/SST`: paired, of
     /// `D_t` (SST about 0, the fit has no intercept); unpaired, of the raw
@@ -393,8 +398,9 @@ fn prewhitened(series: &[Vec<(Vec<f64>, f64)>], k: usize) -> Result<(HacFit, f64
 }
 
 /// The drift from arms without α: `Δy_t = b + u_t`, one common `b`,
-/// [`prewhitened`] HAC.
-fn drift_from_differences(series: &[&[f64]]) -> Result<(HacFit, usize), IdentError> {
+/// [`prewhitened`] HAC; with the rows skipped for a non-finite `Δy` and the
+/// prewhitening's `θ̂`.
+fn drift_from_differences(series: &[&[f64]]) -> Result<(HacFit, usize, f64), IdentError> {
     let mut skipped = 0;
     let data: Vec<Vec<(Vec<f64>, f64)>> = series
         .iter()
@@ -412,8 +418,8 @@ fn drift_from_differences(series: &[&[f64]]) -> Result<(HacFit, usize), IdentErr
                 .collect()
         })
         .collect();
-    let (fit, _) = prewhitened(&data, 1).map_err(|e| with_context(e, 0, skipped))?;
-    Ok((fit, skipped))
+    let (fit, theta) = prewhitened(&data, 1).map_err(|e| with_context(e, 0, skipped))?;
+    Ok((fit, skipped, theta))
 }
 
 /// One probe arm and its plain twin: entropy of each per step and the α the
@@ -639,7 +645,7 @@ pub(crate) fn paired_with(
     }
     let (g, g_se, g_ci, g_detectable) = coef(&fit, 0, true);
     let plains: Vec<&[f64]> = twins.iter().map(|t| t.plain).collect();
-    let (bfit, _) = drift_from_differences(&plains)?;
+    let (bfit, _, _) = drift_from_differences(&plains)?;
     let (b, b_se, b_ci, _) = coef(&bfit, 0, false);
     Ok(GainEstimate {
         design: DesignKind::Paired { seeds: j_n },
@@ -898,7 +904,7 @@ pub fn paired_windows(
         let fit = hac_fit(&rows, None, true).map_err(|e| with_context(e, d, skipped))?;
         let (g, g_se, g_ci, g_detectable) = coef(&fit, k - 1, true);
         let plains: Vec<&[f64]> = twins.iter().map(|tw| &tw.plain[s..e]).collect();
-        let (bfit, _) = drift_from_differences(&plains)?;
+        let (bfit, _, _) = drift_from_differences(&plains)?;
         let (b, b_se, b_ci, _) = coef(&bfit, 0, false);
         out.push(WindowGain {
             start: s,
@@ -1114,6 +1120,11 @@ impl StatePlant {
         out
     }
 }
+
+/// Randomization intervals for the unpaired estimator (a child module:
+/// it reuses this module's private prewhitening).
+#[path = "ident_randomized.rs"]
+pub mod randomized;
 
 #[cfg(test)]
 #[path = "ident_power_tests.rs"]

@@ -1,5 +1,6 @@
 //! Must-show tests of the estimators (docs/mathematics.md §9) on a
 //! simulated scalar plant with measurement noise.
+use super::randomized::{unpaired_randomized, PrbsDraw, RANDOMIZATION_DRAWS};
 use super::*;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
@@ -506,4 +507,145 @@ fn unpaired_windows_follow_an_ageing_plant_and_the_time_plant_replays_it() {
     // The ageing plant replayed: the second half's stronger gain shows.
     let ageing = simulate_varying(&p, &|t| tp.at(t), 0.3, 200, 2.0);
     assert_ne!(ageing, simulate(&p, 0.3, 200, 2.0));
+}
+
+/// The must-show plant's PRBS as a [`PrbsDraw`] (what [`rep`] draws).
+const DRAW: PrbsDraw = PrbsDraw {
+    start: 0,
+    len: None,
+    center: 0.0,
+    amplitude: 1.0,
+    min_hold: HOLD,
+};
+
+#[test]
+fn randomized_intervals_cover_the_true_gain_and_zero_on_the_placebo() {
+    let p = PLANT;
+    let (mut g_cov, mut placebo) = (0, 0);
+    for s in 0..REPS {
+        let (alpha, probe, plain) = rep(&p, s);
+        let e = unpaired_randomized(&probe, &alpha, p.d, 0.0, &DRAW, 5000 + s).unwrap();
+        g_cov += covers(e.g_ci, p.g);
+        let z = unpaired_randomized(&plain, &alpha, p.d, 0.0, &DRAW, 5000 + s).unwrap();
+        placebo += covers(z.g_ci, 0.0);
+    }
+    // Measured: g covered in 194, 0 on the placebo in 190 (of 200).
+    println!("randomized: g covered in {g_cov}/200, placebo covers 0 in {placebo}/200");
+    assert!(BAND.contains(&g_cov), "g covered {g_cov}/200");
+    assert!(BAND.contains(&placebo), "placebo covered {placebo}/200");
+}
+
+#[test]
+fn randomized_detectable_gain_matches_the_simulated_80_percent_power_gain() {
+    let (emp, claim) = empirical_power_gain(|p, s| {
+        let (alpha, probe, _) = rep(p, s);
+        unpaired_randomized(&probe, &alpha, p.d, 0.0, &DRAW, 5000 + s).unwrap()
+    });
+    // Measured: 7.86e-4, reported 7.15e-4 (0.91 of it).
+    println!("randomized 80%-power gain {emp:.3e} (reported {claim:.3e})");
+    let ratio = claim / emp;
+    assert!((1.0 / 1.5..=1.5).contains(&ratio), "{claim} vs {emp}");
+}
+
+#[test]
+fn randomized_interval_collapses_on_an_exact_plant_and_checks_the_design() {
+    // Noise-free: H = 1 + 0.01·t − 0.03·A exactly; every re-draw's
+    // breakpoint is the true slope, so the interval is the point.
+    let alpha = prbs(120, 1.0, 4, 3);
+    let a = cumulative_alpha(&alpha, 1);
+    let h: Vec<f64> = (0..120)
+        .map(|t| 1.0 + 0.01 * t as f64 - 0.03 * a[t])
+        .collect();
+    let draw = PrbsDraw {
+        min_hold: 4,
+        ..DRAW
+    };
+    let e = unpaired_randomized(&h, &alpha, 1, 0.0, &draw, 1).unwrap();
+    assert!((e.g - 0.03).abs() < 1e-12, "{e:?}");
+    assert!(
+        (e.g_ci.0 - 0.03).abs() < 1e-9 && (e.g_ci.1 - 0.03).abs() < 1e-9,
+        "{e:?}"
+    );
+    assert_eq!(
+        e.design,
+        DesignKind::UnpairedRandomized {
+            draws: RANDOMIZATION_DRAWS
+        }
+    );
+    // A schedule that is not a draw of the stated design is refused.
+    let wrong_hold = PrbsDraw {
+        min_hold: 7,
+        ..DRAW
+    };
+    let err = unpaired_randomized(&h, &alpha, 1, 0.0, &wrong_hold, 1).unwrap_err();
+    assert!(matches!(err, IdentError::NotADraw { .. }), "{err}");
+    let mut off = alpha.clone();
+    off[50] = 0.5;
+    let err = unpaired_randomized(&h, &off, 1, 0.0, &draw, 1).unwrap_err();
+    assert!(err.to_string().contains("step 50"), "{err}");
+    // A lagged plant, ΔH_t = b − g·x_t with x the geometric lag 0.9 of α:
+    // the same exactness with lag 0.9, and a lag outside [0, 1) refused.
+    let (mut x, mut hl) = (0.0, vec![1.0]);
+    for t in 0..119 {
+        x = 0.9 * x + 0.1 * alpha[t];
+        hl.push(hl[t] + 0.01 - 0.03 * x);
+    }
+    let e = unpaired_randomized(&hl, &alpha, 0, 0.9, &draw, 1).unwrap();
+    assert!((e.g - 0.03).abs() < 1e-9, "{e:?}");
+    assert!(
+        (e.g_ci.0 - 0.03).abs() < 1e-6 && (e.g_ci.1 - 0.03).abs() < 1e-6,
+        "{e:?}"
+    );
+    assert!((e.b - 0.01).abs() < 1e-9, "{e:?}");
+    assert!(matches!(
+        unpaired_randomized(&hl, &alpha, 0, 1.0, &draw, 1),
+        Err(IdentError::BadLag { .. })
+    ));
+    // The prelude is held: a draw keeps it and switches only after start.
+    let pre = PrbsDraw {
+        start: 10,
+        center: -1.0,
+        ..DRAW
+    };
+    let mut sched = vec![4.0; 10];
+    sched.extend(prbs(90, 1.0, HOLD, 9).iter().map(|x| x - 1.0));
+    pre.check(&sched).unwrap();
+    let d = pre.draw(&sched, 100, 42);
+    assert_eq!(&d[..10], &sched[..10]);
+    pre.check(&d).unwrap();
+    // A PRBS shorter than the log: its last level held after `len` steps,
+    // in the draws too; a log that moves after it is not a draw.
+    let short = PrbsDraw {
+        len: Some(60),
+        ..pre
+    };
+    let mut held = sched[..70].to_vec();
+    held.resize(100, sched[69]);
+    short.check(&held).unwrap();
+    let d = short.draw(&held, 100, 7);
+    assert!(d[70..].iter().all(|&x| x == d[69]), "{d:?}");
+    let mut moved = held.clone();
+    moved[85] = if held[69] == 0.0 { -2.0 } else { 0.0 };
+    let err = short.check(&moved).unwrap_err();
+    assert!(err.to_string().contains("step 85"), "{err}");
+    // Too few blocks for a 5% test (5 < MIN_BLOCKS), and designs that
+    // cannot switch, are refused; drawing them does not loop.
+    let few = PrbsDraw {
+        len: Some(50),
+        ..pre
+    };
+    let err = few.check(&held).unwrap_err();
+    assert!(err.to_string().contains("5 block(s)"), "{err}");
+    let one = PrbsDraw {
+        min_hold: 200,
+        ..DRAW
+    };
+    assert!(one.check(&alpha).is_err());
+    assert_eq!(one.draw(&[], 100, 1).len(), 100);
+    let flat = PrbsDraw {
+        amplitude: 0.0,
+        ..DRAW
+    };
+    assert!(flat.check(&alpha).is_err());
+    assert_eq!(flat.draw(&[], 100, 1), vec![0.0; 100]);
 }

@@ -233,6 +233,10 @@ def identify(
     alpha: ArrayLike,
     delay: Optional[int] = None,
     twin: Optional[ArrayLike] = None,
+    prbs_hold: Optional[int] = None,
+    prbs_start: int = 0,
+    prbs_steps: Optional[int] = None,
+    lag_decay: float = 0.0,
 ) -> Dict[str, Any]:
     """Identify drift ``b``, gain ``g`` and delay ``d`` of
     ``H_{t+1} - H_t = b - g alpha_{t-d} + noise`` with the estimators of
@@ -248,10 +252,17 @@ def identify(
     ``g_detectable`` is the smallest g the design detects with 80% power. A
     log that does not identify g (alpha constant, P control, too short, g's
     interval not above 0) raises ValueError saying why, with the detectable g.
+    ``prbs_hold`` (with ``prbs_start``, the steps before the PRBS began,
+    ``prbs_steps``, its length, and ``lag_decay``, e.g. Adam's beta1 0.9):
+    alpha was a PRBS drawn at random (a fair coin every ``prbs_hold``
+    steps), so the unpaired g takes a randomization interval from re-draws
+    of the schedule (``entropic tune identify --prbs-hold``), whose placebo
+    stays at its nominal level where the drift is not constant; it needs a
+    fixed ``delay``.
     """
     e, a = _f64(entropy).reshape(-1), _f64(alpha).reshape(-1)
     t = None if twin is None else _f64(twin).reshape(-1)
-    return _native.identify(e, a, delay, t)
+    return _native.identify(e, a, delay, t, prbs_hold, prbs_start, prbs_steps, lag_decay)
 
 
 def _log_text(log: Any) -> str:
@@ -273,10 +284,16 @@ def identify_log(
     arm: Optional[str] = None,
     seed: Optional[int] = None,
     twin: Any = None,
+    prbs_hold: Optional[int] = None,
+    prbs_start: int = 0,
+    prbs_steps: Optional[int] = None,
+    lag_decay: float = 0.0,
 ) -> Dict[str, Any]:
     """:func:`identify` on a run's log: a pandas DataFrame, or a CSV (with a
     header row, e.g. a W&B export) or our metrics.jsonl, as a path or text;
-    ``twin``, the plain arm's log in the same forms, selects the paired design.
+    ``twin``, the plain arm's log in the same forms, selects the paired design;
+    ``prbs_hold``, ``prbs_start``, ``prbs_steps``, ``lag_decay`` as
+    :func:`identify`'s.
 
     Columns are found by name as ``entropic tune identify --log`` finds them
     (``entropy`` / ``actor/entropy``, ``alpha`` / ``actor/control_alpha``);
@@ -285,7 +302,9 @@ def identify_log(
     "series": ...}``.
     """
     t = None if twin is None else _log_text(twin)
-    return _native.identify_log(_log_text(log), columns, delay, arm, seed, t)
+    return _native.identify_log(
+        _log_text(log), columns, delay, arm, seed, t, prbs_hold, prbs_start, prbs_steps, lag_decay
+    )
 
 
 def recommend(

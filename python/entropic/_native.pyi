@@ -131,7 +131,14 @@ def composition_from_token_stats(
     log_probs: npt.NDArray[np.float64], entropies: npt.NDArray[np.float64], tau: float = 0.95
 ) -> Composition: ...
 def identify(
-    entropy: npt.NDArray[np.float64], alpha: npt.NDArray[np.float64], delay: Optional[int] = None
+    entropy: npt.NDArray[np.float64],
+    alpha: npt.NDArray[np.float64],
+    delay: Optional[int] = None,
+    twin: Optional[npt.NDArray[np.float64]] = None,
+    prbs_hold: Optional[int] = None,
+    prbs_start: int = 0,
+    prbs_steps: Optional[int] = None,
+    lag_decay: float = 0.0,
 ) -> Dict[str, Any]: ...
 def identify_log(
     text: str,
@@ -139,6 +146,11 @@ def identify_log(
     delay: Optional[int] = None,
     arm: Optional[str] = None,
     seed: Optional[int] = None,
+    twin: Optional[str] = None,
+    prbs_hold: Optional[int] = None,
+    prbs_start: int = 0,
+    prbs_steps: Optional[int] = None,
+    lag_decay: float = 0.0,
 ) -> Dict[str, Any]: ...
 def recommend(
     fit: Dict[str, Any],

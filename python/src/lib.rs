@@ -12,6 +12,7 @@
 //! (`python/pyproject.toml`), so `cargo test --workspace` builds and links
 //! this crate like any other.
 
+use entropic_proofs::ident_power::randomized::PrbsDraw;
 use entropic_proofs::tune::{self, Columns, DesignSpec, Series};
 use entropic_sim::composition::{self, Composition};
 use entropic_sim::control::loss::{token_loss as rust_token_loss, LossConfig, TokenInputs};
@@ -404,23 +405,58 @@ fn array_series(source: &str, e: Vec<f64>, a: Vec<f64>) -> Series {
     }
 }
 
+/// The randomization design of `identify`'s `prbs_*` arguments (as `tune
+/// identify --prbs-hold`); `prbs_start`, `prbs_steps` or `lag_decay`
+/// without `prbs_hold` is refused, as the CLI refuses them.
+fn prbs_design(
+    alpha: &[f64],
+    hold: Option<usize>,
+    start: usize,
+    steps: Option<usize>,
+    lag_decay: f64,
+) -> PyResult<Option<PrbsDraw>> {
+    if !(0.0..1.0).contains(&lag_decay) {
+        return Err(PyValueError::new_err(format!(
+            "lag_decay must be in [0, 1) (got {lag_decay})"
+        )));
+    }
+    match hold {
+        None if start != 0 || steps.is_some() || lag_decay != 0.0 => Err(PyValueError::new_err(
+            "prbs_start, prbs_steps and lag_decay need prbs_hold",
+        )),
+        None => Ok(None),
+        Some(h) => PrbsDraw::from_schedule(alpha, h, start, steps)
+            .map(Some)
+            .map_err(value_error),
+    }
+}
+
 /// `proofs::tune::identify_with_power` on arrays of H_t and α_t
 /// (docs/mathematics.md §9): the paired estimator when `twin` (the plain
 /// arm's entropy, same seed, α = 0) is given, else the unpaired
 /// (prewhitened Newey–West) one. Returns `fit`, `estimate` (with
 /// `g_detectable`, the smallest g detected with 80% power), `open_loop`
 /// and `delay_residuals`; a g whose interval is not above 0 raises, naming
-/// the detectable g.
+/// the detectable g. `prbs_hold` (with `prbs_start`, default 0): α was a
+/// PRBS drawn at random with that hold; the unpaired estimate then takes a
+/// randomization interval (as `entropic tune identify --prbs-hold`).
 #[pyfunction]
-#[pyo3(signature = (entropy, alpha, delay = None, twin = None))]
+#[pyo3(signature = (entropy, alpha, delay = None, twin = None, prbs_hold = None, prbs_start = 0,
+    prbs_steps = None, lag_decay = 0.0))]
+#[allow(clippy::too_many_arguments)]
 fn identify<'py>(
     py: Python<'py>,
     entropy: PyReadonlyArray1<'py, f64>,
     alpha: PyReadonlyArray1<'py, f64>,
     delay: Option<usize>,
     twin: Option<PyReadonlyArray1<'py, f64>>,
+    prbs_hold: Option<usize>,
+    prbs_start: usize,
+    prbs_steps: Option<usize>,
+    lag_decay: f64,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (e, a) = (entropy.as_slice()?.to_vec(), alpha.as_slice()?.to_vec());
+    let draw = prbs_design(&a, prbs_hold, prbs_start, prbs_steps, lag_decay)?;
     let series = array_series("arrays", e, a);
     let twin = match twin {
         Some(t) => {
@@ -430,7 +466,13 @@ fn identify<'py>(
         }
         None => None,
     };
-    let id = tune::identify_with_power(&series, twin.as_ref(), delay).map_err(value_error)?;
+    let id = tune::identify_with_power(
+        &series,
+        twin.as_ref(),
+        delay,
+        draw.as_ref().map(|d| (d, lag_decay)),
+    )
+    .map_err(value_error)?;
     to_py(py, &id)
 }
 
@@ -438,8 +480,11 @@ fn identify<'py>(
 /// with a header, or our metrics.jsonl), with the plain twin's log text
 /// `twin` for the paired design; returns the identification and the series
 /// read (`series`), so the caller can recommend with its first entropy.
+/// `prbs_hold`, `prbs_start`: as [`identify`]'s.
 #[pyfunction]
-#[pyo3(signature = (text, columns = None, delay = None, arm = None, seed = None, twin = None))]
+#[pyo3(signature = (text, columns = None, delay = None, arm = None, seed = None, twin = None,
+    prbs_hold = None, prbs_start = 0, prbs_steps = None, lag_decay = 0.0))]
+#[allow(clippy::too_many_arguments)]
 fn identify_log<'py>(
     py: Python<'py>,
     text: &str,
@@ -448,6 +493,10 @@ fn identify_log<'py>(
     arm: Option<&str>,
     seed: Option<u64>,
     twin: Option<&str>,
+    prbs_hold: Option<usize>,
+    prbs_start: usize,
+    prbs_steps: Option<usize>,
+    lag_decay: f64,
 ) -> PyResult<Bound<'py, PyAny>> {
     let cols = match columns {
         Some(c) => Columns::parse(c).map_err(value_error)?,
@@ -463,7 +512,14 @@ fn identify_log<'py>(
         ),
         None => None,
     };
-    let id = tune::identify_with_power(&series, twin.as_ref(), delay).map_err(value_error)?;
+    let draw = prbs_design(&series.alpha, prbs_hold, prbs_start, prbs_steps, lag_decay)?;
+    let id = tune::identify_with_power(
+        &series,
+        twin.as_ref(),
+        delay,
+        draw.as_ref().map(|d| (d, lag_decay)),
+    )
+    .map_err(value_error)?;
     let out = serde_json::json!({ "identified": id, "series": series });
     to_py(py, &out)
 }

@@ -48,6 +48,30 @@ def test_identify_paired_with_a_twin():
     assert abs(out["fit"]["g"] - g) < 1e-9
 
 
+def test_identify_a_drawn_prbs_with_a_randomization_interval():
+    g, b, n = 0.02, 0.004, 300
+    rng = np.random.default_rng(2)
+    # A PRBS drawn at random: a fair coin every 10 steps, levels ±0.4.
+    alpha = np.repeat(np.where(rng.random(n // 10) < 0.5, -0.4, 0.4), 10)
+    h = np.empty(n)
+    h[0] = 0.5
+    for t in range(n - 1):
+        h[t + 1] = h[t] + b - g * alpha[t] + 0.002 * rng.normal()
+    out = entropic.identify(h, alpha, delay=0, prbs_hold=10)
+    est = out["estimate"]
+    assert est["design"] == {"unpaired_randomized": {"draws": 999}}
+    lo, hi = est["g_ci"]
+    assert 0 < lo < g < hi
+    # A hold the schedule contradicts, a selected delay, or a lag without
+    # a hold is refused with the reason.
+    with pytest.raises(ValueError, match="min_hold 7"):
+        entropic.identify(h, alpha, delay=0, prbs_hold=7)
+    with pytest.raises(ValueError, match="fixed delay"):
+        entropic.identify(h, alpha, prbs_hold=10)
+    with pytest.raises(ValueError, match="need prbs_hold"):
+        entropic.identify(h, alpha, delay=0, lag_decay=0.9)
+
+
 def test_recommend_and_tune_from_csv_text():
     h, a = probe_log()
     fit = entropic.identify(h, a, delay=0)["fit"]

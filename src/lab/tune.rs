@@ -675,7 +675,7 @@ fn identify(
     twin: Option<&Series>,
     delay: Option<usize>,
 ) -> Result<(Identified, GainEstimate), tune::TuneError> {
-    let p = tune::identify_with_power(series, twin, delay)?;
+    let p = tune::identify_with_power(series, twin, delay, None)?;
     Ok((
         Identified {
             fit: p.fit,
@@ -748,6 +748,11 @@ fn ident_section(
     let design = match est.design {
         DesignKind::Paired { seeds } => format!("paired with the plain twin ({seeds} seed)"),
         DesignKind::Unpaired => "unpaired (prewhitened Newey–West)".into(),
+        DesignKind::UnpairedRandomized { draws } => {
+            format!(
+                "unpaired (levels slope, randomization interval from {draws} re-draws of the PRBS)"
+            )
+        }
     };
     o += &format!(
         "\n{chosen} `d = {}`; {design} estimator (docs/mathematics.md §9). `b = {:.4e}` [{:.4e}, {:.4e}] nats/step, \

@@ -157,6 +157,10 @@ pub fn check_open_loop(series: &Series) -> Result<OpenLoopCheck, TuneError> {
     })
 }
 
+/// Seed of the schedule re-draws behind a randomization interval: fixed,
+/// so the same log gives the same interval.
+pub const RANDOMIZATION_SEED: u64 = 0x5eed;
+
 /// An identification with power (docs/mathematics.md §9): the estimate
 /// and the [`Fit`] that [`recommend`] takes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -173,9 +177,15 @@ pub struct PowerIdentified {
 /// `tune identify LOG [--twin PLAIN_LOG]` at library level: refuses a
 /// closed-loop log ([`check_open_loop`]); picks the delay as [`identify`]
 /// does (or takes `delay`); fits [`ident_power::paired`] when `twin` (the plain
-/// arm of the same seed, α 0 or absent) is given, else [`ident_power::unpaired`];
-/// then refuses, with the detectable g in the message, a fit whose 95%
-/// interval for g does not lie above 0 ([`TuneError::NotIdentified`]:
+/// arm of the same seed, α 0 or absent) is given, else
+/// [`ident_power::randomized::unpaired_randomized`] when `randomized` says how the
+/// probe's PRBS was drawn at random and the lag decay of its regressor
+/// (re-draws seeded with [`RANDOMIZATION_SEED`]), else
+/// [`ident_power::unpaired`];
+/// (a randomization interval needs a fixed `delay`: one selected on the
+/// same log depends on the schedule, [`TuneError::DelayNeeded`]); then
+/// refuses, with the detectable g in the message, a fit whose 95%
+/// interval for g does not lie above 0 or has no finite upper end ([`TuneError::NotIdentified`]:
 /// `"no authority beyond the drift"` when the detectable g is below `|b|`
 /// and the estimate is not above it, else `"undetermined"`) or whose
 /// `R²` is below [`MIN_R2`] ([`TuneError::ExplainsNothing`]).
@@ -183,7 +193,17 @@ pub fn identify_with_power(
     series: &Series,
     twin: Option<&Series>,
     delay: Option<usize>,
+    randomized: Option<(&ident_power::randomized::PrbsDraw, f64)>,
 ) -> Result<PowerIdentified, TuneError> {
+    if twin.is_some() && randomized.is_some() {
+        return Err(TuneError::BadTwin(
+            "a PRBS design is for the unpaired estimator; the paired one (with a twin) needs no model of the schedule"
+                .into(),
+        ));
+    }
+    if randomized.is_some() && delay.is_none() {
+        return Err(TuneError::DelayNeeded);
+    }
     let open_loop = check_open_loop(series)?;
     let (d, delay_residuals) = match delay {
         Some(d) => (d, Vec::new()),
@@ -215,12 +235,26 @@ pub fn identify_with_power(
                 d,
             )?
         }
-        None => ident_power::unpaired(&series.entropy, &series.alpha, d)?,
+        None => match randomized {
+            Some((dr, lag)) => ident_power::randomized::unpaired_randomized(
+                &series.entropy,
+                &series.alpha,
+                d,
+                lag,
+                dr,
+                RANDOMIZATION_SEED,
+            )?,
+            None => ident_power::unpaired(&series.entropy, &series.alpha, d)?,
+        },
     };
-    // NaN-safe: an interval whose lower end is not a positive number.
-    if estimate.g_ci.0.is_nan() || estimate.g_ci.0 <= 0.0 {
+    // NaN-safe: an interval whose lower end is not a positive number, or
+    // whose upper end is not finite (a randomization interval the design
+    // cannot bound), identifies no gain a loop can be designed on.
+    if estimate.g_ci.0.is_nan() || estimate.g_ci.0 <= 0.0 || !estimate.g_ci.1.is_finite() {
         let b_abs = estimate.b.abs();
-        let none = estimate.g_detectable < b_abs && estimate.g <= b_abs;
+        // An interval above 0 whose upper end is unbounded shows authority
+        // of unknown size: undetermined, never "no authority".
+        let none = !(estimate.g_ci.0 > 0.0) && estimate.g_detectable < b_abs && estimate.g <= b_abs;
         return Err(TuneError::NotIdentified {
             verdict: if none {
                 "no authority beyond the drift"

@@ -28,7 +28,7 @@ pub mod snippet;
 pub use design::{recommend, Corner, DesignSpec, Recommendation};
 pub use identify::{
     check_open_loop, identify, identify_with_power, model_path, Identified, OpenLoopCheck,
-    PowerIdentified,
+    PowerIdentified, RANDOMIZATION_SEED,
 };
 pub use log::{order_by_step, parse_csv, parse_jsonl, parse_log};
 pub use model::{
@@ -36,8 +36,8 @@ pub use model::{
     MAX_DELAY, MIN_R2, STEP_NAMES,
 };
 pub use snippet::{
-    fmt_gain, probe_schedule, probe_snippet, scenario_snippet, scenario_snippet_with,
-    verl_overrides, VERL_KEYS,
+    drawn_probe_schedule, fmt_gain, probe_schedule, probe_snippet, scenario_snippet,
+    scenario_snippet_with, verl_overrides, VERL_KEYS,
 };
 
 #[cfg(test)]

@@ -54,6 +54,11 @@ pub enum TuneError {
     Ident(#[from] IdentError),
     #[error("{0}")]
     Linear(#[from] LinearError),
+    #[error(
+        "a randomization interval needs a fixed delay (--delay N; 0 for measure = current): \
+         a delay selected on the same log depends on the schedule, and the test would no longer be exact"
+    )]
+    DelayNeeded,
     #[error("no target entropy: the log has no `target` field; pass --target")]
     NoTarget,
     #[error(

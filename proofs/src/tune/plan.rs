@@ -41,7 +41,8 @@
 //! gain is below `|b|`. None within the budget: the largest design the
 //! budget allows, labelled [`PlanLabel::Undetermined`].
 
-use crate::ident_power::{cumulative_alpha, prbs};
+use crate::ident_power::cumulative_alpha;
+use crate::ident_power::randomized::PrbsDraw;
 use serde::{Deserialize, Serialize};
 
 /// `z_{0.975} + z_{0.80}`: a two-sided 5% test detects a gain of this many
@@ -165,14 +166,13 @@ impl ProbePlan {
     /// The plan's schedule around `center`, as `(steps, α)` runs (the
     /// form of a `probe = [[n, α], …]` key).
     pub fn schedule(&self, center: f64) -> Vec<(usize, f64)> {
-        let mut out: Vec<(usize, f64)> = Vec::new();
-        for a in prbs(self.steps, self.amplitude, self.hold, self.prbs_seed) {
-            match out.last_mut() {
-                Some(last) if last.1 == center + a => last.0 += 1,
-                _ => out.push((1, center + a)),
-            }
-        }
-        out
+        super::snippet::drawn_probe_schedule(
+            self.steps,
+            self.amplitude,
+            center,
+            self.hold,
+            self.prbs_seed,
+        )
     }
 }
 
@@ -224,7 +224,7 @@ pub struct ProbePlan {
     pub hold: usize,
     pub steps: usize,
     pub seeds: usize,
-    /// PRBS seed of the schedule ([`prbs`]), one schedule for every seed
+    /// PRBS seed of the schedule ([`PrbsDraw::draw`]), one schedule for every seed
     /// (a scenario's probe is one schedule).
     pub prbs_seed: u64,
     /// Planned `SE(ĝ)` and `g_detectable = POWER_FACTOR·SE`.
@@ -288,7 +288,16 @@ pub fn plan_probe(
     let drift_abs = noise.drift.abs();
     let a = budget.max_amplitude;
     let evaluate = |steps: usize, seeds: usize| {
-        let schedules = vec![prbs(steps, a, budget.hold, prbs_seed); seeds];
+        // The schedule ProbePlan::schedule prints (a draw that never
+        // switches is drawn again).
+        let draw = PrbsDraw {
+            start: 0,
+            len: None,
+            center: 0.0,
+            amplitude: a,
+            min_hold: budget.hold.max(1),
+        };
+        let schedules = vec![draw.draw(&[], steps, prbs_seed); seeds];
         planned_se(design, noise, &schedules, budget.delay)
     };
     // (total, seeds, steps, se): cheapest meeting |b|, else the largest.

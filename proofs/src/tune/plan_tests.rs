@@ -2,6 +2,7 @@
 //! simulated plant of `ident_power_tests.rs` (lag-1 autocorrelation of the
 //! steps −0.44).
 use super::*;
+use crate::ident_power::prbs;
 use crate::ident_power::{paired, unpaired, Twin};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -114,7 +115,14 @@ fn plan_is_the_cheapest_design_below_the_drift_or_says_undetermined() {
     assert!(u.g_detectable >= u.drift_abs);
     // Cheapest: one increment shorter fails (same seeds).
     if p.steps > budget.min_steps {
-        let shorter = vec![prbs(p.steps - budget.step_increment, p.amplitude, p.hold, 3); p.seeds];
+        let draw = crate::ident_power::randomized::PrbsDraw {
+            start: 0,
+            len: None,
+            center: 0.0,
+            amplitude: p.amplitude,
+            min_hold: p.hold,
+        };
+        let shorter = vec![draw.draw(&[], p.steps - budget.step_increment, 3); p.seeds];
         assert!(POWER_FACTOR * planned_se(PlanDesign::Paired, &noise, &shorter, 0) >= p.drift_abs);
     }
     // A budget too small for the unpaired design: labelled in advance,

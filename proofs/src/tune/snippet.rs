@@ -151,6 +151,36 @@ pub fn probe_schedule(steps: usize, amplitude: f64, center: f64, hold: usize) ->
     out
 }
 
+/// A PRBS of `steps` values between `center ± amplitude` drawn at random
+/// ([`crate::ident_power::prbs`]: a fair coin per `hold`, from `seed`,
+/// drawn again while it never switches, as
+/// [`crate::ident_power::randomized::PrbsDraw::draw`] does), as `(steps, α)` runs: the
+/// randomized design whose log `tune identify --prbs-hold` reads with a
+/// randomization interval.
+pub fn drawn_probe_schedule(
+    steps: usize,
+    amplitude: f64,
+    center: f64,
+    hold: usize,
+    seed: u64,
+) -> Vec<(usize, f64)> {
+    let draw = crate::ident_power::randomized::PrbsDraw {
+        start: 0,
+        len: None,
+        center,
+        amplitude,
+        min_hold: hold.max(1),
+    };
+    let mut out: Vec<(usize, f64)> = Vec::new();
+    for a in draw.draw(&[], steps, seed) {
+        match out.last_mut() {
+            Some(last) if last.1 == a => last.0 += 1,
+            _ => out.push((1, a)),
+        }
+    }
+    out
+}
+
 /// The probe as a scenario snippet that `entropic run` accepts appended to
 /// a scenario without its own `[control]` table.
 pub fn probe_snippet(schedule: &[(usize, f64)], target: Option<f64>) -> String {
