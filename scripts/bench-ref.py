@@ -18,6 +18,10 @@ Three references, on the shapes `entropic bench` uses:
    Figure: tokens/s (64 × 48 per step).
 3. **PyTorch `generate`**: the same model, 64 prompts of 16 tokens, 32
    new tokens, sampling at T = 1, KV cache. Figure: generated tokens/s.
+4. **The same two on the LLM-like base's shape** (`bench llm`'s `base-`
+   rows, scenarios/llm-base.toml): vocab 1,024, the same layers; training
+   16 sequences of 105 tokens (loss on 104), generation 16 prompts of 24
+   tokens with 80 new tokens.
 
 With `--bin PATH` (an `entropic` release binary), each round runs
 `entropic bench sim --json --runs 1` and `entropic bench llm --json`
@@ -109,9 +113,17 @@ def numpy_bandit(np, steps=1000, m=1024, k=64, g=8, b=256, lr=0.01, seed=0):
     return steps * b * g / dt
 
 
-def torch_model(torch, transformers):
+# (name, vocab, sequences, training targets, prompts, prompt tokens, new
+# tokens): the shapes of `entropic bench llm` (llm/src/bench.rs TINY, BASE).
+SHAPES = [
+    ("", 48, 64, 48, 64, 16, 32),
+    ("base-", 1024, 16, 104, 16, 24, 80),
+]
+
+
+def torch_model(torch, transformers, vocab):
     cfg = transformers.Qwen2Config(
-        vocab_size=48,
+        vocab_size=vocab,
         hidden_size=128,
         intermediate_size=512,
         num_hidden_layers=4,
@@ -135,26 +147,26 @@ def median_seconds(f, runs):
     return statistics.median(times)
 
 
-def torch_train(torch, model, runs=5):
+def torch_train(torch, model, vocab, seqs, length, runs=5):
     """Median tokens/s of a training step (module doc)."""
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
-    ids = torch.randint(0, 48, (64, 49))
+    ids = torch.randint(0, vocab, (seqs, length + 1))
     model.train()
 
     def step():
         out = model(input_ids=ids[:, :-1])
-        loss = torch.nn.functional.cross_entropy(out.logits.reshape(-1, 48), ids[:, 1:].reshape(-1))
+        loss = torch.nn.functional.cross_entropy(out.logits.reshape(-1, vocab), ids[:, 1:].reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
 
-    return 64 * 48 / median_seconds(step, runs)
+    return seqs * length / median_seconds(step, runs)
 
 
-def torch_generate(torch, model, runs=5):
+def torch_generate(torch, model, vocab, prompts, prompt_len, new, runs=5):
     """Median generated tokens/s (module doc)."""
     model.eval()
-    ids = torch.randint(0, 48, (64, 16))
+    ids = torch.randint(0, vocab, (prompts, prompt_len))
     mask = torch.ones_like(ids)
 
     def gen():
@@ -162,8 +174,8 @@ def torch_generate(torch, model, runs=5):
             model.generate(
                 input_ids=ids,
                 attention_mask=mask,
-                max_new_tokens=32,
-                min_new_tokens=32,
+                max_new_tokens=new,
+                min_new_tokens=new,
                 do_sample=True,
                 temperature=1.0,
                 top_k=0,
@@ -172,7 +184,7 @@ def torch_generate(torch, model, runs=5):
                 pad_token_id=0,
             )
 
-    return 64 * 32 / median_seconds(gen, runs)
+    return prompts * new / median_seconds(gen, runs)
 
 
 def entropic(binary, what, threads):
@@ -206,7 +218,9 @@ def main():
     import transformers
 
     torch.set_num_threads(a.threads)
-    model = torch_model(torch, transformers)
+    models = {name: torch_model(torch, transformers, vocab) for name, vocab, *_ in SHAPES}
+    ours = {f"train-{n}{s}x{l}": n for n, _, s, l, *_ in SHAPES}
+    ours.update({f"generate-{n}{p}x{k}-kv": n for n, _, _, _, p, _, k in SHAPES})
     figures = {}
 
     def record(name, value, rnd):
@@ -220,11 +234,13 @@ def main():
             for o in entropic(a.bin, "sim", a.threads):
                 if o.get("config", "").startswith("tabular") and o.get("threads") == 1:
                     record("entropic bench sim tabular, sampled actions/s", o["sampled_actions_per_s"], rnd)
-        record("torch train, tokens/s", torch_train(torch, model), rnd)
-        record("torch generate, tokens/s", torch_generate(torch, model), rnd)
+        for name, vocab, seqs, length, prompts, plen, new in SHAPES:
+            m = models[name]
+            record(f"torch {name}train, tokens/s", torch_train(torch, m, vocab, seqs, length), rnd)
+            record(f"torch {name}generate, tokens/s", torch_generate(torch, m, vocab, prompts, plen, new), rnd)
         if a.bin:
             for o in entropic(a.bin, "llm", a.threads):
-                if o.get("config") in ("train-64x48", "generate-64x32-kv"):
+                if o.get("config") in ours:
                     record(f"entropic bench llm {o['config']}, tokens/s", o["tokens_per_s"], rnd)
                 if o.get("config") == "peak-matmul-1024":
                     record("entropic f32 matmul peak, GFLOP/s", o["gflops"], rnd)
@@ -236,10 +252,9 @@ def main():
     pairs = [
         ("entropic bench sim tabular, sampled actions/s", "numpy bandit, sampled actions/s"),
     ]
-    pairs += [
-        ("entropic bench llm train-64x48, tokens/s", "torch train, tokens/s"),
-        ("entropic bench llm generate-64x32-kv, tokens/s", "torch generate, tokens/s"),
-    ]
+    for config, name in ours.items():
+        kind = "train" if config.startswith("train") else "generate"
+        pairs.append((f"entropic bench llm {config}, tokens/s", f"torch {name}{kind}, tokens/s"))
     for ours, ref in pairs:
         if ours in med and ref in med:
             print(f"| ratio {ours} / {ref} | {med[ours] / med[ref]:.2f} |")

@@ -2,7 +2,7 @@
 //! (`cargo run --release -p entropic-llm --example train_prof -- 20`),
 //! printing forward / backward / AdamW times separately.
 use candle_core::Device;
-use entropic_llm::bench::train_setup;
+use entropic_llm::bench::{train_setup, TINY};
 use entropic_llm::pretrain::lm_loss;
 use entropic_llm::{AdamW, AdamWConfig};
 use rand::SeedableRng;
@@ -18,7 +18,7 @@ fn main() -> entropic_llm::Result<()> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
     let dev = Device::Cpu;
-    let (model, batch) = train_setup(&dev, &mut ChaCha8Rng::seed_from_u64(0))?;
+    let (model, batch) = train_setup(&dev, &mut ChaCha8Rng::seed_from_u64(0), &TINY)?;
     let mut opt = AdamW::new(model.vars(), AdamWConfig::default())?;
     let (mut f, mut b, mut o) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..n {

@@ -1,11 +1,14 @@
 //! `entropic bench llm`: generation and training throughput on CPU, with
 //! achieved GFLOP/s against a measured FP32 matmul peak.
 //!
-//! Shape (the one PyTorch was measured on): Qwen2, vocab 48, hidden 128,
-//! intermediate 512, 4 layers, 4 heads, 2 KV heads, tied embeddings, f32;
-//! training 64 × 48 tokens (forward, backward, AdamW); generation 64
-//! prompts × 32 new tokens. FLOPs by the 6N (training) and 2N (generation)
-//! rules, N = parameters, as the PyTorch figures were computed.
+//! Shapes ([`Shape`]): Qwen2, hidden 128, intermediate 512, 4 layers, 4
+//! heads, 2 KV heads, tied embeddings, f32; [`TINY`] (vocab 48, training 64
+//! × 48 tokens, generation 64 prompts × 32 new tokens, the shape PyTorch
+//! was first measured on) and [`BASE`] (the LLM-like base: vocab 1,024,
+//! training 16 × 104, generation 16 prompts × 80 new tokens). Training is
+//! forward, backward and AdamW. FLOPs by the 6N (training) and 2N
+//! (generation) rules, N = parameters, as the PyTorch figures are computed
+//! (`scripts/bench-ref.py` runs both shapes).
 use crate::config::Qwen2Config;
 use crate::error::Result;
 use crate::model::Qwen2;
@@ -35,22 +38,107 @@ fn time<F: FnMut() -> Result<()>>(runs: usize, mut f: F) -> Result<Vec<f64>> {
     Ok(out)
 }
 
-/// The training benchmark's model (Qwen2 vocab 48, hidden 128, 4 layers,
-/// 4 heads, 2 KV heads, tied, f32) and batch: 64 sequences of 48 tokens
-/// (49-token sequences, the loss on all 48 targets). Also used by
-/// `examples/train_prof.rs`.
-pub fn train_setup(dev: &Device, rng: &mut ChaCha8Rng) -> Result<(Qwen2, LmBatch)> {
-    let cfg = Qwen2Config::tiny(48, 128, 512, 4, 4, 2);
+/// One benchmarked shape: a Qwen2 model (hidden 128, intermediate 512, 4
+/// layers, 4 heads, 2 KV heads, tied, f32) of `vocab` tokens, a training
+/// batch of `seqs` sequences of `train_len` target tokens, and generation
+/// of `new_tokens` for `prompts` prompts of `prompt_len` tokens.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    pub vocab: usize,
+    pub seqs: usize,
+    pub train_len: usize,
+    pub prompts: usize,
+    pub prompt_len: usize,
+    pub new_tokens: usize,
+}
+
+/// The shape PyTorch was first measured on (`train-64x48`,
+/// `generate-64x32-kv`).
+pub const TINY: Shape = Shape {
+    vocab: 48,
+    seqs: 64,
+    train_len: 48,
+    prompts: 64,
+    prompt_len: 16,
+    new_tokens: 32,
+};
+
+/// The LLM-like base's shape (`scenarios/llm-base.toml`: BPE vocabulary
+/// 1,024, the same layers) at the validation preset's step: 4 prompts × 4
+/// samples = 16 sequences of about 24 prompt and 80 response tokens
+/// (`train-base-16x104`, `generate-base-16x80-kv`).
+pub const BASE: Shape = Shape {
+    vocab: 1024,
+    seqs: 16,
+    train_len: 104,
+    prompts: 16,
+    prompt_len: 24,
+    new_tokens: 80,
+};
+
+/// The training benchmark's model and batch for `shape`: `seqs` sequences
+/// of `train_len + 1` random tokens, the loss on the last `train_len`.
+/// Also used by `examples/train_prof.rs` (with [`TINY`]).
+pub fn train_setup(dev: &Device, rng: &mut ChaCha8Rng, shape: &Shape) -> Result<(Qwen2, LmBatch)> {
+    let v = shape.vocab as u32;
+    let cfg = Qwen2Config::tiny(shape.vocab, 128, 512, 4, 4, 2);
     let model = Qwen2::init(&cfg, dev, DType::F32, rng)?;
-    let pairs: Vec<(Vec<u32>, Vec<u32>)> = (0..64)
+    let pairs: Vec<(Vec<u32>, Vec<u32>)> = (0..shape.seqs)
         .map(|_| {
             (
-                vec![rng.random_range(0..48)],
-                (0..48).map(|_| rng.random_range(0..48)).collect(),
+                vec![rng.random_range(0..v)],
+                (0..shape.train_len)
+                    .map(|_| rng.random_range(0..v))
+                    .collect(),
             )
         })
         .collect();
     Ok((model, lm_batch(&pairs, 0, dev)?))
+}
+
+/// Training and cached/recomputed generation throughput of `shape`:
+/// `(train seconds, cached seconds, recompute seconds, params, tokens per
+/// training step)`.
+fn shape_timings(
+    dev: &Device,
+    shape: &Shape,
+) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>, f64, usize)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let (model, batch) = train_setup(dev, &mut rng, shape)?;
+    let params = model.num_params() as f64;
+    let mut opt = AdamW::new(model.vars(), AdamWConfig::default())?;
+    let train = time(5, || {
+        let loss = lm_loss(&model, &batch)?;
+        let grads = loss.backward()?;
+        opt.step(&grads)?;
+        Ok(())
+    })?;
+    let v = shape.vocab as u32;
+    let prompts: Vec<Vec<u32>> = (0..shape.prompts)
+        .map(|_| {
+            (0..shape.prompt_len)
+                .map(|_| rng.random_range(0..v))
+                .collect()
+        })
+        .collect();
+    let gen = |use_cache: bool, runs: usize| -> Result<Vec<f64>> {
+        let sc = SampleConfig {
+            max_new_tokens: shape.new_tokens,
+            temperature: 1.0,
+            top_p: 1.0,
+            stop: vec![],
+            pad_id: 0,
+            use_cache,
+        };
+        let mut step = 0u64;
+        time(runs, || {
+            step += 1;
+            generate(&model, &prompts, &sc, Draws::new(1, 0, step)).map(|_| ())
+        })
+    };
+    let cached = gen(true, 5)?;
+    let recompute = gen(false, 2)?;
+    Ok((train, cached, recompute, params, batch.tokens))
 }
 
 /// Runs the benchmark; returns a JSON list, one object per configuration,
@@ -68,51 +156,29 @@ pub fn bench_llm(json: bool) -> Result<serde_json::Value> {
     })?;
     let peak = 2.0 * (n as f64).powi(3) / median(mm.clone()) / 1e9;
 
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let (model, batch) = train_setup(&dev, &mut rng)?;
-    let params = model.num_params() as f64;
-    let mut opt = AdamW::new(model.vars(), AdamWConfig::default())?;
-    let train = time(5, || {
-        let loss = lm_loss(&model, &batch)?;
-        let grads = loss.backward()?;
-        opt.step(&grads)?;
-        Ok(())
-    })?;
-    let train_tps = batch.tokens as f64 / median(train.clone());
-
-    // Generation: 64 prompts of 16 tokens, 32 new tokens each, no stop token.
-    let prompts: Vec<Vec<u32>> = (0..64)
-        .map(|_| (0..16).map(|_| rng.random_range(0..48)).collect())
-        .collect();
-    let gen = |use_cache: bool, runs: usize| -> Result<Vec<f64>> {
-        let sc = SampleConfig {
-            max_new_tokens: 32,
-            temperature: 1.0,
-            top_p: 1.0,
-            stop: vec![],
-            pad_id: 0,
-            use_cache,
-        };
-        let mut step = 0u64;
-        time(runs, || {
-            step += 1;
-            generate(&model, &prompts, &sc, Draws::new(1, 0, step)).map(|_| ())
-        })
-    };
-    let cached = gen(true, 5)?;
-    let recompute = gen(false, 2)?;
-    let gen_tps = 64.0 * 32.0 / median(cached.clone());
-    let recompute_tps = 64.0 * 32.0 / median(recompute.clone());
-
-    let rows = serde_json::json!([
-        {"config": "peak-matmul-1024", "threads": threads, "runs": mm.len(), "median_s": median(mm), "gflops": peak},
-        {"config": "train-64x48", "threads": threads, "runs": train.len(), "params": params, "median_s": median(train),
-         "tokens_per_s": train_tps, "gflops": 6.0 * params * train_tps / 1e9, "peak_share": 6.0 * params * train_tps / 1e9 / peak},
-        {"config": "generate-64x32-kv", "threads": threads, "runs": cached.len(), "median_s": median(cached),
-         "tokens_per_s": gen_tps, "gflops": 2.0 * params * gen_tps / 1e9, "peak_share": 2.0 * params * gen_tps / 1e9 / peak},
-        {"config": "generate-64x32-recompute", "threads": threads, "runs": recompute.len(), "median_s": median(recompute),
-         "tokens_per_s": recompute_tps, "kv_speedup": gen_tps / recompute_tps},
-    ]);
+    let mut rows = vec![serde_json::json!(
+        {"config": "peak-matmul-1024", "threads": threads, "runs": mm.len(), "median_s": median(mm), "gflops": peak}
+    )];
+    for (name, shape) in [("", TINY), ("base-", BASE)] {
+        let (train, cached, recompute, params, tokens) = shape_timings(&dev, &shape)?;
+        let train_tps = tokens as f64 / median(train.clone());
+        let new = (shape.prompts * shape.new_tokens) as f64;
+        let gen_tps = new / median(cached.clone());
+        let recompute_tps = new / median(recompute.clone());
+        let (s, l, p, n) = (shape.seqs, shape.train_len, shape.prompts, shape.new_tokens);
+        rows.extend([
+            serde_json::json!({"config": format!("train-{name}{s}x{l}"), "threads": threads, "runs": train.len(),
+             "params": params, "median_s": median(train), "tokens_per_s": train_tps,
+             "gflops": 6.0 * params * train_tps / 1e9, "peak_share": 6.0 * params * train_tps / 1e9 / peak}),
+            serde_json::json!({"config": format!("generate-{name}{p}x{n}-kv"), "threads": threads, "runs": cached.len(),
+             "median_s": median(cached), "tokens_per_s": gen_tps, "gflops": 2.0 * params * gen_tps / 1e9,
+             "peak_share": 2.0 * params * gen_tps / 1e9 / peak}),
+            serde_json::json!({"config": format!("generate-{name}{p}x{n}-recompute"), "threads": threads,
+             "runs": recompute.len(), "median_s": median(recompute), "tokens_per_s": recompute_tps,
+             "kv_speedup": gen_tps / recompute_tps}),
+        ]);
+    }
+    let rows = serde_json::Value::Array(rows);
     if !json {
         for r in rows.as_array().into_iter().flatten() {
             println!("{r}");
