@@ -510,13 +510,7 @@ fn unpaired_windows_follow_an_ageing_plant_and_the_time_plant_replays_it() {
 }
 
 /// The must-show plant's PRBS as a [`PrbsDraw`] (what [`rep`] draws).
-const DRAW: PrbsDraw = PrbsDraw {
-    start: 0,
-    len: None,
-    center: 0.0,
-    amplitude: 1.0,
-    min_hold: HOLD,
-};
+const DRAW: PrbsDraw = PrbsDraw::from_step_0(0.0, 1.0, HOLD);
 
 #[test]
 fn randomized_intervals_cover_the_true_gain_and_zero_on_the_placebo() {

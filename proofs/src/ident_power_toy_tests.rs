@@ -249,13 +249,7 @@ fn coverage(toy: &Toy, reps: usize) -> Coverage {
     let reference = reference(toy);
     let prbs = toy.design != Design::Constant;
     type Fits = (GainEstimate, GainEstimate, Option<[GainEstimate; 4]>);
-    let draw = PrbsDraw {
-        start: 0,
-        len: None,
-        center: 0.0,
-        amplitude: toy.amplitude,
-        min_hold: HOLD,
-    };
+    let draw = PrbsDraw::from_step_0(0.0, toy.amplitude, HOLD);
     // The randomized statistic's lag: the optimizer's own momentum (Adam's
     // β1 = 0.9, the sim's default), plain SGD none; fixed before any
     // coverage was measured with it.

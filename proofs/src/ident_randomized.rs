@@ -106,6 +106,17 @@ pub const RANDOMIZATION_DRAWS: usize = 999;
 pub const MIN_BLOCKS: usize = 6;
 
 impl PrbsDraw {
+    /// A PRBS from step 0 to the end of the log (no prelude).
+    pub const fn from_step_0(center: f64, amplitude: f64, min_hold: usize) -> PrbsDraw {
+        PrbsDraw {
+            start: 0,
+            len: None,
+            center,
+            amplitude,
+            min_hold,
+        }
+    }
+
     /// The PRBS's length in a log of `steps` steps.
     fn prbs_len(&self, steps: usize) -> usize {
         let rest = steps.saturating_sub(self.start);

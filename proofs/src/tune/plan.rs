@@ -290,13 +290,7 @@ pub fn plan_probe(
     let evaluate = |steps: usize, seeds: usize| {
         // The schedule ProbePlan::schedule prints (a draw that never
         // switches is drawn again).
-        let draw = PrbsDraw {
-            start: 0,
-            len: None,
-            center: 0.0,
-            amplitude: a,
-            min_hold: budget.hold.max(1),
-        };
+        let draw = PrbsDraw::from_step_0(0.0, a, budget.hold.max(1));
         let schedules = vec![draw.draw(&[], steps, prbs_seed); seeds];
         planned_se(design, noise, &schedules, budget.delay)
     };

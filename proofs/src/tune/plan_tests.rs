@@ -115,13 +115,7 @@ fn plan_is_the_cheapest_design_below_the_drift_or_says_undetermined() {
     assert!(u.g_detectable >= u.drift_abs);
     // Cheapest: one increment shorter fails (same seeds).
     if p.steps > budget.min_steps {
-        let draw = crate::ident_power::randomized::PrbsDraw {
-            start: 0,
-            len: None,
-            center: 0.0,
-            amplitude: p.amplitude,
-            min_hold: p.hold,
-        };
+        let draw = crate::ident_power::randomized::PrbsDraw::from_step_0(0.0, p.amplitude, p.hold);
         let shorter = vec![draw.draw(&[], p.steps - budget.step_increment, 3); p.seeds];
         assert!(POWER_FACTOR * planned_se(PlanDesign::Paired, &noise, &shorter, 0) >= p.drift_abs);
     }

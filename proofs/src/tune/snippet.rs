@@ -143,12 +143,18 @@ pub fn probe_schedule(steps: usize, amplitude: f64, center: f64, hold: usize) ->
         };
         let n = hold.min(steps - total);
         total += n;
-        match out.last_mut() {
-            Some(last) if last.1 == a => last.0 += n,
-            _ => out.push((n, a)),
-        }
+        push_run(&mut out, n, a);
     }
     out
+}
+
+/// Appends `n` steps of `a` to `(steps, α)` runs, merging with the last
+/// run when its level is the same.
+fn push_run(out: &mut Vec<(usize, f64)>, n: usize, a: f64) {
+    match out.last_mut() {
+        Some(last) if last.1 == a => last.0 += n,
+        _ => out.push((n, a)),
+    }
 }
 
 /// A PRBS of `steps` values between `center ± amplitude` drawn at random
@@ -164,19 +170,11 @@ pub fn drawn_probe_schedule(
     hold: usize,
     seed: u64,
 ) -> Vec<(usize, f64)> {
-    let draw = crate::ident_power::randomized::PrbsDraw {
-        start: 0,
-        len: None,
-        center,
-        amplitude,
-        min_hold: hold.max(1),
-    };
+    let draw =
+        crate::ident_power::randomized::PrbsDraw::from_step_0(center, amplitude, hold.max(1));
     let mut out: Vec<(usize, f64)> = Vec::new();
     for a in draw.draw(&[], steps, seed) {
-        match out.last_mut() {
-            Some(last) if last.1 == a => last.0 += 1,
-            _ => out.push((1, a)),
-        }
+        push_run(&mut out, 1, a);
     }
     out
 }
