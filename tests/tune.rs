@@ -592,16 +592,17 @@ fn a_drawn_prbs_is_read_with_a_randomization_interval() {
         h.push(h[t] - 0.002 - 0.01 * alpha[t] + wiggle(t, 1e-4));
     }
     let log = write(&d, "probe.csv", &csv("step,entropy,alpha", &h, &alpha));
-    let identify = |extra: &[&str]| {
+    // `tune identify --target 0.9 --log LOG` with `args`, and with a fixed
+    // delay 0 before them.
+    let raw = |args: &[&str]| {
         bin()
-            .args([
-                "tune", "identify", "--target", "0.9", "--delay", "0", "--log",
-            ])
+            .args(["tune", "identify", "--target", "0.9", "--log"])
             .arg(&log)
-            .args(extra)
+            .args(args)
             .output()
             .expect("run")
     };
+    let identify = |extra: &[&str]| raw(&[&["--delay", "0"][..], extra].concat());
     let o = identify(&["--prbs-hold", "10", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
@@ -624,21 +625,8 @@ fn a_drawn_prbs_is_read_with_a_randomization_interval() {
         "{}",
         stderr(&o)
     );
-    let o = bin()
-        .args([
-            "tune",
-            "identify",
-            "--target",
-            "0.9",
-            "--prbs-hold",
-            "10",
-            "--twin",
-        ])
-        .arg(&log)
-        .arg("--log")
-        .arg(&log)
-        .output()
-        .expect("run");
+    let log_path = log.to_str().expect("utf-8 path");
+    let o = raw(&["--prbs-hold", "10", "--twin", log_path]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--twin"), "{}", stderr(&o));
     // A lag decay outside [0, 1), or without --prbs-hold, is bad input; a
@@ -655,19 +643,7 @@ fn a_drawn_prbs_is_read_with_a_randomization_interval() {
         assert!(stderr(&o).contains(says), "{extra:?}: {}", stderr(&o));
     }
     // A selected delay is refused: it would depend on the schedule.
-    let o = bin()
-        .args([
-            "tune",
-            "identify",
-            "--target",
-            "0.9",
-            "--prbs-hold",
-            "10",
-            "--log",
-        ])
-        .arg(&log)
-        .output()
-        .expect("run");
+    let o = raw(&["--prbs-hold", "10"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("fixed --delay"), "{}", stderr(&o));
     let o = identify(&["--prbs-hold", "10", "--lag-decay", "0.5", "--json"]);

@@ -431,6 +431,20 @@ fn prbs_design(
     }
 }
 
+/// `proofs::tune::identify_with_power` with the randomization design (if
+/// any) and its lag, errors as ValueError: what `identify` and
+/// `identify_log` share once their series are read.
+fn identify_series(
+    series: &Series,
+    twin: Option<&Series>,
+    delay: Option<usize>,
+    draw: Option<&PrbsDraw>,
+    lag_decay: f64,
+) -> PyResult<tune::PowerIdentified> {
+    tune::identify_with_power(series, twin, delay, draw.map(|d| (d, lag_decay)))
+        .map_err(value_error)
+}
+
 /// `proofs::tune::identify_with_power` on arrays of H_t and α_t
 /// (docs/mathematics.md §9): the paired estimator when `twin` (the plain
 /// arm's entropy, same seed, α = 0) is given, else the unpaired
@@ -466,13 +480,7 @@ fn identify<'py>(
         }
         None => None,
     };
-    let id = tune::identify_with_power(
-        &series,
-        twin.as_ref(),
-        delay,
-        draw.as_ref().map(|d| (d, lag_decay)),
-    )
-    .map_err(value_error)?;
+    let id = identify_series(&series, twin.as_ref(), delay, draw.as_ref(), lag_decay)?;
     to_py(py, &id)
 }
 
@@ -513,13 +521,7 @@ fn identify_log<'py>(
         None => None,
     };
     let draw = prbs_design(&series.alpha, prbs_hold, prbs_start, prbs_steps, lag_decay)?;
-    let id = tune::identify_with_power(
-        &series,
-        twin.as_ref(),
-        delay,
-        draw.as_ref().map(|d| (d, lag_decay)),
-    )
-    .map_err(value_error)?;
+    let id = identify_series(&series, twin.as_ref(), delay, draw.as_ref(), lag_decay)?;
     let out = serde_json::json!({ "identified": id, "series": series });
     to_py(py, &out)
 }
