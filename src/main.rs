@@ -214,6 +214,7 @@ fn run() -> anyhow::Result<ExitCode> {
     );
     if llm_work {
         threads::set_llm_default();
+        entropic_llm::device::set_cpu_matmul_threading();
     }
     match cli.cmd {
         Cmd::Run {

@@ -12,6 +12,29 @@ use std::str::FromStr;
 /// Whether this build has the `cuda` feature (CUDA kernels compiled in).
 pub const CUDA_BUILT: bool = cfg!(feature = "cuda");
 
+/// Matrix products smaller than this many multiply-adds (m·n·k) run on one
+/// thread on the CPU: [`set_cpu_matmul_threading`].
+pub const CPU_MATMUL_THREADING_THRESHOLD: usize = 16 << 20;
+
+/// Sets candle's CPU matmul backend (the `gemm` crate) to split a product
+/// over threads only from [`CPU_MATMUL_THREADING_THRESHOLD`] multiply-adds
+/// (its default: 48·48·256 ≈ 0.59 M). A decoding step multiplies a few
+/// rows (one per sequence) by each weight matrix, 1–4 M multiply-adds at
+/// the benchmark's shapes: woken for each, the second thread cost more than
+/// it saved, and generation on 2 threads ran slower than on 1 (`bench
+/// llm`, issue 14). Measured on this project's 2-core machine
+/// (`examples/gen_threads.rs`, 2 threads, medians of 5): the base shape's
+/// generation 5,586 tokens/s at the default, 6,885 / 6,600 / 6,832 at 4 /
+/// 8 / 16 M; 16 M (about 0.3 ms of one core) is the largest tried that
+/// cost nothing, and leaves training's products (≥ 27 M at these shapes)
+/// threaded. The split is over output blocks, never over the summed
+/// dimension, so the numbers do not change (the thread-count test in
+/// `tests/llm_cli.rs`). Process-wide; the binary calls it once for the LLM
+/// commands.
+pub fn set_cpu_matmul_threading() {
+    gemm::set_threading_threshold(CPU_MATMUL_THREADING_THRESHOLD);
+}
+
 /// A device: the CPU, or CUDA GPU `ordinal`. Written `cpu`, `cuda`
 /// (= `cuda:0`) or `cuda:N`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

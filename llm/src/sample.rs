@@ -141,8 +141,11 @@ fn pick(row: &[f32], t: f64, top_p: f64, u: f64) -> (u32, f32, f32) {
         let a = (0..z.len()).fold(0, |b, i| if z[i] > z[b] { i } else { b });
         return (a as u32, logp(a), entropy);
     }
+    // descending logit, ties by index: the order of a stable sort, by the
+    // faster unstable one (the two give the same permutation because no two
+    // keys are equal)
     let mut idx: Vec<usize> = (0..z.len()).collect();
-    idx.sort_by(|&a, &b| z[b].total_cmp(&z[a]));
+    idx.sort_unstable_by(|&a, &b| z[b].total_cmp(&z[a]).then(a.cmp(&b)));
     let mut kept = Vec::new();
     let mut mass = 0.0f64;
     for &i in &idx {
