@@ -21,17 +21,21 @@ fn main() -> entropic_llm::Result<()> {
     let (model, batch) = train_setup(&dev, &mut ChaCha8Rng::seed_from_u64(0), &TINY)?;
     let mut opt = AdamW::new(model.vars(), AdamWConfig::default())?;
     let (mut f, mut b, mut o) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..n {
-        let t = Instant::now();
-        let loss = lm_loss(&model, &batch)?;
-        f.push(t.elapsed().as_secs_f64());
-        let t = Instant::now();
-        let grads = loss.backward()?;
-        b.push(t.elapsed().as_secs_f64());
-        let t = Instant::now();
-        opt.step(&grads)?;
-        o.push(t.elapsed().as_secs_f64());
-    }
+    // in candle's CPU pool, as the trainers run (entropic_llm::generate's doc)
+    dev.with_context(|| -> entropic_llm::Result<()> {
+        for _ in 0..n {
+            let t = Instant::now();
+            let loss = lm_loss(&model, &batch)?;
+            f.push(t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            let grads = loss.backward()?;
+            b.push(t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            opt.step(&grads)?;
+            o.push(t.elapsed().as_secs_f64());
+        }
+        Ok(())
+    })?;
     let med = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]

@@ -107,11 +107,13 @@ fn shape_timings(
     let (model, batch) = train_setup(dev, &mut rng, shape)?;
     let params = model.num_params() as f64;
     let mut opt = AdamW::new(model.vars(), AdamWConfig::default())?;
+    // in candle's CPU pool, as the trainers run (crate::sample::generate)
     let train = time(5, || {
-        let loss = lm_loss(&model, &batch)?;
-        let grads = loss.backward()?;
-        opt.step(&grads)?;
-        Ok(())
+        dev.with_context(|| {
+            let loss = lm_loss(&model, &batch)?;
+            let grads = loss.backward()?;
+            opt.step(&grads)
+        })
     })?;
     let v = shape.vocab as u32;
     let prompts: Vec<Vec<u32>> = (0..shape.prompts)

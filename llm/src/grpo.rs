@@ -659,6 +659,13 @@ impl GrpoTrainer {
     /// One training step (see the module doc); returns its record. Does not
     /// write files (see [`Self::run`]).
     pub fn step(&mut self) -> Result<Record> {
+        // in candle's CPU pool, as `generate` (crate::sample) explains
+        let dev = self.model.device().clone();
+        dev.with_context(|| self.step_here())
+    }
+
+    /// [`Self::step`] on the calling thread.
+    fn step_here(&mut self) -> Result<Record> {
         let start = Instant::now();
         let g = self.cfg.grpo.clone();
         // 1. learning rate

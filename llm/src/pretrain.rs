@@ -358,10 +358,14 @@ pub fn pretrain(sc: &LlmScenario, out: &Path, progress: bool) -> Result<Pretrain
             pairs.push((prompt, c));
         }
         let batch = lm_batch(&pairs, pad, &dev)?;
-        let loss = lm_loss(&model, &batch)?;
-        let mut grads = loss.backward()?;
-        clip_grad_norm(model.vars(), &mut grads, p.grad_clip)?;
-        opt.step(&grads)?;
+        // in candle's CPU pool, as `generate` (crate::sample) explains
+        let loss = dev.with_context(|| -> Result<Tensor> {
+            let loss = lm_loss(&model, &batch)?;
+            let mut grads = loss.backward()?;
+            clip_grad_norm(model.vars(), &mut grads, p.grad_clip)?;
+            opt.step(&grads)?;
+            Ok(loss)
+        })?;
         tokens += batch.tokens;
         steps = step + 1;
         loss_v = loss.to_scalar::<f32>()? as f64;

@@ -172,7 +172,26 @@ fn pick(row: &[f32], t: f64, top_p: f64, u: f64) -> (u32, f32, f32) {
 /// running on padding until every row stops or `max_new_tokens` is reached.
 /// Token `l` of row `r` uses the keyed uniform of `(draws, r, l)`; greedy
 /// (T = 0) draws nothing.
+///
+/// On the CPU it runs inside candle's thread pool
+/// (`Device::with_context`): every small parallel op of a decoding step
+/// then starts on a worker of that pool instead of being handed to rayon's
+/// global pool and waited for, a hand-over (two context switches) per op
+/// that cost 14–38% of generation's throughput at `bench llm`'s shapes on
+/// 1 and 2 threads. Same ops, same bits.
 pub fn generate(
+    model: &Qwen2,
+    prompts: &[Vec<u32>],
+    cfg: &SampleConfig,
+    draws: Draws,
+) -> Result<Vec<Sample>> {
+    model
+        .device()
+        .with_context(|| generate_here(model, prompts, cfg, draws))
+}
+
+/// [`generate`] on the calling thread.
+fn generate_here(
     model: &Qwen2,
     prompts: &[Vec<u32>],
     cfg: &SampleConfig,
