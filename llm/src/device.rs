@@ -23,9 +23,12 @@ pub const CPU_MATMUL_THREADING_THRESHOLD: usize = 16 << 20;
 /// the benchmark's shapes: woken for each, the second thread cost more than
 /// it saved, and generation on 2 threads ran slower than on 1 (`bench
 /// llm`, issue 14). Measured on this project's 2-core machine
-/// (`examples/gen_threads.rs`, 2 threads, medians of 5): the base shape's
-/// generation 5,586 tokens/s at the default, 6,885 / 6,600 / 6,832 at 4 /
-/// 8 / 16 M; 16 M (about 0.3 ms of one core) is the largest tried that
+/// (`examples/gen_threads.rs`, 2 threads, medians of 5, near-idle): the
+/// base shape's generation 5,586 tokens/s at the default and 6,885 / 6,600
+/// / 6,832 at 4 / 8 / 16 M; again after the cache and thread-pool changes
+/// of the same issue, 8,027 against 8,722 / 8,766 / 8,865 (the tiny shape,
+/// 64 rows: 14,556 against 14,625 / 13,800 / 14,106, no difference beyond
+/// the noise). 16 M (about 0.3 ms of one core) is the largest tried that
 /// cost nothing, and leaves training's products (≥ 27 M at these shapes)
 /// threaded. The split is over output blocks, never over the summed
 /// dimension, so the numbers do not change (the thread-count test in

@@ -123,6 +123,30 @@ impl Draws {
 
 /// Draws a token from one row of logits with the uniform `u ∈ [0, 1)`;
 /// returns (id, behaviour log-prob, entropy of `softmax(row/T)`).
+/// Indices of `z` by descending value (`f32::total_cmp`), ties by
+/// ascending index: the permutation of a stable sort by `total_cmp`
+/// descending, computed by sorting one integer key per entry (the value's
+/// order-preserving bits, inverted, above the index) instead of comparing
+/// through the indices; the top-p walk's order, so the same draws pick the
+/// same tokens.
+fn descending(z: &[f32]) -> Vec<usize> {
+    debug_assert!(z.len() <= u32::MAX as usize);
+    let mut keys: Vec<u64> = z
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            let b = x.to_bits();
+            // ascending total order as unsigned bits (as f32::total_cmp)
+            let up = if b >> 31 == 1 { !b } else { b | 0x8000_0000 };
+            (u64::from(!up) << 32) | i as u64
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.into_iter()
+        .map(|k| (k & 0xffff_ffff) as usize)
+        .collect()
+}
+
 fn pick(row: &[f32], t: f64, top_p: f64, u: f64) -> (u32, f32, f32) {
     let tt = if t > 0.0 { t as f32 } else { 1.0 };
     let z: Vec<f32> = row.iter().map(|x| x / tt).collect();
@@ -141,11 +165,7 @@ fn pick(row: &[f32], t: f64, top_p: f64, u: f64) -> (u32, f32, f32) {
         let a = (0..z.len()).fold(0, |b, i| if z[i] > z[b] { i } else { b });
         return (a as u32, logp(a), entropy);
     }
-    // descending logit, ties by index: the order of a stable sort, by the
-    // faster unstable one (the two give the same permutation because no two
-    // keys are equal)
-    let mut idx: Vec<usize> = (0..z.len()).collect();
-    idx.sort_unstable_by(|&a, &b| z[b].total_cmp(&z[a]).then(a.cmp(&b)));
+    let idx = descending(&z);
     let mut kept = Vec::new();
     let mut mass = 0.0f64;
     for &i in &idx {
@@ -278,4 +298,38 @@ fn generate_here(
         };
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::descending;
+    use rand::{Rng, SeedableRng};
+
+    /// The integer-key sort is the stable `total_cmp` sort it replaced:
+    /// random rows with repeated values, both zeros, infinities and NaN.
+    #[test]
+    fn descending_is_the_stable_total_cmp_order() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let special = [
+            0.0,
+            -0.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            -f32::NAN,
+            1e-40,
+        ];
+        for n in [1, 2, 7, 48, 1024] {
+            let z: Vec<f32> = (0..n)
+                .map(|_| match rng.random_range(0..4) {
+                    0 => special[rng.random_range(0..special.len())],
+                    1 => rng.random_range(-3..3) as f32,
+                    _ => rng.random_range(-20.0f32..20.0),
+                })
+                .collect();
+            let mut want: Vec<usize> = (0..n).collect();
+            want.sort_by(|&a, &b| z[b].total_cmp(&z[a]));
+            assert_eq!(descending(&z), want, "{z:?}");
+        }
+    }
 }
