@@ -42,6 +42,9 @@ type Getter<'a> = dyn FnMut(&str, &[usize], Init) -> Result<Tensor> + 'a;
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
     kv: Vec<Option<LayerKv>>,
+    /// Positions the buffers are first made with (0: as many as the first
+    /// call brings plus [`LayerKv::SPARE`]).
+    room: usize,
 }
 
 /// One layer's cache: buffers (B, kvH, room, hd), the first `len`
@@ -61,13 +64,22 @@ impl LayerKv {
 
     /// Appends `k`, `v` (B, kvH, Lnew, hd) and returns views of all cached
     /// positions (B, kvH, len, hd).
-    fn append(slot: &mut Option<LayerKv>, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
+    fn append(
+        slot: &mut Option<LayerKv>,
+        k: &Tensor,
+        v: &Tensor,
+        first_room: usize,
+    ) -> Result<(Tensor, Tensor)> {
         let lnew = k.dim(2)?;
         let len = slot.as_ref().map_or(0, |c| c.len);
         let room = slot.as_ref().map_or(0, |c| c.k.dim(2).unwrap_or(0));
         if len + lnew > room {
             let (b, h, _, d) = k.dims4()?;
-            let room = (2 * room).max(len + lnew + Self::SPARE);
+            let room = if room == 0 && first_room >= len + lnew {
+                first_room
+            } else {
+                (2 * room).max(len + lnew + Self::SPARE)
+            };
             let kb = Tensor::zeros((b, h, room, d), k.dtype(), k.device())?;
             let vb = Tensor::zeros((b, h, room, d), v.dtype(), v.device())?;
             if let Some(c) = slot.as_ref() {
@@ -85,6 +97,15 @@ impl LayerKv {
 }
 
 impl KvCache {
+    /// An empty cache whose buffers are made with room for `positions`
+    /// (prompt and new tokens), so a generation of known length never grows
+    /// them.
+    pub fn with_room(positions: usize) -> Self {
+        KvCache {
+            kv: Vec::new(),
+            room: positions,
+        }
+    }
     /// Number of cached positions (0 when empty).
     pub fn len(&self) -> usize {
         self.kv
@@ -536,7 +557,7 @@ impl Qwen2 {
             self.cfg.hidden_size,
         ))?;
         for (li, layer) in self.layers.iter().enumerate() {
-            let slot = cache.as_deref_mut().map(|c| &mut c.kv[li]);
+            let slot = cache.as_deref_mut().map(|c| (&mut c.kv[li], c.room));
             let h = rms_norm(&xs, &layer.ln1, self.cfg.rms_norm_eps, fused)?;
             let h = self.attention(&h, layer, &cos, &sin, &bias, slot, fused)?;
             xs = (xs + h)?;
@@ -556,7 +577,7 @@ impl Qwen2 {
         cos: &Tensor,
         sin: &Tensor,
         bias: &Tensor,
-        slot: Option<&mut Option<LayerKv>>,
+        slot: Option<(&mut Option<LayerKv>, usize)>,
         fused: bool,
     ) -> Result<Tensor> {
         let (b, lq, _) = x.dims3()?;
@@ -579,8 +600,8 @@ impl Qwen2 {
         let k = rope(&k, cos, sin, fused)?;
         let scale = 1.0 / (hd as f64).sqrt();
         let out = match slot {
-            Some(s) => {
-                let (k, v) = LayerKv::append(s, &k, &v)?;
+            Some((s, room)) => {
+                let (k, v) = LayerKv::append(s, &k, &v, room)?;
                 grouped_attention(&q, &k, &v, bias, scale, nh / nkv, fused)?
             }
             None => {
@@ -626,7 +647,7 @@ mod tests {
             let v = Tensor::randn(0f32, 1.0, (b, kvh, lq, hd), &dev)?;
             ks.push(k.clone());
             vs.push(v.clone());
-            let (kc, vc) = LayerKv::append(&mut slot, &k, &v)?;
+            let (kc, vc) = LayerKv::append(&mut slot, &k, &v, 0)?;
             let lk = kc.dim(2)?;
             let bias = Tensor::randn(0f32, 1.0, (b, 1, lq, lk), &dev)?;
             let scale = 1.0 / (hd as f64).sqrt();

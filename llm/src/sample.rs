@@ -243,7 +243,7 @@ fn generate_here(
         };
         b
     ];
-    let mut cache = KvCache::default();
+    let mut cache = KvCache::with_room(lp + cfg.max_new_tokens);
     let to_tensor = |rows: &[Vec<u32>]| -> Result<Tensor> {
         let w = rows[0].len();
         Ok(Tensor::from_vec(rows.concat(), (rows.len(), w), dev)?)
