@@ -164,6 +164,9 @@ pub fn run(cmd: LlmCommand) -> anyhow::Result<ExitCode> {
                 ))
                 .into());
             }
+            // an --out where nothing can be written is an input error
+            // (exit 2) before any training (src/output.rs)
+            crate::output::check_creatable(&out, "--out")?;
             let use_bar = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
             let r = pretrain(&sc, &out, use_bar)?;
             if json {
@@ -265,6 +268,7 @@ pub fn run(cmd: LlmCommand) -> anyhow::Result<ExitCode> {
             quiet,
         } => {
             let (device, dtype) = dev.resolve()?;
+            crate::output::check_creatable(&out, "--out")?;
             grpo::run_command(&config, &model, &out, &device, dtype, quiet)?;
             Ok(ExitCode::SUCCESS)
         }

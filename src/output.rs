@@ -57,6 +57,51 @@ pub fn check_place(dir: &Path, what: &str) -> Result<(), InputError> {
     Ok(())
 }
 
+/// [`check_place`] without creating anything: refuses a path that exists
+/// and is not a folder, a folder where no file can be written, and an
+/// absent path whose nearest existing ancestor is a file or a folder
+/// where nothing can be created (probed with a file created and removed
+/// there). For commands that check more inputs after this one and must
+/// leave no empty folder behind when those fail (`llm grpo`, `llm
+/// pretrain`, `llm validate`).
+pub fn check_creatable(dir: &Path, what: &str) -> Result<(), InputError> {
+    if dir.is_dir() {
+        return check_place(dir, what);
+    }
+    let cannot = |reason: String| {
+        InputError(format!(
+            "{what}: cannot create the folder {}: {reason}",
+            dir.display()
+        ))
+    };
+    if dir.exists() {
+        return Err(InputError(format!(
+            "{what}: {} is a file, not a folder",
+            dir.display()
+        )));
+    }
+    // the nearest ancestor that exists (the current folder for a relative
+    // path with none)
+    let mut up = dir.parent();
+    while let Some(p) = up {
+        if p.as_os_str().is_empty() || p.exists() {
+            break;
+        }
+        up = p.parent();
+    }
+    let base = match up {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !base.is_dir() {
+        return Err(cannot(format!("{} is not a folder", base.display())));
+    }
+    let probe = base.join(format!(".entropic-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| cannot(io_reason(&e)))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 /// The OS reason of an I/O error without its `(os error N)` suffix.
 pub fn io_reason(e: &std::io::Error) -> String {
     let s = e.to_string();

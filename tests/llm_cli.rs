@@ -112,6 +112,61 @@ fn validate_gpu_preset_refused_without_cuda() {
     assert!(!Path::new(&out).exists());
 }
 
+/// An `--out` (or `--report`) where nothing can be created is an input
+/// error (exit 2) naming the flag, before any training: pretrain, grpo and
+/// validate (pretrain used to train first and then fail with exit 1).
+#[test]
+fn llm_commands_refuse_an_out_that_cannot_be_created() {
+    let d = tmp("badout");
+    let file = d.join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let bad = file.join("out");
+    let sc = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/llm-smoke.toml");
+    let o = bin()
+        .args(["llm", "pretrain", "--config"])
+        .arg(&sc)
+        .arg("--out")
+        .arg(&bad)
+        .output()
+        .expect("run");
+    expect_input(o, "--out: cannot create the folder");
+    let o = bin()
+        .args(["llm", "grpo", "--quiet", "--config"])
+        .arg(&sc)
+        .arg("--model")
+        .arg(d.join("no-model"))
+        .arg("--out")
+        .arg(&bad)
+        .output()
+        .expect("run");
+    expect_input(o, "--out: cannot create the folder");
+    let o = bin()
+        .args(["llm", "validate", "--preset", "smoke", "--quiet", "--out"])
+        .arg(d.join("run"))
+        .arg("--report")
+        .arg(&bad)
+        .output()
+        .expect("run");
+    expect_input(o, "--report: cannot create the folder");
+    assert_eq!(std::fs::read(&file).unwrap(), b"x");
+    // nothing was created on the way
+    assert!(!d.join("run").exists());
+    // a folder that can be created passes the check and grpo then refuses
+    // the missing model, leaving no --out behind
+    let out = d.join("fresh").join("out");
+    let o = bin()
+        .args(["llm", "grpo", "--quiet", "--config"])
+        .arg(&sc)
+        .arg("--model")
+        .arg(d.join("no-model"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run");
+    assert_ne!(o.status.code(), Some(0));
+    assert!(!d.join("fresh").exists(), "{}", stderr(&o));
+}
+
 /// `entropic llm keys`: every LLM table and the presets' `[validate]`, with
 /// defaults from the structs.
 #[test]

@@ -144,16 +144,25 @@ impl GrpoTrainer {
         dtype: DType,
     ) -> Result<(Self, Option<usize>)> {
         cfg.validate(file)?;
-        let created = !out.exists();
+        // the folders create_dir_all makes: `out` and its missing parents
+        let made: Vec<&Path> = out
+            .ancestors()
+            .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
+            .collect();
         std::fs::create_dir_all(out).map_err(|e| LlmError::Io {
             path: out.display().to_string(),
             source: e,
         })?;
         let r = Self::open_in(cfg, file, base, out, device, dtype);
-        if r.is_err() && created {
-            // a rejected --model or config leaves no empty --out behind
-            // (remove_dir removes only an empty folder)
-            let _ = std::fs::remove_dir(out);
+        if r.is_err() {
+            // a rejected --model or config leaves no empty --out (nor
+            // parent made for it) behind; remove_dir removes only an empty
+            // folder, innermost first
+            for p in made {
+                if std::fs::remove_dir(p).is_err() {
+                    break;
+                }
+            }
         }
         r
     }

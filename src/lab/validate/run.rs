@@ -142,6 +142,10 @@ pub fn validate(opts: &ValidateOptions) -> Result<ValidateOutcome> {
     let pf = PresetFile::parse(&file, opts.preset.text())?;
     let v = &pf.validate;
     let (device, dtype) = resolve_device(v.device, v.dtype)?;
+    // folders where nothing can be written are input errors (exit 2)
+    // before any work, creating nothing (src/output.rs)
+    crate::output::check_creatable(&opts.report, "--report")?;
+    crate::output::check_creatable(&opts.out, "--out")?;
     std::fs::create_dir_all(&opts.out)
         .with_context(|| format!("creating {}", opts.out.display()))?;
     let base = base_model(opts, &pf)?;
