@@ -1,8 +1,9 @@
 //! The exit-code contract through the binary (docs/design.md §7): 2 for bad input,
 //! 1 for a failure, decided by the error's type (`src/error.rs`). One case
 //! per error variant that can be reached from the command line; the
-//! variants that need a broken disk or a NaN inside the transformer are
-//! checked on values in `src/error.rs`'s unit test, and the toy's
+//! variants that need a broken disk or a NaN inside the transformer
+//! (`LlmError::Io` among them) are checked on values in `src/error.rs`'s
+//! unit test, and the toy's
 //! non-finite run (`SimError::NonFinite`, 1) in `tests/cli.rs`.
 mod common;
 use common::{bin, tmp};
@@ -61,19 +62,21 @@ fn each_error_type_exits_with_its_code() {
             2,
             "control.kp",
         ),
-        (
-            "LlmError::Io",
-            vec!["llm", "pretrain", "--config", &tiny, "--out", &under_file],
-            1,
-            "good.toml/out",
-        ),
         // An output place that cannot be created is now found before any
-        // work and is bad input (exit 2, src/output.rs); no command line is
-        // known to reach `main` with an untyped error any more, so that path
-        // (exit 1) is covered by `error::tests::codes_by_type` alone.
+        // work and is bad input (exit 2, src/output.rs), for the simulator
+        // and (since 2026-11-30) for `llm pretrain`, which used to reach
+        // `LlmError::Io` (exit 1) here; no command line is known to reach
+        // `main` with an untyped error or an `LlmError::Io` any more, so
+        // those (exit 1) are covered by `error::tests::codes_by_type` alone.
         (
             "output place under a file (checked first)",
             vec!["run", &good, "--out", &under_file],
+            2,
+            "good.toml/out",
+        ),
+        (
+            "llm output place under a file (checked first)",
+            vec!["llm", "pretrain", "--config", &tiny, "--out", &under_file],
             2,
             "good.toml/out",
         ),

@@ -633,7 +633,7 @@ mod tests {
     /// bits as the repeated path on the concatenated keys and values, for a
     /// prefill and for single-token steps past the buffer's first growth.
     #[test]
-    fn grouped_attention_over_the_cache_equals_the_repeated_path() -> crate::Result<()> {
+    fn grouped_attention_over_the_cache_equals_the_repeated_path() -> crate::error::Result<()> {
         let dev = Device::Cpu;
         let (b, kvh, n, hd) = (3, 2, 2, 8);
         let h = kvh * n;
