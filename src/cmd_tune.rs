@@ -213,6 +213,21 @@ pub fn run(cmd: TuneCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// `entropic tune identify`.
+/// The series of the log at `path` (its `--arm` and `--seed` checked
+/// against the file first); an unreadable or unparsable log is an input
+/// error naming the file.
+fn read_series(
+    path: &std::path::Path,
+    cols: &Columns,
+    arm: Option<&str>,
+    seed: Option<u64>,
+) -> anyhow::Result<Series> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| input(format!("cannot read {}: {e}", path.display())))?;
+    crate::validate::tune_selectors(&text, arm, seed)?;
+    tune::parse_log(&text, cols, arm, seed).map_err(|e| input(format!("{}: {e}", path.display())))
+}
+
 fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
     crate::validate::tune_design(a.target, a.design.settle, a.design.max_overshoot)?;
     // The randomization design's flags, before any file is read.
@@ -232,15 +247,11 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
         ));
     }
     let path = a.log.as_path();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| input(format!("cannot read {}: {e}", path.display())))?;
-    crate::validate::tune_selectors(&text, a.arm.as_deref(), a.seed)?;
     let cols = match &a.columns {
         Some(c) => Columns::parse(c).map_err(input)?,
         None => Columns::default(),
     };
-    let series = tune::parse_log(&text, &cols, a.arm.as_deref(), a.seed)
-        .map_err(|e| input(format!("{}: {e}", path.display())))?;
+    let series = read_series(path, &cols, a.arm.as_deref(), a.seed)?;
     let delay = match a.delay {
         Delay::Auto => None,
         Delay::Fixed(d) => Some(d),
@@ -257,15 +268,7 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
     // The twin is its own run: `--arm` names the probe's arm, so the twin
     // is read without it (one run per file, or `--seed` to pick one).
     let twin = match &a.twin {
-        Some(tp) => {
-            let t = std::fs::read_to_string(tp)
-                .map_err(|e| input(format!("cannot read {}: {e}", tp.display())))?;
-            crate::validate::tune_selectors(&t, None, a.seed)?;
-            Some(
-                tune::parse_log(&t, &cols, None, a.seed)
-                    .map_err(|e| input(format!("{}: {e}", tp.display())))?,
-            )
-        }
+        Some(tp) => Some(read_series(tp, &cols, None, a.seed)?),
         None => None,
     };
     let draw = match a.prbs_hold {

@@ -45,14 +45,20 @@ pub fn check_place(dir: &Path, what: &str) -> Result<(), InputError> {
             io_reason(&e)
         ))
     })?;
-    let probe = dir.join(format!(".entropic-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| {
+    probe(dir).map_err(|e| {
         InputError(format!(
             "{what}: cannot write into {}: {}",
             dir.display(),
             io_reason(&e)
         ))
-    })?;
+    })
+}
+
+/// Whether a file can be created in the folder `dir`: creates and removes
+/// an empty probe file there.
+fn probe(dir: &Path) -> std::io::Result<()> {
+    let probe = dir.join(format!(".entropic-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"")?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
@@ -74,7 +80,10 @@ pub fn check_creatable(dir: &Path, what: &str) -> Result<(), InputError> {
             dir.display()
         ))
     };
-    if dir.exists() {
+    // present, links included (a dangling link is not a place to create
+    // a folder)
+    let present = |p: &Path| std::fs::symlink_metadata(p).is_ok();
+    if present(dir) {
         return Err(InputError(format!(
             "{what}: {} is a file, not a folder",
             dir.display()
@@ -84,7 +93,7 @@ pub fn check_creatable(dir: &Path, what: &str) -> Result<(), InputError> {
     // path with none)
     let mut up = dir.parent();
     while let Some(p) = up {
-        if p.as_os_str().is_empty() || p.exists() {
+        if p.as_os_str().is_empty() || present(p) {
             break;
         }
         up = p.parent();
@@ -96,10 +105,7 @@ pub fn check_creatable(dir: &Path, what: &str) -> Result<(), InputError> {
     if !base.is_dir() {
         return Err(cannot(format!("{} is not a folder", base.display())));
     }
-    let probe = base.join(format!(".entropic-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| cannot(io_reason(&e)))?;
-    let _ = std::fs::remove_file(&probe);
-    Ok(())
+    probe(&base).map_err(|e| cannot(io_reason(&e)))
 }
 
 /// The OS reason of an I/O error without its `(os error N)` suffix.

@@ -165,6 +165,22 @@ fn llm_commands_refuse_an_out_that_cannot_be_created() {
         .expect("run");
     assert_ne!(o.status.code(), Some(0));
     assert!(!d.join("fresh").exists(), "{}", stderr(&o));
+    // spelled through a folder that does not exist yet: only the folder
+    // made for it goes, never the empty one that was there before
+    let keep = d.join("keep");
+    std::fs::create_dir(&keep).unwrap();
+    let o = bin()
+        .args(["llm", "grpo", "--quiet", "--config"])
+        .arg(&sc)
+        .arg("--model")
+        .arg(d.join("no-model"))
+        .arg("--out")
+        .arg(d.join("new").join("..").join("keep"))
+        .output()
+        .expect("run");
+    assert_ne!(o.status.code(), Some(0));
+    assert!(keep.is_dir(), "{}", stderr(&o));
+    assert!(!d.join("new").exists(), "{}", stderr(&o));
 }
 
 /// `entropic llm keys`: every LLM table and the presets' `[validate]`, with

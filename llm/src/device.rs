@@ -12,28 +12,33 @@ use std::str::FromStr;
 /// Whether this build has the `cuda` feature (CUDA kernels compiled in).
 pub const CUDA_BUILT: bool = cfg!(feature = "cuda");
 
-/// Matrix products smaller than this many multiply-adds (m·n·k) run on one
+/// Matrix-product blocks smaller than this many multiply-adds run on one
 /// thread on the CPU: [`set_cpu_matmul_threading`].
 pub const CPU_MATMUL_THREADING_THRESHOLD: usize = 16 << 20;
 
 /// Sets candle's CPU matmul backend (the `gemm` crate) to split a product
-/// over threads only from [`CPU_MATMUL_THREADING_THRESHOLD`] multiply-adds
-/// (its default: 48·48·256 ≈ 0.59 M). A decoding step multiplies a few
-/// rows (one per sequence) by each weight matrix, 1–4 M multiply-adds at
-/// the benchmark's shapes: woken for each, the second thread cost more than
-/// it saved, and generation on 2 threads ran slower than on 1 (`bench
-/// llm`, issue 14). Measured on this project's 2-core machine
-/// (`examples/gen_threads.rs`, 2 threads, medians of 5, near-idle): the
-/// base shape's generation 5,586 tokens/s at the default and 6,885 / 6,600
-/// / 6,832 at 4 / 8 / 16 M; again after the cache and thread-pool changes
-/// of the same issue, 8,027 against 8,722 / 8,766 / 8,865 (the tiny shape,
-/// 64 rows: 14,556 against 14,625 / 13,800 / 14,106, no difference beyond
-/// the noise). 16 M (about 0.3 ms of one core) is the largest tried that
-/// cost nothing, and leaves training's products (≥ 27 M at these shapes)
-/// threaded. The split is over output blocks, never over the summed
-/// dimension, so the numbers do not change (the thread-count test in
-/// `tests/llm_cli.rs`). Process-wide; the binary calls it once for the LLM
-/// commands.
+/// over threads only where a block of it (m · n-block · k-block, the
+/// k-block at most a few hundred of the summed dimension) reaches
+/// [`CPU_MATMUL_THREADING_THRESHOLD`] multiply-adds (gemm's default: 48·48·256
+/// ≈ 0.59 M). A decoding step multiplies a few rows (one per sequence) by
+/// each weight matrix, 1–4 M multiply-adds at the benchmark's shapes:
+/// woken for each, the second thread cost more than it saved, and
+/// generation on 2 threads ran slower than on 1 (`bench llm`, issue 14).
+/// Measured on this project's 2-core machine (`examples/gen_threads.rs`, 2
+/// threads, medians of 5, near-idle): the base shape's generation 5,586
+/// tokens/s at the default and 6,885 / 6,600 / 6,832 at 4 / 8 / 16 M;
+/// again after the cache and thread-pool changes of the same issue, 8,027
+/// against 8,722 / 8,766 / 8,865 (the tiny shape, 64 rows: 14,556 against
+/// 14,625 / 13,800 / 14,106, no difference beyond the noise). 16 M (about
+/// 0.3 ms of one core) is the largest tried that cost nothing. Training's
+/// forward products stay threaded (m = tokens: ≥ 1,664 rows); some of its
+/// backward blocks do not (the weight gradients sum over tokens in
+/// k-blocks: 3–14 M at the base shape), and `bench llm`'s two-thread
+/// training figures did not move (README). gemm splits a product over
+/// output tiles, each summing its whole k-block in the same order, so the
+/// numbers do not depend on this (a test compares the bits of threaded and
+/// unthreaded products). Process-wide; the binary calls it once for the
+/// LLM commands.
 pub fn set_cpu_matmul_threading() {
     gemm::set_threading_threshold(CPU_MATMUL_THREADING_THRESHOLD);
 }
@@ -145,5 +150,69 @@ mod tests {
         let (d, t) = resolve(DeviceChoice::Cpu, Precision::F32).unwrap();
         assert!(!d.is_cuda());
         assert_eq!(t, DType::F32);
+    }
+
+    /// gemm's threaded and unthreaded products give the same bits, so the
+    /// threading threshold ([`super::set_cpu_matmul_threading`]) and the
+    /// thread count change no number: the training and decoding shapes of
+    /// `bench llm` (forward `x·Wᵀ`, weight gradient `gᵀ·x` summing over the
+    /// tokens, a decoding step), with the threshold at 0 so that every
+    /// block is split.
+    #[test]
+    fn threaded_products_equal_unthreaded_ones_bit_for_bit() {
+        let mut x = 0.37f32;
+        let mut next = move || {
+            x = (x * 3.7 + 0.11).fract();
+            x - 0.5
+        };
+        let before = gemm::get_threading_threshold();
+        gemm::set_threading_threshold(0);
+        // (m, n, k, rhs transposed)
+        for (m, n, k, rhs_t) in [
+            (3072, 512, 128, true),
+            (128, 512, 1664, false),
+            (16, 1024, 128, true),
+        ] {
+            let lhs: Vec<f32> = (0..m * k).map(|_| next()).collect();
+            let rhs: Vec<f32> = (0..k * n).map(|_| next()).collect();
+            // rhs as k × n, row-major, or its transpose's storage (n × k)
+            let (rhs_cs, rhs_rs) = if rhs_t {
+                (k as isize, 1)
+            } else {
+                (1, n as isize)
+            };
+            let run = |par: gemm::Parallelism| {
+                let mut dst = vec![0f32; m * n];
+                // SAFETY: every pointer covers its matrix with the strides given.
+                unsafe {
+                    gemm::gemm(
+                        m,
+                        n,
+                        k,
+                        dst.as_mut_ptr(),
+                        1,
+                        n as isize,
+                        false,
+                        lhs.as_ptr(),
+                        1,
+                        k as isize,
+                        rhs.as_ptr(),
+                        rhs_cs,
+                        rhs_rs,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        par,
+                    );
+                }
+                dst.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            };
+            let one = run(gemm::Parallelism::None);
+            let two = run(gemm::Parallelism::Rayon(2));
+            assert!(one == two, "{m}x{n}x{k}: threaded product differs");
+        }
+        gemm::set_threading_threshold(before);
     }
 }

@@ -144,21 +144,38 @@ impl GrpoTrainer {
         dtype: DType,
     ) -> Result<(Self, Option<usize>)> {
         cfg.validate(file)?;
-        // the folders create_dir_all makes: `out` and its missing parents
-        let made: Vec<&Path> = out
+        // `out` and its missing parents, made one by one so that exactly
+        // the folders made here are known (a path spelled with `..` or a
+        // link is judged by what the file system does, not by its text)
+        let mut missing: Vec<&Path> = out
             .ancestors()
-            .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
+            .take_while(|p| !p.as_os_str().is_empty() && std::fs::symlink_metadata(p).is_err())
             .collect();
-        std::fs::create_dir_all(out).map_err(|e| LlmError::Io {
-            path: out.display().to_string(),
-            source: e,
-        })?;
-        let r = Self::open_in(cfg, file, base, out, device, dtype);
+        missing.reverse();
+        let mut made: Vec<&Path> = Vec::new();
+        let mut r = Ok(());
+        for p in missing {
+            match std::fs::create_dir(p) {
+                Ok(()) => made.push(p),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    r = Err(LlmError::Io {
+                        path: p.display().to_string(),
+                        source: e,
+                    });
+                    break;
+                }
+            }
+        }
+        if r.is_ok() && !out.is_dir() {
+            r = Err(LlmError::input(out.display().to_string(), "not a folder"));
+        }
+        let r = r.and_then(|()| Self::open_in(cfg, file, base, out, device, dtype));
         if r.is_err() {
-            // a rejected --model or config leaves no empty --out (nor
-            // parent made for it) behind; remove_dir removes only an empty
-            // folder, innermost first
-            for p in made {
+            // a rejected --model or config leaves no empty --out (nor a
+            // parent made for it) behind: only the folders made above,
+            // innermost first, and only while empty (remove_dir)
+            for p in made.iter().rev() {
                 if std::fs::remove_dir(p).is_err() {
                     break;
                 }

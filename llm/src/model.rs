@@ -38,8 +38,11 @@ type Getter<'a> = dyn FnMut(&str, &[usize], Init) -> Result<Tensor> + 'a;
 /// (B, kvH, L, hd) held in buffers of room for more positions, so that a
 /// decoding step writes its new position in place instead of copying the
 /// whole cache (`Tensor::cat` every step made generation quadratic in
-/// copies: a fifth of its time at the benchmark's shapes).
-#[derive(Debug, Clone, Default)]
+/// copies: a fifth of its time at the benchmark's shapes). Not `Clone`: a
+/// copy would share the buffers its appends write in place. Written
+/// outside the autograd graph, so no gradient flows through a cached
+/// step (only sampling uses it).
+#[derive(Debug, Default)]
 pub struct KvCache {
     kv: Vec<Option<LayerKv>>,
     /// Positions the buffers are first made with (0: as many as the first
@@ -49,7 +52,7 @@ pub struct KvCache {
 
 /// One layer's cache: buffers (B, kvH, room, hd), the first `len`
 /// positions filled.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct LayerKv {
     k: Tensor,
     v: Tensor,
@@ -482,6 +485,9 @@ impl Qwen2 {
     /// One decoding step with a cache: `ids` (B, Lnew) at positions `pos`
     /// (B × Lnew), `key_mask` (B × (cached + Lnew)) covering the cache and
     /// the new tokens. Returns the f32 logits of the last new position (B, V).
+    /// For sampling: keys and values go through the cache's buffers, which
+    /// the autograd graph does not see, so no gradient reaches the k/v
+    /// projections through this path.
     pub fn step(
         &self,
         ids: &Tensor,
@@ -547,7 +553,7 @@ impl Qwen2 {
         let bias = attention_bias(key_mask, lq, self.dtype, &self.device)?;
         if let Some(c) = cache.as_deref_mut() {
             if c.kv.is_empty() {
-                c.kv = vec![None; self.layers.len()];
+                c.kv = (0..self.layers.len()).map(|_| None).collect();
             }
         }
         // (B, L) → (B, L, D)
@@ -637,44 +643,52 @@ mod tests {
         let dev = Device::Cpu;
         let (b, kvh, n, hd) = (3, 2, 2, 8);
         let h = kvh * n;
-        let mut slot = None;
-        let (mut ks, mut vs) = (Vec::new(), Vec::new());
         let mut steps = vec![5usize];
         steps.extend(std::iter::repeat_n(1, LayerKv::SPARE + 3));
-        for (i, &lq) in steps.iter().enumerate() {
-            let q = Tensor::randn(0f32, 1.0, (b, h, lq, hd), &dev)?;
-            let k = Tensor::randn(0f32, 1.0, (b, kvh, lq, hd), &dev)?;
-            let v = Tensor::randn(0f32, 1.0, (b, kvh, lq, hd), &dev)?;
-            ks.push(k.clone());
-            vs.push(v.clone());
-            let (kc, vc) = LayerKv::append(&mut slot, &k, &v, 0)?;
-            let lk = kc.dim(2)?;
-            let bias = Tensor::randn(0f32, 1.0, (b, 1, lq, lk), &dev)?;
-            let scale = 1.0 / (hd as f64).sqrt();
-            let got = grouped_attention(&q, &kc, &vc, &bias, scale, n, i % 2 == 0)?;
-            let kr = repeat_kv(Tensor::cat(&ks, 2)?, n)?;
-            let vr = repeat_kv(Tensor::cat(&vs, 2)?, n)?;
-            let scores = (q.matmul(&kr.t()?)? * scale)?.broadcast_add(&bias)?;
-            let probs = if i % 2 == 0 {
-                candle_nn::ops::softmax_last_dim(&scores)?
+        let total: usize = steps.iter().sum();
+        // grown from the first call's size, and made once with room for all
+        // (`KvCache::with_room`, what `generate` does)
+        for first_room in [0, total] {
+            let mut slot = None;
+            let (mut ks, mut vs) = (Vec::new(), Vec::new());
+            for (i, &lq) in steps.iter().enumerate() {
+                let q = Tensor::randn(0f32, 1.0, (b, h, lq, hd), &dev)?;
+                let k = Tensor::randn(0f32, 1.0, (b, kvh, lq, hd), &dev)?;
+                let v = Tensor::randn(0f32, 1.0, (b, kvh, lq, hd), &dev)?;
+                ks.push(k.clone());
+                vs.push(v.clone());
+                let (kc, vc) = LayerKv::append(&mut slot, &k, &v, first_room)?;
+                let lk = kc.dim(2)?;
+                let bias = Tensor::randn(0f32, 1.0, (b, 1, lq, lk), &dev)?;
+                let scale = 1.0 / (hd as f64).sqrt();
+                let got = grouped_attention(&q, &kc, &vc, &bias, scale, n, i % 2 == 0)?;
+                let kr = repeat_kv(Tensor::cat(&ks, 2)?, n)?;
+                let vr = repeat_kv(Tensor::cat(&vs, 2)?, n)?;
+                let scores = (q.matmul(&kr.t()?)? * scale)?.broadcast_add(&bias)?;
+                let probs = if i % 2 == 0 {
+                    candle_nn::ops::softmax_last_dim(&scores)?
+                } else {
+                    candle_nn::ops::softmax(&scores, D::Minus1)?
+                };
+                let want = probs.matmul(&vr)?;
+                let (g, w) = (
+                    got.flatten_all()?.to_vec1::<f32>()?,
+                    want.flatten_all()?.to_vec1::<f32>()?,
+                );
+                assert_eq!(g.len(), w.len());
+                let same = g.iter().zip(&w).all(|(x, y)| x.to_bits() == y.to_bits());
+                assert!(
+                    same,
+                    "step {i} (Lq {lq}, Lk {lk}): the grouped path differs"
+                );
+            }
+            let room = slot.as_ref().map(|c| c.k.dim(2).unwrap());
+            if first_room == 0 {
+                assert!(room > Some(5 + LayerKv::SPARE), "{room:?}: never grew");
             } else {
-                candle_nn::ops::softmax(&scores, D::Minus1)?
-            };
-            let want = probs.matmul(&vr)?;
-            let (g, w) = (
-                got.flatten_all()?.to_vec1::<f32>()?,
-                want.flatten_all()?.to_vec1::<f32>()?,
-            );
-            assert_eq!(g.len(), w.len());
-            let same = g.iter().zip(&w).all(|(x, y)| x.to_bits() == y.to_bits());
-            assert!(
-                same,
-                "step {i} (Lq {lq}, Lk {lk}): the grouped path differs"
-            );
+                assert_eq!(room, Some(total));
+            }
         }
-        assert!(slot
-            .as_ref()
-            .is_some_and(|c| c.k.dim(2).unwrap() > 5 + LayerKv::SPARE));
         Ok(())
     }
 }

@@ -121,8 +121,6 @@ impl Draws {
     }
 }
 
-/// Draws a token from one row of logits with the uniform `u ∈ [0, 1)`;
-/// returns (id, behaviour log-prob, entropy of `softmax(row/T)`).
 /// Indices of `z` by descending value (`f32::total_cmp`), ties by
 /// ascending index: the permutation of a stable sort by `total_cmp`
 /// descending, computed by sorting one integer key per entry (the value's
@@ -147,6 +145,8 @@ fn descending(z: &[f32]) -> Vec<usize> {
         .collect()
 }
 
+/// Draws a token from one row of logits with the uniform `u ∈ [0, 1)`;
+/// returns (id, behaviour log-prob, entropy of `softmax(row/T)`).
 fn pick(row: &[f32], t: f64, top_p: f64, u: f64) -> (u32, f32, f32) {
     let tt = if t > 0.0 { t as f32 } else { 1.0 };
     let z: Vec<f32> = row.iter().map(|x| x / tt).collect();
