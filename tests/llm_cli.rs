@@ -122,6 +122,18 @@ fn llm_commands_refuse_an_out_that_cannot_be_created() {
     std::fs::write(&file, b"x").unwrap();
     let bad = file.join("out");
     let sc = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/llm-smoke.toml");
+    // grpo from a model that does not exist, into `out`
+    let grpo = |out: &Path| {
+        bin()
+            .args(["llm", "grpo", "--quiet", "--config"])
+            .arg(&sc)
+            .arg("--model")
+            .arg(d.join("no-model"))
+            .arg("--out")
+            .arg(out)
+            .output()
+            .expect("run")
+    };
     let o = bin()
         .args(["llm", "pretrain", "--config"])
         .arg(&sc)
@@ -130,15 +142,7 @@ fn llm_commands_refuse_an_out_that_cannot_be_created() {
         .output()
         .expect("run");
     expect_input(o, "--out: cannot create the folder");
-    let o = bin()
-        .args(["llm", "grpo", "--quiet", "--config"])
-        .arg(&sc)
-        .arg("--model")
-        .arg(d.join("no-model"))
-        .arg("--out")
-        .arg(&bad)
-        .output()
-        .expect("run");
+    let o = grpo(&bad);
     expect_input(o, "--out: cannot create the folder");
     let o = bin()
         .args(["llm", "validate", "--preset", "smoke", "--quiet", "--out"])
@@ -154,30 +158,14 @@ fn llm_commands_refuse_an_out_that_cannot_be_created() {
     // a folder that can be created passes the check and grpo then refuses
     // the missing model, leaving no --out behind
     let out = d.join("fresh").join("out");
-    let o = bin()
-        .args(["llm", "grpo", "--quiet", "--config"])
-        .arg(&sc)
-        .arg("--model")
-        .arg(d.join("no-model"))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run");
+    let o = grpo(&out);
     assert_ne!(o.status.code(), Some(0));
     assert!(!d.join("fresh").exists(), "{}", stderr(&o));
     // spelled through a folder that does not exist yet: only the folder
     // made for it goes, never the empty one that was there before
     let keep = d.join("keep");
     std::fs::create_dir(&keep).unwrap();
-    let o = bin()
-        .args(["llm", "grpo", "--quiet", "--config"])
-        .arg(&sc)
-        .arg("--model")
-        .arg(d.join("no-model"))
-        .arg("--out")
-        .arg(d.join("new").join("..").join("keep"))
-        .output()
-        .expect("run");
+    let o = grpo(&d.join("new").join("..").join("keep"));
     assert_ne!(o.status.code(), Some(0));
     assert!(keep.is_dir(), "{}", stderr(&o));
     assert!(!d.join("new").exists(), "{}", stderr(&o));

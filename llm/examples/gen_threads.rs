@@ -5,9 +5,9 @@
 //! (`RAYON_NUM_THREADS=2 cargo run --release -p entropic-llm --example
 //! gen_threads`).
 use candle_core::Device;
-use entropic_llm::bench::{train_setup, BASE, TINY};
-use entropic_llm::sample::{generate, Draws, SampleConfig};
-use rand::{Rng, SeedableRng};
+use entropic_llm::bench::{bench_prompts, bench_sampling, train_setup, BASE, TINY};
+use entropic_llm::sample::{generate, Draws};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
 
@@ -21,22 +21,8 @@ fn main() -> entropic_llm::Result<()> {
     for shape in [TINY, BASE] {
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let (model, _) = train_setup(&dev, &mut rng, &shape)?;
-        let v = shape.vocab as u32;
-        let prompts: Vec<Vec<u32>> = (0..shape.prompts)
-            .map(|_| {
-                (0..shape.prompt_len)
-                    .map(|_| rng.random_range(0..v))
-                    .collect()
-            })
-            .collect();
-        let sc = SampleConfig {
-            max_new_tokens: shape.new_tokens,
-            temperature: 1.0,
-            top_p: 1.0,
-            stop: vec![],
-            pad_id: 0,
-            use_cache: true,
-        };
+        let prompts = bench_prompts(&mut rng, &shape);
+        let sc = bench_sampling(&shape, true);
         let mut res = vec![Vec::new(); ths.len()];
         for round in 0..6 {
             for (i, &t) in ths.iter().enumerate() {

@@ -96,6 +96,32 @@ pub fn train_setup(dev: &Device, rng: &mut ChaCha8Rng, shape: &Shape) -> Result<
     Ok((model, lm_batch(&pairs, 0, dev)?))
 }
 
+/// The generation benchmark's prompts for `shape`: `prompts` rows of
+/// `prompt_len` random tokens (also used by `examples/gen_threads.rs`).
+pub fn bench_prompts(rng: &mut ChaCha8Rng, shape: &Shape) -> Vec<Vec<u32>> {
+    let v = shape.vocab as u32;
+    (0..shape.prompts)
+        .map(|_| {
+            (0..shape.prompt_len)
+                .map(|_| rng.random_range(0..v))
+                .collect()
+        })
+        .collect()
+}
+
+/// The generation benchmark's sampling: `new_tokens` at T = 1, top-p 1,
+/// no stop token.
+pub fn bench_sampling(shape: &Shape, use_cache: bool) -> SampleConfig {
+    SampleConfig {
+        max_new_tokens: shape.new_tokens,
+        temperature: 1.0,
+        top_p: 1.0,
+        stop: vec![],
+        pad_id: 0,
+        use_cache,
+    }
+}
+
 /// Training and cached/recomputed generation throughput of `shape`:
 /// `(train seconds, cached seconds, recompute seconds, params, tokens per
 /// training step)`.
@@ -115,23 +141,9 @@ fn shape_timings(
             opt.step(&grads)
         })
     })?;
-    let v = shape.vocab as u32;
-    let prompts: Vec<Vec<u32>> = (0..shape.prompts)
-        .map(|_| {
-            (0..shape.prompt_len)
-                .map(|_| rng.random_range(0..v))
-                .collect()
-        })
-        .collect();
+    let prompts = bench_prompts(&mut rng, shape);
     let gen = |use_cache: bool, runs: usize| -> Result<Vec<f64>> {
-        let sc = SampleConfig {
-            max_new_tokens: shape.new_tokens,
-            temperature: 1.0,
-            top_p: 1.0,
-            stop: vec![],
-            pad_id: 0,
-            use_cache,
-        };
+        let sc = bench_sampling(shape, use_cache);
         let mut step = 0u64;
         time(runs, || {
             step += 1;
