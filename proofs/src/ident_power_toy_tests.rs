@@ -475,7 +475,12 @@ fn sampled_toy_paired_interval_covers_the_reference_gain() {
 ///   far the MA(1) `θ̂` of the increments sits from −1 (see [`paired`]):
 ///   where it lands on −1 the SE is too small, elsewhere often too large.
 ///   The reference interval under SGD is 0.22 of the paired one (must-show
-///   0.2): the new interval is four times narrower than the old.
+///   0.2): the new interval is four times narrower than the old. With four
+///   or more seeds [`paired`] takes the variance from the seeds' own slopes
+///   instead, and both must-show figures hold there (covers 182–195,
+///   `g_detectable` 1.12–1.33 of the power gain at 4 and 8 seeds; the
+///   deviations' variance gave 198–200 and 1.77–2.00):
+///   [`paired_seeds_calibration`].
 /// - **Paired, a PRBS per seed**: it now covers the reference pooled over
 ///   64 schedules (194 and 188 of 200 at 300 steps; the first version 71
 ///   and 39), because the residual's path-dependent curve varies with the
