@@ -129,19 +129,17 @@ fn arm_errors_always_name_the_arm_by_index() {
 
 #[test]
 fn an_os_error_is_said_once() {
-    // a folder cannot be made under a device file: the typed error prints
-    // its cause and chains it; the binary writes it once
+    // a checkpoint whose config.json is a folder: the typed error prints
+    // its cause and chains it; the binary writes it once (an --out that
+    // cannot be made, the case first used here, is now refused before any
+    // file is touched, without an OS error)
+    let d = tmp("os-error");
+    std::fs::create_dir_all(d.join("model").join("config.json")).unwrap();
     let o = bin()
-        .args([
-            "llm",
-            "pretrain",
-            "--config",
-            "scenarios/llm-smoke.toml",
-            "--out",
-            "/dev/null/x",
-        ])
+        .args(["llm", "eval", "--model"])
+        .arg(d.join("model"))
         .output()
-        .expect("pretrain");
+        .expect("eval");
     let err = stderr(&o);
     assert!(matches!(o.status.code(), Some(1 | 2)), "{err}");
     assert_eq!(err.matches("(os error").count(), 1, "{err}");
