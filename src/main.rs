@@ -39,6 +39,41 @@ use std::process::ExitCode;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's option ids (`mi_option_e` in the `mimalloc.h` of version 3,
+/// the one `libmimalloc-sys` 0.1.49 builds by default; the crate names no
+/// constant for these two). A test checks that they read the documented
+/// defaults (1 and 1,000 ms), so a version whose enum moved fails it
+/// instead of setting another option.
+const MI_OPTION_PURGE_DECOMMITS: libmimalloc_sys::mi_option_t = 5;
+#[cfg(test)]
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Keeps freed memory mapped: mimalloc purges memory that has stayed free
+/// for a while (version 3: a second), and by default a purge decommits it (`MADV_DONTNEED`), so the next
+/// allocation there faults its pages in again and the kernel zeroes them.
+/// Candle frees and allocates a buffer per op, a training step reuses the
+/// same sizes again and again, and a tenth of a step went to those
+/// faults (`perf`, issue 14). With `purge_decommits = 0` a purge only marks the pages
+/// free (`MADV_FREE`): the kernel takes them back only when it needs the
+/// memory, and reusing them costs nothing until then. Measured with `bench
+/// llm --json` on this project's 2-core machine, near-idle, three
+/// interleaved rounds per setting and thread count: the base shape's
+/// training 2,861–3,213 → 3,817–3,949 tokens/s on 1 thread and
+/// 4,010–4,600 → 4,722–5,088 on 2, its generation 7,361–7,928 →
+/// 8,391–8,436 on 1 thread; the tiny shape's figures moved by 0–5%.
+/// Never purging (`purge_delay = -1`) measured the same and would keep
+/// the memory from the kernel for good. Peak resident memory unchanged
+/// (610–631 MB for the whole `bench llm`). Where the user sets
+/// `MIMALLOC_PURGE_DECOMMITS`, their value stands. Allocation does not
+/// touch any computed value, so results are unchanged.
+fn keep_freed_memory_mapped() {
+    if std::env::var_os("MIMALLOC_PURGE_DECOMMITS").is_none() {
+        // SAFETY: sets one integer option of the linked mimalloc, before
+        // any other thread exists; any value is valid for this option.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DECOMMITS, 0) };
+    }
+}
+
 #[derive(Parser)]
 #[command(
     name = "entropic",
@@ -183,6 +218,7 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    keep_freed_memory_mapped();
     match run() {
         Ok(code) => code,
         Err(e) => {
@@ -265,5 +301,30 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Cmd::Compare { a, b, out } => cmd_compare::run(&a, &b, out.as_deref()),
         Cmd::Llm { cmd } => cmd_llm::run(cmd),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The two option ids read mimalloc's documented defaults (purge
+    /// decommits: on; purge delay: 1,000 ms) in a process that has not set
+    /// them: the ids name the options [`keep_freed_memory_mapped`] means.
+    #[test]
+    fn mimalloc_option_ids_name_the_purge_options() {
+        // SAFETY: reads of integer options of the linked mimalloc.
+        let (decommits, delay) = unsafe {
+            (
+                libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DECOMMITS),
+                libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY),
+            )
+        };
+        if std::env::var_os("MIMALLOC_PURGE_DECOMMITS").is_none() {
+            assert_eq!(decommits, 1);
+        }
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+            assert_eq!(delay, 1000);
+        }
     }
 }
