@@ -17,7 +17,8 @@ pub struct MapArgs {
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
     /// Keep the finished cells in DIR/regime-map-cells/ whose inputs match this run's
-    /// and compute only the others.
+    /// and compute only the others (cells computed by another build are reused
+    /// with a warning, and the report names them).
     #[arg(long)]
     pub resume: bool,
     /// Only the cells whose id contains one of these comma-separated
@@ -44,7 +45,12 @@ pub fn run(args: &MapArgs) -> anyhow::Result<ExitCode> {
     // bad flags are refused before the handler is installed or any work
     crate::lab::map::selected(&opts)?;
     interrupt::install();
-    let end = run_map(&opts, &interrupt::STOP, &|id| eprintln!("cell {id}"))?;
+    let end = run_map(
+        &opts,
+        &interrupt::STOP,
+        &|id| eprintln!("cell {id}"),
+        &|w| eprintln!("warning: {w}"),
+    )?;
     let complete = matches!(end, MapEnd::Complete { .. });
     crate::output::write_stamp(
         &args.out.join("regime-map.md"),

@@ -149,10 +149,41 @@ fn quick_map_has_every_field_and_resumes_to_the_same_result() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("1 reused"), "{}", stderr(&o));
     assert_eq!(read_json(&part.join("regime-map.json")), j);
-    // a resume with nothing left to do changes nothing
+    // every cell names the build that computed it, the one in the stamp
+    let rev = stamp["provenance"]["git_revision"].clone();
+    let cell_files: Vec<std::path::PathBuf> = std::fs::read_dir(part.join("regime-map-cells"))
+        .expect("cells")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    for p in &cell_files {
+        assert_eq!(read_json(p)["git_revision"], rev, "{}", p.display());
+    }
+    let clean = rev.as_str().is_some_and(|r| !r.ends_with("-dirty"));
+    if clean {
+        assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    }
+    // one cell from another build: a resume reuses it, warns and says so
+    // in the report; the results are the same
+    let mut c: Value = read_json(&cell_files[0]);
+    c["git_revision"] = Value::from("0000000000ab");
+    std::fs::write(
+        &cell_files[0],
+        serde_json::to_string_pretty(&c).expect("json"),
+    )
+    .expect("write");
     let o = map(&part, &["--resume"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stderr(&o).contains("0 computed"), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("0 computed"), "{err}");
+    assert!(
+        err.contains("warning") && err.contains("0000000000ab"),
+        "{err}"
+    );
+    if clean {
+        assert!(err.contains("1 of the"), "{err}");
+    }
+    let md = std::fs::read_to_string(part.join("regime-map.md")).expect("md");
+    assert!(md.contains("**Mixed builds.**") && md.contains("0000000000ab"));
     assert_eq!(read_json(&part.join("regime-map.json")), j);
 }
 

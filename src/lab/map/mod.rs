@@ -85,6 +85,28 @@ pub fn selected(opts: &MapOptions) -> Result<Vec<CellSpec>, InputError> {
     Ok(picked)
 }
 
+/// Of the reused cells `(id, revision of the build that computed it)`,
+/// those another build computed, as `(id, its revision or "unknown")`: a
+/// cell counts as this build's (`this`) only when both revisions are
+/// known, equal and clean (a `-dirty` revision names no code). `--resume`
+/// matches a cell by its inputs, so without this a resumed map could mix
+/// cells computed by different code, e.g. before and after a change to the
+/// identification, and say nothing; now the command warns and the report
+/// names them (what to do stays the user's call: `entropic map` without
+/// `--resume` gives one build's map).
+pub fn other_builds<'a>(
+    reused: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    this: Option<&str>,
+) -> Vec<(String, String)> {
+    let clean = |r: Option<&'a str>| r.filter(|r| !r.ends_with("-dirty"));
+    let this = this.filter(|r| !r.ends_with("-dirty"));
+    reused
+        .into_iter()
+        .filter(|&(_, rev)| this.is_none() || clean(rev) != this)
+        .map(|(id, rev)| (id.to_string(), rev.unwrap_or("unknown").to_string()))
+        .collect()
+}
+
 fn cell_path(dir: &Path, id: &str) -> PathBuf {
     dir.join(CELLS_DIR).join(format!("{id}.json"))
 }
@@ -97,13 +119,16 @@ fn read_cell(dir: &Path, spec: &CellSpec) -> Option<CellFile> {
 }
 
 /// Runs the map of `opts` (see the module doc); `stop` is checked before
-/// every step of every seed; `progress` is told each cell as it starts.
+/// every step of every seed; `progress` is told each cell as it starts;
+/// `warn` is told when `--resume` reused cells of another build
+/// ([`other_builds`]).
 /// Refuses (input error, before any work) an `--out` that is a file and
 /// a `--cells` that matches nothing.
 pub fn run_map(
     opts: &MapOptions,
     stop: &AtomicBool,
     progress: &dyn Fn(&str),
+    warn: &dyn Fn(&str),
 ) -> anyhow::Result<MapEnd> {
     let grid = selected(opts)?;
     let dir = &opts.out;
@@ -118,12 +143,15 @@ pub fn run_map(
             cells_dir.display()
         ))
     })?;
+    let this_build = crate::output::provenance().git_revision;
     let mut files: Vec<CellFile> = Vec::new();
+    let mut reused: Vec<String> = Vec::new();
     let mut computed = 0;
     let mut end = None;
     for spec in &grid {
         if opts.resume {
             if let Some(f) = read_cell(dir, spec) {
+                reused.push(f.spec.id.clone());
                 files.push(f);
                 continue;
             }
@@ -149,6 +177,7 @@ pub fn run_map(
             result,
             seconds: t.elapsed().as_secs_f64(),
             threads: rayon::current_num_threads(),
+            git_revision: this_build.clone(),
         };
         entropic_sim::atomic::write_atomic(
             &cell_path(dir, &spec.id),
@@ -168,6 +197,7 @@ pub fn run_map(
         for spec in &grid {
             if !files.iter().any(|f| f.spec.id == spec.id) {
                 if let Some(f) = read_cell(dir, spec) {
+                    reused.push(f.spec.id.clone());
                     files.push(f);
                 }
             }
@@ -183,6 +213,27 @@ pub fn run_map(
             if opts.quick { "quick" } else { "full" }
         ));
     }
+    let others = other_builds(
+        files
+            .iter()
+            .filter(|f| reused.contains(&f.spec.id))
+            .map(|f| (f.spec.id.as_str(), f.git_revision.as_deref())),
+        this_build.as_deref(),
+    );
+    if !others.is_empty() {
+        let mut revs: Vec<&str> = others.iter().map(|o| o.1.as_str()).collect();
+        revs.sort_unstable();
+        revs.dedup();
+        let msg = format!(
+            "{} of the {} cells were reused by `--resume` from another build than this one ({}; revisions {}): this map mixes the results of different code; `entropic map` without `--resume` recomputes every cell with one build.",
+            others.len(),
+            files.len(),
+            this_build.as_deref().unwrap_or("revision unknown"),
+            revs.join(", ")
+        );
+        warn(&msg);
+        notes.push(format!("**Mixed builds.** {msg}"));
+    }
     report::write(dir, &files, grid.len(), opts.quick, &notes)?;
     let done = files.len();
     Ok(match end {
@@ -194,4 +245,33 @@ pub fn run_map(
         Some(MapEnd::Interrupted { planned, .. }) => MapEnd::Interrupted { done, planned },
         Some(e) => e,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::other_builds;
+
+    /// Only cells of this clean build go unnamed; an unknown, different or
+    /// dirty revision on either side names the cell.
+    #[test]
+    fn other_builds_names_every_cell_not_provably_of_this_build() {
+        let cells = [
+            ("a", Some("abc")),
+            ("b", Some("def")),
+            ("c", None),
+            ("d", Some("abc-dirty")),
+        ];
+        let ids = |this| {
+            other_builds(cells, this)
+                .into_iter()
+                .map(|(id, rev)| format!("{id}:{rev}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(Some("abc")), ["b:def", "c:unknown", "d:abc-dirty"]);
+        assert_eq!(ids(Some("def")), ["a:abc", "c:unknown", "d:abc-dirty"]);
+        // a dirty or unknown build can vouch for no cell, itself included
+        assert_eq!(ids(Some("abc-dirty")).len(), 4);
+        assert_eq!(ids(None).len(), 4);
+        assert!(other_builds([("a", Some("abc"))], Some("abc")).is_empty());
+    }
 }

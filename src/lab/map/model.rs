@@ -300,6 +300,12 @@ pub struct CellFile {
     pub seconds: f64,
     /// Worker threads of the run that computed it.
     pub threads: usize,
+    /// Git revision of the build that computed it (`git describe`, as in
+    /// every stamp); `None` where that build did not know it, and in cell
+    /// files written before this field existed. `--resume` compares it with
+    /// its own ([`super::other_builds`]).
+    #[serde(default)]
+    pub git_revision: Option<String>,
 }
 
 /// `Some(x)` when finite.

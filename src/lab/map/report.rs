@@ -331,7 +331,7 @@ pub fn write(
             md.push_str(&format!("![{s}]({s})\n"));
         }
     }
-    md.push_str("\n## Provenance\n\nWall time of each cell as it ran (cells reused by `--resume` keep the time of the run that computed them).\n\n");
+    md.push_str("\n## Provenance\n\nWall time of each cell as it ran and the build that computed it (cells reused by `--resume` keep the time and build of the run that computed them; \"unknown\": a build that did not know its git revision, or a cell file older than this column).\n\n");
     let rows: Vec<Vec<String>> = files
         .iter()
         .map(|f| {
@@ -339,10 +339,14 @@ pub fn write(
                 f.result.id.clone(),
                 format!("{:.1}", f.seconds),
                 f.threads.to_string(),
+                f.git_revision.clone().unwrap_or_else(|| "unknown".into()),
             ]
         })
         .collect();
-    md.push_str(&markdown_table(&["cell", "seconds", "threads"], &rows));
+    md.push_str(&markdown_table(
+        &["cell", "seconds", "threads", "build"],
+        &rows,
+    ));
     let total: f64 = files.iter().map(|f| f.seconds).sum();
     md.push_str(&format!(
         "\nTotal {:.1} s over {} cells.\n",
