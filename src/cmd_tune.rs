@@ -296,6 +296,7 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
     )
     .map_err(|e| input(format!("{}: {e}", path.display())))?;
     let est = power.estimate.clone();
+    let caveat = power.interval_caveat;
     let id = tune::Identified {
         fit: power.fit,
         delay_residuals: power.delay_residuals,
@@ -320,6 +321,9 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
             est.b_ci.0,
             est.b_ci.1
         );
+        if let Some(c) = caveat {
+            println!("note: {c}");
+        }
     }
     let target = a
         .target
@@ -353,6 +357,7 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
                     "rows": series.entropy.len(),
                     "nan_rows": series.nan_rows,
                     "identified": id,
+                    "interval_caveat": caveat,
                     "spec": spec,
                     "recommendation": null,
                     "refused": e.to_string(),
@@ -376,6 +381,7 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
             "nan_rows": series.nan_rows,
             "identified": id,
             "estimate": est,
+            "interval_caveat": caveat,
             "spec": spec,
             "recommendation": rec,
             "scenario_snippet": tune::scenario_snippet(&rec),
@@ -436,6 +442,12 @@ fn probe(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
         a.hold.max(1),
         a.steps
     );
+    if a.draw_seed.is_none() {
+        println!(
+            "# Read that way its interval assumes a constant drift (Newey–West); `--draw-seed N`\n\
+             # draws the PRBS at random instead, for an interval that does not."
+        );
+    }
     print!("{}", tune::probe_snippet(&s, a.target));
     Ok(ExitCode::SUCCESS)
 }

@@ -156,6 +156,15 @@ fn csv_with_other_column_names_works_through_columns() {
     let g = v["identified"]["fit"]["g"].as_f64().expect("g");
     assert!((g - 0.01).abs() < 5e-4, "g = {g}");
     assert_eq!(v["identified"]["fit"]["d"].as_u64(), Some(0));
+    // the unpaired Newey–West interval says what it assumes, and which
+    // designs do not
+    let caveat = v["interval_caveat"].as_str().expect("caveat");
+    assert!(
+        caveat.contains("constant drift")
+            && caveat.contains("--twin")
+            && caveat.contains("--draw-seed"),
+        "{caveat}"
+    );
     let verl = v["verl_overrides"].as_str().expect("verl");
     assert!(
         verl.contains("actor_rollout_ref.actor.entropy_control_p="),
@@ -178,6 +187,7 @@ fn csv_with_other_column_names_works_through_columns() {
         out.contains("[control]") && out.contains("entropy_control_i"),
         "{out}"
     );
+    assert!(out.contains("note: this interval (unpaired"), "{out}");
 }
 
 #[test]
@@ -334,6 +344,9 @@ fn probe_snippet_appended_to_a_scenario_parses() {
         .expect("run");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let snippet = String::from_utf8_lossy(&o.stdout).to_string();
+    // the fixed LFSR schedule is read with Newey–West: the header says what
+    // that assumes and how to draw the schedule instead
+    assert!(snippet.contains("constant drift") && snippet.contains("--draw-seed N"));
     let base =
         "seeds = 1\nsteps = 20\n[bandit]\nprompts = 8\nactions = 4\n[grpo]\nbatch_prompts = 4\n";
     let sc = entropic_sim::scenario::parse("probe.toml", "probe", &format!("{base}{snippet}"))
@@ -417,6 +430,7 @@ fn identify_with_a_twin_uses_the_paired_design_and_reports_the_detectable_gain()
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     let est = &v["estimate"];
     assert!(est["design"].get("paired").is_some(), "{est}");
+    assert!(v["interval_caveat"].is_null(), "{}", v["interval_caveat"]);
     let g = est["g"].as_f64().expect("g");
     let (lo, hi) = (
         est["g_ci"][0].as_f64().unwrap(),
@@ -608,6 +622,7 @@ fn a_drawn_prbs_is_read_with_a_randomization_interval() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     let est = &v["estimate"];
     assert_eq!(est["design"]["unpaired_randomized"]["draws"], 999, "{est}");
+    assert!(v["interval_caveat"].is_null(), "{}", v["interval_caveat"]);
     let (lo, hi) = (
         est["g_ci"][0].as_f64().unwrap(),
         est["g_ci"][1].as_f64().unwrap(),

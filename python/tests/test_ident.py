@@ -30,6 +30,9 @@ def test_identify_recovers_gain_and_delay():
     est = out["estimate"]
     assert est["design"] == "unpaired"
     assert 0 < est["g_detectable"] < 0.02
+    # Newey–West's interval says what it assumes, and which designs do not.
+    assert "constant drift" in out["interval_caveat"]
+    assert "--twin" in out["interval_caveat"]
 
 
 def test_identify_paired_with_a_twin():
@@ -45,6 +48,7 @@ def test_identify_paired_with_a_twin():
         plain[t + 1] = plain[t] + b + w
     out = entropic.identify(probe, alpha, delay=0, twin=plain)
     assert out["estimate"]["design"] == {"paired": {"seeds": 1}}
+    assert out["interval_caveat"] is None
     assert abs(out["fit"]["g"] - g) < 1e-9
 
 
@@ -60,6 +64,7 @@ def test_identify_a_drawn_prbs_with_a_randomization_interval():
     out = entropic.identify(h, alpha, delay=0, prbs_hold=10)
     est = out["estimate"]
     assert est["design"] == {"unpaired_randomized": {"draws": 999}}
+    assert out["interval_caveat"] is None
     lo, hi = est["g_ci"]
     assert 0 < lo < g < hi
     # A hold the schedule contradicts, a selected delay, or a lag without

@@ -161,6 +161,13 @@ pub fn check_open_loop(series: &Series) -> Result<OpenLoopCheck, TuneError> {
 /// so the same log gives the same interval.
 pub const RANDOMIZATION_SEED: u64 = 0x5eed;
 
+/// What the unpaired design's interval (prewhitened Newey–West; no twin,
+/// no PRBS drawn at random) assumes, said beside every estimate and
+/// refusal resting on it (`interval_caveat`): on the sampled toy that
+/// interval and its placebo under-cover, the drift being no constant
+/// (docs/mathematics.md §9); the other two designs do not assume it.
+pub const NEWEY_WEST_CAVEAT: &str = "this interval (unpaired, prewhitened Newey–West) assumes a constant drift b; where entropy falls fast and then slower, as in most sampled runs, it is too narrow and a fixed PRBS can correlate with the drift by chance (docs/mathematics.md §9 gives the coverage measured on a sampled toy). Designs whose interval does not assume it: the probe beside a plain twin (`--twin`), or a PRBS drawn at random (`tune probe --draw-seed N`, read with `--prbs-hold`).";
+
 /// An identification with power (docs/mathematics.md §9): the estimate
 /// and the [`Fit`] that [`recommend`] takes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -172,6 +179,9 @@ pub struct PowerIdentified {
     /// `(d, residual_rms)` of the delay selection (OLS in differences,
     /// [`ident::identify_delay`]); empty when the delay was given.
     pub delay_residuals: Vec<(usize, f64)>,
+    /// [`NEWEY_WEST_CAVEAT`] where the unpaired Newey–West design was used,
+    /// else `None`.
+    pub interval_caveat: Option<&'static str>,
 }
 
 /// `tune identify LOG [--twin PLAIN_LOG]` at library level: refuses a
@@ -205,6 +215,7 @@ pub fn identify_with_power(
         return Err(TuneError::DelayNeeded);
     }
     let open_loop = check_open_loop(series)?;
+    let interval_caveat = (twin.is_none() && randomized.is_none()).then_some(NEWEY_WEST_CAVEAT);
     let (d, delay_residuals) = match delay {
         Some(d) => (d, Vec::new()),
         None => {
@@ -256,6 +267,7 @@ pub fn identify_with_power(
         // of unknown size: undetermined, never "no authority".
         let none = !(estimate.g_ci.0 > 0.0) && estimate.g_detectable < b_abs && estimate.g <= b_abs;
         return Err(TuneError::NotIdentified {
+            caveat: interval_caveat,
             verdict: if none {
                 "no authority beyond the drift"
             } else {
@@ -279,6 +291,7 @@ pub fn identify_with_power(
         estimate,
         open_loop,
         delay_residuals,
+        interval_caveat,
     })
 }
 

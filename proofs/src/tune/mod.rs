@@ -28,7 +28,7 @@ pub mod snippet;
 pub use design::{recommend, Corner, DesignSpec, Recommendation};
 pub use identify::{
     check_open_loop, identify, identify_with_power, model_path, Identified, OpenLoopCheck,
-    PowerIdentified, RANDOMIZATION_SEED,
+    PowerIdentified, NEWEY_WEST_CAVEAT, RANDOMIZATION_SEED,
 };
 pub use log::{order_by_step, parse_csv, parse_jsonl, parse_log};
 pub use model::{

@@ -81,10 +81,14 @@ pub enum TuneError {
     #[error(
         "{verdict}: g = {g:.3e}, 95% interval [{lo:.3e}, {hi:.3e}] contains 0; the smallest g \
          this design detects with 80% power is {detectable:.3e} against a drift |b| = {b_abs:.3e} \
-         (docs/mathematics.md §9); no gains are recommended"
+         (docs/mathematics.md §9); no gains are recommended{}",
+        caveat.map_or(String::new(), |c| format!(". Note: {c}"))
     )]
     NotIdentified {
         verdict: &'static str,
+        /// What the interval assumes, where the design's assumption may
+        /// not hold ([`super::identify::NEWEY_WEST_CAVEAT`]).
+        caveat: Option<&'static str>,
         g: f64,
         lo: f64,
         hi: f64,

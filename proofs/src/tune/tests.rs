@@ -114,13 +114,19 @@ fn a_fit_that_explains_nothing_is_refused() {
     let sched = ident_power::prbs(300, 0.5, 10, 9);
     let flat = run((-0.002, 0.0, 1), 300, 1e-3, 9, |t, _, _| sched[t]);
     match identify_with_power(&flat, None, Some(1), None) {
-        Err(TuneError::NotIdentified {
-            verdict,
-            detectable,
-            lo,
-            hi,
-            ..
-        }) => {
+        Err(
+            e @ TuneError::NotIdentified {
+                verdict,
+                detectable,
+                lo,
+                hi,
+                caveat,
+                ..
+            },
+        ) => {
+            // read with Newey–West: the refusal says what that assumes
+            assert_eq!(caveat, Some(NEWEY_WEST_CAVEAT));
+            assert!(e.to_string().contains("assumes a constant drift"), "{e}");
             assert!(lo < 0.0 && hi > 0.0);
             assert!(detectable > 0.0 && detectable.is_finite());
             // 300 steps of noise 1e-3 detect far less than the drift 0.002.
