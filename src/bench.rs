@@ -272,7 +272,8 @@ pub fn sim(json: bool, runs: usize) -> anyhow::Result<ExitCode> {
                     r.seconds_median
                 ),
                 _ => println!(
-                    "{:>2} thread(s): {:.2} M sampled actions/s ({:.2} M/s per thread), median of {} runs of {:.3} s",
+                    "{}, {} thread(s): {:.2} M sampled actions/s ({:.2} M/s per thread), median of {} runs of {:.3} s",
+                    r.config,
                     r.threads,
                     r.sampled_actions_per_s / 1e6,
                     r.sampled_actions_per_s_per_thread / 1e6,
@@ -301,11 +302,14 @@ fn llm_child(threads: Option<usize>) -> anyhow::Result<(f64, f64, usize)> {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let rows: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    // one object per line
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
     let get = |config: &str, key: &str| -> anyhow::Result<f64> {
-        rows.as_array()
-            .into_iter()
-            .flatten()
+        rows.iter()
             .find(|r| r["config"] == config)
             .and_then(|r| r[key].as_f64())
             .ok_or_else(|| anyhow::anyhow!("bench llm child: no {config}.{key}"))

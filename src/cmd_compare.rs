@@ -178,7 +178,10 @@ pub fn run(a: &Path, b: &Path, out: Option<&Path>) -> anyhow::Result<ExitCode> {
     md.push_str(
         "Figures on `entropy` (what the controller saw), 95% intervals over seeds as in each \
          `report.md`. B − A: Welch's interval for means over the seeds' figures, Newcombe's \
-         score interval for the settled share; the seeds of A and B are independent samples.\n",
+         score interval for the settled share. Both treat the seeds of A and B as independent \
+         samples; where both runs used the same seeds and instances (as two `entropic run`s of \
+         one scenario family do), the runs are paired and these intervals are usually wider than a \
+         paired comparison's (conservative).\n",
     );
     let mut both = Vec::new();
     for x in &ca {

@@ -94,7 +94,9 @@ pub enum LlmCommand {
         /// Run directory (default `runs/validate-<preset>/`); resumed.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Report directory (default `reports/`).
+        /// Report directory (default: `reports/` for the `cpu` preset, whose
+        /// report is the committed one; the run directory for the others, so
+        /// a smoke or GPU run never replaces it).
         #[arg(long)]
         report: Option<PathBuf>,
         /// No per-step lines on stderr.
@@ -279,11 +281,16 @@ pub fn run(cmd: LlmCommand) -> anyhow::Result<ExitCode> {
             report,
             quiet,
         } => {
+            let out = out.unwrap_or_else(|| format!("runs/validate-{}", preset.name()).into());
+            let report = report.unwrap_or_else(|| match preset {
+                Preset::Cpu => "reports".into(),
+                Preset::Smoke | Preset::Gpu => out.clone(),
+            });
             let opts = ValidateOptions {
                 preset,
                 model,
-                out: out.unwrap_or_else(|| format!("runs/validate-{}", preset.name()).into()),
-                report: report.unwrap_or_else(|| "reports".into()),
+                out,
+                report,
                 quiet,
             };
             let o = validate(&opts)?;

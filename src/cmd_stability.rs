@@ -33,8 +33,10 @@ pub struct StabilityArgs {
     /// Delay d in controller steps.
     #[arg(long, default_value_t = 0)]
     pub delay: usize,
+    /// Proportional gain Kp.
     #[arg(long, allow_negative_numbers = true)]
     pub kp: f64,
+    /// Integral gain Ki (0: P control).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub ki: f64,
     /// Drift b (entropy change per step without control).
@@ -43,6 +45,7 @@ pub struct StabilityArgs {
     /// `before` (the authors': integral before this step's error) or `after`.
     #[arg(long, value_enum, default_value_t = IntegralArg::Before)]
     pub integral: IntegralArg,
+    /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
 }

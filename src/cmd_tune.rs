@@ -20,7 +20,9 @@ pub enum TuneCommand {
     /// Print a probe controller (PRBS schedule) as a scenario snippet.
     Probe(ProbeArgs),
     /// Regenerate the toy validation (reports/tune.md and reports/tune/*.svg),
-    /// and with `--llm DIR` the LLM half.
+    /// and with `--llm DIR` the LLM half. Reads scenarios/tune-probe.toml and
+    /// scenarios/tune-closed.toml from the current folder: run it at the
+    /// repository's root.
     Validate(ValidateArgs),
 }
 

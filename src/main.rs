@@ -100,7 +100,7 @@ enum BenchWhat {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Language-model commands: pretrain, eval, grpo, validate, entropy, selftest (candle, Qwen2 architecture).
+    /// Language-model commands: pretrain, eval, grpo, validate, entropy, diagnose, keys, selftest (candle, Qwen2 architecture).
     Llm {
         #[command(subcommand)]
         cmd: cmd_llm::LlmCommand,
@@ -142,6 +142,7 @@ enum Cmd {
     /// Scenario reference: every key with its default, range and meaning
     /// (`--keys` is accepted and means the same).
     Scenario {
+        /// The same reference (accepted for symmetry with `llm keys`).
         #[arg(long)]
         keys: bool,
     },
@@ -163,9 +164,10 @@ enum Cmd {
         /// Reduced grids (tests and CI; under a minute).
         #[arg(long)]
         quick: bool,
-        /// Output folder (default reports/).
-        #[arg(long, default_value = "reports")]
-        out: PathBuf,
+        /// Output folder [default: reports, with --quick runs/verify-quick,
+        /// so a quick run never replaces the committed full report].
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// The linearised loop of docs/mathematics.md §6: spectral radius, stable or not, P's steady-state error.
     Stability {
@@ -203,9 +205,9 @@ enum Cmd {
         a: PathBuf,
         /// The second run's output folder (B).
         b: PathBuf,
-        /// Write the Markdown to this file (and the plot beside it as
-        /// `<stem>-entropy.svg`) instead of stdout (plot: `compare-entropy.svg`
-        /// in the current folder).
+        /// Write the Markdown to this file and the plot beside it as
+        /// `<stem>-entropy.svg`; without it the Markdown goes to stdout and
+        /// no plot is written.
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -267,7 +269,16 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Cmd::Check { scenario } => cmd_run::check(&scenario),
         Cmd::Map { args } => cmd_map::run(&args),
-        Cmd::Verify { quick, out } => cmd_verify::run(quick, &out),
+        Cmd::Verify { quick, out } => {
+            let out = out.unwrap_or_else(|| {
+                PathBuf::from(if quick {
+                    "runs/verify-quick"
+                } else {
+                    "reports"
+                })
+            });
+            cmd_verify::run(quick, &out)
+        }
         Cmd::Stability { args } => cmd_stability::run(&args),
         Cmd::Bench {
             what,
@@ -284,7 +295,10 @@ fn run() -> anyhow::Result<ExitCode> {
             BenchWhat::Llm => {
                 let v = entropic_llm::bench::bench_llm(json)?;
                 if json {
-                    println!("{v}");
+                    // one object per line, as `bench sim --json`
+                    for r in v.as_array().into_iter().flatten() {
+                        println!("{r}");
+                    }
                 }
                 Ok(ExitCode::SUCCESS)
             }

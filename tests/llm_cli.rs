@@ -169,6 +169,17 @@ fn llm_commands_refuse_an_out_that_cannot_be_created() {
     assert_ne!(o.status.code(), Some(0));
     assert!(keep.is_dir(), "{}", stderr(&o));
     assert!(!d.join("new").exists(), "{}", stderr(&o));
+    // validate with a --model that is no checkpoint: refused before its
+    // --out is made
+    let o = bin()
+        .args(["llm", "validate", "--preset", "smoke", "--quiet", "--model"])
+        .arg(d.join("no-model"))
+        .arg("--out")
+        .arg(d.join("vrun"))
+        .output()
+        .expect("run");
+    expect_input(o, "not a checkpoint directory");
+    assert!(!d.join("vrun").exists());
 }
 
 /// `entropic llm keys`: every LLM table and the presets' `[validate]`, with

@@ -190,3 +190,27 @@ fn compare_two_runs_side_by_side_with_differences() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(stderr(&o).trim_end().lines().count(), 1);
 }
+
+/// By default a quick verify and a smoke LLM validation write beside their
+/// runs, never into `reports/`, whose committed reports are the full
+/// verify's and the `cpu` preset's (run from an empty folder, so a default
+/// of `reports/` would show up there).
+#[test]
+fn quick_and_smoke_runs_never_write_the_committed_reports() {
+    let d = tmp("quick-defaults");
+    let o = bin()
+        .current_dir(&d)
+        .args(["verify", "--quick"])
+        .output()
+        .expect("verify");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(d.join("runs/verify-quick/verification.md").is_file());
+    let o = bin()
+        .current_dir(&d)
+        .args(["llm", "validate", "--preset", "smoke", "--quiet"])
+        .output()
+        .expect("validate");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(d.join("runs/validate-smoke/llm-validation.md").is_file());
+    assert!(!d.join("reports").exists());
+}

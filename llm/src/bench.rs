@@ -156,7 +156,8 @@ fn shape_timings(
 }
 
 /// Runs the benchmark; returns a JSON list, one object per configuration,
-/// and prints a table unless `json`.
+/// and prints one line of text per configuration unless `json` (the
+/// caller prints the objects then).
 pub fn bench_llm(json: bool) -> Result<serde_json::Value> {
     let dev = Device::Cpu;
     let threads = candle_core::utils::get_num_threads();
@@ -192,11 +193,72 @@ pub fn bench_llm(json: bool) -> Result<serde_json::Value> {
              "kv_speedup": gen_tps / recompute_tps}),
         ]);
     }
-    let rows = serde_json::Value::Array(rows);
     if !json {
-        for r in rows.as_array().into_iter().flatten() {
-            println!("{r}");
+        for r in &rows {
+            println!("{}", describe_row(r));
         }
     }
-    Ok(rows)
+    Ok(serde_json::Value::Array(rows))
+}
+
+/// One configuration's figures as a line of text.
+fn describe_row(r: &serde_json::Value) -> String {
+    let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+    let config = r["config"].as_str().unwrap_or("?");
+    let runs = format!(
+        "{} thread(s), median of {} runs of {:.3} s",
+        r["threads"],
+        r["runs"],
+        f("median_s")
+    );
+    if config.starts_with("peak-") {
+        format!(
+            "{config}: {:.1} GFLOP/s (the f32 matmul peak of this run), {runs}",
+            f("gflops")
+        )
+    } else if r.get("kv_speedup").is_some() {
+        format!(
+            "{config}: {:.0} tokens/s; with the KV cache {:.1}× faster, {runs}",
+            f("tokens_per_s"),
+            f("kv_speedup")
+        )
+    } else {
+        format!(
+            "{config}: {:.0} tokens/s, {:.1} GFLOP/s by {}N = {:.0}% of the peak, {runs}",
+            f("tokens_per_s"),
+            f("gflops"),
+            if config.starts_with("train") { 6 } else { 2 },
+            100.0 * f("peak_share")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_row;
+
+    /// Each kind of row reads as text with its figures, not as JSON.
+    #[test]
+    fn rows_read_as_text() {
+        let peak = serde_json::json!({"config": "peak-matmul-1024", "threads": 2, "runs": 5,
+            "median_s": 0.0115, "gflops": 186.4});
+        let train = serde_json::json!({"config": "train-64x48", "threads": 2, "runs": 5,
+            "median_s": 0.487, "tokens_per_s": 6308.8, "gflops": 37.5, "peak_share": 0.213});
+        let rec = serde_json::json!({"config": "generate-64x32-recompute", "threads": 1,
+            "runs": 2, "median_s": 2.158, "tokens_per_s": 949.0, "kv_speedup": 14.34});
+        let p = describe_row(&peak);
+        assert!(p.starts_with("peak-matmul-1024: 186.4 GFLOP/s"), "{p}");
+        let t = describe_row(&train);
+        assert!(
+            t.contains("6309 tokens/s, 37.5 GFLOP/s by 6N = 21% of the peak")
+                && t.contains("2 thread(s), median of 5 runs of 0.487 s"),
+            "{t}"
+        );
+        let r = describe_row(&rec);
+        assert!(
+            r.contains("949 tokens/s; with the KV cache 14.3× faster"),
+            "{r}"
+        );
+        assert!(![p, t, r].iter().any(|l| l.contains('{')));
+    }
 }

@@ -60,10 +60,13 @@ pub fn evaluate(
             "empty dataset: no problems to evaluate",
         ));
     }
-    if k == 0 || n < k {
+    if k == 0 {
+        return Err(LlmError::input("--k", "must be at least 1, got 0"));
+    }
+    if n < k {
         return Err(LlmError::input(
             "--k",
-            format!("need 1 ≤ k ≤ n, got k = {k}, n = {n}"),
+            format!("needs at least k samples per problem (--n), got k = {k}, n = {n}"),
         ));
     }
     // The prompt starts with BOS when the model has one (as in pretraining).

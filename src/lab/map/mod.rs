@@ -225,7 +225,7 @@ pub fn run_map(
         revs.sort_unstable();
         revs.dedup();
         let msg = format!(
-            "{} of the {} cells were reused by `--resume` from another build than this one ({}; revisions {}): this map mixes the results of different code; `entropic map` without `--resume` recomputes every cell with one build.",
+            "{} of the {} cells were reused by `--resume` from builds not shown to be this one (this build: {}; theirs: {}; a revision ending in `-dirty` had uncommitted changes and names no code): this map may mix the results of different code; `entropic map` without `--resume` recomputes every cell with one build.",
             others.len(),
             files.len(),
             this_build.as_deref().unwrap_or("revision unknown"),

@@ -146,6 +146,18 @@ pub fn validate(opts: &ValidateOptions) -> Result<ValidateOutcome> {
     // before any work, creating nothing (src/output.rs)
     crate::output::check_creatable(&opts.report, "--report")?;
     crate::output::check_creatable(&opts.out, "--out")?;
+    // a --model that is no checkpoint is refused before --out is created
+    // (its config read as loading would read it)
+    if let Some(m) = &opts.model {
+        if !m.is_dir() {
+            return Err(entropic_llm::LlmError::input(
+                m.display().to_string(),
+                "not a checkpoint directory",
+            )
+            .into());
+        }
+        entropic_llm::Qwen2Config::load(&m.join("config.json"))?;
+    }
     std::fs::create_dir_all(&opts.out)
         .with_context(|| format!("creating {}", opts.out.display()))?;
     let base = base_model(opts, &pf)?;
