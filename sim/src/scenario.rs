@@ -387,6 +387,10 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, SimError> {
                     ))
                 }
             };
+            // an unknown key is `sweep.key`'s fault, not its values'
+            if doc(&key).is_none() {
+                check_value(file, "sweep.key", &key, &values[0])?;
+            }
             for (i, v) in values.iter().enumerate() {
                 check_value(file, &format!("sweep.values[{i}] ({key})"), &key, v)?;
             }
@@ -793,6 +797,15 @@ mod tests {
         assert_eq!(s.runs[1].grpo.lr, 0.1);
         assert_eq!(s.runs[1].sweep.as_deref(), Some("lr=0.1"));
         assert_eq!(s.runs[0].control.target, 1.0);
+        // a misspelled sweep key is the key's error, with the allowed names
+        let e = err("[sweep]\nkey = \"grpo.temprature\"\nvalues = [1.0]\n");
+        assert!(
+            e.contains("key `sweep.key`") && e.contains("unknown key") && e.contains("temperature"),
+            "{e}"
+        );
+        // a bad value of a known key stays the value's
+        let e = err("[sweep]\nkey = \"grpo.lr\"\nvalues = [0.1, -1.0]\n");
+        assert!(e.contains("sweep.values[1] (grpo.lr)"), "{e}");
     }
 
     /// The key reference lists exactly the fields of the config structs, with
