@@ -193,7 +193,7 @@ impl Qwen2Config {
             ("max_position_embeddings", self.max_position_embeddings),
         ] {
             if v == 0 {
-                return bad(format!("key `{k}` must be at least 1"));
+                return bad(format!("key `{k}` must be at least 1 (got 0)"));
             }
         }
         if self.hidden_size % self.num_attention_heads != 0 || self.head_dim() % 2 != 0 {
