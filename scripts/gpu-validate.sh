@@ -130,7 +130,12 @@ if [ $rc -eq 0 ]; then
     if command -v python3 >/dev/null 2>&1; then
         python3 - "$DIR/throughput.json" "$PEAK_TFLOPS" <<'PY' | tee -a "$SUMMARY"
 import json, sys
-v = json.load(open(sys.argv[1]))
+# one JSON value, or (`bench llm --json`) one object per line
+text = open(sys.argv[1]).read()
+try:
+    v = json.loads(text)
+except json.JSONDecodeError:
+    v = [json.loads(l) for l in text.splitlines() if l.strip()]
 t = v.get("throughput") if isinstance(v, dict) else None
 if t:
     print(f"    - {t['device']} {t['dtype']}, {t['params']} parameters: training "

@@ -286,6 +286,14 @@ pub fn sim(json: bool, runs: usize) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The objects of `--json` output, one per non-empty line.
+fn json_lines(text: &str) -> serde_json::Result<Vec<serde_json::Value>> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect()
+}
+
 /// The figures `bench llm --contended` reads from one `bench llm --json`
 /// child: training and generation tokens/s, and its thread count.
 fn llm_child(threads: Option<usize>) -> anyhow::Result<(f64, f64, usize)> {
@@ -302,12 +310,7 @@ fn llm_child(threads: Option<usize>) -> anyhow::Result<(f64, f64, usize)> {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    // one object per line
-    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(serde_json::from_str)
-        .collect::<Result<_, _>>()?;
+    let rows = json_lines(&String::from_utf8_lossy(&out.stdout))?;
     let get = |config: &str, key: &str| -> anyhow::Result<f64> {
         rows.iter()
             .find(|r| r["config"] == config)
@@ -387,7 +390,10 @@ pub fn llm_contended(json: bool) -> anyhow::Result<ExitCode> {
          "load_before": load0, "load_after": load1},
     ]);
     if json {
-        println!("{rows}");
+        // one object per line, as `bench llm --json`
+        for r in rows.as_array().into_iter().flatten() {
+            println!("{r}");
+        }
     } else {
         println!("load average before {load0}, after {load1}");
         for (name, i) in [("training", 0usize), ("generation", 1)] {
@@ -402,4 +408,20 @@ pub fn llm_contended(json: bool) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_lines;
+
+    /// `--json` output is read one object per line; blank lines are
+    /// skipped and a broken line is an error, not a silent gap.
+    #[test]
+    fn json_lines_reads_one_object_per_line() {
+        let rows = json_lines("{\"config\":\"a\",\"x\":1}\n\n{\"config\":\"b\",\"x\":2.5}\n")
+            .expect("two objects");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1]["x"], 2.5);
+        assert!(json_lines("{\"config\":\"a\"}\n{broken\n").is_err());
+    }
 }

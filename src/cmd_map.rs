@@ -13,9 +13,11 @@ pub struct MapArgs {
     #[arg(long)]
     pub quick: bool,
     /// Output folder: regime-map.md, regime-map.json, the SVG heatmaps and
-    /// regime-map-cells/<id>.json (one file per finished cell).
-    #[arg(long, default_value = "reports")]
-    pub out: PathBuf,
+    /// regime-map-cells/<id>.json (one file per finished cell) [default:
+    /// reports for the full grid; runs/map-quick with --quick, runs/map-cells
+    /// with --cells, so a reduced map never replaces the committed one].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// Keep the finished cells in DIR/regime-map-cells/ whose inputs match this run's
     /// and compute only the others (cells computed by another build are reused
     /// with a warning, and the report names them).
@@ -35,9 +37,18 @@ pub struct MapArgs {
 /// the signal number when interrupted (finished cells kept), 2 on bad
 /// input.
 pub fn run(args: &MapArgs) -> anyhow::Result<ExitCode> {
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from(if args.quick {
+            "runs/map-quick"
+        } else if args.cells.is_some() {
+            "runs/map-cells"
+        } else {
+            "reports"
+        })
+    });
     let opts = MapOptions {
         quick: args.quick,
-        out: args.out.clone(),
+        out: out.clone(),
         resume: args.resume,
         cells: args.cells.clone(),
         max_cells: args.max_cells.map(|n| n as usize),
@@ -45,18 +56,23 @@ pub fn run(args: &MapArgs) -> anyhow::Result<ExitCode> {
     // bad flags are refused before the handler is installed or any work
     crate::lab::map::selected(&opts)?;
     interrupt::install();
+    let mixed = std::cell::Cell::new(false);
     let end = run_map(
         &opts,
         &interrupt::STOP,
         &|id| eprintln!("cell {id}"),
-        &|w| eprintln!("warning: {w}"),
+        &|w| {
+            mixed.set(true);
+            eprintln!("warning: {w}")
+        },
     )?;
     let complete = matches!(end, MapEnd::Complete { .. });
     crate::output::write_stamp(
-        &args.out.join("regime-map.md"),
-        serde_json::json!({ "report": "map", "quick": args.quick, "complete": complete }),
+        &out.join("regime-map.md"),
+        serde_json::json!({ "report": "map", "quick": args.quick, "complete": complete,
+            "mixed_builds": mixed.get() }),
     )?;
-    let dir = args.out.display();
+    let dir = out.display();
     match end {
         MapEnd::Complete { cells, computed } => {
             eprintln!(

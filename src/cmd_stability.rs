@@ -30,7 +30,7 @@ pub struct StabilityArgs {
     /// Plant gain g (entropy drop per unit α per step), > 0.
     #[arg(long, allow_negative_numbers = true)]
     pub gain: f64,
-    /// Delay d in controller steps.
+    /// Delay d in controller steps, at most 1000.
     #[arg(long, default_value_t = 0)]
     pub delay: usize,
     /// Proportional gain Kp.

@@ -185,9 +185,11 @@ pub struct ValidateArgs {
     /// gains run into DIR/tuned/).
     #[arg(long)]
     pub llm: Option<PathBuf>,
-    /// Output folder.
-    #[arg(long, default_value = "reports")]
-    pub out: PathBuf,
+    /// Output folder [default: reports with --llm; runs/tune-validate
+    /// without it, so a toy-only report never replaces the committed one,
+    /// which has both halves].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 fn input(e: impl std::fmt::Display) -> anyhow::Error {
@@ -204,8 +206,14 @@ pub fn run(cmd: TuneCommand) -> anyhow::Result<ExitCode> {
             let path = crate::lab::tune::run(&TuneValidateOptions {
                 settle: a.design.settle,
                 max_overshoot: a.design.max_overshoot,
+                out: a.out.unwrap_or_else(|| {
+                    PathBuf::from(if a.llm.is_some() {
+                        "reports"
+                    } else {
+                        "runs/tune-validate"
+                    })
+                }),
                 llm: a.llm,
-                out: a.out,
             })?;
             crate::output::write_stamp(&path, serde_json::json!({ "report": "tune validate" }))?;
             println!("wrote {}", path.display());

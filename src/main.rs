@@ -63,15 +63,17 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// 8,391–8,436 on 1 thread; the tiny shape's figures moved by 0–5%.
 /// Never purging (`purge_delay = -1`) measured the same and would keep
 /// the memory from the kernel for good. Peak resident memory unchanged
-/// (610–631 MB for the whole `bench llm`). Where the user sets
-/// `MIMALLOC_PURGE_DECOMMITS`, their value stands. Allocation does not
-/// touch any computed value, so results are unchanged.
+/// (610–641 MB for the whole `bench llm`). Set as mimalloc's default
+/// (`mi_option_set_default`), which mimalloc ignores when the user set the
+/// option in the environment (`MIMALLOC_PURGE_DECOMMITS`, or its legacy
+/// name `MIMALLOC_RESET_DECOMMITS`, any case): their value stands.
+/// Allocation does not touch any computed value, so results are unchanged.
+/// The profiling examples in `llm/examples` install mimalloc without this;
+/// run them with `MIMALLOC_PURGE_DECOMMITS=0` to match the binary.
 fn keep_freed_memory_mapped() {
-    if std::env::var_os("MIMALLOC_PURGE_DECOMMITS").is_none() {
-        // SAFETY: sets one integer option of the linked mimalloc, before
-        // any other thread exists; any value is valid for this option.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DECOMMITS, 0) };
-    }
+    // SAFETY: sets the default of one integer option of the linked
+    // mimalloc, before any other thread exists; any value is valid for it.
+    unsafe { libmimalloc_sys::mi_option_set_default(MI_OPTION_PURGE_DECOMMITS, 0) };
 }
 
 #[derive(Parser)]
@@ -199,7 +201,7 @@ enum Cmd {
     },
     /// Compare two run output folders (of `entropic run`): each figure of
     /// each arm side by side with the difference B − A and its 95% interval,
-    /// as Markdown, plus a plot of both runs' entropy curves.
+    /// as Markdown, and with `--out` a plot of both runs' entropy curves.
     Compare {
         /// The first run's output folder (A).
         a: PathBuf,
@@ -321,6 +323,21 @@ fn run() -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `stability --delay`'s help states the largest delay the analysis
+    /// takes.
+    #[test]
+    fn stability_delay_help_states_the_maximum() {
+        let cmd = Cli::command();
+        let help = cmd
+            .find_subcommand("stability")
+            .and_then(|s| s.get_arguments().find(|a| a.get_id() == "delay"))
+            .and_then(|a| a.get_help())
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        let max = entropic_proofs::linear::MAX_DELAY.to_string();
+        assert!(help.contains(&max), "{help}");
+    }
 
     /// The two option ids read mimalloc's documented defaults (purge
     /// decommits: on; purge delay: 1,000 ms) in a process that has not set

@@ -191,10 +191,10 @@ fn compare_two_runs_side_by_side_with_differences() {
     assert_eq!(stderr(&o).trim_end().lines().count(), 1);
 }
 
-/// By default a quick verify and a smoke LLM validation write beside their
-/// runs, never into `reports/`, whose committed reports are the full
-/// verify's and the `cpu` preset's (run from an empty folder, so a default
-/// of `reports/` would show up there).
+/// By default a quick verify, a smoke LLM validation, a quick map and a
+/// toy-only tune validation write under `runs/`, never into `reports/`,
+/// whose committed reports are the full runs' (run from an empty folder,
+/// so a default of `reports/` would show up there).
 #[test]
 fn quick_and_smoke_runs_never_write_the_committed_reports() {
     let d = tmp("quick-defaults");
@@ -212,5 +212,26 @@ fn quick_and_smoke_runs_never_write_the_committed_reports() {
         .expect("validate");
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(d.join("runs/validate-smoke/llm-validation.md").is_file());
+    let o = bin()
+        .current_dir(&d)
+        .args(["map", "--quick"])
+        .output()
+        .expect("map");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(d.join("runs/map-quick/regime-map.md").is_file());
+    // tune validate's toy half alone (it reads its scenarios from the
+    // current folder)
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(d.join("scenarios")).expect("mkdir");
+    for f in ["tune-probe.toml", "tune-closed.toml"] {
+        std::fs::copy(root.join("scenarios").join(f), d.join("scenarios").join(f)).expect("copy");
+    }
+    let o = bin()
+        .current_dir(&d)
+        .args(["tune", "validate"])
+        .output()
+        .expect("tune");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(d.join("runs/tune-validate/tune.md").is_file());
     assert!(!d.join("reports").exists());
 }

@@ -449,8 +449,10 @@ fn identify_series(
 /// (docs/mathematics.md §9): the paired estimator when `twin` (the plain
 /// arm's entropy, same seed, α = 0) is given, else the unpaired
 /// (prewhitened Newey–West) one. Returns `fit`, `estimate` (with
-/// `g_detectable`, the smallest g detected with 80% power), `open_loop`
-/// and `delay_residuals`; a g whose interval is not above 0 raises, naming
+/// `g_detectable`, the smallest g detected with 80% power), `open_loop`,
+/// `delay_residuals` and `interval_caveat` (what the Newey–West interval
+/// assumes; None for the other designs); a g whose interval is not above
+/// 0 raises, naming
 /// the detectable g. `prbs_hold` (with `prbs_start`, default 0): α was a
 /// PRBS drawn at random with that hold; the unpaired estimate then takes a
 /// randomization interval (as `entropic tune identify --prbs-hold`).

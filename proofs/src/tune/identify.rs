@@ -166,7 +166,7 @@ pub const RANDOMIZATION_SEED: u64 = 0x5eed;
 /// refusal resting on it (`interval_caveat`): on the sampled toy that
 /// interval and its placebo under-cover, the drift being no constant
 /// (docs/mathematics.md §9); the other two designs do not assume it.
-pub const NEWEY_WEST_CAVEAT: &str = "this interval (unpaired, prewhitened Newey–West) assumes a constant drift b; where entropy falls fast and then slower, as in most sampled runs, it is too narrow and a fixed PRBS can correlate with the drift by chance (docs/mathematics.md §9 gives the coverage measured on a sampled toy). Designs whose interval does not assume it: the probe beside a plain twin (`--twin`), or a PRBS drawn at random (`tune probe --draw-seed N`, read with `--prbs-hold`).";
+pub const NEWEY_WEST_CAVEAT: &str = "this interval (unpaired, prewhitened Newey–West) assumes a constant drift b; where entropy falls fast and then slower, as on the sampled toy of docs/mathematics.md §9 (which gives the coverage measured there), it is too narrow and a fixed PRBS can correlate with the drift by chance. Designs whose interval does not assume it: the probe beside a plain twin (`--twin`; Python `twin=`), or a PRBS drawn at random (`tune probe --draw-seed N`, read with `--prbs-hold H --delay D`; Python `prbs_hold=`, `delay=`).";
 
 /// An identification with power (docs/mathematics.md §9): the estimate
 /// and the [`Fit`] that [`recommend`] takes.

@@ -151,7 +151,7 @@ pub fn validate(opts: &ValidateOptions) -> Result<ValidateOutcome> {
     if let Some(m) = &opts.model {
         if !m.is_dir() {
             return Err(entropic_llm::LlmError::input(
-                m.display().to_string(),
+                format!("--model {}", m.display()),
                 "not a checkpoint directory",
             )
             .into());
