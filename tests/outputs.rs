@@ -198,40 +198,27 @@ fn compare_two_runs_side_by_side_with_differences() {
 #[test]
 fn quick_and_smoke_runs_never_write_the_committed_reports() {
     let d = tmp("quick-defaults");
-    let o = bin()
-        .current_dir(&d)
-        .args(["verify", "--quick"])
-        .output()
-        .expect("verify");
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(d.join("runs/verify-quick/verification.md").is_file());
-    let o = bin()
-        .current_dir(&d)
-        .args(["llm", "validate", "--preset", "smoke", "--quiet"])
-        .output()
-        .expect("validate");
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(d.join("runs/validate-smoke/llm-validation.md").is_file());
-    let o = bin()
-        .current_dir(&d)
-        .args(["map", "--quick"])
-        .output()
-        .expect("map");
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(d.join("runs/map-quick/regime-map.md").is_file());
-    // tune validate's toy half alone (it reads its scenarios from the
-    // current folder)
+    // tune validate's toy half reads its scenarios from the current folder
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     std::fs::create_dir_all(d.join("scenarios")).expect("mkdir");
     for f in ["tune-probe.toml", "tune-closed.toml"] {
         std::fs::copy(root.join("scenarios").join(f), d.join("scenarios").join(f)).expect("copy");
     }
-    let o = bin()
-        .current_dir(&d)
-        .args(["tune", "validate"])
-        .output()
-        .expect("tune");
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(d.join("runs/tune-validate/tune.md").is_file());
+    for (args, report) in [
+        (
+            &["verify", "--quick"][..],
+            "runs/verify-quick/verification.md",
+        ),
+        (
+            &["llm", "validate", "--preset", "smoke", "--quiet"],
+            "runs/validate-smoke/llm-validation.md",
+        ),
+        (&["map", "--quick"], "runs/map-quick/regime-map.md"),
+        (&["tune", "validate"], "runs/tune-validate/tune.md"),
+    ] {
+        let o = bin().current_dir(&d).args(args).output().expect("run");
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert!(d.join(report).is_file(), "{args:?}: no {report}");
+    }
     assert!(!d.join("reports").exists());
 }

@@ -135,6 +135,37 @@ fn load_weights(dir: &Path, device: &Device) -> Result<(HashMap<String, Tensor>,
     Ok((all, name))
 }
 
+/// Checks, without reading any weights, that `dir` holds what [`load`]
+/// needs: a folder with a valid `config.json`, a `tokenizer.json`, and the
+/// weights (`model.safetensors` or its index). For refusing a bad `--model`
+/// before any work is done or any folder made; [`load`] still checks every
+/// file's contents.
+pub fn check_dir(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        return Err(LlmError::input(
+            dir.display().to_string(),
+            "not a checkpoint directory",
+        ));
+    }
+    Qwen2Config::load(&dir.join("config.json"))?;
+    let tok = dir.join("tokenizer.json");
+    if !tok.is_file() {
+        return Err(LlmError::input(
+            tok.display().to_string(),
+            "tokenizer file missing",
+        ));
+    }
+    if !dir.join("model.safetensors").is_file()
+        && !dir.join("model.safetensors.index.json").is_file()
+    {
+        return Err(LlmError::input(
+            dir.join("model.safetensors").display().to_string(),
+            "weights file missing",
+        ));
+    }
+    Ok(())
+}
+
 /// Loads a checkpoint directory (this project's or one written by
 /// transformers, e.g. a real Qwen2/Qwen2.5 model) onto `device` in `dtype`.
 /// Anything missing, corrupt or inconsistent is an input error naming the file.
@@ -178,4 +209,35 @@ pub fn stop_tokens(ck: &Checkpoint) -> Vec<u32> {
         return g;
     }
     from(ck.model.config().eos_token_id.as_ref())
+}
+
+#[cfg(test)]
+mod check_dir_tests {
+    use super::check_dir;
+    use crate::config::Qwen2Config;
+
+    /// Each missing piece is named, in the order `load` would meet it.
+    #[test]
+    fn check_dir_names_what_is_missing() {
+        let d = std::env::temp_dir().join(format!("entropic-check-dir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        let e = check_dir(&d).unwrap_err().to_string();
+        assert!(e.contains("not a checkpoint directory"), "{e}");
+        std::fs::create_dir_all(&d).unwrap();
+        assert!(check_dir(&d)
+            .unwrap_err()
+            .to_string()
+            .contains("config.json"));
+        Qwen2Config::tiny(48, 32, 64, 1, 2, 1)
+            .save(&d.join("config.json"))
+            .unwrap();
+        let e = check_dir(&d).unwrap_err().to_string();
+        assert!(e.contains("tokenizer file missing"), "{e}");
+        std::fs::write(d.join("tokenizer.json"), "{}").unwrap();
+        let e = check_dir(&d).unwrap_err().to_string();
+        assert!(e.contains("weights file missing"), "{e}");
+        std::fs::write(d.join("model.safetensors"), b"").unwrap();
+        check_dir(&d).unwrap();
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }

@@ -147,7 +147,7 @@ pub fn validate(opts: &ValidateOptions) -> Result<ValidateOutcome> {
     crate::output::check_creatable(&opts.report, "--report")?;
     crate::output::check_creatable(&opts.out, "--out")?;
     // a --model that is no checkpoint is refused before --out is created
-    // (its config read as loading would read it)
+    // (its files checked as loading would meet them, no weights read)
     if let Some(m) = &opts.model {
         if !m.is_dir() {
             return Err(entropic_llm::LlmError::input(
@@ -156,7 +156,7 @@ pub fn validate(opts: &ValidateOptions) -> Result<ValidateOutcome> {
             )
             .into());
         }
-        entropic_llm::Qwen2Config::load(&m.join("config.json"))?;
+        entropic_llm::checkpoint::check_dir(m)?;
     }
     std::fs::create_dir_all(&opts.out)
         .with_context(|| format!("creating {}", opts.out.display()))?;
