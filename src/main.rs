@@ -295,13 +295,7 @@ fn run() -> anyhow::Result<ExitCode> {
             BenchWhat::Busy => Ok(bench::busy(600)),
             BenchWhat::Llm if contended => bench::llm_contended(json),
             BenchWhat::Llm => {
-                let v = entropic_llm::bench::bench_llm(json)?;
-                if json {
-                    // one object per line, as `bench sim --json`
-                    for r in v.as_array().into_iter().flatten() {
-                        println!("{r}");
-                    }
-                }
+                entropic_llm::bench::bench_llm(json)?;
                 Ok(ExitCode::SUCCESS)
             }
         },

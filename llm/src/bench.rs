@@ -155,10 +155,9 @@ fn shape_timings(
     Ok((train, cached, recompute, params, batch.tokens))
 }
 
-/// Runs the benchmark; returns a JSON list, one object per configuration,
-/// and prints one line of text per configuration unless `json` (the
-/// caller prints the objects then).
-pub fn bench_llm(json: bool) -> Result<serde_json::Value> {
+/// Runs the benchmark and prints one line per configuration: a JSON
+/// object with `json`, else text.
+pub fn bench_llm(json: bool) -> Result<()> {
     let dev = Device::Cpu;
     let threads = candle_core::utils::get_num_threads();
     // FP32 peak: a 1024³ matmul.
@@ -193,12 +192,14 @@ pub fn bench_llm(json: bool) -> Result<serde_json::Value> {
              "kv_speedup": gen_tps / recompute_tps}),
         ]);
     }
-    if !json {
-        for r in &rows {
+    for r in &rows {
+        if json {
+            println!("{r}");
+        } else {
             println!("{}", describe_row(r));
         }
     }
-    Ok(serde_json::Value::Array(rows))
+    Ok(())
 }
 
 /// One configuration's figures as a line of text.

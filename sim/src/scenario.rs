@@ -92,22 +92,28 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// The error for `key`, which no scenario key is, reported at `path`: the
+/// keys allowed beside it.
+fn unknown_key(file: &str, path: &str, key: &str) -> SimError {
+    let prefix = key
+        .rsplit_once('.')
+        .map(|(p, _)| format!("{p}."))
+        .unwrap_or_default();
+    let allowed: Vec<&str> = KEYS
+        .iter()
+        .filter(|d| d.key.starts_with(&prefix) && !d.key[prefix.len()..].contains('.'))
+        .map(|d| &d.key[prefix.len()..])
+        .collect();
+    SimError::input(
+        file,
+        path,
+        format!("unknown key (allowed here: {})", allowed.join(", ")),
+    )
+}
+
 fn check_value(file: &str, path: &str, key: &str, v: &Value) -> Result<(), SimError> {
     let Some(d) = doc(key) else {
-        let prefix = key
-            .rsplit_once('.')
-            .map(|(p, _)| format!("{p}."))
-            .unwrap_or_default();
-        let allowed: Vec<&str> = KEYS
-            .iter()
-            .filter(|d| d.key.starts_with(&prefix) && !d.key[prefix.len()..].contains('.'))
-            .map(|d| &d.key[prefix.len()..])
-            .collect();
-        return Err(SimError::input(
-            file,
-            path,
-            format!("unknown key (allowed here: {})", allowed.join(", ")),
-        ));
+        return Err(unknown_key(file, path, key));
     };
     let got = type_name(v);
     let ok =
@@ -389,7 +395,7 @@ pub fn parse(file: &str, stem: &str, text: &str) -> Result<Scenario, SimError> {
             };
             // an unknown key is `sweep.key`'s fault, not its values'
             if doc(&key).is_none() {
-                check_value(file, "sweep.key", &key, &values[0])?;
+                return Err(unknown_key(file, "sweep.key", &key));
             }
             for (i, v) in values.iter().enumerate() {
                 check_value(file, &format!("sweep.values[{i}] ({key})"), &key, v)?;

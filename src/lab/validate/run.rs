@@ -149,14 +149,7 @@ pub fn validate(opts: &ValidateOptions) -> Result<ValidateOutcome> {
     // a --model that is no checkpoint is refused before --out is created
     // (its files checked as loading would meet them, no weights read)
     if let Some(m) = &opts.model {
-        if !m.is_dir() {
-            return Err(entropic_llm::LlmError::input(
-                format!("--model {}", m.display()),
-                "not a checkpoint directory",
-            )
-            .into());
-        }
-        entropic_llm::checkpoint::check_dir(m)?;
+        entropic_llm::checkpoint::check_dir(m).map_err(|e| InputError(format!("--model {e}")))?;
     }
     std::fs::create_dir_all(&opts.out)
         .with_context(|| format!("creating {}", opts.out.display()))?;
