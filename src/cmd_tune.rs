@@ -96,11 +96,11 @@ pub struct IdentifyArgs {
     /// after it the log holds the last level. Default: to the end of the log.
     #[arg(long, requires = "prbs_hold")]
     pub prbs_steps: Option<usize>,
-    /// With --prbs-hold: regress on α filtered by a geometric lag of this
+    /// Without --twin: regress on α filtered by a geometric lag of this
     /// decay, in [0, 1) (the optimizer's momentum, e.g. Adam's β1 = 0.9,
     /// spreads α's effect over later steps; with 0, the default, g is the
     /// immediate gain, about 0.6 of the long-run one under Adam on the toy).
-    #[arg(long, default_value_t = 0.0, requires = "prbs_hold")]
+    #[arg(long, default_value_t = 0.0, conflicts_with = "twin")]
     pub lag_decay: f64,
     #[command(flatten)]
     pub design: DesignArgs,
@@ -295,16 +295,12 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     // Identification with power (docs/mathematics.md §9): paired with a
-    // twin, a randomization interval for a drawn PRBS, prewhitened
-    // Newey–West otherwise; a refusal names the smallest g the log could
+    // twin, a randomization interval for a drawn PRBS, Newey–West in
+    // differences otherwise; a refusal names the smallest g the log could
     // have detected.
-    let power = tune::identify_with_power(
-        &series,
-        twin.as_ref(),
-        delay,
-        draw.as_ref().map(|d| (d, a.lag_decay)),
-    )
-    .map_err(|e| input(format!("{}: {e}", path.display())))?;
+    let power =
+        tune::identify_with_power(&series, twin.as_ref(), delay, draw.as_ref(), a.lag_decay)
+            .map_err(|e| input(format!("{}: {e}", path.display())))?;
     let est = power.estimate.clone();
     let caveat = power.interval_caveat;
     let id = tune::Identified {
@@ -454,8 +450,9 @@ fn probe(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
     );
     if a.draw_seed.is_none() {
         println!(
-            "# Read that way its interval assumes a constant drift (Newey–West); `--draw-seed N`\n\
-             # draws the PRBS at random instead, for an interval that does not."
+            "# Read that way its interval rests on a variance model (Newey–West), approximate where the\n\
+             # drift is not constant; `--draw-seed N` draws the PRBS at random instead, for an\n\
+             # interval that does not rest on one."
         );
     }
     print!("{}", tune::probe_snippet(&s, a.target));

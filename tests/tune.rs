@@ -156,11 +156,11 @@ fn csv_with_other_column_names_works_through_columns() {
     let g = v["identified"]["fit"]["g"].as_f64().expect("g");
     assert!((g - 0.01).abs() < 5e-4, "g = {g}");
     assert_eq!(v["identified"]["fit"]["d"].as_u64(), Some(0));
-    // the unpaired Newey–West interval says what it assumes, and which
+    // the unpaired Newey–West interval says what it rests on, and which
     // designs do not
     let caveat = v["interval_caveat"].as_str().expect("caveat");
     assert!(
-        caveat.contains("constant drift")
+        caveat.contains("approximate")
             && caveat.contains("--twin")
             && caveat.contains("--draw-seed"),
         "{caveat}"
@@ -345,8 +345,8 @@ fn probe_snippet_appended_to_a_scenario_parses() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let snippet = String::from_utf8_lossy(&o.stdout).to_string();
     // the fixed LFSR schedule is read with Newey–West: the header says what
-    // that assumes and how to draw the schedule instead
-    assert!(snippet.contains("constant drift") && snippet.contains("--draw-seed N"));
+    // that rests on and how to draw the schedule instead
+    assert!(snippet.contains("variance model") && snippet.contains("--draw-seed N"));
     let base =
         "seeds = 1\nsteps = 20\n[bandit]\nprompts = 8\nactions = 4\n[grpo]\nbatch_prompts = 4\n";
     let sc = entropic_sim::scenario::parse("probe.toml", "probe", &format!("{base}{snippet}"))
@@ -644,14 +644,14 @@ fn a_drawn_prbs_is_read_with_a_randomization_interval() {
     let o = raw(&["--prbs-hold", "10", "--twin", log_path]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--twin"), "{}", stderr(&o));
-    // A lag decay outside [0, 1), or without --prbs-hold, is bad input; a
-    // valid one still reads the log.
+    // A lag decay outside [0, 1), or beside --twin, is bad input; a valid
+    // one reads the log with either unpaired design.
     for (extra, says) in [
         (
             &["--prbs-hold", "10", "--lag-decay", "1.5"][..],
             "--lag-decay",
         ),
-        (&["--lag-decay", "0.5"], "--prbs-hold"),
+        (&["--lag-decay", "0.5", "--twin", log_path], "--twin"),
     ] {
         let o = identify(extra);
         assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
@@ -663,6 +663,10 @@ fn a_drawn_prbs_is_read_with_a_randomization_interval() {
     assert!(stderr(&o).contains("fixed --delay"), "{}", stderr(&o));
     let o = identify(&["--prbs-hold", "10", "--lag-decay", "0.5", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = identify(&["--lag-decay", "0.5", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["estimate"]["design"], "unpaired", "{}", v["estimate"]);
     // --draw-seed and --pilot exclude each other.
     let o = bin()
         .args(["tune", "probe", "--draw-seed", "1", "--pilot", "x.csv"])

@@ -34,7 +34,7 @@
 //!   a log of `(H_t, α_t)`, refusing logs where the gain is not identifiable
 //!   (constant α, or P control); and identification with power
 //!   (docs/mathematics.md §9): the paired (probe minus plain twin) and
-//!   unpaired (prewhitened Newey–West) estimators with the smallest
+//!   unpaired (Newey–West in differences) estimators with the smallest
 //!   detectable gain, a PRBS schedule, gains in windows along a run and the
 //!   state-dependent loop they define.
 //!

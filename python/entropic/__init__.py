@@ -247,12 +247,14 @@ def identify(
     None selects d over 0..MAX_DELAY. ``twin``: the entropy of the plain
     arm (same seed and RNG streams, alpha 0) for the paired design (probe
     minus twin regressed on cumulative alpha); without it the unpaired one
-    (prewhitened Newey–West). Returns ``{"fit": {...}, "estimate": {...,
+    (Newey–West in differences; ``lag_decay``, e.g. Adam's beta1 0.9, puts
+    alpha through a geometric lag first). Returns ``{"fit": {...}, "estimate": {...,
     "g_detectable"}, "open_loop": {...}, "delay_residuals": [...],
     "interval_caveat": ...}``, where ``g_detectable`` is the smallest g the
     design detects with 80% power and ``interval_caveat`` says, for the
-    unpaired Newey–West design only (else None), that its interval assumes
-    a constant drift and which designs do not. A
+    unpaired Newey–West design only (else None), that its interval is
+    approximate where the drift is not constant and which designs do not
+    rest on that. A
     log that does not identify g (alpha constant, P control, too short, g's
     interval not above 0) raises ValueError saying why, with the detectable g.
     ``prbs_hold`` (with ``prbs_start``, the steps before the PRBS began,

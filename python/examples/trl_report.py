@@ -58,7 +58,7 @@ def verdicts(out):
 
     lines = []
     # The probe's verdict is the CLI's (`entropic tune identify`, quoted
-    # above): its estimator (prewhitened Newey-West, docs/mathematics.md §9)
+    # above): its estimator (Newey-West in differences, docs/mathematics.md §9)
     # is the one whose interval and detectable g the report must state.
     text = read(os.path.join(out, "identify-probe.txt"))
     if read(os.path.join(out, "identify-probe.rc")) == "0":

@@ -406,8 +406,9 @@ fn array_series(source: &str, e: Vec<f64>, a: Vec<f64>) -> Series {
 }
 
 /// The randomization design of `identify`'s `prbs_*` arguments (as `tune
-/// identify --prbs-hold`); `prbs_start`, `prbs_steps` or `lag_decay`
-/// without `prbs_hold` is refused, as the CLI refuses them.
+/// identify --prbs-hold`); `prbs_start` or `prbs_steps` without
+/// `prbs_hold` is refused, as the CLI refuses them (`lag_decay` serves
+/// both unpaired designs).
 fn prbs_design(
     alpha: &[f64],
     hold: Option<usize>,
@@ -421,8 +422,8 @@ fn prbs_design(
         )));
     }
     match hold {
-        None if start != 0 || steps.is_some() || lag_decay != 0.0 => Err(PyValueError::new_err(
-            "prbs_start, prbs_steps and lag_decay need prbs_hold",
+        None if start != 0 || steps.is_some() => Err(PyValueError::new_err(
+            "prbs_start and prbs_steps need prbs_hold",
         )),
         None => Ok(None),
         Some(h) => PrbsDraw::from_schedule(alpha, h, start, steps)
@@ -441,14 +442,14 @@ fn identify_series(
     draw: Option<&PrbsDraw>,
     lag_decay: f64,
 ) -> PyResult<tune::PowerIdentified> {
-    tune::identify_with_power(series, twin, delay, draw.map(|d| (d, lag_decay)))
-        .map_err(value_error)
+    tune::identify_with_power(series, twin, delay, draw, lag_decay).map_err(value_error)
 }
 
 /// `proofs::tune::identify_with_power` on arrays of H_t and α_t
 /// (docs/mathematics.md §9): the paired estimator when `twin` (the plain
 /// arm's entropy, same seed, α = 0) is given, else the unpaired
-/// (prewhitened Newey–West) one. Returns `fit`, `estimate` (with
+/// (Newey–West in differences) one, with α through a geometric lag of
+/// decay `lag_decay` if given. Returns `fit`, `estimate` (with
 /// `g_detectable`, the smallest g detected with 80% power), `open_loop`,
 /// `delay_residuals` and `interval_caveat` (what the Newey–West interval
 /// assumes; None for the other designs); a g whose interval is not above

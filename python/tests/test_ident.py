@@ -30,8 +30,8 @@ def test_identify_recovers_gain_and_delay():
     est = out["estimate"]
     assert est["design"] == "unpaired"
     assert 0 < est["g_detectable"] < 0.02
-    # Newey–West's interval says what it assumes, and which designs do not.
-    assert "constant drift" in out["interval_caveat"]
+    # Newey–West's interval says what it rests on, and which designs do not.
+    assert "approximate" in out["interval_caveat"]
     assert "--twin" in out["interval_caveat"]
 
 
@@ -67,14 +67,20 @@ def test_identify_a_drawn_prbs_with_a_randomization_interval():
     assert out["interval_caveat"] is None
     lo, hi = est["g_ci"]
     assert 0 < lo < g < hi
-    # A hold the schedule contradicts, a selected delay, or a lag without
-    # a hold is refused with the reason.
+    # A hold the schedule contradicts, a selected delay, a start without a
+    # hold or a lag beside a twin is refused with the reason.
     with pytest.raises(ValueError, match="min_hold 7"):
         entropic.identify(h, alpha, delay=0, prbs_hold=7)
     with pytest.raises(ValueError, match="fixed delay"):
         entropic.identify(h, alpha, prbs_hold=10)
     with pytest.raises(ValueError, match="need prbs_hold"):
-        entropic.identify(h, alpha, delay=0, lag_decay=0.9)
+        entropic.identify(h, alpha, delay=0, prbs_start=5)
+    with pytest.raises(ValueError, match="lag decay"):
+        entropic.identify(h, alpha, delay=0, twin=h, lag_decay=0.9)
+    # A lag without a hold is the Newey–West design through that lag.
+    lagged = entropic.identify(h, alpha, delay=0, lag_decay=0.5)["estimate"]
+    assert lagged["design"] == "unpaired"
+    assert lagged["g"] > 0
 
 
 def test_recommend_and_tune_from_csv_text():

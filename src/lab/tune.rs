@@ -675,7 +675,7 @@ fn identify(
     twin: Option<&Series>,
     delay: Option<usize>,
 ) -> Result<(Identified, GainEstimate), tune::TuneError> {
-    let p = tune::identify_with_power(series, twin, delay, None)?;
+    let p = tune::identify_with_power(series, twin, delay, None, 0.0)?;
     Ok((
         Identified {
             fit: p.fit,
@@ -747,7 +747,7 @@ fn ident_section(
     };
     let design = match est.design {
         DesignKind::Paired { seeds } => format!("paired with the plain twin ({seeds} seed)"),
-        DesignKind::Unpaired => "unpaired (prewhitened Newey–West)".into(),
+        DesignKind::Unpaired => "unpaired (Newey–West in differences)".into(),
         DesignKind::UnpairedRandomized { draws } => {
             format!(
                 "unpaired (levels slope, randomization interval from {draws} re-draws of the PRBS)"
@@ -834,7 +834,7 @@ fn report(toy: &ToyHalf, llm: &str) -> String {
          stays near its operating point.\n\
          2. **Identify** `ΔH_t = b − g·α_{t−d}`, `d` by model selection over 0..8 (`proofs::ident`), `b` and `g` with the \
          estimators with power of docs/mathematics.md §9 (`proofs::tune::identify_with_power`: paired with the plain twin \
-         where one exists, prewhitened Newey–West otherwise), each interval beside the smallest g the design detects.\n\
+         where one exists, Newey–West in differences otherwise), each interval beside the smallest g the design detects.\n\
          3. **Recommend** PI gains (authors' integral form `before`) by grid search over `g·Kp`, `g·Ki`, keeping only gains \
          stable (spectral radius < 1) at the smallest, nominal and largest `g` of the 95% interval, requiring every \
          `(b, g)` corner of the interval box to settle by the wanted step with bounded overshoot, and taking the gains whose \

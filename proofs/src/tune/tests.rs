@@ -91,7 +91,7 @@ fn closed_loop_logs_are_refused_with_the_reason() {
             0.05
         }
     });
-    let e = identify_with_power(&stuck, None, Some(1), None).unwrap_err();
+    let e = identify_with_power(&stuck, None, Some(1), None, 0.0).unwrap_err();
     assert!(
         matches!(
             e,
@@ -102,7 +102,7 @@ fn closed_loop_logs_are_refused_with_the_reason() {
     // The same with a gentle PI that never saturates.
     let pi = run(PLANT, 300, 1e-3, 3, |_, h, i| 0.5 * (h - 1.0) + 0.01 * i);
     assert!(matches!(
-        identify_with_power(&pi, None, Some(1), None),
+        identify_with_power(&pi, None, Some(1), None, 0.0),
         Err(TuneError::NotOpenLoop { .. })
     ));
 }
@@ -113,7 +113,7 @@ fn a_fit_that_explains_nothing_is_refused() {
     // refusal names the detectable g and the verdict of docs/mathematics.md §9.
     let sched = ident_power::prbs(300, 0.5, 10, 9);
     let flat = run((-0.002, 0.0, 1), 300, 1e-3, 9, |t, _, _| sched[t]);
-    match identify_with_power(&flat, None, Some(1), None) {
+    match identify_with_power(&flat, None, Some(1), None, 0.0) {
         Err(
             e @ TuneError::NotIdentified {
                 verdict,
@@ -126,7 +126,7 @@ fn a_fit_that_explains_nothing_is_refused() {
         ) => {
             // read with Newey–West: the refusal says what that assumes
             assert_eq!(caveat, Some(NEWEY_WEST_CAVEAT));
-            assert!(e.to_string().contains("assumes a constant drift"), "{e}");
+            assert!(e.to_string().contains("is approximate"), "{e}");
             assert!(lo < 0.0 && hi > 0.0);
             assert!(detectable > 0.0 && detectable.is_finite());
             // 300 steps of noise 1e-3 detect far less than the drift 0.002.
@@ -176,13 +176,13 @@ fn a_fit_that_explains_nothing_is_refused() {
 #[test]
 fn a_good_probe_is_identified_paired_or_unpaired_and_recommended() {
     let s = probe(300, 4);
-    let id = identify_with_power(&s, None, None, None).expect("unpaired");
+    let id = identify_with_power(&s, None, None, None, 0.0).expect("unpaired");
     assert_eq!(id.estimate.design, ident_power::DesignKind::Unpaired);
     assert_eq!(id.estimate.d, 1);
     assert!(id.fit.g_ci.0 < 0.01 && 0.01 < id.fit.g_ci.1, "{:?}", id.fit);
     // Its plain twin: the same noise without α (so D is exactly −g·A).
     let plain = run(PLANT, 300, 1e-3, 4, |_, _, _| 0.0);
-    let id2 = identify_with_power(&s, Some(&plain), Some(1), None).expect("paired");
+    let id2 = identify_with_power(&s, Some(&plain), Some(1), None, 0.0).expect("paired");
     assert_eq!(
         id2.estimate.design,
         ident_power::DesignKind::Paired { seeds: 1 }
@@ -191,12 +191,12 @@ fn a_good_probe_is_identified_paired_or_unpaired_and_recommended() {
     assert!(id2.estimate.g_detectable < id.estimate.g_detectable);
     // A twin that applied α, or of another length, is refused.
     assert!(matches!(
-        identify_with_power(&s, Some(&s), Some(1), None),
+        identify_with_power(&s, Some(&s), Some(1), None, 0.0),
         Err(TuneError::BadTwin(_))
     ));
     let short = run(PLANT, 200, 1e-3, 4, |_, _, _| 0.0);
     assert!(matches!(
-        identify_with_power(&s, Some(&short), Some(1), None),
+        identify_with_power(&s, Some(&short), Some(1), None, 0.0),
         Err(TuneError::BadTwin(_))
     ));
     let spec = DesignSpec {
@@ -215,7 +215,7 @@ fn a_good_probe_is_identified_paired_or_unpaired_and_recommended() {
 #[test]
 fn the_snippet_carries_every_key_the_prediction_assumed() {
     let s = probe(300, 5);
-    let id = identify_with_power(&s, None, None, None).expect("identify");
+    let id = identify_with_power(&s, None, None, None, 0.0).expect("identify");
     let spec = DesignSpec {
         settle: 60,
         target: 1.0,
