@@ -65,6 +65,10 @@ pub struct IdentifyArgs {
     /// The plain-GRPO twin of the probe (same seed and RNG streams, α = 0):
     /// identify by the paired design (probe minus twin regressed on
     /// cumulative α, docs/mathematics.md §9) instead of the unpaired one.
+    /// Without --seed, where the probe's metrics.jsonl holds one run over
+    /// several seeds, every seed is paired with the twin's same seed and
+    /// the slope pooled (from 4 seeds on one schedule its interval is the
+    /// seeds' own spread).
     #[arg(long)]
     pub twin: Option<PathBuf>,
     /// Column names, e.g. `entropy=actor/entropy,alpha=actor/control_alpha,step=_step`.
@@ -261,7 +265,17 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
         Some(c) => Columns::parse(c).map_err(input)?,
         None => Columns::default(),
     };
-    let series = read_series(path, &cols, a.arm.as_deref(), a.seed)?;
+    // With a twin and no --seed, a probe log of one run over several seeds
+    // is read seed by seed and pooled (the twin log must hold the same
+    // seeds).
+    let pooled = match (&a.twin, a.seed) {
+        (Some(_), None) => std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| tune::seeds_of_one_run(&text, a.arm.as_deref())),
+        _ => None,
+    };
+    let first_seed = pooled.as_ref().and_then(|s| s.first().copied());
+    let series = read_series(path, &cols, a.arm.as_deref(), a.seed.or(first_seed))?;
     let delay = match a.delay {
         Delay::Auto => None,
         Delay::Fixed(d) => Some(d),
@@ -278,9 +292,19 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
     // The twin is its own run: `--arm` names the probe's arm, so the twin
     // is read without it (one run per file, or `--seed` to pick one).
     let twin = match &a.twin {
-        Some(tp) => Some(read_series(tp, &cols, None, a.seed)?),
+        Some(tp) => Some(read_series(tp, &cols, None, a.seed.or(first_seed))?),
         None => None,
     };
+    // The other seeds' probes and twins, after the first's.
+    let mut more: Vec<(Series, Series)> = Vec::new();
+    if let (Some(seeds), Some(tp)) = (&pooled, &a.twin) {
+        for &s in &seeds[1..] {
+            more.push((
+                read_series(path, &cols, a.arm.as_deref(), Some(s))?,
+                read_series(tp, &cols, None, Some(s))?,
+            ));
+        }
+    }
     let draw = match a.prbs_hold {
         Some(hold) => {
             let draw = ident_power::randomized::PrbsDraw::from_schedule(
@@ -298,9 +322,15 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
     // twin, a randomization interval for a drawn PRBS, Newey–West in
     // differences otherwise; a refusal names the smallest g the log could
     // have detected.
-    let power =
-        tune::identify_with_power(&series, twin.as_ref(), delay, draw.as_ref(), a.lag_decay)
-            .map_err(|e| input(format!("{}: {e}", path.display())))?;
+    let power = match &twin {
+        Some(plain) if !more.is_empty() => {
+            let mut pairs = vec![(&series, plain)];
+            pairs.extend(more.iter().map(|(p, q)| (p, q)));
+            tune::identify_paired_seeds(&pairs, delay)
+        }
+        _ => tune::identify_with_power(&series, twin.as_ref(), delay, draw.as_ref(), a.lag_decay),
+    }
+    .map_err(|e| input(format!("{}: {e}", path.display())))?;
     let est = power.estimate.clone();
     let caveat = power.interval_caveat;
     let id = tune::Identified {
@@ -311,7 +341,8 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
         println!(
             "{} design, d = {}: g = {:.4e} [{:.4e}, {:.4e}] per unit α per step; smallest g detectable with 80% power: {:.2e}; b = {:.4e} [{:.4e}, {:.4e}]",
             match (&a.twin, &draw) {
-                (Some(_), _) => "paired".to_string(),
+                (Some(_), _) if more.is_empty() => "paired".to_string(),
+                (Some(_), _) => format!("paired ({} seeds pooled)", more.len() + 1),
                 (None, Some(_)) => format!(
                     "unpaired, randomization interval ({} re-draws of the PRBS),",
                     ident_power::randomized::RANDOMIZATION_DRAWS

@@ -430,7 +430,10 @@ fn identify_with_a_twin_uses_the_paired_design_and_reports_the_detectable_gain()
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     let est = &v["estimate"];
     assert!(est["design"].get("paired").is_some(), "{est}");
-    assert!(v["interval_caveat"].is_null(), "{}", v["interval_caveat"]);
+    // one seed: the interval rests on a model of the noise in time, and
+    // says so
+    let caveat = v["interval_caveat"].as_str().expect("caveat");
+    assert!(caveat.contains("fewer than 4 seeds"), "{caveat}");
     let g = est["g"].as_f64().expect("g");
     let (lo, hi) = (
         est["g_ci"][0].as_f64().unwrap(),
@@ -456,6 +459,58 @@ fn identify_with_a_twin_uses_the_paired_design_and_reports_the_detectable_gain()
         .output()
         .expect("run");
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
+fn identify_pools_the_seeds_of_a_twin_and_then_needs_no_noise_model() {
+    let d = tmp("pooled");
+    let (mut probe, mut plain) = (String::new(), String::new());
+    for s in 0..4usize {
+        let (hp, h0, a) = twin_logs(-0.002, 0.01, 300);
+        // each seed's probe its own measurement noise
+        let hp: Vec<f64> = hp
+            .iter()
+            .enumerate()
+            .map(|(t, h)| h + wiggle(97 * t + 13 * s + 1, 2e-4))
+            .collect();
+        probe += &jsonl("probe", s as u64, 0.9, &hp, &a);
+        plain += &jsonl("plain", s as u64, 0.9, &h0, &vec![0.0; h0.len()]);
+    }
+    let probe = write(&d, "probe.jsonl", &probe);
+    let plain = write(&d, "plain.jsonl", &plain);
+    let run = |extra: &[&str]| {
+        bin()
+            .args(["tune", "identify", "--delay", "0", "--log"])
+            .arg(&probe)
+            .arg("--twin")
+            .arg(&plain)
+            .args(extra)
+            .output()
+            .expect("run")
+    };
+    let o = run(&["--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let est = &v["estimate"];
+    assert_eq!(est["design"]["paired"]["seeds"], 4, "{est}");
+    assert!(v["interval_caveat"].is_null(), "{}", v["interval_caveat"]);
+    let (lo, hi) = (
+        est["g_ci"][0].as_f64().unwrap(),
+        est["g_ci"][1].as_f64().unwrap(),
+    );
+    assert!(lo < 0.01 && 0.01 < hi, "[{lo}, {hi}]");
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("paired (4 seeds pooled) design"), "{out}");
+    assert!(!out.contains("note:"), "{out}");
+    // one seed picked: no pooling, and the caveat is back
+    let o = run(&["--seed", "2", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["estimate"]["design"]["paired"]["seeds"], 1);
+    let caveat = v["interval_caveat"].as_str().expect("caveat");
+    assert!(caveat.contains("fewer than 4 seeds"), "{caveat}");
 }
 
 #[test]

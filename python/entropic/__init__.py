@@ -251,10 +251,12 @@ def identify(
     alpha through a geometric lag first). Returns ``{"fit": {...}, "estimate": {...,
     "g_detectable"}, "open_loop": {...}, "delay_residuals": [...],
     "interval_caveat": ...}``, where ``g_detectable`` is the smallest g the
-    design detects with 80% power and ``interval_caveat`` says, for the
-    unpaired Newey–West design only (else None), that its interval is
-    approximate where the drift is not constant and which designs do not
-    rest on that. A
+    design detects with 80% power and ``interval_caveat`` says what the
+    interval rests on where it is approximate (else None): for the
+    unpaired Newey–West design, a variance model that does not know the
+    drift's shape, and which designs do not rest on one; for the paired
+    design with one twin (fewer than 4 seeds on one schedule), a model of
+    the noise in time that errs wide. A
     log that does not identify g (alpha constant, P control, too short, g's
     interval not above 0) raises ValueError saying why, with the detectable g.
     ``prbs_hold`` (with ``prbs_start``, the steps before the PRBS began,
@@ -296,7 +298,11 @@ def identify_log(
 ) -> Dict[str, Any]:
     """:func:`identify` on a run's log: a pandas DataFrame, or a CSV (with a
     header row, e.g. a W&B export) or our metrics.jsonl, as a path or text;
-    ``twin``, the plain arm's log in the same forms, selects the paired design;
+    ``twin``, the plain arm's log in the same forms, selects the paired design
+    (where our metrics.jsonl holds one run over several seeds and ``seed`` is
+    None, every seed is paired with the twin's same seed and the slope
+    pooled: from 4 seeds on one schedule the interval is the seeds' own
+    spread, and ``interval_caveat`` is None);
     ``prbs_hold``, ``prbs_start``, ``prbs_steps``, ``lag_decay`` as
     :func:`identify`'s.
 

@@ -451,8 +451,9 @@ fn identify_series(
 /// (Newey–West in differences) one, with α through a geometric lag of
 /// decay `lag_decay` if given. Returns `fit`, `estimate` (with
 /// `g_detectable`, the smallest g detected with 80% power), `open_loop`,
-/// `delay_residuals` and `interval_caveat` (what the Newey–West interval
-/// assumes; None for the other designs); a g whose interval is not above
+/// `delay_residuals` and `interval_caveat` (what the interval rests on
+/// where it is approximate: the Newey–West design, or a paired one from
+/// fewer than 4 seeds; else None); a g whose interval is not above
 /// 0 raises, naming
 /// the detectable g. `prbs_hold` (with `prbs_start`, default 0): α was a
 /// PRBS drawn at random with that hold; the unpaired estimate then takes a
@@ -513,6 +514,26 @@ fn identify_log<'py>(
         Some(c) => Columns::parse(c).map_err(value_error)?,
         None => Columns::default(),
     };
+    // With a twin and no seed, a probe log of one run over several seeds is
+    // read seed by seed and pooled, as the CLI's `--twin` without `--seed`.
+    if let (Some(t), None, None) = (twin, seed, prbs_hold) {
+        let seeds = (lag_decay == 0.0)
+            .then(|| tune::seeds_of_one_run(text, arm))
+            .flatten();
+        if let Some(seeds) = seeds {
+            let mut pairs = Vec::new();
+            for s in seeds {
+                let probe = tune::parse_log(text, &cols, arm, Some(s)).map_err(value_error)?;
+                let plain = tune::parse_log(t, &cols, None, Some(s))
+                    .map_err(|e| PyValueError::new_err(format!("twin: {e}")))?;
+                pairs.push((probe, plain));
+            }
+            let refs: Vec<(&Series, &Series)> = pairs.iter().map(|(p, q)| (p, q)).collect();
+            let id = tune::identify_paired_seeds(&refs, delay).map_err(value_error)?;
+            let out = serde_json::json!({ "identified": id, "series": pairs[0].0 });
+            return to_py(py, &out);
+        }
+    }
     let series = tune::parse_log(text, &cols, arm, seed).map_err(value_error)?;
     // The twin is its own run: `arm` names the probe's arm (as the CLI's
     // `--twin`).

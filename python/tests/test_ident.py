@@ -1,6 +1,8 @@
 """Identification and gain recommendation from arrays, a CSV text and a
 pandas DataFrame (when pandas is installed)."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -48,8 +50,35 @@ def test_identify_paired_with_a_twin():
         plain[t + 1] = plain[t] + b + w
     out = entropic.identify(probe, alpha, delay=0, twin=plain)
     assert out["estimate"]["design"] == {"paired": {"seeds": 1}}
-    assert out["interval_caveat"] is None
+    # One seed: its interval rests on a model of the noise in time.
+    assert "fewer than 4 seeds" in out["interval_caveat"]
     assert abs(out["fit"]["g"] - g) < 1e-9
+
+
+def test_identify_log_pools_the_seeds_of_a_twin():
+    g, b, n = 0.02, 0.004, 200
+    rng = np.random.default_rng(3)
+    sched = entropic.probe_schedule(n, amplitude=0.4, center=0.0)
+    alpha = np.array([a for k, a in sched for _ in range(k)])
+    probe_lines, plain_lines = [], []
+    for seed in range(4):
+        hp = hq = 0.5
+        for t in range(n):
+            # each seed its own measurement noise on the probe
+            v = 1e-3 * rng.normal()
+            probe_lines.append(json.dumps({"arm": "probe", "seed": seed, "step": t,
+                                           "entropy": hp + v, "alpha": float(alpha[t])}))
+            plain_lines.append(json.dumps({"arm": "plain", "seed": seed, "step": t,
+                                           "entropy": hq, "alpha": 0.0}))
+            w = 0.002 * rng.normal()
+            hp, hq = hp + b - g * alpha[t] + w, hq + b + w
+    out = entropic.identify_log("\n".join(probe_lines) + "\n", delay=0,
+                                twin="\n".join(plain_lines) + "\n")
+    ident = out["identified"]
+    assert ident["estimate"]["design"] == {"paired": {"seeds": 4}}
+    assert ident["interval_caveat"] is None
+    lo, hi = ident["estimate"]["g_ci"]
+    assert lo < g < hi
 
 
 def test_identify_a_drawn_prbs_with_a_randomization_interval():

@@ -169,6 +169,33 @@ pub const RANDOMIZATION_SEED: u64 = 0x5eed;
 /// rest on it.
 pub const NEWEY_WEST_CAVEAT: &str = "this interval (unpaired, Newey–West in differences) is approximate: where entropy falls fast and then slower, a PRBS can correlate with the drift by chance, which its variance model does not know. On the sampled toy of docs/mathematics.md §9 it covered the gain in 194 (SGD) and 183 (Adam, --lag-decay 0.9) of 200 runs, but a placebo (true g = 0) under Adam covered 0 in only 164, and at 100 steps it was conservative (200 of 200). Designs whose interval does not rest on a variance model: the probe beside a plain twin (`--twin`; Python `twin=`), or a PRBS drawn at random (`tune probe --draw-seed N`, read with `--prbs-hold H --delay D`; Python `prbs_hold=`, `delay=`).";
 
+/// What a paired interval from fewer than [`ident_power::MIN_SEED_SLOPES`]
+/// seeds on one schedule rests on (`interval_caveat`): a model of the
+/// twins' noise in time that counts a gain changing along the run as
+/// noise, so it errs wide (docs/mathematics.md §9 and
+/// `proofs/src/ident_power_toy_tests.rs` give the figures).
+pub const PAIRED_FEW_SEEDS_CAVEAT: &str = "this interval (paired, fewer than 4 seeds on one schedule) takes its variance from a model of the twins' noise in time, which counts a gain that changes along the run as noise, so it errs wide: on the sampled toy of docs/mathematics.md §9 it was 21 (SGD) to 54 (Adam) times the estimate's real spread with one seed and a constant α, 1.2–1.6 times with one seed on a PRBS, 1.6–1.75 times with two seeds; \"undetermined\" may then be a gain that more seeds would detect. From 4 seeds on one schedule the interval comes from the seeds' own spread (it covered the gain in 182–195 of 200 runs there): give a probe log and a twin log that hold the same seeds, without --seed (Python: identify_log without seed).";
+
+/// What `estimate`'s interval rests on where it is approximate (the
+/// `interval_caveat` of [`PowerIdentified`]): [`NEWEY_WEST_CAVEAT`] for the
+/// unpaired Newey–West design, [`PAIRED_FEW_SEEDS_CAVEAT`] for a paired
+/// one unless it pooled [`ident_power::MIN_SEED_SLOPES`] or more seeds on
+/// `one_schedule`; `None` for a randomization interval.
+pub fn interval_caveat(
+    estimate: &ident_power::GainEstimate,
+    one_schedule: bool,
+) -> Option<&'static str> {
+    match estimate.design {
+        ident_power::DesignKind::Unpaired => Some(NEWEY_WEST_CAVEAT),
+        ident_power::DesignKind::Paired { seeds }
+            if !(one_schedule && seeds >= ident_power::MIN_SEED_SLOPES) =>
+        {
+            Some(PAIRED_FEW_SEEDS_CAVEAT)
+        }
+        _ => None,
+    }
+}
+
 /// An identification with power (docs/mathematics.md §9): the estimate
 /// and the [`Fit`] that [`recommend`] takes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -180,8 +207,10 @@ pub struct PowerIdentified {
     /// `(d, residual_rms)` of the delay selection (OLS in differences,
     /// [`ident::identify_delay`]); empty when the delay was given.
     pub delay_residuals: Vec<(usize, f64)>,
-    /// [`NEWEY_WEST_CAVEAT`] where the unpaired Newey–West design was used,
-    /// else `None`.
+    /// What the interval rests on where it is approximate:
+    /// [`NEWEY_WEST_CAVEAT`] for the unpaired Newey–West design,
+    /// [`PAIRED_FEW_SEEDS_CAVEAT`] for a paired one from fewer than
+    /// [`ident_power::MIN_SEED_SLOPES`] seeds on one schedule, else `None`.
     pub interval_caveat: Option<&'static str>,
 }
 
@@ -224,50 +253,95 @@ pub fn identify_with_power(
     if randomized.is_some() && delay.is_none() {
         return Err(TuneError::DelayNeeded);
     }
+    if let Some(plain) = twin {
+        return identify_paired_seeds(&[(series, plain)], delay);
+    }
     let open_loop = check_open_loop(series)?;
-    let interval_caveat = (twin.is_none() && randomized.is_none()).then_some(NEWEY_WEST_CAVEAT);
-    let (d, delay_residuals) = match delay {
+    let (d, delay_residuals) = select_delay(series, delay)?;
+    let estimate = match randomized {
+        Some(dr) => ident_power::randomized::unpaired_randomized(
+            &series.entropy,
+            &series.alpha,
+            d,
+            lag,
+            dr,
+            RANDOMIZATION_SEED,
+        )?,
+        None => ident_power::unpaired_lagged(&series.entropy, &series.alpha, d, lag)?,
+    };
+    let caveat = interval_caveat(&estimate, true);
+    judge(estimate, open_loop, delay_residuals, caveat)
+}
+
+/// The delay given, or selected on `series` ([`ident::identify_delay`])
+/// with the residuals of every candidate.
+fn select_delay(
+    series: &Series,
+    delay: Option<usize>,
+) -> Result<(usize, Vec<(usize, f64)>), TuneError> {
+    Ok(match delay {
         Some(d) => (d, Vec::new()),
         None => {
             let (fit, r) = ident::identify_delay(&series.entropy, &series.alpha, MAX_DELAY)?;
             (fit.d, r)
         }
+    })
+}
+
+/// The paired design over one or more seeds: `pairs` holds each seed's
+/// probe and its plain twin. Every probe must be open-loop
+/// ([`check_open_loop`]; the first one's check is returned), every twin as
+/// long as its probe with α 0; the delay is given or selected on the first
+/// probe; the slope is pooled over the seeds ([`ident_power::paired`]:
+/// from [`ident_power::MIN_SEED_SLOPES`] seeds on one schedule its variance
+/// is the seeds' own spread, else a model of the noise in time, and then
+/// [`PAIRED_FEW_SEEDS_CAVEAT`] goes with it). Refusals as
+/// [`identify_with_power`].
+pub fn identify_paired_seeds(
+    pairs: &[(&Series, &Series)],
+    delay: Option<usize>,
+) -> Result<PowerIdentified, TuneError> {
+    let Some((first, _)) = pairs.first() else {
+        return Err(TuneError::BadTwin("no probe and twin to pair".into()));
     };
-    let estimate = match twin {
-        Some(plain) => {
-            if plain.entropy.len() != series.entropy.len() {
-                return Err(TuneError::BadTwin(format!(
-                    "{} steps where the probe has {}",
-                    plain.entropy.len(),
-                    series.entropy.len()
-                )));
-            }
-            if plain.alpha.iter().any(|a| a.is_finite() && *a != 0.0) {
-                return Err(TuneError::BadTwin(
-                    "its α is not 0: a plain twin runs without the entropy term".into(),
-                ));
-            }
-            ident_power::paired(
-                &[ident_power::Twin {
-                    probe: &series.entropy,
-                    plain: &plain.entropy,
-                    alpha: &series.alpha,
-                }],
-                d,
-            )?
+    let open_loop = check_open_loop(first)?;
+    for (probe, plain) in pairs {
+        check_open_loop(probe)?;
+        if plain.entropy.len() != probe.entropy.len() {
+            return Err(TuneError::BadTwin(format!(
+                "{} steps where the probe has {}",
+                plain.entropy.len(),
+                probe.entropy.len()
+            )));
         }
-        None => match randomized {
-            Some(dr) => ident_power::randomized::unpaired_randomized(
-                &series.entropy,
-                &series.alpha,
-                d,
-                lag,
-                dr,
-                RANDOMIZATION_SEED,
-            )?,
-            None => ident_power::unpaired_lagged(&series.entropy, &series.alpha, d, lag)?,
-        },
-    };
+        if plain.alpha.iter().any(|a| a.is_finite() && *a != 0.0) {
+            return Err(TuneError::BadTwin(
+                "its α is not 0: a plain twin runs without the entropy term".into(),
+            ));
+        }
+    }
+    let (d, delay_residuals) = select_delay(first, delay)?;
+    let twins: Vec<ident_power::Twin> = pairs
+        .iter()
+        .map(|(probe, plain)| ident_power::Twin {
+            probe: &probe.entropy,
+            plain: &plain.entropy,
+            alpha: &probe.alpha,
+        })
+        .collect();
+    let estimate = ident_power::paired(&twins, d)?;
+    let one_schedule = pairs.iter().all(|(p, _)| p.alpha == first.alpha);
+    let caveat = interval_caveat(&estimate, one_schedule);
+    judge(estimate, open_loop, delay_residuals, caveat)
+}
+
+/// The refusals every design shares, then the identification.
+fn judge(
+    estimate: ident_power::GainEstimate,
+    open_loop: OpenLoopCheck,
+    delay_residuals: Vec<(usize, f64)>,
+    interval_caveat: Option<&'static str>,
+) -> Result<PowerIdentified, TuneError> {
     // NaN-safe: an interval whose lower end is not a positive number, or
     // whose upper end is not finite (a randomization interval the design
     // cannot bound), identifies no gain a loop can be designed on.

@@ -229,6 +229,35 @@ pub fn parse_csv(text: &str, cols: &Columns) -> Result<Series, TuneError> {
     finish(s)
 }
 
+/// The seeds of a JSON-lines log's runs when they are one run (arm and
+/// sweep) repeated over two or more seeds, after the `arm` filter;
+/// `None` for a CSV, one run, or runs that differ in more than the seed
+/// (then [`parse_log`] asks for `--arm`/`--seed` as before). Lines that are
+/// not JSON objects are left to [`parse_log`] to report.
+pub fn seeds_of_one_run(text: &str, arm: Option<&str>) -> Option<Vec<u64>> {
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    let mut runs: BTreeSet<(String, String, u64)> = BTreeSet::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let serde_json::Value::Object(m) = serde_json::from_str(line).ok()? else {
+            return None;
+        };
+        let s = |k: &str| m.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let key = (
+            s("arm"),
+            s("sweep"),
+            m.get("seed").and_then(|v| v.as_u64()).unwrap_or(0),
+        );
+        if arm.is_none_or(|a| a == key.0) {
+            runs.insert(key);
+        }
+    }
+    let first = runs.first()?.clone();
+    let one_run = runs.iter().all(|k| k.0 == first.0 && k.1 == first.1);
+    (one_run && runs.len() >= 2).then(|| runs.into_iter().map(|k| k.2).collect())
+}
+
 /// Reads a log: JSON lines when the first non-blank character is `{`,
 /// otherwise CSV. `arm`/`seed` only apply to JSON lines.
 pub fn parse_log(

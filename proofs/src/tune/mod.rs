@@ -27,10 +27,11 @@ pub mod snippet;
 
 pub use design::{recommend, Corner, DesignSpec, Recommendation};
 pub use identify::{
-    check_open_loop, identify, identify_with_power, model_path, Identified, OpenLoopCheck,
-    PowerIdentified, NEWEY_WEST_CAVEAT, RANDOMIZATION_SEED,
+    check_open_loop, identify, identify_paired_seeds, identify_with_power, interval_caveat,
+    model_path, Identified, OpenLoopCheck, PowerIdentified, NEWEY_WEST_CAVEAT,
+    PAIRED_FEW_SEEDS_CAVEAT, RANDOMIZATION_SEED,
 };
-pub use log::{order_by_step, parse_csv, parse_jsonl, parse_log};
+pub use log::{order_by_step, parse_csv, parse_jsonl, parse_log, seeds_of_one_run};
 pub use model::{
     Columns, Series, TuneError, ALPHA_NAMES, CLOSED_LOOP_CORR, CLOSED_LOOP_R2, ENTROPY_NAMES,
     MAX_DELAY, MIN_R2, STEP_NAMES,

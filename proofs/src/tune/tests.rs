@@ -189,6 +189,10 @@ fn a_good_probe_is_identified_paired_or_unpaired_and_recommended() {
     );
     assert!((id2.fit.g - 0.01).abs() < 1e-9, "{:?}", id2.fit);
     assert!(id2.estimate.g_detectable < id.estimate.g_detectable);
+    // Each interval says what it rests on: Newey–West's variance model,
+    // one seed's model of the noise in time.
+    assert_eq!(id.interval_caveat, Some(NEWEY_WEST_CAVEAT));
+    assert_eq!(id2.interval_caveat, Some(PAIRED_FEW_SEEDS_CAVEAT));
     // A twin that applied α, or of another length, is refused.
     assert!(matches!(
         identify_with_power(&s, Some(&s), Some(1), None, 0.0),
@@ -302,4 +306,61 @@ fn a_csv_in_reverse_step_order_is_ordered_by_step() {
         parse_csv(&holed, &Columns::default()),
         Err(TuneError::UnorderableSteps { row: 1 })
     ));
+}
+
+#[test]
+fn seeds_pool_into_one_paired_fit_and_four_on_one_schedule_need_no_caveat() {
+    // Four seeds of one schedule (each probe beside its plain twin, same
+    // noise), then four seeds each on its own schedule.
+    let shared = ident_power::prbs(300, 0.5, 10, 7);
+    let arms = |own: bool| -> Vec<(Series, Series)> {
+        (0..4u64)
+            .map(|s| {
+                let sched = if own {
+                    ident_power::prbs(300, 0.5, 10, 50 + s)
+                } else {
+                    shared.clone()
+                };
+                (
+                    run(PLANT, 300, 1e-3, 100 + s, move |t, _, _| sched[t]),
+                    run(PLANT, 300, 1e-3, 100 + s, |_, _, _| 0.0),
+                )
+            })
+            .collect()
+    };
+    for (own, caveat) in [(false, None), (true, Some(PAIRED_FEW_SEEDS_CAVEAT))] {
+        let pairs = arms(own);
+        let refs: Vec<(&Series, &Series)> = pairs.iter().map(|(p, q)| (p, q)).collect();
+        let id = identify_paired_seeds(&refs, Some(1)).expect("pooled");
+        assert_eq!(
+            id.estimate.design,
+            ident_power::DesignKind::Paired { seeds: 4 }
+        );
+        assert!((id.fit.g - 0.01).abs() < 1e-9, "{:?}", id.fit);
+        assert_eq!(id.interval_caveat, caveat, "own schedules: {own}");
+        // Three of them: too few for the seeds' own spread.
+        let id3 = identify_paired_seeds(&refs[..3], Some(1)).expect("pooled");
+        assert_eq!(id3.interval_caveat, Some(PAIRED_FEW_SEEDS_CAVEAT));
+    }
+    assert!(matches!(
+        identify_paired_seeds(&[], Some(1)),
+        Err(TuneError::BadTwin(_))
+    ));
+}
+
+#[test]
+fn seeds_of_one_run_are_listed_only_for_one_run_over_several_seeds() {
+    let line = |arm: &str, seed: u64| {
+        format!("{{\"arm\":\"{arm}\",\"seed\":{seed},\"entropy\":1,\"alpha\":0}}\n")
+    };
+    let three: String = (0..3).map(|s| line("probe", s)).collect();
+    assert_eq!(seeds_of_one_run(&three, None), Some(vec![0, 1, 2]));
+    assert_eq!(seeds_of_one_run(&line("probe", 4), None), None);
+    assert_eq!(seeds_of_one_run("step,entropy,alpha\n0,1,0\n", None), None);
+    let two_arms = format!("{three}{}", line("plain", 0));
+    assert_eq!(seeds_of_one_run(&two_arms, None), None);
+    assert_eq!(
+        seeds_of_one_run(&two_arms, Some("probe")),
+        Some(vec![0, 1, 2])
+    );
 }
