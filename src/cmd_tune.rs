@@ -268,14 +268,6 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
     // With a twin and no --seed, a probe log of one run over several seeds
     // is read seed by seed and pooled (the twin log must hold the same
     // seeds).
-    let pooled = match (&a.twin, a.seed) {
-        (Some(_), None) => std::fs::read_to_string(path)
-            .ok()
-            .and_then(|text| tune::seeds_of_one_run(&text, a.arm.as_deref())),
-        _ => None,
-    };
-    let first_seed = pooled.as_ref().and_then(|s| s.first().copied());
-    let series = read_series(path, &cols, a.arm.as_deref(), a.seed.or(first_seed))?;
     let delay = match a.delay {
         Delay::Auto => None,
         Delay::Fixed(d) => Some(d),
@@ -289,22 +281,41 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
             a.alpha_max
         )));
     }
-    // The twin is its own run: `--arm` names the probe's arm, so the twin
-    // is read without it (one run per file, or `--seed` to pick one).
-    let twin = match &a.twin {
-        Some(tp) => Some(read_series(tp, &cols, None, a.seed.or(first_seed))?),
-        None => None,
-    };
-    // The other seeds' probes and twins, after the first's.
-    let mut more: Vec<(Series, Series)> = Vec::new();
-    if let (Some(seeds), Some(tp)) = (&pooled, &a.twin) {
-        for &s in &seeds[1..] {
-            more.push((
-                read_series(path, &cols, a.arm.as_deref(), Some(s))?,
-                read_series(tp, &cols, None, Some(s))?,
-            ));
+    // With a twin and no --seed, a probe log of one run over several seeds
+    // is paired seed by seed with the twin log and pooled
+    // (`tune::pair_seeds`); otherwise one run of each. The twin is its own
+    // run: `--arm` names the probe's arm, so the twin is read without it.
+    let pooled = match (&a.twin, a.seed) {
+        (Some(tp), None) => {
+            let text = |p: &std::path::Path| {
+                std::fs::read_to_string(p)
+                    .map_err(|e| input(format!("cannot read {}: {e}", p.display())))
+            };
+            tune::pair_seeds(&text(path)?, &text(tp)?, &cols, a.arm.as_deref())
+                .map_err(|e| input(format!("{}: --twin {}: {e}", path.display(), tp.display())))?
         }
-    }
+        _ => None,
+    };
+    let (series, twin, more) = match pooled {
+        Some(mut pairs) => {
+            let more = pairs.split_off(1);
+            let (mut probe, plain) = pairs.remove(0);
+            probe.source = format!(
+                "{}, the first of {} seeds pooled (its rows, first entropy and plot)",
+                probe.source,
+                more.len() + 1
+            );
+            (probe, Some(plain), more)
+        }
+        None => (
+            read_series(path, &cols, a.arm.as_deref(), a.seed)?,
+            match &a.twin {
+                Some(tp) => Some(read_series(tp, &cols, None, a.seed)?),
+                None => None,
+            },
+            Vec::new(),
+        ),
+    };
     let draw = match a.prbs_hold {
         Some(hold) => {
             let draw = ident_power::randomized::PrbsDraw::from_schedule(
@@ -330,7 +341,15 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
         }
         _ => tune::identify_with_power(&series, twin.as_ref(), delay, draw.as_ref(), a.lag_decay),
     }
-    .map_err(|e| input(format!("{}: {e}", path.display())))?;
+    .map_err(|e| match (&a.twin, more.len()) {
+        (Some(tp), n) if n > 0 => input(format!(
+            "{} with --twin {} ({} seeds pooled): {e}",
+            path.display(),
+            tp.display(),
+            n + 1
+        )),
+        _ => input(format!("{}: {e}", path.display())),
+    })?;
     let est = power.estimate.clone();
     let caveat = power.interval_caveat;
     let id = tune::Identified {

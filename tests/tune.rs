@@ -504,6 +504,23 @@ fn identify_pools_the_seeds_of_a_twin_and_then_needs_no_noise_model() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("paired (4 seeds pooled) design"), "{out}");
     assert!(!out.contains("note:"), "{out}");
+    // a twin log that lacks one of the probe's seeds: exit 2 naming it
+    let short: String = (0..3usize)
+        .map(|s| {
+            let (_, h0, _) = twin_logs(-0.002, 0.01, 300);
+            jsonl("plain", s as u64, 0.9, &h0, &vec![0.0; h0.len()])
+        })
+        .collect();
+    let short = write(&d, "plain3.jsonl", &short);
+    let o = bin()
+        .args(["tune", "identify", "--delay", "0", "--log"])
+        .arg(&probe)
+        .arg("--twin")
+        .arg(&short)
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("seed 3"), "{}", stderr(&o));
     // one seed picked: no pooling, and the caveat is back
     let o = run(&["--seed", "2", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -722,6 +739,19 @@ fn a_drawn_prbs_is_read_with_a_randomization_interval() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(v["estimate"]["design"], "unpaired", "{}", v["estimate"]);
+    // a constant α is no design, lag or not (the lag would make a ramp)
+    let flat = write(
+        &d,
+        "flat.csv",
+        &csv("step,entropy,alpha", &h, &vec![0.5; h.len()]),
+    );
+    let o = bin()
+        .args(["tune", "identify", "--target", "0.9", "--delay", "0"])
+        .args(["--lag-decay", "0.9", "--log"])
+        .arg(&flat)
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     // --draw-seed and --pilot exclude each other.
     let o = bin()
         .args(["tune", "probe", "--draw-seed", "1", "--pilot", "x.csv"])

@@ -39,7 +39,7 @@
 //!
 //! Bandwidth: `L = ⌊4·(n_s/100)^{2/9}⌋` (at least 1), the Newey–West (1994)
 //! rule of thumb, for a series of `n_s` rows (`L = 5` at 300 rows); the
-//! unpaired slope's spans its regressor's autocorrelation
+//! unpaired slope's bandwidth spans its regressor's autocorrelation
 //! ([`regressor_bandwidth`]); the largest over the series is reported in
 //! [`GainEstimate::bandwidth`].
 //!
@@ -68,10 +68,33 @@ pub enum DesignKind {
     UnpairedRandomized { draws: usize },
 }
 
+/// Where an estimate's variance of `ĝ` comes from (what its interval rests
+/// on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VarianceSource {
+    /// Newey–West on the regression's scores ([`unpaired`],
+    /// [`paired_windows`]).
+    NeweyWest,
+    /// A model of the twins' noise in time, from the residuals' increments
+    /// ([`paired`] with one seed, or seeds on their own schedules).
+    Increments,
+    /// The same model on the seeds' deviations from their mean ([`paired`]
+    /// with 2 to [`MIN_SEED_SLOPES`]` − 1` seeds on one schedule).
+    BetweenSeeds,
+    /// The spread of the seeds' own slopes, no model of the noise in time
+    /// ([`paired`] from [`MIN_SEED_SLOPES`] seeds on one schedule).
+    SeedSlopes,
+    /// Re-draws of the schedule ([`randomized::unpaired_randomized`]).
+    Randomization,
+}
+
 /// `g`, `b`, their 95% intervals and the design's power.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GainEstimate {
     pub design: DesignKind,
+    /// Where the variance of `ĝ` came from.
+    pub variance: VarianceSource,
     /// The delay `d` the regressor was built with.
     pub d: usize,
     pub g: f64,
@@ -511,8 +534,9 @@ pub struct Twin<'a> {
 ///   between repetitions (on the toy this variance matched the spread over
 ///   per-seed PRBS repetitions: 0.9–1.35 of it). With one seed on a fixed
 ///   schedule it counts `m` as noise, as the first version did, and more
-///   (on the toy, constant α: 18–45 times the spread): conservative; run
-///   two seeds.
+///   (on the toy, constant α at 300 steps: 21–54 times the spread,
+///   `paired_one_seed_calibration`): conservative; run four seeds on one
+///   schedule.
 ///
 /// The point estimate is the same slope as before; only `g_se`, `g_ci`,
 /// `g_detectable`, `df`, `bandwidth` and `ma1_theta` (now the `θ̂` above)
@@ -703,6 +727,12 @@ pub(crate) fn paired_with(
     let (b, b_se, b_ci, _) = coef(&bfit, 0, false);
     Ok(GainEstimate {
         design: DesignKind::Paired { seeds: j_n },
+        variance: match variance {
+            PairedVariance::Increments => VarianceSource::Increments,
+            PairedVariance::BetweenSeeds => VarianceSource::BetweenSeeds,
+            PairedVariance::SeedSlopes => VarianceSource::SeedSlopes,
+            PairedVariance::Levels | PairedVariance::Auto => VarianceSource::NeweyWest,
+        },
         d,
         g,
         g_se,
@@ -834,28 +864,25 @@ pub fn unpaired_lagged(
     }
     check_len(entropy.len(), alpha.len())?;
     check_alpha(alpha)?;
-    let mut m = 0.0;
-    let x: Vec<f64> = (0..alpha.len())
-        .map(|t| {
-            let a = if t >= d { alpha[t - d] } else { 0.0 };
-            m = lag * m + (1.0 - lag) * a;
-            m
-        })
-        .collect();
+    let x = geometric_lag(alpha, d, lag);
     let mut skipped = 0;
     let mut rows = Rows::new(2);
     let mut used = Vec::new();
+    let mut raw = Vec::new();
     for t in 0..entropy.len().saturating_sub(1) {
         let dy = entropy[t + 1] - entropy[t];
         if dy.is_finite() {
             rows.push(&[1.0, x[t]], dy);
             used.push(x[t]);
+            raw.push(if t >= d { alpha[t - d] } else { 0.0 });
         } else {
             skipped += 1;
         }
     }
     rows.end_series();
-    if used.len() > 1 && used.iter().all(|&v| v == used[0]) {
+    // Constancy of α itself: a lag turns a constant α into a start-up ramp,
+    // which would take the drift's first fall for gain.
+    if raw.len() > 1 && raw.iter().all(|&v| v == raw[0]) {
         return Err(IdentError::ConstantAlpha);
     }
     let fit = hac_fit(&rows, Some(regressor_bandwidth(&used)), true)
@@ -873,6 +900,7 @@ pub fn unpaired_lagged(
         .sum();
     Ok(GainEstimate {
         design: DesignKind::Unpaired,
+        variance: VarianceSource::NeweyWest,
         d,
         g,
         g_se,
@@ -891,10 +919,25 @@ pub fn unpaired_lagged(
     })
 }
 
+/// `x_t = (1 − λ)·Σ_k λ^k·α_{t−d−k}` for every step (`λ = lag`; α before
+/// step 0 is 0; `lag = 0` is `α_{t−d}`): the regressor of
+/// [`unpaired_lagged`] and of [`randomized::unpaired_randomized`].
+pub(crate) fn geometric_lag(alpha: &[f64], d: usize, lag: f64) -> Vec<f64> {
+    let mut m = 0.0;
+    (0..alpha.len())
+        .map(|t| {
+            let a = if t >= d { alpha[t - d] } else { 0.0 };
+            m = lag * m + (1.0 - lag) * a;
+            m
+        })
+        .collect()
+}
+
 /// The Newey–West bandwidth of [`unpaired`]: the larger of the rule of
 /// thumb ([`nw_bandwidth`]) and the regressor's correlation length, the
-/// first lag at which its sample autocorrelation is not positive, capped
-/// at a tenth of the rows.
+/// first lag at which its sample autocorrelation is not positive, searched
+/// up to a tenth of the rows (below about 20 rows the rule of thumb alone
+/// exceeds that).
 ///
 /// Why: the score `x_t·u_t` is autocorrelated as long as the regressor is
 /// (a PRBS of hold `H` has autocorrelation `1 − j/H` up to lag `H`), and
@@ -1036,6 +1079,7 @@ pub fn paired_windows(
             mean_entropy: hsum / hn,
             estimate: GainEstimate {
                 design: DesignKind::Paired { seeds: twins.len() },
+                variance: VarianceSource::NeweyWest,
                 d,
                 g,
                 g_se,

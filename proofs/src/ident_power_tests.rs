@@ -171,8 +171,8 @@ fn detectable_gain_matches_the_simulated_80_percent_power_gain() {
     );
     // Measured: paired 6.43e-5 (reported 6.99e-5), unpaired 9.70e-4
     // (reported 9.94e-4; the first, prewhitened version: 7.63e-4, reported
-    // 7.20e-4, the price of not filtering: 27% less power on this plant,
-    // whose drift is constant). Here D's noise is the two arms' measurement
+    // 7.20e-4: not filtering needs 27% more gain for 80% power on this
+    // plant, whose drift is constant). Here D's noise is the two arms' measurement
     // noise alone, so the paired variance's increments have θ̂ near −1,
     // where it is Newey–West in levels (docs/mathematics.md §9).
     for (emp, claim) in [(emp_p, claim_p), (emp_u, claim_u)] {
@@ -255,6 +255,16 @@ fn estimators_refuse_what_they_cannot_fit() {
         Err(IdentError::ConstantAlpha)
     );
     assert_eq!(unpaired(&probe, &zero, 0), Err(IdentError::ConstantAlpha));
+    // A constant α through a lag is a start-up ramp, still no design.
+    let one = vec![1.0; alpha.len()];
+    assert_eq!(
+        unpaired_lagged(&probe, &one, 0, 0.9),
+        Err(IdentError::ConstantAlpha)
+    );
+    assert!(matches!(
+        unpaired_lagged(&probe, &alpha, 0, 1.0),
+        Err(IdentError::BadLag { .. })
+    ));
     assert!(matches!(
         unpaired(&probe[..10], &alpha, 0),
         Err(IdentError::LengthMismatch { .. })

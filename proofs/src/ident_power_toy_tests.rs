@@ -350,6 +350,7 @@ fn unpaired_first_version(entropy: &[f64], alpha: &[f64]) -> GainEstimate {
     let (b, b_se, b_ci, _) = coef(&fit, 0, false);
     GainEstimate {
         design: DesignKind::Unpaired,
+        variance: VarianceSource::NeweyWest,
         d: 0,
         g,
         g_se,

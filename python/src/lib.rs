@@ -515,19 +515,17 @@ fn identify_log<'py>(
         None => Columns::default(),
     };
     // With a twin and no seed, a probe log of one run over several seeds is
-    // read seed by seed and pooled, as the CLI's `--twin` without `--seed`.
-    if let (Some(t), None, None) = (twin, seed, prbs_hold) {
-        let seeds = (lag_decay == 0.0)
-            .then(|| tune::seeds_of_one_run(text, arm))
-            .flatten();
-        if let Some(seeds) = seeds {
-            let mut pairs = Vec::new();
-            for s in seeds {
-                let probe = tune::parse_log(text, &cols, arm, Some(s)).map_err(value_error)?;
-                let plain = tune::parse_log(t, &cols, None, Some(s))
-                    .map_err(|e| PyValueError::new_err(format!("twin: {e}")))?;
-                pairs.push((probe, plain));
-            }
+    // paired seed by seed and pooled, as the CLI's `--twin` without
+    // `--seed` (`tune::pair_seeds`); a PRBS design or a lag beside the twin
+    // is refused first, as in the one-run case.
+    if let (Some(t), None) = (twin, seed) {
+        tune::check_twin_design(prbs_hold.is_some(), lag_decay).map_err(value_error)?;
+        if prbs_start != 0 || prbs_steps.is_some() {
+            return Err(PyValueError::new_err(
+                "prbs_start and prbs_steps need prbs_hold",
+            ));
+        }
+        if let Some(pairs) = tune::pair_seeds(text, t, &cols, arm).map_err(value_error)? {
             let refs: Vec<(&Series, &Series)> = pairs.iter().map(|(p, q)| (p, q)).collect();
             let id = tune::identify_paired_seeds(&refs, delay).map_err(value_error)?;
             let out = serde_json::json!({ "identified": id, "series": pairs[0].0 });

@@ -76,7 +76,12 @@ def test_identify_log_pools_the_seeds_of_a_twin():
                                 twin="\n".join(plain_lines) + "\n")
     ident = out["identified"]
     assert ident["estimate"]["design"] == {"paired": {"seeds": 4}}
+    assert ident["estimate"]["variance"] == "seed_slopes"
     assert ident["interval_caveat"] is None
+    # A lag beside a twin is refused here too.
+    with pytest.raises(ValueError, match="lag decay"):
+        entropic.identify_log("\n".join(probe_lines) + "\n", delay=0,
+                              twin="\n".join(plain_lines) + "\n", lag_decay=0.9)
     lo, hi = ident["estimate"]["g_ci"]
     assert lo < g < hi
 

@@ -770,9 +770,8 @@ fn ident_section(
         f.r2,
         f.n
     );
-    // What the interval rests on where it is approximate (one probe, one
-    // twin at most: one schedule).
-    if let Some(c) = tune::interval_caveat(est, true) {
+    // What the interval rests on where it is approximate.
+    if let Some(c) = tune::interval_caveat(est) {
         o += &format!("Note: {c}\n\n");
     }
     o

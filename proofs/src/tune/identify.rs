@@ -3,6 +3,7 @@
 
 use crate::ident::{self, Fit};
 use crate::ident_power;
+use crate::tune::log::{parse_log, seeds_of_one_run};
 use crate::tune::model::*;
 use serde::{Deserialize, Serialize};
 
@@ -165,31 +166,29 @@ pub const RANDOMIZATION_SEED: u64 = 0x5eed;
 /// twin, no PRBS drawn at random) rests on, said beside every estimate and
 /// refusal resting on it (`interval_caveat`): a variance model that does
 /// not know the drift's shape, whose placebo under-covers under Adam on
-/// the sampled toy (docs/mathematics.md §9); the other two designs do not
-/// rest on it.
-pub const NEWEY_WEST_CAVEAT: &str = "this interval (unpaired, Newey–West in differences) is approximate: where entropy falls fast and then slower, a PRBS can correlate with the drift by chance, which its variance model does not know. On the sampled toy of docs/mathematics.md §9 it covered the gain in 194 (SGD) and 183 (Adam, --lag-decay 0.9) of 200 runs, but a placebo (true g = 0) under Adam covered 0 in only 164, and at 100 steps it was conservative (200 of 200). Designs whose interval does not rest on a variance model: the probe beside a plain twin (`--twin`; Python `twin=`), or a PRBS drawn at random (`tune probe --draw-seed N`, read with `--prbs-hold H --delay D`; Python `prbs_hold=`, `delay=`).";
+/// the sampled toy (docs/mathematics.md §9). The paired design cancels the
+/// drift; a randomization interval does not model it.
+pub const NEWEY_WEST_CAVEAT: &str = "this interval (unpaired, Newey–West in differences) is approximate: where entropy falls fast and then slower, a PRBS can correlate with the drift by chance, which its variance model does not know. On the sampled toy of docs/mathematics.md §9 it covered the gain in 194 (SGD) and 183 (Adam, --lag-decay 0.9) of 200 runs, but a placebo (true g = 0) under Adam covered 0 in only 164, and at 100 steps it was conservative (200 of 200). Designs whose interval does not depend on the drift's shape: the probe beside a plain twin, where the drift cancels (`--twin`; Python `twin=`; best over 4 or more seeds run on one schedule), or a PRBS drawn at random (`tune probe --draw-seed N`, read with `--prbs-hold H --delay D`; Python `prbs_hold=`, `delay=`).";
 
-/// What a paired interval from fewer than [`ident_power::MIN_SEED_SLOPES`]
-/// seeds on one schedule rests on (`interval_caveat`): a model of the
-/// twins' noise in time that counts a gain changing along the run as
-/// noise, so it errs wide (docs/mathematics.md §9 and
-/// `proofs/src/ident_power_toy_tests.rs` give the figures).
-pub const PAIRED_FEW_SEEDS_CAVEAT: &str = "this interval (paired, fewer than 4 seeds on one schedule) takes its variance from a model of the twins' noise in time, which counts a gain that changes along the run as noise, so it errs wide: on the sampled toy of docs/mathematics.md §9 it was 21 (SGD) to 54 (Adam) times the estimate's real spread with one seed and a constant α, 1.2–1.6 times with one seed on a PRBS, 1.6–1.75 times with two seeds; \"undetermined\" may then be a gain that more seeds would detect. From 4 seeds on one schedule the interval comes from the seeds' own spread (it covered the gain in 182–195 of 200 runs there): give a probe log and a twin log that hold the same seeds, without --seed (Python: identify_log without seed).";
+/// What a paired interval whose variance comes from a model of the twins'
+/// noise in time rests on (`interval_caveat`; [`ident_power::paired`] uses
+/// one unless it has [`ident_power::MIN_SEED_SLOPES`] seeds on one
+/// schedule): the model is off in both directions on the sampled toy
+/// (docs/mathematics.md §9 and `proofs/src/ident_power_toy_tests.rs` give
+/// the figures).
+pub const PAIRED_FEW_SEEDS_CAVEAT: &str = "this interval (paired, fewer than 4 seeds on one schedule) takes its variance from a model of the twins' noise in time, which counts a gain that changes along the run as noise and is itself noisy. On the sampled toy of docs/mathematics.md §9 it was 21 (SGD) to 54 (Adam) times the estimate's real spread with one seed and a constant α (\"undetermined\" may then be a gain that more seeds would detect), 1.2–1.6 times with one seed on a PRBS and 1.6–1.75 with two seeds on one schedule at 300 steps, but too narrow at 100 steps (two seeds covered the gain in only 129–163 of 200 runs). From 4 seeds run on one schedule the interval comes from the seeds' own spread instead (it covered the gain in 182–195 of 200 runs there): run them, and give a probe log and a twin log that hold the same seeds, without --seed (Python: identify_log without seed).";
 
 /// What `estimate`'s interval rests on where it is approximate (the
-/// `interval_caveat` of [`PowerIdentified`]): [`NEWEY_WEST_CAVEAT`] for the
+/// `interval_caveat` of [`PowerIdentified`]), from where its variance came
+/// ([`ident_power::VarianceSource`]): [`NEWEY_WEST_CAVEAT`] for the
 /// unpaired Newey–West design, [`PAIRED_FEW_SEEDS_CAVEAT`] for a paired
-/// one unless it pooled [`ident_power::MIN_SEED_SLOPES`] or more seeds on
-/// `one_schedule`; `None` for a randomization interval.
-pub fn interval_caveat(
-    estimate: &ident_power::GainEstimate,
-    one_schedule: bool,
-) -> Option<&'static str> {
-    match estimate.design {
-        ident_power::DesignKind::Unpaired => Some(NEWEY_WEST_CAVEAT),
-        ident_power::DesignKind::Paired { seeds }
-            if !(one_schedule && seeds >= ident_power::MIN_SEED_SLOPES) =>
-        {
+/// one whose variance is a model of the noise in time; `None` for the
+/// seeds' own spread or a randomization interval.
+pub fn interval_caveat(estimate: &ident_power::GainEstimate) -> Option<&'static str> {
+    use ident_power::VarianceSource as V;
+    match (estimate.design, estimate.variance) {
+        (ident_power::DesignKind::Unpaired, _) => Some(NEWEY_WEST_CAVEAT),
+        (ident_power::DesignKind::Paired { .. }, V::Increments | V::BetweenSeeds) => {
             Some(PAIRED_FEW_SEEDS_CAVEAT)
         }
         _ => None,
@@ -238,17 +237,8 @@ pub fn identify_with_power(
     randomized: Option<&ident_power::randomized::PrbsDraw>,
     lag: f64,
 ) -> Result<PowerIdentified, TuneError> {
-    if twin.is_some() && randomized.is_some() {
-        return Err(TuneError::BadTwin(
-            "a PRBS design is for the unpaired estimator; the paired one (with a twin) needs no model of the schedule"
-                .into(),
-        ));
-    }
-    if twin.is_some() && lag != 0.0 {
-        return Err(TuneError::BadTwin(
-            "a lag decay is for the unpaired estimators; the paired one (with a twin) regresses on cumulative α, which a lag does not change in the long run"
-                .into(),
-        ));
+    if twin.is_some() {
+        check_twin_design(randomized.is_some(), lag)?;
     }
     if randomized.is_some() && delay.is_none() {
         return Err(TuneError::DelayNeeded);
@@ -269,8 +259,26 @@ pub fn identify_with_power(
         )?,
         None => ident_power::unpaired_lagged(&series.entropy, &series.alpha, d, lag)?,
     };
-    let caveat = interval_caveat(&estimate, true);
+    let caveat = interval_caveat(&estimate);
     judge(estimate, open_loop, delay_residuals, caveat)
+}
+
+/// What the paired design refuses beside a twin: a PRBS design (for the
+/// unpaired estimator) or a lag decay.
+pub fn check_twin_design(prbs: bool, lag: f64) -> Result<(), TuneError> {
+    if prbs {
+        return Err(TuneError::BadTwin(
+            "a PRBS design is for the unpaired estimator; the paired one (with a twin) needs no model of the schedule"
+                .into(),
+        ));
+    }
+    if lag != 0.0 {
+        return Err(TuneError::BadTwin(
+            "a lag decay is for the unpaired estimators; the paired one (with a twin) regresses on cumulative α, which a lag does not change in the long run"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The delay given, or selected on `series` ([`ident::identify_delay`])
@@ -330,9 +338,41 @@ pub fn identify_paired_seeds(
         })
         .collect();
     let estimate = ident_power::paired(&twins, d)?;
-    let one_schedule = pairs.iter().all(|(p, _)| p.alpha == first.alpha);
-    let caveat = interval_caveat(&estimate, one_schedule);
+    let caveat = interval_caveat(&estimate);
     judge(estimate, open_loop, delay_residuals, caveat)
+}
+
+/// Each seed of a probe log that holds one run over several seeds
+/// ([`seeds_of_one_run`], after the `arm` filter) read beside the same seed
+/// of the twin log, in seed order; `None` when the probe log is not such a
+/// log (then the caller reads one run as before). The twin log is read
+/// without `arm` (it is its own run). A seed missing from the twin, or a
+/// twin log that has no seeds (a CSV), is [`TuneError::BadTwin`] naming
+/// the seed.
+pub fn pair_seeds(
+    probe_text: &str,
+    twin_text: &str,
+    cols: &Columns,
+    arm: Option<&str>,
+) -> Result<Option<Vec<(Series, Series)>>, TuneError> {
+    let Some(seeds) = seeds_of_one_run(probe_text, arm) else {
+        return Ok(None);
+    };
+    if !twin_text.trim_start().starts_with('{') {
+        return Err(TuneError::BadTwin(format!(
+            "the probe log holds seeds {seeds:?} to pair, the twin log (a CSV) none"
+        )));
+    }
+    seeds
+        .iter()
+        .map(|&s| {
+            let probe = parse_log(probe_text, cols, arm, Some(s))?;
+            let plain = parse_log(twin_text, cols, None, Some(s))
+                .map_err(|e| TuneError::BadTwin(format!("seed {s} of the probe log: {e}")))?;
+            Ok((probe, plain))
+        })
+        .collect::<Result<Vec<_>, TuneError>>()
+        .map(Some)
 }
 
 /// The refusals every design shares, then the identification.

@@ -102,12 +102,7 @@ pub fn parse_jsonl(
                 msg: "not a JSON object".into(),
             });
         };
-        let s = |k: &str| m.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-        let key = (
-            s("arm"),
-            s("sweep"),
-            m.get("seed").and_then(|v| v.as_u64()).unwrap_or(0),
-        );
+        let key = run_key(&m);
         present.extend(m.keys().cloned());
         objs.push((key, m));
     }
@@ -229,6 +224,17 @@ pub fn parse_csv(text: &str, cols: &Columns) -> Result<Series, TuneError> {
     finish(s)
 }
 
+/// The run a JSON-lines record belongs to: its `arm`, `sweep` and `seed`
+/// (absent: empty, empty, 0).
+fn run_key(m: &serde_json::Map<String, serde_json::Value>) -> (String, String, u64) {
+    let s = |k: &str| m.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    (
+        s("arm"),
+        s("sweep"),
+        m.get("seed").and_then(|v| v.as_u64()).unwrap_or(0),
+    )
+}
+
 /// The seeds of a JSON-lines log's runs when they are one run (arm and
 /// sweep) repeated over two or more seeds, after the `arm` filter;
 /// `None` for a CSV, one run, or runs that differ in more than the seed
@@ -243,12 +249,7 @@ pub fn seeds_of_one_run(text: &str, arm: Option<&str>) -> Option<Vec<u64>> {
         let serde_json::Value::Object(m) = serde_json::from_str(line).ok()? else {
             return None;
         };
-        let s = |k: &str| m.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-        let key = (
-            s("arm"),
-            s("sweep"),
-            m.get("seed").and_then(|v| v.as_u64()).unwrap_or(0),
-        );
+        let key = run_key(&m);
         if arm.is_none_or(|a| a == key.0) {
             runs.insert(key);
         }

@@ -27,9 +27,9 @@ pub mod snippet;
 
 pub use design::{recommend, Corner, DesignSpec, Recommendation};
 pub use identify::{
-    check_open_loop, identify, identify_paired_seeds, identify_with_power, interval_caveat,
-    model_path, Identified, OpenLoopCheck, PowerIdentified, NEWEY_WEST_CAVEAT,
-    PAIRED_FEW_SEEDS_CAVEAT, RANDOMIZATION_SEED,
+    check_open_loop, check_twin_design, identify, identify_paired_seeds, identify_with_power,
+    interval_caveat, model_path, pair_seeds, Identified, OpenLoopCheck, PowerIdentified,
+    NEWEY_WEST_CAVEAT, PAIRED_FEW_SEEDS_CAVEAT, RANDOMIZATION_SEED,
 };
 pub use log::{order_by_step, parse_csv, parse_jsonl, parse_log, seeds_of_one_run};
 pub use model::{

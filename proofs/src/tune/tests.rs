@@ -310,8 +310,10 @@ fn a_csv_in_reverse_step_order_is_ordered_by_step() {
 
 #[test]
 fn seeds_pool_into_one_paired_fit_and_four_on_one_schedule_need_no_caveat() {
-    // Four seeds of one schedule (each probe beside its plain twin, same
-    // noise), then four seeds each on its own schedule.
+    use ident_power::VarianceSource as V;
+    // Four seeds of one schedule (each probe beside its plain twin: the
+    // same process noise, plus the probe's own measurement noise), then
+    // four seeds each on its own schedule.
     let shared = ident_power::prbs(300, 0.5, 10, 7);
     let arms = |own: bool| -> Vec<(Series, Series)> {
         (0..4u64)
@@ -321,10 +323,13 @@ fn seeds_pool_into_one_paired_fit_and_four_on_one_schedule_need_no_caveat() {
                 } else {
                     shared.clone()
                 };
-                (
-                    run(PLANT, 300, 1e-3, 100 + s, move |t, _, _| sched[t]),
-                    run(PLANT, 300, 1e-3, 100 + s, |_, _, _| 0.0),
-                )
+                let mut probe = run(PLANT, 300, 1e-3, 100 + s, move |t, _, _| sched[t]);
+                let mut rng = ChaCha8Rng::seed_from_u64(900 + s);
+                let v = Normal::new(0.0, 5e-4).unwrap();
+                for h in &mut probe.entropy {
+                    *h += v.sample(&mut rng);
+                }
+                (probe, run(PLANT, 300, 1e-3, 100 + s, |_, _, _| 0.0))
             })
             .collect()
     };
@@ -336,16 +341,70 @@ fn seeds_pool_into_one_paired_fit_and_four_on_one_schedule_need_no_caveat() {
             id.estimate.design,
             ident_power::DesignKind::Paired { seeds: 4 }
         );
-        assert!((id.fit.g - 0.01).abs() < 1e-9, "{:?}", id.fit);
+        let (lo, hi) = id.fit.g_ci;
+        assert!(lo < 0.01 && 0.01 < hi && hi - lo < 1e-3, "[{lo}, {hi}]");
         assert_eq!(id.interval_caveat, caveat, "own schedules: {own}");
+        let source = if own { V::Increments } else { V::SeedSlopes };
+        assert_eq!(id.estimate.variance, source);
         // Three of them: too few for the seeds' own spread.
         let id3 = identify_paired_seeds(&refs[..3], Some(1)).expect("pooled");
         assert_eq!(id3.interval_caveat, Some(PAIRED_FEW_SEEDS_CAVEAT));
+        let source = if own { V::Increments } else { V::BetweenSeeds };
+        assert_eq!(id3.estimate.variance, source);
     }
     assert!(matches!(
         identify_paired_seeds(&[], Some(1)),
         Err(TuneError::BadTwin(_))
     ));
+}
+
+#[test]
+fn pair_seeds_reads_each_seed_beside_the_twins_and_names_a_missing_one() {
+    let line = |arm: &str, seed: u64, t: usize| {
+        format!("{{\"arm\":\"{arm}\",\"seed\":{seed},\"step\":{t},\"entropy\":1,\"alpha\":0}}\n")
+    };
+    let log = |arm: &str, seeds: &[u64]| -> String {
+        seeds
+            .iter()
+            .flat_map(|&s| (0..3).map(move |t| (s, t)))
+            .map(|(s, t)| line(arm, s, t))
+            .collect()
+    };
+    let cols = Columns::default();
+    let pairs = pair_seeds(
+        &log("probe", &[0, 1, 2]),
+        &log("plain", &[0, 1, 2]),
+        &cols,
+        None,
+    )
+    .expect("paired")
+    .expect("several seeds");
+    assert_eq!(pairs.len(), 3);
+    assert!(pairs[2].0.source.contains("seed=2") && pairs[2].1.source.contains("seed=2"));
+    // One run: nothing to pool.
+    assert_eq!(
+        pair_seeds(&log("probe", &[0]), &log("plain", &[0]), &cols, None),
+        Ok(None)
+    );
+    // A twin without seed 2, or a CSV twin: refused, naming what is missing.
+    match pair_seeds(
+        &log("probe", &[0, 1, 2]),
+        &log("plain", &[0, 1]),
+        &cols,
+        None,
+    ) {
+        Err(TuneError::BadTwin(m)) => assert!(m.contains("seed 2"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    match pair_seeds(
+        &log("probe", &[0, 1]),
+        "step,entropy,alpha\n0,1,0\n",
+        &cols,
+        None,
+    ) {
+        Err(TuneError::BadTwin(m)) => assert!(m.contains("CSV"), "{m}"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

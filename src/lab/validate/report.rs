@@ -82,7 +82,10 @@ pub(super) fn power_check(design: &Design, g: &GainJson, b: Option<f64>) -> Stri
         " The plan counts only the measurement noise σ_m and a difference linear in cumulative α; what it \
          leaves out, any of which can widen the interval (this line does not test which one did): a gain \
          that changes along the run (saturating, or unequal for α = ±1), which with one seed per schedule \
-         the variance counts as noise (docs/mathematics.md §9), and twins that diverge."
+         the variance counts as noise (docs/mathematics.md §9), and twins that diverge. How large the first \
+         can be: on the sampled toy, one seed on a constant α gave an interval 21 to 54 times its estimate's \
+         real spread (`paired_one_seed_calibration` in proofs/src/ident_power_toy_tests.rs); from 4 seeds \
+         per schedule the variance is the seeds' own spread instead."
     } else {
         ""
     };
