@@ -301,7 +301,7 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
             let more = pairs.split_off(1);
             let (mut probe, plain) = pairs.remove(0);
             probe.source = format!(
-                "{}, the first of {} seeds pooled (its rows, first entropy and plot)",
+                "{}: the first of {} seeds pooled; rows, first entropy and plot are its own",
                 probe.source,
                 more.len() + 1
             );
@@ -310,7 +310,16 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
         None => (
             read_series(path, &cols, a.arm.as_deref(), a.seed)?,
             match &a.twin {
-                Some(tp) => Some(read_series(tp, &cols, None, a.seed)?),
+                // A plain arm may log no α (tune::parse_twin_log).
+                Some(tp) => Some(read_series(
+                    tp,
+                    &Columns {
+                        alpha_optional: true,
+                        ..cols.clone()
+                    },
+                    None,
+                    a.seed,
+                )?),
                 None => None,
             },
             Vec::new(),

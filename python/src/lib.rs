@@ -537,7 +537,7 @@ fn identify_log<'py>(
     // `--twin`).
     let twin = match twin {
         Some(t) => Some(
-            tune::parse_log(t, &cols, None, seed)
+            tune::parse_twin_log(t, &cols, seed)
                 .map_err(|e| PyValueError::new_err(format!("twin: {e}")))?,
         ),
         None => None,

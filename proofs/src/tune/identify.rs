@@ -3,7 +3,7 @@
 
 use crate::ident::{self, Fit};
 use crate::ident_power;
-use crate::tune::log::{parse_log, seeds_of_one_run};
+use crate::tune::log::{parse_log, parse_twin_log, seeds_of_one_run};
 use crate::tune::model::*;
 use serde::{Deserialize, Serialize};
 
@@ -367,7 +367,7 @@ pub fn pair_seeds(
         .iter()
         .map(|&s| {
             let probe = parse_log(probe_text, cols, arm, Some(s))?;
-            let plain = parse_log(twin_text, cols, None, Some(s))
+            let plain = parse_twin_log(twin_text, cols, Some(s))
                 .map_err(|e| TuneError::BadTwin(format!("seed {s} of the probe log: {e}")))?;
             Ok((probe, plain))
         })

@@ -134,7 +134,7 @@ pub fn parse_jsonl(
         }
     };
     let ec = pick("entropy", &cols.entropy, ENTROPY_NAMES, &present)?.unwrap_or_default();
-    let ac = pick("alpha", &cols.alpha, ALPHA_NAMES, &present)?.unwrap_or_default();
+    let ac = pick_alpha(cols, &present)?;
     let sc = pick("step", &cols.step, STEP_NAMES, &present)?;
     let num = |m: &serde_json::Map<String, serde_json::Value>, k: &str| {
         m.get(k).and_then(|v| v.as_f64()).unwrap_or(f64::NAN)
@@ -190,7 +190,7 @@ pub fn parse_csv(text: &str, cols: &Columns) -> Result<Series, TuneError> {
     let names = csv_fields(header.trim_start_matches('\u{feff}'));
     let present: BTreeSet<String> = names.iter().cloned().collect();
     let ec = pick("entropy", &cols.entropy, ENTROPY_NAMES, &present)?.unwrap_or_default();
-    let ac = pick("alpha", &cols.alpha, ALPHA_NAMES, &present)?.unwrap_or_default();
+    let ac = pick_alpha(cols, &present)?;
     let sc = pick("step", &cols.step, STEP_NAMES, &present)?;
     let idx = |c: &str| names.iter().position(|n| n == c);
     let (ei, ai) = (idx(&ec), idx(&ac));
@@ -257,6 +257,29 @@ pub fn seeds_of_one_run(text: &str, arm: Option<&str>) -> Option<Vec<u64>> {
     let first = runs.first()?.clone();
     let one_run = runs.iter().all(|k| k.0 == first.0 && k.1 == first.1);
     (one_run && runs.len() >= 2).then(|| runs.into_iter().map(|k| k.2).collect())
+}
+
+/// The α column's name: as [`pick`], except that a log without one gives
+/// `""` (every α NaN) where `cols.alpha_optional` allows it.
+fn pick_alpha(cols: &Columns, present: &BTreeSet<String>) -> Result<String, TuneError> {
+    match pick("alpha", &cols.alpha, ALPHA_NAMES, present) {
+        Err(TuneError::MissingColumn { .. }) if cols.alpha_optional && cols.alpha.is_none() => {
+            Ok(String::new())
+        }
+        r => Ok(r?.unwrap_or_default()),
+    }
+}
+
+/// A plain twin's log (`tune identify --twin`): as [`parse_log`] without an
+/// arm filter, but a log with no α column (a plain arm applied none, and
+/// our `metrics.jsonl` of a `method = "none"` arm logs none) reads α as
+/// absent instead of being refused.
+pub fn parse_twin_log(text: &str, cols: &Columns, seed: Option<u64>) -> Result<Series, TuneError> {
+    let cols = Columns {
+        alpha_optional: true,
+        ..cols.clone()
+    };
+    parse_log(text, &cols, None, seed)
 }
 
 /// Reads a log: JSON lines when the first non-blank character is `{`,

@@ -31,7 +31,7 @@ pub use identify::{
     interval_caveat, model_path, pair_seeds, Identified, OpenLoopCheck, PowerIdentified,
     NEWEY_WEST_CAVEAT, PAIRED_FEW_SEEDS_CAVEAT, RANDOMIZATION_SEED,
 };
-pub use log::{order_by_step, parse_csv, parse_jsonl, parse_log, seeds_of_one_run};
+pub use log::{order_by_step, parse_csv, parse_jsonl, parse_log, parse_twin_log, seeds_of_one_run};
 pub use model::{
     Columns, Series, TuneError, ALPHA_NAMES, CLOSED_LOOP_CORR, CLOSED_LOOP_R2, ENTROPY_NAMES,
     MAX_DELAY, MIN_R2, STEP_NAMES,

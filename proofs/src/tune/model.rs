@@ -118,6 +118,11 @@ pub struct Columns {
     pub entropy: Option<String>,
     pub alpha: Option<String>,
     pub step: Option<String>,
+    /// A log without an α column reads α as absent (NaN) instead of being
+    /// refused: a plain twin's log, whose arm applied no α and may not log
+    /// one ([`crate::tune::parse_twin_log`]). Not set by [`Columns::parse`].
+    #[serde(default)]
+    pub alpha_optional: bool,
 }
 
 impl Columns {

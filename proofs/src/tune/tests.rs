@@ -408,6 +408,22 @@ fn pair_seeds_reads_each_seed_beside_the_twins_and_names_a_missing_one() {
 }
 
 #[test]
+fn a_twin_log_without_an_alpha_column_reads_alpha_as_absent() {
+    let csv = "step,entropy\n0,1.0\n1,0.9\n";
+    // a probe needs its α; a twin's may be absent (its arm applied none)
+    assert!(matches!(
+        parse_log(csv, &Columns::default(), None, None),
+        Err(TuneError::MissingColumn { role: "alpha", .. })
+    ));
+    let t = parse_twin_log(csv, &Columns::default(), None).expect("twin");
+    assert_eq!(t.entropy, vec![1.0, 0.9]);
+    assert!(t.alpha.iter().all(|a| a.is_nan()), "{:?}", t.alpha);
+    // a named α column that is missing is still refused
+    let named = Columns::parse("alpha=my_alpha").unwrap();
+    assert!(parse_twin_log(csv, &named, None).is_err());
+}
+
+#[test]
 fn seeds_of_one_run_are_listed_only_for_one_run_over_several_seeds() {
     let line = |arm: &str, seed: u64| {
         format!("{{\"arm\":\"{arm}\",\"seed\":{seed},\"entropy\":1,\"alpha\":0}}\n")
