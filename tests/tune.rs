@@ -761,3 +761,63 @@ fn a_drawn_prbs_is_read_with_a_randomization_interval() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--draw-seed"), "{}", stderr(&o));
 }
+
+/// `scenarios/tune-twins.toml` as its header says a user runs it: the
+/// probe and plain arms of 4 seeds, then `tune identify --twin` pools them
+/// (the seeds' own spread, no caveat) and one seed alone carries the
+/// caveat with a far wider interval.
+#[test]
+fn the_twins_scenario_pools_four_seeds_into_one_calibrated_fit() {
+    let d = tmp("tune-twins");
+    let scenario =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/tune-twins.toml");
+    let o = bin()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(d.join("run"))
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let identify = |extra: &[&str]| -> serde_json::Value {
+        let o = bin()
+            .args([
+                "tune",
+                "identify",
+                "--delay",
+                "0",
+                "--target",
+                "1",
+                "--alpha-max",
+                "inf",
+            ])
+            .arg("--log")
+            .arg(d.join("run/probe/metrics.jsonl"))
+            .arg("--twin")
+            .arg(d.join("run/grpo/metrics.jsonl"))
+            .args(extra)
+            .arg("--json")
+            .output()
+            .expect("identify");
+        assert_eq!(o.status.code(), Some(0), "{extra:?}: {}", stderr(&o));
+        serde_json::from_slice(&o.stdout).expect("json")
+    };
+    let pooled = identify(&[]);
+    let est = &pooled["estimate"];
+    assert_eq!(est["design"]["paired"]["seeds"], 4, "{est}");
+    assert_eq!(est["variance"], "seed_slopes", "{est}");
+    assert!(pooled["interval_caveat"].is_null());
+    let one = identify(&["--seed", "0"]);
+    assert_eq!(one["estimate"]["variance"], "increments");
+    assert!(one["interval_caveat"]
+        .as_str()
+        .is_some_and(|c| c.contains("fewer than 4 seeds")));
+    // the one seed's interval is far wider (25 times on this log)
+    let det = |v: &serde_json::Value| v["estimate"]["g_detectable"].as_f64().expect("det");
+    assert!(
+        det(&one) > 5.0 * det(&pooled),
+        "{} vs {}",
+        det(&one),
+        det(&pooled)
+    );
+}
