@@ -79,8 +79,8 @@
 //! `g_detectable = (z_{0.975} + z_{0.80})·g_se`, normal quantiles (the
 //! re-draws' distribution is close to normal for a schedule of many
 //! blocks). `b` is the intercept given `ĝ`, `mean(ΔH) + ĝ·mean(x)`, with
-//! the half-width of [`super::unpaired`]'s interval for `b` (its
-//! Newey–West SE); `df` is the number of re-draws and `bandwidth` 0 (the
+//! the half-width of [`super::unpaired_lagged`]'s interval for `b` with
+//! the same lag (its Newey–West SE); `df` is the number of re-draws and `bandwidth` 0 (the
 //! interval uses neither).
 use super::*;
 
@@ -288,7 +288,7 @@ pub fn unpaired_randomized(
     check_len(entropy.len(), alpha.len())?;
     check_alpha(alpha)?;
     draw.check(alpha)?;
-    let base = unpaired(entropy, alpha, d)?;
+    let base = unpaired_lagged(entropy, alpha, d, lag)?;
     // Rows t with a finite ΔH_t; θ from the drift-only fit of the log.
     let drows: Vec<usize> = (0..entropy.len().saturating_sub(1))
         .filter(|&t| (entropy[t + 1] - entropy[t]).is_finite())
@@ -358,8 +358,9 @@ pub fn unpaired_randomized(
     let at: Vec<f64> = u.iter().zip(&c).map(|(u, c)| u - t0 * c).collect();
     let m = at.iter().sum::<f64>() / at.len() as f64;
     let se = (at.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (at.len() - 1) as f64).sqrt();
-    // b: the intercept given ĝ, with unpaired's half-width; how much of
-    // the raw steps the fit explains (as unpaired reports it).
+    // b: the intercept given ĝ, with the Newey–West fit's half-width (same
+    // lag); how much of the raw steps the fit explains (as unpaired reports
+    // it).
     let g = -t0;
     let xs = lagged(alpha);
     let mean = dy.iter().sum::<f64>() / dy.len() as f64;
