@@ -599,9 +599,18 @@ fn probe_sized(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
         p.g_detectable,
         p.drift_abs,
         p.seeds,
-        if a.paired {
-            "; run the plain twin (the same scenario with method = \"none\") beside it and read both with `tune identify --twin`"
+        if a.paired && p.seeds >= ident_power::MIN_SEED_SLOPES {
+            "; run the plain twin (the same scenario with method = \"none\", same seeds) beside it and read both with \
+             `tune identify --twin` without --seed: the seeds pool, and the interval is their own spread"
                 .to_string()
+        } else if a.paired {
+            format!(
+                "; run the plain twin (the same scenario with method = \"none\", same seeds) beside it and read both with \
+                 `tune identify --twin` without --seed; with {} seed(s), fewer than {}, the interval will rest on a model \
+                 of the noise in time (raise --max-seeds)",
+                p.seeds,
+                ident_power::MIN_SEED_SLOPES
+            )
         } else if p.steps.div_ceil(p.hold.max(1)) >= ident_power::randomized::MIN_BLOCKS {
             format!(
                 "; its PRBS is drawn at random: read it with `tune identify --prbs-hold {} --prbs-steps {} --delay D` (D = 0 for measure = current; randomization interval)",

@@ -638,6 +638,28 @@ fn probe_sized_from_a_pilot_is_labelled_before_it_runs() {
     let p: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan")).expect("json");
     assert_eq!(p["label"], "undetermined");
+    // Paired: at least 4 seeds, read pooled; with --max-seeds 2 the plan
+    // says its interval will rest on a noise model.
+    let paired = |max_seeds: &str| {
+        let o = bin()
+            .args([
+                "tune",
+                "probe",
+                "--paired",
+                "--max-seeds",
+                max_seeds,
+                "--pilot",
+            ])
+            .arg(&pilot)
+            .output()
+            .expect("run");
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let out = paired("8");
+    assert!(out.contains("interval is their own spread"), "{out}");
+    let out = paired("2");
+    assert!(out.contains("model of the noise in time"), "{out}");
     // A budget below the shortest probe: exit 2 naming the option.
     let o = run("1.0", "10");
     assert_eq!(o.status.code(), Some(2));

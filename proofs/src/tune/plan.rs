@@ -35,8 +35,14 @@
 //! Amplitude: the largest allowed (`max_amplitude`): power grows with it,
 //! and the allowed range is where the user trusts the plant to stay linear.
 //! Hold: `hold` (default `MAX_DELAY + 2`). Steps: from `min_steps` in
-//! steps of `step_increment` and seeds from 1 (paired only: the unpaired
-//! estimator reads one run) while `steps × seeds ≤ budget`; the plan is the
+//! steps of `step_increment`, and seeds (paired only: the unpaired
+//! estimator reads one run) from [`crate::ident_power::MIN_SEED_SLOPES`]
+//! (or `max_seeds` if lower), the fewest on one schedule for which the
+//! paired interval is the seeds' own spread: with fewer it rests on a model
+//! of the noise in time that was 21–54 times too wide on a constant-α toy
+//! probe and 1.2–1.75 times on a PRBS (docs/mathematics.md §9), so a plan
+//! sized from the measurement noise would not be what the fit reports;
+//! while `steps × seeds ≤ budget`; the plan is the
 //! cheapest (fewest total steps, then fewest seeds) whose planned detectable
 //! gain is below `|b|`. None within the budget: the largest design the
 //! budget allows, labelled [`PlanLabel::Undetermined`].
@@ -297,7 +303,11 @@ pub fn plan_probe(
     // (total, seeds, steps, se): cheapest meeting |b|, else the largest.
     let mut best: Option<(usize, usize, usize, f64)> = None;
     let mut largest: Option<(usize, usize, usize, f64)> = None;
-    for seeds in 1..=max_seeds {
+    let min_seeds = match design {
+        PlanDesign::Paired => crate::ident_power::MIN_SEED_SLOPES.min(max_seeds),
+        PlanDesign::Unpaired => 1,
+    };
+    for seeds in min_seeds..=max_seeds {
         let mut steps = budget.min_steps;
         while steps * seeds <= budget.total_steps {
             let se = evaluate(steps, seeds);

@@ -111,6 +111,23 @@ fn plan_is_the_cheapest_design_below_the_drift_or_says_undetermined() {
     );
     assert_eq!(p.label, PlanLabel::Determinable);
     assert!(p.g_detectable < p.drift_abs);
+    // A paired plan pools at least MIN_SEED_SLOPES seeds (the fewest whose
+    // interval is their own spread), or as many as --max-seeds allows.
+    assert!(
+        p.seeds >= crate::ident_power::MIN_SEED_SLOPES,
+        "{}",
+        p.seeds
+    );
+    let two = PlanBudget {
+        max_seeds: 2,
+        ..PlanBudget::new(2000)
+    };
+    assert_eq!(
+        plan_probe(&noise, PlanDesign::Paired, &two, 3)
+            .unwrap()
+            .seeds,
+        2
+    );
     assert!(p.steps * p.seeds > budget.min_steps && p.steps * p.seeds < 2000);
     assert_eq!(u.label, PlanLabel::Undetermined);
     assert_eq!((u.seeds, u.steps), (1, 2000));
