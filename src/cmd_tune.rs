@@ -226,20 +226,32 @@ pub fn run(cmd: TuneCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `entropic tune identify`.
-/// The series of the log at `path` (its `--arm` and `--seed` checked
-/// against the file first); an unreadable or unparsable log is an input
-/// error naming the file.
-fn read_series(
+/// The text of the log at `path`; an unreadable one is an input error
+/// naming the file.
+fn read_text(path: &std::path::Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).map_err(|e| input(format!("cannot read {}: {e}", path.display())))
+}
+
+/// The series of the log `text` read from `path` (its `--arm` and `--seed`
+/// checked against the file first): a probe's ([`tune::parse_log`]), or a
+/// plain twin's, read without `--arm` and allowed to lack α
+/// ([`tune::parse_twin_log`]); an unparsable log is an input error naming
+/// the file.
+fn parse_series(
     path: &std::path::Path,
+    text: &str,
     cols: &Columns,
     arm: Option<&str>,
     seed: Option<u64>,
+    twin: bool,
 ) -> anyhow::Result<Series> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| input(format!("cannot read {}: {e}", path.display())))?;
-    crate::validate::tune_selectors(&text, arm, seed)?;
-    tune::parse_log(&text, cols, arm, seed).map_err(|e| input(format!("{}: {e}", path.display())))
+    crate::validate::tune_selectors(text, arm, seed)?;
+    let series = if twin {
+        tune::parse_twin_log(text, cols, seed)
+    } else {
+        tune::parse_log(text, cols, arm, seed)
+    };
+    series.map_err(|e| input(format!("{}: {e}", path.display())))
 }
 
 fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
@@ -265,9 +277,6 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
         Some(c) => Columns::parse(c).map_err(input)?,
         None => Columns::default(),
     };
-    // With a twin and no --seed, a probe log of one run over several seeds
-    // is read seed by seed and pooled (the twin log must hold the same
-    // seeds).
     let delay = match a.delay {
         Delay::Auto => None,
         Delay::Fixed(d) => Some(d),
@@ -285,43 +294,38 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
     // is paired seed by seed with the twin log and pooled
     // (`tune::pair_seeds`); otherwise one run of each. The twin is its own
     // run: `--arm` names the probe's arm, so the twin is read without it.
-    let pooled = match (&a.twin, a.seed) {
-        (Some(tp), None) => {
-            let text = |p: &std::path::Path| {
-                std::fs::read_to_string(p)
-                    .map_err(|e| input(format!("cannot read {}: {e}", p.display())))
+    // Each file is read once.
+    let arm = a.arm.as_deref();
+    let (series, twin, more) = match &a.twin {
+        Some(tp) => {
+            let (probe_text, twin_text) = (read_text(path)?, read_text(tp)?);
+            let pooled = match a.seed {
+                None => tune::pair_seeds(&probe_text, &twin_text, &cols, arm).map_err(|e| {
+                    input(format!("{}: --twin {}: {e}", path.display(), tp.display()))
+                })?,
+                Some(_) => None,
             };
-            tune::pair_seeds(&text(path)?, &text(tp)?, &cols, a.arm.as_deref())
-                .map_err(|e| input(format!("{}: --twin {}: {e}", path.display(), tp.display())))?
-        }
-        _ => None,
-    };
-    let (series, twin, more) = match pooled {
-        Some(mut pairs) => {
-            let more = pairs.split_off(1);
-            let (mut probe, plain) = pairs.remove(0);
-            probe.source = format!(
-                "{}: the first of {} seeds pooled; rows, first entropy and plot are its own",
-                probe.source,
-                more.len() + 1
-            );
-            (probe, Some(plain), more)
+            match pooled {
+                Some(mut pairs) => {
+                    let more = pairs.split_off(1);
+                    let (mut probe, plain) = pairs.remove(0);
+                    probe.source = format!(
+                        "{}: the first of {} seeds pooled; rows, first entropy and plot are its own",
+                        probe.source,
+                        more.len() + 1
+                    );
+                    (probe, Some(plain), more)
+                }
+                None => (
+                    parse_series(path, &probe_text, &cols, arm, a.seed, false)?,
+                    Some(parse_series(tp, &twin_text, &cols, None, a.seed, true)?),
+                    Vec::new(),
+                ),
+            }
         }
         None => (
-            read_series(path, &cols, a.arm.as_deref(), a.seed)?,
-            match &a.twin {
-                // A plain arm may log no α (tune::parse_twin_log).
-                Some(tp) => Some(read_series(
-                    tp,
-                    &Columns {
-                        alpha_optional: true,
-                        ..cols.clone()
-                    },
-                    None,
-                    a.seed,
-                )?),
-                None => None,
-            },
+            parse_series(path, &read_text(path)?, &cols, arm, a.seed, false)?,
+            None,
             Vec::new(),
         ),
     };

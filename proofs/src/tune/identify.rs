@@ -259,8 +259,7 @@ pub fn identify_with_power(
         )?,
         None => ident_power::unpaired_lagged(&series.entropy, &series.alpha, d, lag)?,
     };
-    let caveat = interval_caveat(&estimate);
-    judge(estimate, open_loop, delay_residuals, caveat)
+    judge(estimate, open_loop, delay_residuals)
 }
 
 /// What the paired design refuses beside a twin: a PRBS design (for the
@@ -312,9 +311,10 @@ pub fn identify_paired_seeds(
     let Some((first, _)) = pairs.first() else {
         return Err(TuneError::BadTwin("no probe and twin to pair".into()));
     };
-    let open_loop = check_open_loop(first)?;
+    let mut open_loop = None;
     for (probe, plain) in pairs {
-        check_open_loop(probe)?;
+        let check = check_open_loop(probe)?;
+        open_loop.get_or_insert(check);
         if plain.entropy.len() != probe.entropy.len() {
             return Err(TuneError::BadTwin(format!(
                 "{} steps where the probe has {}",
@@ -338,8 +338,8 @@ pub fn identify_paired_seeds(
         })
         .collect();
     let estimate = ident_power::paired(&twins, d)?;
-    let caveat = interval_caveat(&estimate);
-    judge(estimate, open_loop, delay_residuals, caveat)
+    let open_loop = open_loop.expect("pairs is not empty");
+    judge(estimate, open_loop, delay_residuals)
 }
 
 /// Each seed of a probe log that holds one run over several seeds
@@ -375,13 +375,14 @@ pub fn pair_seeds(
         .map(Some)
 }
 
-/// The refusals every design shares, then the identification.
+/// The refusals every design shares, then the identification, with the
+/// caveat of its interval ([`interval_caveat`]).
 fn judge(
     estimate: ident_power::GainEstimate,
     open_loop: OpenLoopCheck,
     delay_residuals: Vec<(usize, f64)>,
-    interval_caveat: Option<&'static str>,
 ) -> Result<PowerIdentified, TuneError> {
+    let caveat = interval_caveat(&estimate);
     // NaN-safe: an interval whose lower end is not a positive number, or
     // whose upper end is not finite (a randomization interval the design
     // cannot bound), identifies no gain a loop can be designed on.
@@ -391,7 +392,7 @@ fn judge(
         // of unknown size: undetermined, never "no authority".
         let none = !(estimate.g_ci.0 > 0.0) && estimate.g_detectable < b_abs && estimate.g <= b_abs;
         return Err(TuneError::NotIdentified {
-            caveat: interval_caveat,
+            caveat,
             verdict: if none {
                 "no authority beyond the drift"
             } else {
@@ -415,7 +416,7 @@ fn judge(
         estimate,
         open_loop,
         delay_residuals,
-        interval_caveat,
+        interval_caveat: caveat,
     })
 }
 
