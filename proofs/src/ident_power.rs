@@ -35,7 +35,9 @@
 //! (one cluster has no variance estimate), and with a few seeds, where a
 //! cluster estimator is badly biased. Degrees of freedom `ν = n − k` (all
 //! rows, all series; `k` fitted coefficients), Student-t quantiles
-//! (statrs): conservative for short logs, the normal ones for long.
+//! (statrs): conservative for short logs, the normal ones for long; the
+//! unpaired slope's, whose bandwidth can be a tenth of the rows, are the
+//! fixed-b quantiles of [`fixed_b`] instead.
 //!
 //! Bandwidth: `L = ⌊4·(n_s/100)^{2/9}⌋` (at least 1), the Newey–West (1994)
 //! rule of thumb, for a series of `n_s` rows (`L = 5` at 300 rows); the
@@ -99,13 +101,15 @@ pub struct GainEstimate {
     pub d: usize,
     pub g: f64,
     pub g_se: f64,
-    /// 95% interval `ĝ ± t_{0.975,ν}·SE(ĝ)`.
+    /// 95% interval `ĝ ± t_{0.975,ν}·SE(ĝ)` (unpaired: the fixed-b
+    /// critical value of [`fixed_b`] instead of `t_{0.975,ν}`).
     pub g_ci: (f64, f64),
     pub b: f64,
     pub b_se: f64,
     pub b_ci: (f64, f64),
     /// Smallest `g` detected with 80% power by a two-sided 5% test:
-    /// `(t_{0.975,ν} + t_{0.80,ν})·SE(ĝ)`.
+    /// `(t_{0.975,ν} + t_{0.80,ν})·SE(ĝ)` (unpaired: the fixed-b
+    /// multiplier of [`fixed_b`]).
     pub g_detectable: f64,
     /// Regression rows of the `g` fit (all series).
     pub n: usize,
@@ -337,10 +341,22 @@ fn check_len(entropy: usize, alpha: usize) -> Result<(), IdentError> {
 /// A value, its SE and its 95% interval from a fit's coefficient `i`,
 /// negated when `neg` (g is minus the slope).
 fn coef(f: &HacFit, i: usize, neg: bool) -> (f64, f64, (f64, f64), f64) {
+    let (q, q80) = quantiles(f.df);
+    coef_with(f, i, neg, q, q + q80)
+}
+
+/// [`coef`] with the fixed-b quantiles of [`fixed_b::fixed_b`] at the
+/// fit's rows and bandwidth (one series).
+fn coef_fixed_b(f: &HacFit, i: usize, neg: bool) -> (f64, f64, (f64, f64), f64) {
+    let q = fixed_b::fixed_b(f.n, f.bandwidth);
+    coef_with(f, i, neg, q.q975, q.power)
+}
+
+/// Coefficient `i` (negated if `neg`), its SE, `± q·SE` and `power·SE`.
+fn coef_with(f: &HacFit, i: usize, neg: bool, q: f64, power: f64) -> (f64, f64, (f64, f64), f64) {
     let v = if neg { -f.beta[i] } else { f.beta[i] };
     let se = f.cov[(i, i)].max(0.0).sqrt();
-    let (q, q80) = quantiles(f.df);
-    (v, se, (v - q * se, v + q * se), (q + q80) * se)
+    (v, se, (v - q * se, v + q * se), power * se)
 }
 
 /// OLS sum of squared residuals of `rows` (infinite when singular).
@@ -820,7 +836,9 @@ fn increment_lrv(e: &[Vec<f64>], a: &[Vec<f64>]) -> (f64, f64, usize) {
 /// `H_t = c + b·t − g·A_t + noise` (`A_t = Σ_{s<t} α_{s−d}`), fitted in
 /// its differenced form `ΔH_t = b − g·α_{t−d} + u_t` by OLS with a
 /// Newey–West interval whose bandwidth spans the regressor's own
-/// autocorrelation ([`regressor_bandwidth`]). [`unpaired_lagged`] with
+/// autocorrelation ([`regressor_bandwidth`]), with the fixed-b critical
+/// value and power multiplier of that bandwidth ([`fixed_b`]).
+/// [`unpaired_lagged`] with
 /// lag 0.
 pub fn unpaired(entropy: &[f64], alpha: &[f64], d: usize) -> Result<GainEstimate, IdentError> {
     unpaired_lagged(entropy, alpha, d, 0.0)
@@ -887,8 +905,9 @@ pub fn unpaired_lagged(
     }
     let fit = hac_fit(&rows, Some(regressor_bandwidth(&used)), true)
         .map_err(|e| with_context(e, d, skipped))?;
-    let (g, g_se, g_ci, g_detectable) = coef(&fit, 1, true);
-    let (b, b_se, b_ci, _) = coef(&fit, 0, false);
+    // Fixed-b quantiles: the bandwidth can be a tenth of the rows.
+    let (g, g_se, g_ci, g_detectable) = coef_fixed_b(&fit, 1, true);
+    let (b, b_se, b_ci, _) = coef_fixed_b(&fit, 0, false);
     let nf = used.len() as f64;
     let dys = &rows.y;
     let mean = dys.iter().sum::<f64>() / nf;
@@ -1293,6 +1312,10 @@ impl StatePlant {
 /// it reuses this module's private prewhitening).
 #[path = "ident_randomized.rs"]
 pub mod randomized;
+
+/// Fixed-b critical values for [`unpaired`]'s long bandwidths.
+#[path = "ident_fixed_b.rs"]
+pub mod fixed_b;
 
 #[cfg(test)]
 #[path = "ident_power_tests.rs"]

@@ -9,7 +9,8 @@
 //! curve by chance, and the placebo (the schedule used as a regressor on a
 //! plain arm, true `g = 0`) covered 0 in only 169 and 176 of 200
 //! repetitions with its first, prewhitened version, and still in only 164
-//! under Adam with the current one. A regression's HAC variance cannot
+//! under Adam with the current one at t quantiles (176 with its fixed-b
+//! quantiles, [`super::fixed_b`]). A regression's HAC variance cannot
 //! count a chance correlation with a smooth deterministic curve as noise;
 //! re-drawing the schedule can.
 //!

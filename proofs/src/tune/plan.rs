@@ -26,9 +26,10 @@
 //!   `A_t = Σ_{s<t} α_{s−d}`, so `Var(ĝ) = 2σ_v² / Σ_seeds Σ_t A_t²`,
 //!   computed on the very schedules the probe will run.
 //!
-//! `g_detectable = (z_{0.975} + z_{0.80})·SE(ĝ) = 2.80·SE(ĝ)` (normal
-//! quantiles: a plan is for runs of a hundred steps or more; the fitted
-//! estimators use Student t). The tests compare the planned figure with
+//! Paired: `g_detectable = (z_{0.975} + z_{0.80})·SE(ĝ) = 2.80·SE(ĝ)`
+//! (normal quantiles: a plan is for runs of a hundred steps or more; the
+//! fitted estimator uses Student t). Unpaired: the fixed-b `δ₈₀` of the
+//! rows and bandwidth the fit will use ([`planned_detectable`]). The tests compare the planned figure with
 //! the estimators' own on simulated plants.
 //!
 //! ## The search (chosen here; the issue leaves it open)
@@ -233,7 +234,7 @@ pub struct ProbePlan {
     /// PRBS seed of the schedule ([`PrbsDraw::draw`]), one schedule for every seed
     /// (a scenario's probe is one schedule).
     pub prbs_seed: u64,
-    /// Planned `SE(ĝ)` and `g_detectable = POWER_FACTOR·SE`.
+    /// Planned `SE(ĝ)` and `g_detectable` ([`planned_detectable`]).
     pub g_se: f64,
     pub g_detectable: f64,
     /// `|b|` of the noise model: the gain the probe must be able to see.
@@ -278,6 +279,30 @@ pub fn planned_se(
     }
 }
 
+/// Planned `g_detectable` of a design: [`planned_se`] times the 80%-power
+/// multiplier of the interval the fit will report. Paired:
+/// [`POWER_FACTOR`]; unpaired: the fixed-b `δ₈₀` at the rows and the
+/// Newey–West bandwidth the fit will choose for this schedule
+/// ([`crate::ident_power::fixed_b`]; `planned_se` is the deviation of `ĝ`
+/// itself, so `δ₈₀`, not the multiplier of the reported SE).
+pub fn planned_detectable(
+    design: PlanDesign,
+    noise: &NoiseModel,
+    schedules: &[Vec<f64>],
+    delay: usize,
+) -> f64 {
+    let se = planned_se(design, noise, schedules, delay);
+    match (design, schedules.first()) {
+        (PlanDesign::Unpaired, Some(s)) => {
+            // The fit's rows: the steps `ΔH_t`, t = 0..n−1, regressor α_{t−d}.
+            let x = crate::ident_power::geometric_lag(&s[..s.len().saturating_sub(1)], delay, 0.0);
+            let l = crate::ident_power::regressor_bandwidth(&x);
+            crate::ident_power::fixed_b::fixed_b(x.len(), l).delta80 * se
+        }
+        _ => POWER_FACTOR * se,
+    }
+}
+
 /// Sizes a probe for `noise` within `budget` (module doc). `prbs_seed`
 /// seeds the schedules, so the plan's figures are those of the runs.
 pub fn plan_probe(
@@ -298,11 +323,16 @@ pub fn plan_probe(
         // switches is drawn again).
         let draw = PrbsDraw::from_step_0(0.0, a, budget.hold.max(1));
         let schedules = vec![draw.draw(&[], steps, prbs_seed); seeds];
-        planned_se(design, noise, &schedules, budget.delay)
+        (
+            planned_se(design, noise, &schedules, budget.delay),
+            planned_detectable(design, noise, &schedules, budget.delay),
+        )
     };
-    // (total, seeds, steps, se): cheapest meeting |b|, else the largest.
-    let mut best: Option<(usize, usize, usize, f64)> = None;
-    let mut largest: Option<(usize, usize, usize, f64)> = None;
+    // (total, seeds, steps, (se, detectable)): cheapest meeting |b|, else
+    // the largest.
+    type Row = (usize, usize, usize, (f64, f64));
+    let mut best: Option<Row> = None;
+    let mut largest: Option<Row> = None;
     let min_seeds = match design {
         PlanDesign::Paired => crate::ident_power::MIN_SEED_SLOPES.min(max_seeds),
         PlanDesign::Unpaired => 1,
@@ -312,16 +342,16 @@ pub fn plan_probe(
         while steps * seeds <= budget.total_steps {
             let se = evaluate(steps, seeds);
             let total = steps * seeds;
-            if POWER_FACTOR * se < drift_abs && best.is_none_or(|b| (total, seeds) < (b.0, b.1)) {
+            if se.1 < drift_abs && best.is_none_or(|b| (total, seeds) < (b.0, b.1)) {
                 best = Some((total, seeds, steps, se));
             }
-            if largest.is_none_or(|l| se < l.3) {
+            if largest.is_none_or(|l| se.1 < l.3 .1) {
                 largest = Some((total, seeds, steps, se));
             }
             steps += budget.step_increment;
         }
     }
-    let (label, (_, seeds, steps, se)) = match (best, largest) {
+    let (label, (_, seeds, steps, (se, detectable))) = match (best, largest) {
         (Some(b), _) => (PlanLabel::Determinable, b),
         (None, Some(l)) => (PlanLabel::Undetermined, l),
         (None, None) => {
@@ -339,7 +369,7 @@ pub fn plan_probe(
         seeds,
         prbs_seed,
         g_se: se,
-        g_detectable: POWER_FACTOR * se,
+        g_detectable: detectable,
         drift_abs,
         label,
         noise: *noise,
