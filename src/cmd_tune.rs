@@ -628,6 +628,9 @@ fn probe_sized(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
             )
         }
     );
+    if let Some(c) = &p.caveat {
+        println!("# Note: {c}");
+    }
     print!("{}", tune::probe_snippet(&p.schedule(a.center), a.target));
     Ok(ExitCode::SUCCESS)
 }

@@ -623,6 +623,12 @@ fn probe_sized_from_a_pilot_is_labelled_before_it_runs() {
         serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan")).expect("json");
     assert_eq!(p["label"], "determinable");
     assert!(p["g_detectable"].as_f64().unwrap() < p["drift_abs"].as_f64().unwrap());
+    // What the plan rests on, with its measured error, in text and JSON.
+    assert!(out.contains("# Note: an unpaired plan"), "{out}");
+    assert!(
+        p["caveat"].as_str().unwrap().contains("0.28 to 0.91 times"),
+        "{p}"
+    );
     // The snippet is the plan's schedule.
     let base =
         "seeds = 1\nsteps = 20\n[bandit]\nprompts = 8\nactions = 4\n[grpo]\nbatch_prompts = 4\n";
@@ -658,6 +664,7 @@ fn probe_sized_from_a_pilot_is_labelled_before_it_runs() {
     };
     let out = paired("8");
     assert!(out.contains("interval is their own spread"), "{out}");
+    assert!(out.contains("# Note: a paired plan"), "{out}");
     let out = paired("2");
     assert!(out.contains("model of the noise in time"), "{out}");
     // A budget below the shortest probe: exit 2 naming the option.

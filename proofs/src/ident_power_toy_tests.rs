@@ -822,3 +822,113 @@ fn paired_one_seed_calibration() {
     }
     assert!(failed.is_empty(), "{failed:#?}");
 }
+
+/// The probe planner ([`crate::tune::plan`]) against the sampled toy: what
+/// it plans from a plain pilot's noise (one plain arm of the probe's
+/// length, seed 500) beside the real 80%-power gain of the fits it plans
+/// for ([`power_gain`] of their spread over 100 repetitions, seeds from
+/// 60,000, every repetition on the one PRBS of seed 7, as a scenario's
+/// probe runs one schedule). Run with `cargo test --release -p
+/// entropic-proofs --lib probe_plan_calibration -- --ignored --nocapture`
+/// (about 80 s on 2 cores).
+///
+/// Measured 2026-11-30 (planned / real 80%-power gain):
+///
+/// | plant, steps | paired, 1 seed | paired, 4 seeds | unpaired (lag as in [`coverage_with`]) |
+/// |---|---|---|---|
+/// | SGD, 100 | 7.67 | 7.32 | 0.41 |
+/// | SGD, 300 | 2.98 | 3.20 | 0.28 |
+/// | Adam, 100 | 1.39 | 1.17 | 0.63 |
+/// | Adam, 300 | 0.40 | 0.39 | 0.91 |
+///
+/// The paired plan models the difference of the twins as two arms'
+/// independent measurement noise (`2σ_v²`). On the toy neither half holds:
+/// twins that share their draws share much of their batch's sampling
+/// noise while their policies are close (where the gain is small, SGD's:
+/// the plan is 3–8 times too wide), and they drift apart as the probe's α
+/// accumulates (Adam's gain, several times SGD's at this cell: the plan is
+/// 2.5 times too narrow at 300 steps). The unpaired plan takes the probe's
+/// step noise from the plain pilot, while the probe's residual also holds
+/// the gain's change along the run times α (the gain falls 2.4–5× over
+/// 300 steps here, see [`sampled_toy_coverage_full`]): it is optimistic,
+/// up to 3.6 times. Neither is visible in a plain pilot, so the plan says
+/// so ([`crate::tune::plan::PAIRED_PLAN_CAVEAT`],
+/// [`crate::tune::plan::UNPAIRED_PLAN_CAVEAT`]), and this test holds their
+/// ranges to what it measures. (No prediction was written before the
+/// first run; the scalar plant's planned/reported 0.93–0.98 was the
+/// expectation, and the toy departs from it.)
+#[test]
+#[ignore = "about 80 s on 2 cores; figures in the doc comment"]
+fn probe_plan_calibration() {
+    use crate::tune::plan::{
+        noise_from_entropy, planned_detectable, PlanDesign, PAIRED_PLAN_RANGE, UNPAIRED_PLAN_RANGE,
+    };
+    let mut failed = Vec::new();
+    for (name, t0) in [("sgd", SGD), ("adam", ADAM)] {
+        for steps in [100usize, 300] {
+            let toy = Toy {
+                design: Design::FixedPrbs(7),
+                steps,
+                ..t0
+            };
+            let sched = schedule(&toy, 0);
+            let noise = noise_from_entropy(&arm(&toy, None, 500, false).batch).expect("pilot");
+            let lag = match toy.optimizer {
+                OptimizerKind::Adam => 0.9,
+                _ => 0.0,
+            };
+            let real = |fits: &[GainEstimate]| {
+                let n = fits.len() as f64;
+                let m = fits.iter().map(|f| f.g).sum::<f64>() / n;
+                power_gain((fits.iter().map(|f| (f.g - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt())
+            };
+            for seeds in [1u64, 4] {
+                let planned = planned_detectable(
+                    PlanDesign::Paired,
+                    &noise,
+                    &vec![sched.clone(); seeds as usize],
+                    0,
+                );
+                let fits: Vec<GainEstimate> = (0..100u64)
+                    .into_par_iter()
+                    .map(|r| {
+                        let runs: Vec<(Arm, Arm)> = (0..seeds)
+                            .map(|j| twins(&toy, 60_000 + seeds * r + j, false))
+                            .collect();
+                        let tw: Vec<Twin> = runs
+                            .iter()
+                            .map(|(p, q)| Twin {
+                                probe: &p.batch,
+                                plain: &q.batch,
+                                alpha: &p.alpha,
+                            })
+                            .collect();
+                        paired(&tw, 0).expect("paired fit")
+                    })
+                    .collect();
+                let ratio = planned / real(&fits);
+                println!("{name}, {steps} steps, paired {seeds} seed(s): planned {planned:.3e}, real {:.3e}, ratio {ratio:.2}", real(&fits));
+                if !PAIRED_PLAN_RANGE.contains(&ratio) {
+                    failed.push(format!("{name} {steps} paired {seeds}: {ratio:.2}"));
+                }
+            }
+            let planned = planned_detectable(PlanDesign::Unpaired, &noise, &[sched.clone()], 0);
+            let fits: Vec<GainEstimate> = (0..100u64)
+                .into_par_iter()
+                .map(|r| {
+                    let p = arm(&toy, Some(&sched), 60_000 + r, false);
+                    unpaired_lagged(&p.batch, &p.alpha, 0, lag).expect("unpaired fit")
+                })
+                .collect();
+            let ratio = planned / real(&fits);
+            println!(
+                "{name}, {steps} steps, unpaired: planned {planned:.3e}, real {:.3e}, ratio {ratio:.2}",
+                real(&fits)
+            );
+            if !UNPAIRED_PLAN_RANGE.contains(&ratio) {
+                failed.push(format!("{name} {steps} unpaired: {ratio:.2}"));
+            }
+        }
+    }
+    assert!(failed.is_empty(), "{failed:?}");
+}

@@ -241,6 +241,10 @@ pub struct ProbePlan {
     pub drift_abs: f64,
     pub label: PlanLabel,
     pub noise: NoiseModel,
+    /// What the planned figure rests on, with its measured error
+    /// ([`PAIRED_PLAN_CAVEAT`], [`UNPAIRED_PLAN_CAVEAT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caveat: Option<String>,
 }
 
 /// Planned `SE(ĝ)` of a design (module doc).
@@ -302,6 +306,23 @@ pub fn planned_detectable(
         _ => POWER_FACTOR * se,
     }
 }
+
+/// The range of planned over real 80%-power gains of a paired plan on the
+/// sampled toy (`probe_plan_calibration` in
+/// `proofs/src/ident_power_toy_tests.rs` measures it and fails when a
+/// ratio leaves it): [`PAIRED_PLAN_CAVEAT`] quotes it.
+pub const PAIRED_PLAN_RANGE: std::ops::RangeInclusive<f64> = 0.35..=8.0;
+/// The same for an unpaired plan ([`UNPAIRED_PLAN_CAVEAT`]).
+pub const UNPAIRED_PLAN_RANGE: std::ops::RangeInclusive<f64> = 0.25..=1.0;
+
+/// What a paired plan rests on (printed with it, and in its JSON): a model
+/// that sees neither how much sampling noise twins share nor how fast they
+/// drift apart.
+pub const PAIRED_PLAN_CAVEAT: &str = "a paired plan models the twins' difference as two arms' independent measurement noise, measured on a plain pilot. Twins that share their draws also share much of their sampling noise while their policies are close (the plan then errs wide), and drift apart as the probe's α accumulates (it then errs narrow); a plain pilot shows neither. On the sampled toy of docs/mathematics.md §9 the planned detectable gain was 0.39 to 7.7 times the real one (narrow where the gain is large, Adam at 300 steps; wide where it is small). Read the fitted interval of the run, not the plan; from 4 seeds on one schedule it is the seeds' own spread.";
+
+/// What an unpaired plan rests on: the plain pilot's noise, where the
+/// probe's own residual also holds what α does to it.
+pub const UNPAIRED_PLAN_CAVEAT: &str = "an unpaired plan takes the noise of the probe's steps from a plain pilot. The probe's residual can hold more: a gain that changes along the run leaves its change times α in it, and α can change the steps' own noise; a plain pilot shows neither. On the sampled toy of docs/mathematics.md §9 the planned detectable gain was 0.28 to 0.91 times the real one (optimistic: up to 3.6 times too small under SGD). Read the fitted interval of the run, not the plan.";
 
 /// Sizes a probe for `noise` within `budget` (module doc). `prbs_seed`
 /// seeds the schedules, so the plan's figures are those of the runs.
@@ -373,6 +394,13 @@ pub fn plan_probe(
         drift_abs,
         label,
         noise: *noise,
+        caveat: Some(
+            match design {
+                PlanDesign::Paired => PAIRED_PLAN_CAVEAT,
+                PlanDesign::Unpaired => UNPAIRED_PLAN_CAVEAT,
+            }
+            .to_string(),
+        ),
     })
 }
 
