@@ -628,9 +628,7 @@ fn probe_sized(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
             )
         }
     );
-    if let Some(c) = &p.caveat {
-        println!("# Note: {c}");
-    }
+    println!("# Note: {}", p.caveat);
     print!("{}", tune::probe_snippet(&p.schedule(a.center), a.target));
     Ok(ExitCode::SUCCESS)
 }

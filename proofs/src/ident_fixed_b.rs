@@ -16,7 +16,9 @@
 //! that of the location model. So the quantiles come from simulating that
 //! model at the fit's own `n` and `L`: `e_t` i.i.d. N(0, 1), `T = √n·ē/√Ω̂`
 //! with `Ω̂` the Bartlett estimate at bandwidth `L` of the demeaned `e`
-//! (with the `n/(n−1)` correction of [`super::hac_fit`]); at `L = 0` that
+//! (with the `n/(n−1)` correction of a one-coefficient fit; the slope's
+//! fit in [`super::hac_fit`] has two and applies `n/(n−2)`, which makes
+//! it conservative by `√((n−1)/(n−2))`, 1% at 50 rows); at `L = 0` that
 //! is Student t with `n − 1` degrees of freedom, at small `b` close to it.
 //! [`DRAWS`] draws from one fixed seed: the same `(n, L)` always gives the
 //! same quantiles, whatever the thread count.
@@ -62,7 +64,7 @@ pub struct FixedB {
 pub fn fixed_b(n: usize, l: usize) -> FixedB {
     static CACHE: OnceLock<Mutex<HashMap<(usize, usize), FixedB>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    let key = (n.max(3), l.min(n.max(3) - 1));
+    let key = (n.max(3), l);
     if let Some(v) = cache.lock().ok().and_then(|c| c.get(&key).copied()) {
         return v;
     }
@@ -74,11 +76,19 @@ pub fn fixed_b(n: usize, l: usize) -> FixedB {
     v
 }
 
-/// [`fixed_b`] without the cache.
+/// [`fixed_b`] without the cache. The Bartlett sum in `O(n)` per draw:
+/// with `M = L + 1`, `Σ_{|j|<M} (M − |j|)·Σ_t u_t·u_{t+j}` is the sum of
+/// the squared sums of `u` over every window of `M` consecutive rows,
+/// windows cut at the ends included (a pair `j` apart lies in `M − j` of
+/// them), so `n·Ω̂ = Σ_k W_k² / M` (lags past `n − 1` contribute nothing,
+/// as in [`super::hac_fit`]).
 fn simulate(n: usize, l: usize) -> FixedB {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let nf = n as f64;
+    let m = l + 1;
     let mut e = vec![0.0; n];
+    // Prefix sums of the demeaned draw: p[t] = Σ_{s<t} u_s.
+    let mut p = vec![0.0; n + 1];
     // (√n·ē, √Ω̂) per draw.
     let mut draws: Vec<(f64, f64)> = Vec::with_capacity(DRAWS);
     for _ in 0..DRAWS {
@@ -86,21 +96,24 @@ fn simulate(n: usize, l: usize) -> FixedB {
             *v = StandardNormal.sample(&mut rng);
         }
         let mean = e.iter().sum::<f64>() / nf;
-        for v in e.iter_mut() {
-            *v -= mean;
+        for (t, v) in e.iter().enumerate() {
+            p[t + 1] = p[t] + (v - mean);
         }
-        let mut omega = e.iter().map(|v| v * v).sum::<f64>();
-        for j in 1..=l {
-            let w = 1.0 - j as f64 / (l as f64 + 1.0);
-            let g: f64 = (j..n).map(|t| e[t] * e[t - j]).sum();
-            omega += 2.0 * w * g;
+        // Windows [k, k + M) for k = 1 − M ..= n − 1, cut to [0, n).
+        let mut sq = 0.0;
+        for k in 0..n + m - 1 {
+            let (lo, hi) = ((k + 1).saturating_sub(m), (k + 1).min(n));
+            let w = p[hi] - p[lo];
+            sq += w * w;
         }
-        omega = omega / nf * nf / (nf - 1.0);
+        // Ω̂ with the n/(n−1) correction of a one-coefficient fit.
+        let omega = sq / m as f64 / nf * nf / (nf - 1.0);
         draws.push((nf.sqrt() * mean, omega.max(f64::MIN_POSITIVE).sqrt()));
     }
     let mut t: Vec<f64> = draws.iter().map(|(z, s)| (z / s).abs()).collect();
     t.sort_by(f64::total_cmp);
-    let q975 = t[((0.95 * DRAWS as f64).ceil() as usize).min(DRAWS - 1)];
+    // The smallest value with at most 5% of the draws above it.
+    let q975 = t[(0.95 * DRAWS as f64).ceil() as usize - 1];
     let power_at = |delta: f64| -> f64 {
         draws
             .iter()
@@ -113,7 +126,7 @@ fn simulate(n: usize, l: usize) -> FixedB {
     while power_at(hi) < 0.8 && hi < 1e6 {
         hi *= 2.0;
     }
-    for _ in 0..50 {
+    for _ in 0..30 {
         let mid = 0.5 * (lo + hi);
         if power_at(mid) < 0.8 {
             lo = mid;
@@ -152,6 +165,44 @@ mod tests {
                 (f.power / m - 1.0).abs() < 0.03,
                 "n {n}: {} vs {m}",
                 f.power
+            );
+        }
+    }
+
+    /// The windows' form of the Bartlett sum is the direct one.
+    #[test]
+    fn window_sums_are_the_bartlett_sum() {
+        let u = [0.3, -1.2, 0.7, 2.0, -0.4, -1.4];
+        let n = u.len();
+        let p: Vec<f64> = std::iter::once(0.0)
+            .chain(u.iter().scan(0.0, |a, v| {
+                *a += v;
+                Some(*a)
+            }))
+            .collect();
+        for l in [0, 1, 3, 5, 9] {
+            let m = l + 1;
+            let direct: f64 = (0..=l.min(n - 1))
+                .map(|j| {
+                    let g: f64 = (j..n).map(|t| u[t] * u[t - j]).sum();
+                    let w = 1.0 - j as f64 / m as f64;
+                    if j == 0 {
+                        g
+                    } else {
+                        2.0 * w * g
+                    }
+                })
+                .sum();
+            let windows: f64 = (0..n + m - 1)
+                .map(|k| {
+                    let w = p[(k + 1).min(n)] - p[(k + 1).saturating_sub(m)];
+                    w * w
+                })
+                .sum::<f64>()
+                / m as f64;
+            assert!(
+                (direct - windows).abs() < 1e-12,
+                "L {l}: {direct} vs {windows}"
             );
         }
     }
