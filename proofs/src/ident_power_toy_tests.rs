@@ -165,6 +165,18 @@ fn twins(toy: &Toy, seed: u64, exact: bool) -> (Arm, Arm) {
     (arm(toy, Some(&s), seed, exact), arm(toy, None, seed, exact))
 }
 
+/// The twins of `runs` as the paired estimator reads them: their exact
+/// entropy, or the batch entropy a user sees.
+fn twin_views(runs: &[(Arm, Arm)], exact: bool) -> Vec<Twin<'_>> {
+    runs.iter()
+        .map(|(p, q)| Twin {
+            probe: if exact { &p.exact } else { &p.batch },
+            plain: if exact { &q.exact } else { &q.batch },
+            alpha: &p.alpha,
+        })
+        .collect()
+}
+
 /// The reference `g`: the paired slope of the exact entropy, pooled over
 /// seeds `0..REF_SEEDS` (delay 0: α of update t moves the entropy before
 /// update t + 1).
@@ -173,15 +185,7 @@ fn reference(toy: &Toy) -> GainEstimate {
         .into_par_iter()
         .map(|s| twins(toy, s, true))
         .collect();
-    let tw: Vec<Twin> = runs
-        .iter()
-        .map(|(p, q)| Twin {
-            probe: &p.exact,
-            plain: &q.exact,
-            alpha: &p.alpha,
-        })
-        .collect();
-    paired(&tw, 0).expect("reference fit")
+    paired(&twin_views(&runs, true), 0).expect("reference fit")
 }
 
 /// One estimator's figures over the repetitions.
@@ -304,14 +308,7 @@ fn coverage_with(toy: &Toy, reps: usize, seeds: u64) -> Coverage {
             let runs: Vec<(Arm, Arm)> = (0..seeds)
                 .map(|j| twins(toy, REP_SEED0 + seeds * r + j, false))
                 .collect();
-            let tw: Vec<Twin> = runs
-                .iter()
-                .map(|(p, q)| Twin {
-                    probe: &p.batch,
-                    plain: &q.batch,
-                    alpha: &p.alpha,
-                })
-                .collect();
+            let tw = twin_views(&runs, false);
             let (p, q) = &runs[0];
             let one = prbs.then(|| {
                 [
@@ -921,15 +918,7 @@ fn probe_plan_calibration() {
                         let runs: Vec<(Arm, Arm)> = (0..seeds)
                             .map(|j| twins(&toy, 60_000 + seeds * r + j, false))
                             .collect();
-                        let tw: Vec<Twin> = runs
-                            .iter()
-                            .map(|(p, q)| Twin {
-                                probe: &p.batch,
-                                plain: &q.batch,
-                                alpha: &p.alpha,
-                            })
-                            .collect();
-                        paired(&tw, 0).expect("paired fit")
+                        paired(&twin_views(&runs, false), 0).expect("paired fit")
                     })
                     .collect();
                 let ratio = planned / real(&fits);
