@@ -174,6 +174,16 @@ pub struct ProbeArgs {
     /// paired design, `tune identify --twin`), not alone.
     #[arg(long)]
     pub paired: bool,
+    /// With --pilot, unpaired: the lag decay the probe will be read with
+    /// (`tune identify --lag-decay`, e.g. Adam's β1 = 0.9), in [0, 1): the
+    /// plan's SE and bandwidth are those of α through that lag.
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        conflicts_with = "paired",
+        requires = "pilot"
+    )]
+    pub lag_decay: f64,
     /// With --pilot: also write the plan (design, figures, label) as JSON here.
     #[arg(long)]
     pub plan: Option<PathBuf>,
@@ -561,6 +571,7 @@ fn probe_sized(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
         max_seeds: a.max_seeds,
         max_amplitude: a.amplitude,
         hold: a.hold.max(1),
+        lag: a.lag_decay,
         ..PlanBudget::new(a.budget)
     };
     let design = if a.paired {
@@ -569,6 +580,12 @@ fn probe_sized(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
         PlanDesign::Unpaired
     };
     let p = plan::plan_probe(&noise, design, &budget, 1).map_err(input)?;
+    // The lag the plan assumed, in the command that reads the probe.
+    let lag = if a.lag_decay > 0.0 {
+        format!(" --lag-decay {}", a.lag_decay)
+    } else {
+        String::new()
+    };
     if let Some(out) = &a.plan {
         let json = serde_json::to_string_pretty(&p)?;
         std::fs::write(out, json + "\n")
@@ -617,12 +634,12 @@ fn probe_sized(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
             )
         } else if p.steps.div_ceil(p.hold.max(1)) >= ident_power::randomized::MIN_BLOCKS {
             format!(
-                "; its PRBS is drawn at random: read it with `tune identify --prbs-hold {} --prbs-steps {} --delay D` (D = 0 for measure = current; randomization interval)",
+                "; its PRBS is drawn at random: read it with `tune identify --prbs-hold {} --prbs-steps {} --delay D{lag}` (D = 0 for measure = current; randomization interval)",
                 p.hold, p.steps
             )
         } else {
             format!(
-                "; its {} steps hold fewer than {} PRBS blocks, too few for a randomization interval: read it with `tune identify` (Newey–West)",
+                "; its {} steps hold fewer than {} PRBS blocks, too few for a randomization interval: read it with `tune identify{lag}` (Newey–West)",
                 p.steps,
                 ident_power::randomized::MIN_BLOCKS
             )

@@ -626,7 +626,7 @@ fn probe_sized_from_a_pilot_is_labelled_before_it_runs() {
     // What the plan rests on, with its measured error, in text and JSON.
     assert!(out.contains("# Note: an unpaired plan"), "{out}");
     assert!(
-        p["caveat"].as_str().unwrap().contains("0.27 to 0.85 times"),
+        p["caveat"].as_str().unwrap().contains("0.86 to 1.26 times"),
         "{p}"
     );
     // The snippet is the plan's schedule.
@@ -667,6 +667,27 @@ fn probe_sized_from_a_pilot_is_labelled_before_it_runs() {
     assert!(out.contains("# Note: a paired plan"), "{out}");
     let out = paired("2");
     assert!(out.contains("model of the noise in time"), "{out}");
+    // Read through a lag decay (Adam's β1): the read command carries it;
+    // beside --paired, or out of [0, 1), exit 2.
+    let o = bin()
+        .args(["tune", "probe", "--lag-decay", "0.9", "--pilot"])
+        .arg(&pilot)
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(out.contains("--lag-decay 0.9`"), "{out}");
+    let refused: [&[&str]; 2] = [&["--paired", "--lag-decay", "0.5"], &["--lag-decay", "1.5"]];
+    for args in refused {
+        let o = bin()
+            .args(["tune", "probe", "--pilot"])
+            .arg(&pilot)
+            .args(args)
+            .output()
+            .expect("run");
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains("--lag-decay"), "{}", stderr(&o));
+    }
     // A budget below the shortest probe: exit 2 naming the option.
     let o = run("1.0", "10");
     assert_eq!(o.status.code(), Some(2));

@@ -68,7 +68,7 @@ fn planned_detectable_gain_matches_the_estimators() {
         let (mut planned, mut reported) = (0.0, 0.0);
         for r in 0..reps {
             let alpha = prbs(steps, 1.0, hold, 500 + r);
-            planned += planned_detectable(design, &noise, &[alpha.clone()], 0);
+            planned += planned_detectable(design, &noise, &[alpha.clone()], 0, 0.0);
             let (probe, plain) = twins(&alpha, 0.002, 900 + r);
             let est = match design {
                 PlanDesign::Unpaired => unpaired(&probe, &alpha, 0).unwrap(),
@@ -137,7 +137,9 @@ fn plan_is_the_cheapest_design_below_the_drift_or_says_undetermined() {
     if p.steps > budget.min_steps {
         let draw = crate::ident_power::randomized::PrbsDraw::from_step_0(0.0, p.amplitude, p.hold);
         let shorter = vec![draw.draw(&[], p.steps - budget.step_increment, 3); p.seeds];
-        assert!(POWER_FACTOR * planned_se(PlanDesign::Paired, &noise, &shorter, 0) >= p.drift_abs);
+        assert!(
+            POWER_FACTOR * planned_se(PlanDesign::Paired, &noise, &shorter, 0, 0.0) >= p.drift_abs
+        );
     }
     // A budget too small for the unpaired design: labelled in advance,
     // the most powerful design that fits.
@@ -174,4 +176,43 @@ fn plan_is_the_cheapest_design_below_the_drift_or_says_undetermined() {
             ..
         })
     ));
+    let bad_lag = PlanBudget {
+        lag: 1.0,
+        ..PlanBudget::new(100)
+    };
+    assert!(matches!(
+        plan_probe(&noise, PlanDesign::Unpaired, &bad_lag, 0),
+        Err(PlanError::BadOption {
+            name: "--lag-decay",
+            ..
+        })
+    ));
+}
+
+/// A probe read through a lag decay (Adam's β1) regresses on a smoother α:
+/// less variance per step, a longer bandwidth, so a larger planned
+/// detectable gain than the same schedule read unlagged; lag 0 is the
+/// unlagged plan exactly, and the paired design ignores the lag.
+#[test]
+fn a_lag_decay_widens_the_unpaired_plan() {
+    let noise = pilot_noise(300, 7);
+    let alpha = prbs(300, 1.0, 10, 3);
+    let s = [alpha];
+    let plain = planned_detectable(PlanDesign::Unpaired, &noise, &s, 0, 0.0);
+    let lagged = planned_detectable(PlanDesign::Unpaired, &noise, &s, 0, 0.9);
+    println!("unpaired detectable: lag 0 {plain:.3e}, lag 0.9 {lagged:.3e}");
+    assert!(lagged > 1.2 * plain, "{lagged} vs {plain}");
+    assert_eq!(
+        planned_se(PlanDesign::Paired, &noise, &s, 0, 0.9),
+        planned_se(PlanDesign::Paired, &noise, &s, 0, 0.0)
+    );
+    let budget = |lag| PlanBudget {
+        lag,
+        ..PlanBudget::new(2000)
+    };
+    let (a, b) = (
+        plan_probe(&noise, PlanDesign::Unpaired, &budget(0.0), 3).unwrap(),
+        plan_probe(&noise, PlanDesign::Unpaired, &budget(0.9), 3).unwrap(),
+    );
+    assert!(b.steps >= a.steps, "{} vs {}", b.steps, a.steps);
 }
