@@ -152,7 +152,7 @@ fn csv_with_other_column_names_works_through_columns() {
         .output()
         .expect("run");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let v = stdout_json(&o);
     let g = v["identified"]["fit"]["g"].as_f64().expect("g");
     assert!((g - 0.01).abs() < 5e-4, "g = {g}");
     assert_eq!(v["identified"]["fit"]["d"].as_u64(), Some(0));
@@ -394,6 +394,19 @@ fn validate_llm_half_without_a_probe_run_exits_2_naming_the_command() {
 /// Probe and plain twin of one seed: the same process noise on both, so
 /// their difference is `−g·Σα` plus the probe's own measurement noise
 /// (docs/mathematics.md §9).
+/// A command's stdout as JSON (`--json`).
+fn stdout_json(o: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).expect("json")
+}
+
+/// An estimate's 95% interval for `g` (`estimate.g_ci` of the JSON).
+fn g_ci(est: &serde_json::Value) -> (f64, f64) {
+    (
+        est["g_ci"][0].as_f64().expect("g_ci"),
+        est["g_ci"][1].as_f64().expect("g_ci"),
+    )
+}
+
 fn twin_logs(b: f64, g: f64, steps: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let (_, alpha) = probe_log(b, g, 0, steps);
     let (mut hp, mut h0) = (vec![1.0], vec![1.0]);
@@ -427,7 +440,7 @@ fn identify_with_a_twin_uses_the_paired_design_and_reports_the_detectable_gain()
         .output()
         .expect("run");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let v = stdout_json(&o);
     let est = &v["estimate"];
     assert!(est["design"].get("paired").is_some(), "{est}");
     // one seed: the interval rests on a model of the noise in time, and
@@ -435,10 +448,7 @@ fn identify_with_a_twin_uses_the_paired_design_and_reports_the_detectable_gain()
     let caveat = v["interval_caveat"].as_str().expect("caveat");
     assert!(caveat.contains("fewer than 4 seeds"), "{caveat}");
     let g = est["g"].as_f64().expect("g");
-    let (lo, hi) = (
-        est["g_ci"][0].as_f64().unwrap(),
-        est["g_ci"][1].as_f64().unwrap(),
-    );
+    let (lo, hi) = g_ci(est);
     // the twins share their process noise: only the probe's measurement
     // noise is left, so the interval is narrow and covers the truth
     assert!(lo <= 0.01 && 0.01 <= hi, "g = {g} [{lo}, {hi}]");
@@ -491,14 +501,11 @@ fn identify_pools_the_seeds_of_a_twin_and_then_needs_no_noise_model() {
     };
     let o = run(&["--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let v = stdout_json(&o);
     let est = &v["estimate"];
     assert_eq!(est["design"]["paired"]["seeds"], 4, "{est}");
     assert!(v["interval_caveat"].is_null(), "{}", v["interval_caveat"]);
-    let (lo, hi) = (
-        est["g_ci"][0].as_f64().unwrap(),
-        est["g_ci"][1].as_f64().unwrap(),
-    );
+    let (lo, hi) = g_ci(est);
     assert!(lo < 0.01 && 0.01 < hi, "[{lo}, {hi}]");
     let o = run(&[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -525,7 +532,7 @@ fn identify_pools_the_seeds_of_a_twin_and_then_needs_no_noise_model() {
     // one seed picked: no pooling, and the caveat is back
     let o = run(&["--seed", "2", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let v = stdout_json(&o);
     assert_eq!(v["estimate"]["design"]["paired"]["seeds"], 1);
     let caveat = v["interval_caveat"].as_str().expect("caveat");
     assert!(caveat.contains("fewer than 4 seeds"), "{caveat}");
@@ -582,7 +589,7 @@ fn closed_loop_and_unexplained_logs_are_refused_and_reversed_rows_are_ordered() 
             .output()
             .expect("run");
         assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        let v = stdout_json(&o);
         v["estimate"]["g"].as_f64().expect("g")
     };
     assert_eq!(run("fwd.csv", &fwd), run("rev.csv", &rev));
@@ -742,14 +749,11 @@ fn a_drawn_prbs_is_read_with_a_randomization_interval() {
     let identify = |extra: &[&str]| raw(&[&["--delay", "0"][..], extra].concat());
     let o = identify(&["--prbs-hold", "10", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let v = stdout_json(&o);
     let est = &v["estimate"];
     assert_eq!(est["design"]["unpaired_randomized"]["draws"], 999, "{est}");
     assert!(v["interval_caveat"].is_null(), "{}", v["interval_caveat"]);
-    let (lo, hi) = (
-        est["g_ci"][0].as_f64().unwrap(),
-        est["g_ci"][1].as_f64().unwrap(),
-    );
+    let (lo, hi) = g_ci(est);
     assert!(lo < 0.01 && 0.01 < hi && hi - lo < 2e-3, "[{lo}, {hi}]");
     // The same log twice: the same interval (the re-draws' seed is fixed).
     let again: serde_json::Value =
@@ -788,7 +792,7 @@ fn a_drawn_prbs_is_read_with_a_randomization_interval() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = identify(&["--lag-decay", "0.5", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let v = stdout_json(&o);
     assert_eq!(v["estimate"]["design"], "unpaired", "{}", v["estimate"]);
     // a constant α is no design, lag or not (the lag would make a ramp)
     let flat = write(

@@ -380,9 +380,8 @@ pub fn plan_probe(
         let draw = PrbsDraw::from_step_0(0.0, a, budget.hold.max(1));
         vec![draw.draw(&[], steps, prbs_seed); seeds]
     };
-    let detectable = |steps: usize, seeds: usize, se: f64| {
-        power_multiplier(design, &schedules(steps, seeds), budget.delay, budget.lag) * se
-    };
+    let detectable =
+        |sch: &[Vec<f64>], se: f64| power_multiplier(design, sch, budget.delay, budget.lag) * se;
     // (total, seeds, steps, se): cheapest meeting |b|, else the one with
     // the smallest SE. The unpaired multiplier (a simulation per length) is
     // computed only for a design that could be the cheapest and whose
@@ -398,17 +397,12 @@ pub fn plan_probe(
     for seeds in min_seeds..=max_seeds {
         let mut steps = budget.min_steps;
         while steps * seeds <= budget.total_steps {
-            let se = planned_se(
-                design,
-                noise,
-                &schedules(steps, seeds),
-                budget.delay,
-                budget.lag,
-            );
+            let sch = schedules(steps, seeds);
+            let se = planned_se(design, noise, &sch, budget.delay, budget.lag);
             let total = steps * seeds;
             if 0.99 * POWER_FACTOR * se < drift_abs
                 && best.is_none_or(|b| (total, seeds) < (b.0, b.1))
-                && detectable(steps, seeds, se) < drift_abs
+                && detectable(&sch, se) < drift_abs
             {
                 best = Some((total, seeds, steps, se));
             }
@@ -436,7 +430,7 @@ pub fn plan_probe(
         seeds,
         prbs_seed,
         g_se: se,
-        g_detectable: detectable(steps, seeds, se),
+        g_detectable: detectable(&schedules(steps, seeds), se),
         drift_abs,
         label,
         noise: *noise,
