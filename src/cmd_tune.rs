@@ -6,7 +6,7 @@
 
 use crate::error::InputError;
 use crate::lab::tune::{opt_step, plot_fit, TuneValidateOptions};
-use entropic_proofs::ident_power;
+use entropic_proofs::ident_power::{self, Coding};
 use entropic_proofs::linear::IntegralForm;
 use entropic_proofs::tune::{self, Columns, DesignSpec, Identified, Recommendation, Series};
 use std::path::PathBuf;
@@ -100,6 +100,11 @@ pub struct IdentifyArgs {
     /// after it the log holds the last level. Default: to the end of the log.
     #[arg(long, requires = "prbs_hold")]
     pub prbs_steps: Option<usize>,
+    /// With --prbs-hold: how the PRBS's coins became α, `nrz` (each coin
+    /// held --prbs-hold steps) or `manchester` (held, then its opposite
+    /// for as long: `tune probe --coding manchester`); the re-draws follow it.
+    #[arg(long, default_value = "nrz", requires = "prbs_hold")]
+    pub prbs_coding: Coding,
     /// Without --twin: regress on α filtered by a geometric lag of this
     /// decay, in [0, 1) (the optimizer's momentum, e.g. Adam's β1 = 0.9,
     /// spreads α's effect over later steps; with 0, the default, g is the
@@ -145,6 +150,13 @@ pub struct ProbeArgs {
     /// --pilot is always drawn at random.)
     #[arg(long, conflicts_with = "pilot")]
     pub draw_seed: Option<u64>,
+    /// With --draw-seed: `nrz` (each coin's level held --hold steps) or
+    /// `manchester` (held --hold steps, then its opposite for --hold
+    /// steps, so the cumulative α returns to 0 every 2·hold steps and the
+    /// probe stays near its plain twin's state; docs/mathematics.md §9 for
+    /// what it bought on the sampled toy).
+    #[arg(long, default_value = "nrz", requires = "draw_seed")]
+    pub coding: Coding,
     /// Target entropy (nats) written into the snippet, if given.
     #[arg(long, allow_negative_numbers = true)]
     pub target: Option<f64>,
@@ -346,6 +358,7 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
                 hold,
                 a.prbs_start,
                 a.prbs_steps,
+                a.prbs_coding,
             )
             .map_err(|e| input(format!("{}: --prbs-hold {hold}: {e}", path.display())))?;
             Some(draw)
@@ -487,12 +500,15 @@ fn probe(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
         return probe_sized(a);
     }
     if a.draw_seed.is_some()
-        && a.steps.div_ceil(a.hold.max(1)) < ident_power::randomized::MIN_BLOCKS
+        && a.steps.div_ceil(a.coding.period(a.hold)) < ident_power::randomized::MIN_BLOCKS
     {
         return Err(input(format!(
-            "--draw-seed: {} steps with --hold {} make fewer than {} blocks, too few for a randomization interval",
+            "--draw-seed: {} steps with --hold {} ({}: a coin per {} steps) make fewer than {} blocks, too few \
+             for a randomization interval",
             a.steps,
             a.hold.max(1),
+            a.coding.name(),
+            a.coding.period(a.hold),
             ident_power::randomized::MIN_BLOCKS
         )));
     }
@@ -503,11 +519,20 @@ fn probe(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
             String::new(),
         ),
         Some(seed) => (
-            tune::drawn_probe_schedule(a.steps, a.amplitude, a.center, a.hold, seed),
-            format!("PRBS drawn at random (seed {seed})"),
+            tune::drawn_probe_schedule(a.steps, a.amplitude, a.center, a.hold, seed, a.coding),
+            match a.coding {
+                Coding::Nrz => format!("PRBS drawn at random (seed {seed})"),
+                Coding::Manchester => format!(
+                    "Manchester-coded PRBS drawn at random (seed {seed}; every coin played, then its opposite)"
+                ),
+            },
             format!(
-                " --prbs-hold {} --delay D (D = 0 for measure = current)",
-                a.hold.max(1)
+                " --prbs-hold {}{} --delay D (D = 0 for measure = current)",
+                a.hold.max(1),
+                match a.coding {
+                    Coding::Nrz => "",
+                    Coding::Manchester => " --prbs-coding manchester",
+                }
             ),
         ),
     };

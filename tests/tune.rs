@@ -1,6 +1,7 @@
 //! `entropic tune`: identification from synthetic logs, refusals, bad input
 //! (exit 2), the probe snippet, and robust recommendations.
 
+use entropic_proofs::ident_power::Coding;
 use entropic_proofs::linear::{spectral_radius, IntegralForm};
 use entropic_proofs::tune::{self, Columns, DesignSpec};
 mod common;
@@ -702,6 +703,89 @@ fn probe_sized_from_a_pilot_is_labelled_before_it_runs() {
 }
 
 #[test]
+fn a_manchester_coded_prbs_is_drawn_and_read_as_one() {
+    let d = tmp("manchester");
+    let probe = |extra: &[&str]| {
+        bin()
+            .args(["tune", "probe", "--amplitude", "0.5"])
+            .args(extra)
+            .output()
+            .expect("run")
+    };
+    let o = probe(&[
+        "--steps",
+        "300",
+        "--hold",
+        "10",
+        "--draw-seed",
+        "3",
+        "--coding",
+        "manchester",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("Manchester-coded PRBS drawn at random (seed 3")
+            && text.contains("--prbs-hold 10 --prbs-coding manchester"),
+        "{text}"
+    );
+    // The snippet is the coded schedule: every coin's second 10 steps are
+    // its first 10's opposite.
+    let mut alpha = Vec::new();
+    for (n, a) in tune::drawn_probe_schedule(300, 0.5, 0.0, 10, 3, Coding::Manchester) {
+        alpha.extend(std::iter::repeat_n(a, n));
+    }
+    assert_eq!(alpha.len(), 300);
+    assert!((0..300).step_by(20).all(|t| alpha[t] == -alpha[t + 10]));
+    let first = format!("probe = [[10, {}], [", tune::fmt_gain(alpha[0]));
+    assert!(text.contains(&first), "{text}");
+    // Without --draw-seed, or too few coins (6 steps × 2 per coin ×
+    // 5 coins < 6 blocks), or an unknown coding: exit 2 before anything.
+    for (extra, says) in [
+        (&["--coding", "manchester"][..], "--draw-seed"),
+        (
+            &[
+                "--steps",
+                "60",
+                "--hold",
+                "6",
+                "--draw-seed",
+                "1",
+                "--coding",
+                "manchester",
+            ][..],
+            "blocks",
+        ),
+        (
+            &["--draw-seed", "1", "--coding", "gray"][..],
+            "nrz or manchester",
+        ),
+    ] {
+        let o = probe(extra);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{extra:?}: {}", stderr(&o));
+    }
+    // Read with its own design: the interval covers the plant's g.
+    let mut h = vec![1.0];
+    for t in 0..299 {
+        h.push(h[t] - 0.002 - 0.01 * alpha[t] + wiggle(t, 1e-4));
+    }
+    let log = write(&d, "probe.csv", &csv("step,entropy,alpha", &h, &alpha));
+    let o = bin()
+        .args([
+            "tune", "identify", "--target", "0.9", "--delay", "0", "--log",
+        ])
+        .arg(&log)
+        .args(["--prbs-hold", "10", "--prbs-coding", "manchester", "--json"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = stdout_json(&o);
+    let (lo, hi) = g_ci(&v["estimate"]);
+    assert!(lo < 0.01 && 0.01 < hi && hi - lo < 2e-3, "[{lo}, {hi}]");
+}
+
+#[test]
 fn a_drawn_prbs_is_read_with_a_randomization_interval() {
     let d = tmp("drawn");
     // The probe command draws the schedule and says how to read it.
@@ -728,7 +812,7 @@ fn a_drawn_prbs_is_read_with_a_randomization_interval() {
     );
     // The same schedule drives a plant: b = −0.002, g = 0.01, d = 0.
     let mut alpha = Vec::new();
-    for (n, a) in tune::drawn_probe_schedule(300, 0.5, 0.0, 10, 3) {
+    for (n, a) in tune::drawn_probe_schedule(300, 0.5, 0.0, 10, 3, Coding::Nrz) {
         alpha.extend(std::iter::repeat_n(a, n));
     }
     let mut h = vec![1.0];
@@ -784,6 +868,11 @@ fn a_drawn_prbs_is_read_with_a_randomization_interval() {
         assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
         assert!(stderr(&o).contains(says), "{extra:?}: {}", stderr(&o));
     }
+    // This NRZ log is not a Manchester draw (somewhere a coin's second
+    // half repeats its first): refused, naming the rule.
+    let o = identify(&["--prbs-hold", "10", "--prbs-coding", "manchester"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Manchester-coded"), "{}", stderr(&o));
     // A selected delay is refused: it would depend on the schedule.
     let o = raw(&["--prbs-hold", "10"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));

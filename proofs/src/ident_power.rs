@@ -1020,6 +1020,94 @@ pub fn prbs(steps: usize, amplitude: f64, min_hold: usize, seed: u64) -> Vec<f64
     out
 }
 
+/// How a PRBS's coin flips become α (docs/mathematics.md §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Coding {
+    /// One coin per `min_hold` steps, its level held ([`prbs`]): the
+    /// cumulative α is a random walk.
+    #[default]
+    Nrz,
+    /// One coin per `2·min_hold` steps, played as `+level` for `min_hold`
+    /// steps and `−level` for the next `min_hold` ([`prbs_manchester`]):
+    /// the cumulative α returns to 0 every `2·min_hold` steps.
+    Manchester,
+}
+
+impl Coding {
+    /// Steps of schedule one coin decides.
+    pub fn period(self, min_hold: usize) -> usize {
+        match self {
+            Coding::Nrz => min_hold.max(1),
+            Coding::Manchester => 2 * min_hold.max(1),
+        }
+    }
+
+    /// The name the command line and JSON use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Coding::Nrz => "nrz",
+            Coding::Manchester => "manchester",
+        }
+    }
+}
+
+impl std::str::FromStr for Coding {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Coding, String> {
+        match s {
+            "nrz" => Ok(Coding::Nrz),
+            "manchester" => Ok(Coding::Manchester),
+            other => Err(format!("unknown PRBS coding {other:?}: nrz or manchester")),
+        }
+    }
+}
+
+/// A Manchester-coded PRBS of `steps` values: a fair coin (ChaCha8 seeded
+/// with `seed`, the same stream as [`prbs`]) drawn every `2·min_hold`
+/// steps, its level `±amplitude` held for `min_hold` steps and then its
+/// opposite for `min_hold` steps (the last pair cut at `steps`).
+///
+/// Why: the cumulative α of a [`prbs`] is a random walk, which a drift
+/// that is not constant (entropy falling fast, then slower) meets by
+/// chance, in the unpaired fit's differences and, through the state the
+/// probe wanders to, in the paired one; here it is a train of triangles
+/// that returns to 0 every `2·min_hold` steps, so the probe arm stays
+/// near its plain twin's state and the schedule has no power at the
+/// drift's low frequencies. What it cost and bought on the sampled toy is
+/// in docs/mathematics.md §9. Its price: the schedule's power sits at
+/// period `2·min_hold`, where a plant that spreads α's effect over many
+/// steps (Adam's momentum) answers less; choose `min_hold` well above that
+/// spread.
+pub fn prbs_manchester(steps: usize, amplitude: f64, min_hold: usize, seed: u64) -> Vec<f64> {
+    let hold = min_hold.max(1);
+    let bits = prbs(steps.div_ceil(2 * hold), amplitude, 1, seed);
+    (0..steps)
+        .map(|t| {
+            let b = bits[t / (2 * hold)];
+            if (t / hold) % 2 == 0 {
+                b
+            } else {
+                -b
+            }
+        })
+        .collect()
+}
+
+/// [`prbs`] or [`prbs_manchester`] by `coding`.
+pub fn prbs_coded(
+    steps: usize,
+    amplitude: f64,
+    min_hold: usize,
+    seed: u64,
+    coding: Coding,
+) -> Vec<f64> {
+    match coding {
+        Coding::Nrz => prbs(steps, amplitude, min_hold, seed),
+        Coding::Manchester => prbs_manchester(steps, amplitude, min_hold, seed),
+    }
+}
+
 /// `g` (and `b`) of one window of a run ([`paired_windows`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WindowGain {

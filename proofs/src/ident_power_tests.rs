@@ -292,6 +292,51 @@ fn estimators_refuse_what_they_cannot_fit() {
 }
 
 #[test]
+fn manchester_prbs_returns_to_zero_and_is_drawn_and_checked_as_one() {
+    // One coin per 2·hold steps (the coins of `prbs` with hold 1), played
+    // then negated; the cumulative α is 0 at every multiple of 2·hold and
+    // never further than hold·amplitude from it.
+    let (h, amp) = (5, 0.7);
+    let m = prbs_manchester(103, amp, h, 42);
+    assert_eq!(m, prbs_coded(103, amp, h, 42, Coding::Manchester));
+    assert_eq!(
+        prbs_coded(103, amp, h, 42, Coding::Nrz),
+        prbs(103, amp, h, 42)
+    );
+    let coins = prbs(11, amp, 1, 42);
+    assert_eq!(m.len(), 103);
+    for (t, &x) in m.iter().enumerate() {
+        let c = coins[t / (2 * h)];
+        assert_eq!(x, if (t / h) % 2 == 0 { c } else { -c }, "step {t}");
+    }
+    let cum = cumulative_alpha(&m, 0);
+    for (t, &c) in cum.iter().enumerate() {
+        assert!(c.abs() <= h as f64 * amp + 1e-12, "step {t}: {c}");
+        if t % (2 * h) == 0 {
+            assert!(c.abs() < 1e-12, "step {t}: {c}");
+        }
+    }
+    // A Manchester design draws Manchester schedules, which its check
+    // accepts; it counts a block per coin (2·hold steps).
+    let draw = PrbsDraw::from_step_0(0.0, 1.0, 10).coded(Coding::Manchester);
+    assert_eq!(draw.blocks(300), 15);
+    assert_eq!(PrbsDraw::from_step_0(0.0, 1.0, 10).blocks(300), 30);
+    let d = draw.draw(&[], 300, 7);
+    draw.check(&d).unwrap();
+    let from = PrbsDraw::from_schedule(&d, 10, 0, None, Coding::Manchester).unwrap();
+    assert_eq!(from, draw);
+    // An NRZ schedule whose coins repeat is not a Manchester draw, and too
+    // few coins (5 of 2·10 steps) are refused.
+    let nrz = prbs(300, 1.0, 10, 7);
+    let err = draw.check(&nrz).unwrap_err();
+    assert!(err.to_string().contains("Manchester-coded"), "{err}");
+    let err = draw.check(&d[..100]).unwrap_err();
+    assert!(err.to_string().contains("5 block(s)"), "{err}");
+    assert_eq!("manchester".parse::<Coding>(), Ok(Coding::Manchester));
+    assert!("gray".parse::<Coding>().is_err());
+}
+
+#[test]
 fn prbs_is_deterministic_two_level_and_holds() {
     let a = prbs(500, 0.7, 6, 42);
     assert_eq!(a, prbs(500, 0.7, 6, 42));

@@ -88,7 +88,8 @@ use super::*;
 /// How a PRBS probe's schedule was drawn, for [`unpaired_randomized`]: the
 /// α before `start` as logged (a prelude, held fixed in every re-draw);
 /// from `start` on, for `len` steps (`None`: to the end of the log),
-/// `center ± amplitude` by [`prbs`] with `min_hold`; after those steps the
+/// `center ± amplitude` by [`prbs`] with `min_hold` (or, with
+/// `coding = Manchester`, by [`prbs_manchester`]); after those steps the
 /// last level held (as a probe schedule shorter than its run holds its last
 /// level). A draw that never switches is drawn again (it identifies
 /// nothing; a user would draw again too).
@@ -99,6 +100,7 @@ pub struct PrbsDraw {
     pub center: f64,
     pub amplitude: f64,
     pub min_hold: usize,
+    pub coding: Coding,
 }
 
 /// Re-draws of the schedule behind every randomization interval: the
@@ -106,7 +108,8 @@ pub struct PrbsDraw {
 /// draws each.
 pub const RANDOMIZATION_DRAWS: usize = 999;
 
-/// Fewest PRBS blocks a randomization interval accepts: `2^6 = 64`
+/// Fewest PRBS blocks (coin flips: `min_hold` steps each, `2·min_hold`
+/// Manchester-coded) a randomization interval accepts: `2^6 = 64`
 /// schedules, so a 2.5% tail holds at least one other than the observed.
 pub const MIN_BLOCKS: usize = 6;
 
@@ -119,7 +122,22 @@ impl PrbsDraw {
             center,
             amplitude,
             min_hold,
+            coding: Coding::Nrz,
         }
+    }
+
+    /// The same design with the coin flips coded by `coding`.
+    pub const fn coded(self, coding: Coding) -> PrbsDraw {
+        PrbsDraw { coding, ..self }
+    }
+
+    /// The PRBS's coin flips (blocks) in a log of `steps` steps.
+    pub fn blocks(&self, steps: usize) -> usize {
+        if self.min_hold == 0 {
+            return 0;
+        }
+        self.prbs_len(steps)
+            .div_ceil(self.coding.period(self.min_hold))
     }
 
     /// The PRBS's length in a log of `steps` steps.
@@ -139,13 +157,14 @@ impl PrbsDraw {
         let n = self.prbs_len(steps).min(steps - pre);
         let can_switch = n > self.min_hold.max(1) && self.amplitude != 0.0;
         let mut s = seed;
-        let mut p = prbs(n, self.amplitude, self.min_hold, s);
+        let coded = |s: u64| prbs_coded(n, self.amplitude, self.min_hold, s, self.coding);
+        let mut p = coded(s);
         for _ in 0..64 {
             if !can_switch || p.iter().any(|&x| x != p[0]) {
                 break;
             }
             s = s.wrapping_add(1_000_000);
-            p = prbs(n, self.amplitude, self.min_hold, s);
+            p = coded(s);
         }
         out.extend(p.iter().map(|x| self.center + x));
         let last = out.last().copied().unwrap_or(self.center);
@@ -153,14 +172,15 @@ impl PrbsDraw {
         out
     }
 
-    /// The design of a logged PRBS with a known `min_hold`, `start` and
-    /// `len`: its levels `center ± amplitude` read from `alpha` in those
-    /// steps (exactly two finite values), then [`PrbsDraw::check`]ed.
+    /// The design of a logged PRBS with a known `min_hold`, `start`, `len`
+    /// and `coding`: its levels `center ± amplitude` read from `alpha` in
+    /// those steps (exactly two finite values), then [`PrbsDraw::check`]ed.
     pub fn from_schedule(
         alpha: &[f64],
         min_hold: usize,
         start: usize,
         len: Option<usize>,
+        coding: Coding,
     ) -> Result<PrbsDraw, IdentError> {
         let probe = PrbsDraw {
             start,
@@ -168,6 +188,7 @@ impl PrbsDraw {
             center: 0.0,
             amplitude: 1.0,
             min_hold,
+            coding,
         };
         let mut levels: Vec<f64> = alpha
             .iter()
@@ -192,6 +213,7 @@ impl PrbsDraw {
             center: 0.5 * (levels[0] + levels[1]),
             amplitude: 0.5 * (levels[1] - levels[0]),
             min_hold,
+            coding,
         };
         draw.check(alpha)?;
         Ok(draw)
@@ -200,8 +222,10 @@ impl PrbsDraw {
     /// Whether `alpha` can be a draw of this design: it has at least
     /// [`MIN_BLOCKS`] blocks; in the PRBS's steps every value is `center ±
     /// amplitude` and every level starts at a multiple of `min_hold` after
-    /// `start`; after them α holds the last level. A schedule that is not a
-    /// draw of the design has no reference distribution here.
+    /// `start`; Manchester-coded, the second `min_hold` steps of every
+    /// coin's `2·min_hold` are the first's opposite; after them α holds the
+    /// last level. A schedule that is not a draw of the design has no
+    /// reference distribution here.
     pub fn check(&self, alpha: &[f64]) -> Result<(), IdentError> {
         let bad = |why: String| Err(IdentError::NotADraw { why });
         if !(self.amplitude.is_finite() && self.amplitude > 0.0 && self.center.is_finite()) {
@@ -221,16 +245,15 @@ impl PrbsDraw {
                 alpha.len()
             ));
         }
-        let blocks = if self.min_hold == 0 {
-            0
-        } else {
-            n.div_ceil(self.min_hold)
-        };
+        let blocks = self.blocks(alpha.len());
         if blocks < MIN_BLOCKS {
             return bad(format!(
-                "{n} PRBS steps from step {} with min_hold {} make {blocks} block(s); a randomization \
-                 interval needs at least {MIN_BLOCKS} (2^{MIN_BLOCKS} possible schedules)",
-                self.start, self.min_hold
+                "{n} PRBS steps from step {} with min_hold {} ({}) make {blocks} block(s); a \
+                 randomization interval needs at least {MIN_BLOCKS} (2^{MIN_BLOCKS} possible \
+                 schedules)",
+                self.start,
+                self.min_hold,
+                self.coding.name()
             ));
         }
         let tol = 1e-9 * (self.center.abs() + self.amplitude);
@@ -256,6 +279,14 @@ impl PrbsDraw {
                 return bad(format!(
                     "α switches at step {i}, {k} steps after start {}: not a multiple of min_hold {}",
                     self.start, self.min_hold
+                ));
+            }
+            let h = self.min_hold;
+            if self.coding == Coding::Manchester && (k / h) % 2 == 1 && a == alpha[i - h] {
+                return bad(format!(
+                    "α = {a} at step {i} equals α {h} steps before: Manchester-coded, the second \
+                     half of every {}-step block is the first half's opposite",
+                    2 * h
                 ));
             }
         }

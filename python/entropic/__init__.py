@@ -237,6 +237,7 @@ def identify(
     prbs_start: int = 0,
     prbs_steps: Optional[int] = None,
     lag_decay: float = 0.0,
+    prbs_coding: str = "nrz",
 ) -> Dict[str, Any]:
     """Identify drift ``b``, gain ``g`` and delay ``d`` of
     ``H_{t+1} - H_t = b - g alpha_{t-d} + noise`` with the estimators of
@@ -265,11 +266,16 @@ def identify(
     steps), so the unpaired g takes a randomization interval from re-draws
     of the schedule (``entropic tune identify --prbs-hold``), whose placebo
     stays at its nominal level where the drift is not constant; it needs a
-    fixed ``delay``.
+    fixed ``delay``. ``prbs_coding="manchester"``: the PRBS was
+    Manchester-coded (``entropic tune probe --coding manchester``: each coin
+    played for ``prbs_hold`` steps, then its opposite for ``prbs_hold``), and
+    the re-draws are too.
     """
     e, a = _f64(entropy).reshape(-1), _f64(alpha).reshape(-1)
     t = None if twin is None else _f64(twin).reshape(-1)
-    return _native.identify(e, a, delay, t, prbs_hold, prbs_start, prbs_steps, lag_decay)
+    return _native.identify(
+        e, a, delay, t, prbs_hold, prbs_start, prbs_steps, lag_decay, prbs_coding
+    )
 
 
 def _log_text(log: Any) -> str:
@@ -295,6 +301,7 @@ def identify_log(
     prbs_start: int = 0,
     prbs_steps: Optional[int] = None,
     lag_decay: float = 0.0,
+    prbs_coding: str = "nrz",
 ) -> Dict[str, Any]:
     """:func:`identify` on a run's log: a pandas DataFrame, or a CSV (with a
     header row, e.g. a W&B export) or our metrics.jsonl, as a path or text;
@@ -303,8 +310,8 @@ def identify_log(
     None, every seed is paired with the twin's same seed and the slope
     pooled: from 4 seeds on one schedule the interval is the seeds' own
     spread, and ``interval_caveat`` is None);
-    ``prbs_hold``, ``prbs_start``, ``prbs_steps``, ``lag_decay`` as
-    :func:`identify`'s.
+    ``prbs_hold``, ``prbs_start``, ``prbs_steps``, ``lag_decay``,
+    ``prbs_coding`` as :func:`identify`'s.
 
     Columns are found by name as ``entropic tune identify --log`` finds them
     (``entropy`` / ``actor/entropy``, ``alpha`` / ``actor/control_alpha``);
@@ -314,7 +321,17 @@ def identify_log(
     """
     t = None if twin is None else _log_text(twin)
     return _native.identify_log(
-        _log_text(log), columns, delay, arm, seed, t, prbs_hold, prbs_start, prbs_steps, lag_decay
+        _log_text(log),
+        columns,
+        delay,
+        arm,
+        seed,
+        t,
+        prbs_hold,
+        prbs_start,
+        prbs_steps,
+        lag_decay,
+        prbs_coding,
     )
 
 

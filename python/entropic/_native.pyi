@@ -139,6 +139,7 @@ def identify(
     prbs_start: int = 0,
     prbs_steps: Optional[int] = None,
     lag_decay: float = 0.0,
+    prbs_coding: str = "nrz",
 ) -> Dict[str, Any]: ...
 def identify_log(
     text: str,
@@ -151,6 +152,7 @@ def identify_log(
     prbs_start: int = 0,
     prbs_steps: Optional[int] = None,
     lag_decay: float = 0.0,
+    prbs_coding: str = "nrz",
 ) -> Dict[str, Any]: ...
 def recommend(
     fit: Dict[str, Any],

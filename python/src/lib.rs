@@ -13,6 +13,7 @@
 //! this crate like any other.
 
 use entropic_proofs::ident_power::randomized::PrbsDraw;
+use entropic_proofs::ident_power::Coding;
 use entropic_proofs::tune::{self, Columns, DesignSpec, Series};
 use entropic_sim::composition::{self, Composition};
 use entropic_sim::control::loss::{token_loss as rust_token_loss, LossConfig, TokenInputs};
@@ -408,12 +409,14 @@ fn array_series(source: &str, e: Vec<f64>, a: Vec<f64>) -> Series {
 /// The randomization design of `identify`'s `prbs_*` arguments (as `tune
 /// identify --prbs-hold`); `prbs_start` or `prbs_steps` without
 /// `prbs_hold` is refused, as the CLI refuses them (`lag_decay` serves
-/// both unpaired designs).
+/// both unpaired designs). `coding` is "nrz" or "manchester"
+/// (`--prbs-coding`).
 fn prbs_design(
     alpha: &[f64],
     hold: Option<usize>,
     start: usize,
     steps: Option<usize>,
+    coding: &str,
     lag_decay: f64,
 ) -> PyResult<Option<PrbsDraw>> {
     if !(0.0..1.0).contains(&lag_decay) {
@@ -421,12 +424,13 @@ fn prbs_design(
             "lag_decay must be in [0, 1) (got {lag_decay})"
         )));
     }
+    let coding: Coding = coding.parse().map_err(PyValueError::new_err)?;
     match hold {
-        None if start != 0 || steps.is_some() => Err(PyValueError::new_err(
-            "prbs_start and prbs_steps need prbs_hold",
-        )),
+        None if start != 0 || steps.is_some() || coding != Coding::Nrz => Err(
+            PyValueError::new_err("prbs_start, prbs_steps and prbs_coding need prbs_hold"),
+        ),
         None => Ok(None),
-        Some(h) => PrbsDraw::from_schedule(alpha, h, start, steps)
+        Some(h) => PrbsDraw::from_schedule(alpha, h, start, steps, coding)
             .map(Some)
             .map_err(value_error),
     }
@@ -457,10 +461,11 @@ fn identify_series(
 /// 0 raises, naming
 /// the detectable g. `prbs_hold` (with `prbs_start`, default 0): α was a
 /// PRBS drawn at random with that hold; the unpaired estimate then takes a
-/// randomization interval (as `entropic tune identify --prbs-hold`).
+/// randomization interval (as `entropic tune identify --prbs-hold`);
+/// `prbs_coding = "manchester"` when it was Manchester-coded.
 #[pyfunction]
 #[pyo3(signature = (entropy, alpha, delay = None, twin = None, prbs_hold = None, prbs_start = 0,
-    prbs_steps = None, lag_decay = 0.0))]
+    prbs_steps = None, lag_decay = 0.0, prbs_coding = "nrz"))]
 #[allow(clippy::too_many_arguments)]
 fn identify<'py>(
     py: Python<'py>,
@@ -472,9 +477,17 @@ fn identify<'py>(
     prbs_start: usize,
     prbs_steps: Option<usize>,
     lag_decay: f64,
+    prbs_coding: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (e, a) = (entropy.as_slice()?.to_vec(), alpha.as_slice()?.to_vec());
-    let draw = prbs_design(&a, prbs_hold, prbs_start, prbs_steps, lag_decay)?;
+    let draw = prbs_design(
+        &a,
+        prbs_hold,
+        prbs_start,
+        prbs_steps,
+        prbs_coding,
+        lag_decay,
+    )?;
     let series = array_series("arrays", e, a);
     let twin = match twin {
         Some(t) => {
@@ -492,10 +505,10 @@ fn identify<'py>(
 /// with a header, or our metrics.jsonl), with the plain twin's log text
 /// `twin` for the paired design; returns the identification and the series
 /// read (`series`), so the caller can recommend with its first entropy.
-/// `prbs_hold`, `prbs_start`: as [`identify`]'s.
+/// `prbs_hold`, `prbs_start`, `prbs_steps`, `prbs_coding`: as [`identify`]'s.
 #[pyfunction]
 #[pyo3(signature = (text, columns = None, delay = None, arm = None, seed = None, twin = None,
-    prbs_hold = None, prbs_start = 0, prbs_steps = None, lag_decay = 0.0))]
+    prbs_hold = None, prbs_start = 0, prbs_steps = None, lag_decay = 0.0, prbs_coding = "nrz"))]
 #[allow(clippy::too_many_arguments)]
 fn identify_log<'py>(
     py: Python<'py>,
@@ -509,6 +522,7 @@ fn identify_log<'py>(
     prbs_start: usize,
     prbs_steps: Option<usize>,
     lag_decay: f64,
+    prbs_coding: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
     let cols = match columns {
         Some(c) => Columns::parse(c).map_err(value_error)?,
@@ -520,9 +534,9 @@ fn identify_log<'py>(
     // is refused first, as in the one-run case.
     if let (Some(t), None) = (twin, seed) {
         tune::check_twin_design(prbs_hold.is_some(), lag_decay).map_err(value_error)?;
-        if prbs_start != 0 || prbs_steps.is_some() {
+        if prbs_start != 0 || prbs_steps.is_some() || prbs_coding != "nrz" {
             return Err(PyValueError::new_err(
-                "prbs_start and prbs_steps need prbs_hold",
+                "prbs_start, prbs_steps and prbs_coding need prbs_hold",
             ));
         }
         if let Some(pairs) = tune::pair_seeds(text, t, &cols, arm).map_err(value_error)? {
@@ -542,7 +556,14 @@ fn identify_log<'py>(
         ),
         None => None,
     };
-    let draw = prbs_design(&series.alpha, prbs_hold, prbs_start, prbs_steps, lag_decay)?;
+    let draw = prbs_design(
+        &series.alpha,
+        prbs_hold,
+        prbs_start,
+        prbs_steps,
+        prbs_coding,
+        lag_decay,
+    )?;
     let id = identify_series(&series, twin.as_ref(), delay, draw.as_ref(), lag_decay)?;
     let out = serde_json::json!({ "identified": id, "series": series });
     to_py(py, &out)

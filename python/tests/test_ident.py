@@ -117,6 +117,33 @@ def test_identify_a_drawn_prbs_with_a_randomization_interval():
     assert lagged["g"] > 0
 
 
+def test_identify_a_manchester_coded_prbs():
+    g, b, n, hold = 0.02, 0.004, 300, 10
+    rng = np.random.default_rng(3)
+    # A coin per 20 steps, played for 10 steps and then negated for 10.
+    coins = np.where(rng.random(n // (2 * hold)) < 0.5, -0.4, 0.4)
+    alpha = np.repeat(np.stack([coins, -coins], axis=1).reshape(-1), hold)
+    h = np.empty(n)
+    h[0] = 0.5
+    for t in range(n - 1):
+        h[t + 1] = h[t] + b - g * alpha[t] + 0.002 * rng.normal()
+    out = entropic.identify(h, alpha, delay=0, prbs_hold=hold, prbs_coding="manchester")
+    est = out["estimate"]
+    assert est["design"] == {"unpaired_randomized": {"draws": 999}}
+    lo, hi = est["g_ci"]
+    assert 0 < lo < g < hi
+    # A plain PRBS is not a Manchester draw; an unknown coding, or a coding
+    # without a hold, is refused with the reason.
+    nrz = np.repeat(np.where(rng.random(n // hold) < 0.5, -0.4, 0.4), hold)
+    nrz[:20] = [0.4] * 20  # one coin's halves equal: not Manchester
+    with pytest.raises(ValueError, match="Manchester-coded"):
+        entropic.identify(h, nrz, delay=0, prbs_hold=hold, prbs_coding="manchester")
+    with pytest.raises(ValueError, match="nrz or manchester"):
+        entropic.identify(h, alpha, delay=0, prbs_hold=hold, prbs_coding="gray")
+    with pytest.raises(ValueError, match="need prbs_hold"):
+        entropic.identify(h, alpha, delay=0, prbs_coding="manchester")
+
+
 def test_recommend_and_tune_from_csv_text():
     h, a = probe_log()
     fit = entropic.identify(h, a, delay=0)["fit"]

@@ -191,6 +191,7 @@ impl ProbePlan {
             center,
             self.hold,
             self.prbs_seed,
+            crate::ident_power::Coding::Nrz,
         )
     }
 }

@@ -160,18 +160,21 @@ fn push_run(out: &mut Vec<(usize, f64)>, n: usize, a: f64) {
 /// A PRBS of `steps` values between `center ± amplitude` drawn at random
 /// ([`crate::ident_power::prbs`]: a fair coin per `hold`, from `seed`,
 /// drawn again while it never switches, as
-/// [`crate::ident_power::randomized::PrbsDraw::draw`] does), as `(steps, α)` runs: the
-/// randomized design whose log `tune identify --prbs-hold` reads with a
-/// randomization interval.
+/// [`crate::ident_power::randomized::PrbsDraw::draw`] does; Manchester-coded
+/// by `coding`, [`crate::ident_power::prbs_manchester`]), as `(steps, α)`
+/// runs: the randomized design whose log `tune identify --prbs-hold` reads
+/// with a randomization interval.
 pub fn drawn_probe_schedule(
     steps: usize,
     amplitude: f64,
     center: f64,
     hold: usize,
     seed: u64,
+    coding: crate::ident_power::Coding,
 ) -> Vec<(usize, f64)> {
     let draw =
-        crate::ident_power::randomized::PrbsDraw::from_step_0(center, amplitude, hold.max(1));
+        crate::ident_power::randomized::PrbsDraw::from_step_0(center, amplitude, hold.max(1))
+            .coded(coding);
     let mut out: Vec<(usize, f64)> = Vec::new();
     for a in draw.draw(&[], steps, seed) {
         push_run(&mut out, 1, a);
