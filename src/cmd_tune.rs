@@ -398,9 +398,11 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
             match (&a.twin, &draw) {
                 (Some(_), _) if more.is_empty() => "paired".to_string(),
                 (Some(_), _) => format!("paired ({} seeds pooled)", more.len() + 1),
-                (None, Some(_)) => format!(
-                    "unpaired, randomization interval ({} re-draws of the PRBS),",
-                    ident_power::randomized::RANDOMIZATION_DRAWS
+                (None, Some(dr)) => format!(
+                    "unpaired, randomization interval ({} re-draws of the PRBS, hold {}, {}),",
+                    ident_power::randomized::RANDOMIZATION_DRAWS,
+                    dr.min_hold,
+                    dr.coding.name()
                 ),
                 (None, None) => "unpaired".to_string(),
             },
@@ -450,6 +452,7 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
                     "nan_rows": series.nan_rows,
                     "identified": id,
                     "interval_caveat": caveat,
+                    "prbs_design": draw,
                     "spec": spec,
                     "recommendation": null,
                     "refused": e.to_string(),
@@ -474,6 +477,7 @@ fn identify(a: &IdentifyArgs) -> anyhow::Result<ExitCode> {
             "identified": id,
             "estimate": est,
             "interval_caveat": caveat,
+            "prbs_design": draw,
             "spec": spec,
             "recommendation": rec,
             "scenario_snippet": tune::scenario_snippet(&rec),
@@ -499,9 +503,9 @@ fn probe(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
     if a.pilot.is_some() {
         return probe_sized(a);
     }
-    if a.draw_seed.is_some()
-        && a.steps.div_ceil(a.coding.period(a.hold)) < ident_power::randomized::MIN_BLOCKS
-    {
+    let design = ident_power::randomized::PrbsDraw::from_step_0(a.center, a.amplitude, a.hold)
+        .coded(a.coding);
+    if a.draw_seed.is_some() && design.blocks(a.steps) < ident_power::randomized::MIN_BLOCKS {
         return Err(input(format!(
             "--draw-seed: {} steps with --hold {} ({}: a coin per {} steps) make fewer than {} blocks, too few \
              for a randomization interval",
@@ -527,23 +531,37 @@ fn probe(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
                 ),
             },
             format!(
-                " --prbs-hold {}{} --delay D (D = 0 for measure = current)",
+                " --prbs-hold {}{} --prbs-steps {} --delay D (D = 0 for measure = current)",
                 a.hold.max(1),
                 match a.coding {
                     Coding::Nrz => "",
                     Coding::Manchester => " --prbs-coding manchester",
-                }
+                },
+                a.steps
             ),
         ),
     };
+    let shape = match a.coding {
+        Coding::Nrz => "each bit held {H} steps",
+        Coding::Manchester => "each coin held {H} steps, then its opposite for {H}",
+    }
+    .replace("{H}", &a.hold.max(1).to_string());
+    let why = match a.coding {
+        Coding::Nrz => {
+            "A PRBS changes level at irregular intervals, so the delay is told apart, and spends\n\
+             # equal time at both levels."
+        }
+        Coding::Manchester => {
+            "Its cumulative α returns to 0 every 2·hold steps, so the probe stays near the\n\
+             # plain run's state; it spends equal time at both levels."
+        }
+    };
     println!(
-        "# Probe (docs/mathematics.md §7): {kind} between {} and {}, each bit held {} steps, {} steps.\n\
-         # A PRBS changes level at irregular intervals, so the delay is told apart, and spends\n\
-         # equal time at both levels. Append to a scenario without its own [control] table;\n\
+        "# Probe (docs/mathematics.md §7): {kind} between {} and {}, {shape}, {} steps.\n\
+         # {why} Append to a scenario without its own [control] table;\n\
          # then `entropic tune identify --log runs/<stem>/<arm>/metrics.jsonl{read}`.",
         tune::fmt_gain(a.center - a.amplitude),
         tune::fmt_gain(a.center + a.amplitude),
-        a.hold.max(1),
         a.steps
     );
     if a.draw_seed.is_none() {

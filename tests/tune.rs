@@ -726,7 +726,8 @@ fn a_manchester_coded_prbs_is_drawn_and_read_as_one() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
         text.contains("Manchester-coded PRBS drawn at random (seed 3")
-            && text.contains("--prbs-hold 10 --prbs-coding manchester"),
+            && text.contains("then its opposite for 10")
+            && text.contains("--prbs-hold 10 --prbs-coding manchester --prbs-steps 300"),
         "{text}"
     );
     // The snippet is the coded schedule: every coin's second 10 steps are
@@ -771,18 +772,36 @@ fn a_manchester_coded_prbs_is_drawn_and_read_as_one() {
         h.push(h[t] - 0.002 - 0.01 * alpha[t] + wiggle(t, 1e-4));
     }
     let log = write(&d, "probe.csv", &csv("step,entropy,alpha", &h, &alpha));
-    let o = bin()
-        .args([
-            "tune", "identify", "--target", "0.9", "--delay", "0", "--log",
-        ])
-        .arg(&log)
-        .args(["--prbs-hold", "10", "--prbs-coding", "manchester", "--json"])
-        .output()
-        .expect("run");
+    let read = |extra: &[&str]| {
+        bin()
+            .args([
+                "tune", "identify", "--target", "0.9", "--delay", "0", "--log",
+            ])
+            .arg(&log)
+            .args(["--prbs-hold", "10", "--prbs-coding", "manchester"])
+            .args(extra)
+            .output()
+            .expect("run")
+    };
+    let o = read(&["--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v = stdout_json(&o);
     let (lo, hi) = g_ci(&v["estimate"]);
     assert!(lo < 0.01 && 0.01 < hi && hi - lo < 2e-3, "[{lo}, {hi}]");
+    // Both outputs say which design the re-draws came from.
+    assert_eq!(
+        v["prbs_design"]["coding"], "manchester",
+        "{}",
+        v["prbs_design"]
+    );
+    assert_eq!(v["prbs_design"]["min_hold"], 10, "{}", v["prbs_design"]);
+    let o = read(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("re-draws of the PRBS, hold 10, manchester"),
+        "{text}"
+    );
 }
 
 #[test]

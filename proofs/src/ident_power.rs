@@ -1035,11 +1035,12 @@ pub enum Coding {
 }
 
 impl Coding {
-    /// Steps of schedule one coin decides.
+    /// Steps of schedule one coin decides (saturating: a hold near
+    /// `usize::MAX` is one block, which every check refuses).
     pub fn period(self, min_hold: usize) -> usize {
         match self {
             Coding::Nrz => min_hold.max(1),
-            Coding::Manchester => 2 * min_hold.max(1),
+            Coding::Manchester => min_hold.max(1).saturating_mul(2),
         }
     }
 
@@ -1055,11 +1056,10 @@ impl Coding {
 impl std::str::FromStr for Coding {
     type Err = String;
     fn from_str(s: &str) -> Result<Coding, String> {
-        match s {
-            "nrz" => Ok(Coding::Nrz),
-            "manchester" => Ok(Coding::Manchester),
-            other => Err(format!("unknown PRBS coding {other:?}: nrz or manchester")),
-        }
+        [Coding::Nrz, Coding::Manchester]
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| format!("unknown PRBS coding {s:?}: nrz or manchester"))
     }
 }
 
@@ -1081,10 +1081,11 @@ impl std::str::FromStr for Coding {
 /// spread.
 pub fn prbs_manchester(steps: usize, amplitude: f64, min_hold: usize, seed: u64) -> Vec<f64> {
     let hold = min_hold.max(1);
-    let bits = prbs(steps.div_ceil(2 * hold), amplitude, 1, seed);
+    let period = Coding::Manchester.period(hold);
+    let bits = prbs(steps.div_ceil(period), amplitude, 1, seed);
     (0..steps)
         .map(|t| {
-            let b = bits[t / (2 * hold)];
+            let b = bits[t / period];
             if (t / hold) % 2 == 0 {
                 b
             } else {

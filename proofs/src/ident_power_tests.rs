@@ -298,17 +298,22 @@ fn manchester_prbs_returns_to_zero_and_is_drawn_and_checked_as_one() {
     // never further than hold·amplitude from it.
     let (h, amp) = (5, 0.7);
     let m = prbs_manchester(103, amp, h, 42);
-    assert_eq!(m, prbs_coded(103, amp, h, 42, Coding::Manchester));
-    assert_eq!(
-        prbs_coded(103, amp, h, 42, Coding::Nrz),
-        prbs(103, amp, h, 42)
-    );
-    let coins = prbs(11, amp, 1, 42);
+    assert_eq!(m, prbs_manchester(103, amp, h, 42));
+    assert_ne!(m, prbs_manchester(103, amp, h, 43));
     assert_eq!(m.len(), 103);
-    for (t, &x) in m.iter().enumerate() {
-        let c = coins[t / (2 * h)];
-        assert_eq!(x, if (t / h) % 2 == 0 { c } else { -c }, "step {t}");
+    // Two levels, each half-block constant, the second half the first's
+    // opposite (the last block cut at step 103), and both signs of coin.
+    assert!(m.iter().all(|&x| x == amp || x == -amp));
+    for (b, block) in m.chunks(2 * h).enumerate() {
+        let (first, second) = block.split_at(h.min(block.len()));
+        assert!(first.iter().all(|&x| x == first[0]), "block {b}");
+        assert!(second.iter().all(|&x| x == -first[0]), "block {b}");
     }
+    let starts: Vec<f64> = m.iter().step_by(2 * h).copied().collect();
+    assert!(
+        starts.contains(&amp) && starts.contains(&-amp),
+        "{starts:?}"
+    );
     let cum = cumulative_alpha(&m, 0);
     for (t, &c) in cum.iter().enumerate() {
         assert!(c.abs() <= h as f64 * amp + 1e-12, "step {t}: {c}");
@@ -332,6 +337,27 @@ fn manchester_prbs_returns_to_zero_and_is_drawn_and_checked_as_one() {
     assert!(err.to_string().contains("Manchester-coded"), "{err}");
     let err = draw.check(&d[..100]).unwrap_err();
     assert!(err.to_string().contains("5 block(s)"), "{err}");
+    // A prelude held fixed, and a run that goes on after its PRBS holding
+    // the last level: a draw of the design whose length is given, not of
+    // one that takes the held tail for PRBS.
+    let mut log = vec![0.25; 7];
+    log.extend(prbs_manchester(240, 0.5, 10, 3).iter().map(|x| x + 0.25));
+    let last = *log.last().unwrap();
+    log.resize(300, last);
+    let given = PrbsDraw::from_schedule(&log, 10, 7, Some(240), Coding::Manchester).unwrap();
+    assert_eq!(
+        (given.center, given.amplitude, given.blocks(300)),
+        (0.25, 0.5, 12)
+    );
+    let redrawn = given.draw(&log, 300, 11);
+    assert_eq!(&redrawn[..7], &log[..7]);
+    given.check(&redrawn).unwrap();
+    let err = PrbsDraw::from_schedule(&log, 10, 7, None, Coding::Manchester).unwrap_err();
+    assert!(err.to_string().contains("give the PRBS's length"), "{err}");
+    // A hold that overflows the block length is refused, not a panic.
+    let huge = PrbsDraw::from_step_0(0.0, 1.0, usize::MAX).coded(Coding::Manchester);
+    assert_eq!(huge.blocks(300), 1);
+    assert!(huge.check(&d).is_err());
     assert_eq!("manchester".parse::<Coding>(), Ok(Coding::Manchester));
     assert!("gray".parse::<Coding>().is_err());
 }

@@ -35,6 +35,9 @@ enum Design {
     FixedPrbs(u64),
     /// α = amplitude from step 0 on (the regime map's constant-α arms).
     Constant,
+    /// Every seed its own PRBS of this hold (as [`Design::Prbs`], whose
+    /// hold is [`HOLD`]).
+    Nrz(usize),
     /// Every seed its own Manchester-coded PRBS ([`prbs_manchester`]) of
     /// this hold, drawn with seed `SCHEDULE_SEED0 + seed`.
     Manchester(usize),
@@ -43,7 +46,7 @@ enum Design {
 impl Design {
     /// Whether every seed draws its own schedule (a randomized design).
     fn per_seed(self) -> bool {
-        matches!(self, Design::Prbs | Design::Manchester(_))
+        matches!(self, Design::Prbs | Design::Nrz(_) | Design::Manchester(_))
     }
 }
 
@@ -98,16 +101,17 @@ fn grpo(toy: &Toy) -> GrpoConfig {
 fn schedule(toy: &Toy, seed: u64) -> Vec<f64> {
     // A draw that never switches (10 equal coin flips at 100 steps) cannot
     // identify anything: a user would draw again, and so do we.
-    let mut s = match toy.design {
+    let (mut s, hold) = match toy.design {
         Design::Constant => return vec![toy.amplitude; toy.steps],
-        Design::FixedPrbs(s) => s,
-        Design::Prbs => SCHEDULE_SEED0 + seed,
+        Design::FixedPrbs(s) => (s, HOLD),
+        Design::Prbs => (SCHEDULE_SEED0 + seed, HOLD),
+        Design::Nrz(h) => (SCHEDULE_SEED0 + seed, h),
         Design::Manchester(h) => {
             return prbs_manchester(toy.steps, toy.amplitude, h, SCHEDULE_SEED0 + seed)
         }
     };
     loop {
-        let a = prbs(toy.steps, toy.amplitude, HOLD, s);
+        let a = prbs(toy.steps, toy.amplitude, hold, s);
         if a.iter().any(|&x| x != a[0]) {
             return a;
         }
@@ -313,6 +317,7 @@ fn coverage_with(toy: &Toy, reps: usize, seeds: u64) -> Coverage {
         Design::Manchester(h) => {
             PrbsDraw::from_step_0(0.0, toy.amplitude, h).coded(Coding::Manchester)
         }
+        Design::Nrz(h) => PrbsDraw::from_step_0(0.0, toy.amplitude, h),
         _ => PrbsDraw::from_step_0(0.0, toy.amplitude, HOLD),
     };
     // The unpaired statistics' lag: the optimizer's own momentum (Adam's
@@ -979,51 +984,65 @@ fn probe_plan_calibration() {
     assert!(failed.is_empty(), "{failed:?}");
 }
 
-/// What a Manchester-coded PRBS ([`prbs_manchester`], hold 20: one coin
-/// per 40 steps) buys against the plain one (hold [`HOLD`]) on the sampled
-/// toy, read by the randomized unpaired interval with re-draws of its own
-/// design ([`PrbsDraw::coded`]): 300 steps, a schedule per seed, the
-/// optimizer's lag as in [`sampled_toy_coverage_full`], 200 repetitions
-/// from seed 90,000 (not that test's). Run with `cargo test --release -p
-/// entropic-proofs --lib manchester_coding_calibration -- --ignored
-/// --nocapture` (about 3 minutes on 2 cores, near-idle).
+/// What a Manchester-coded PRBS ([`prbs_manchester`]: a coin per `2·hold`
+/// steps, played then negated) buys against the plain one on the sampled
+/// toy, at holds 10 and 20 of each (so that the coding, not the hold, is
+/// compared), read by the randomized unpaired interval with re-draws of
+/// its own design ([`PrbsDraw::coded`]): 300 steps, a schedule per seed,
+/// the optimizer's lag as in [`sampled_toy_coverage_full`], 200
+/// repetitions from seed 90,000 (not that test's). Run with `cargo test
+/// --release -p entropic-proofs --lib manchester_coding_calibration --
+/// --ignored --nocapture` (4.5 minutes on 2 cores, near-idle).
 ///
-/// Measured 2026-11-30 (sd of `ĝ` over the repetitions; the reported SE;
-/// `g_detectable`; its ratio to the real 80%-power gain; placebo covers 0
-/// of 200; covers the design's own reference of 200):
+/// Measured 2026-11-30. Randomized: sd of `ĝ` over the repetitions, the
+/// mean reported SE, mean `g_detectable` and its ratio to the real
+/// 80%-power gain, placebo covering 0 and intervals covering the design's
+/// own reference (of 200). Then the same repetitions' Newey–West
+/// ([`unpaired_lagged`]) SE over its sd and placebo, and the paired
+/// estimator's (two seeds) sd and SE over sd:
 ///
-/// | case | sd | SE | detectable | ratio | placebo | covers |
-/// |---|---|---|---|---|---|---|
-/// | SGD, PRBS hold 10 | 1.61e-4 | 1.82e-4 | 5.11e-4 | 1.13 | 197 | 198 |
-/// | SGD, Manchester hold 20 | 9.05e-5 | 9.04e-5 | 2.53e-4 | 1.00 | 191 | 192 |
-/// | Adam, PRBS hold 10 | 3.15e-4 | 3.38e-4 | 9.46e-4 | 1.07 | 192 | 181 |
-/// | Adam, Manchester hold 20 | 1.80e-4 | 2.87e-4 | 8.05e-4 | 1.59 | 192 | 200 |
+/// | case | sd | SE | detectable | ratio | placebo | covers | NW SE/sd | NW placebo | paired sd | paired SE/sd |
+/// |---|---|---|---|---|---|---|---|---|---|---|
+/// | SGD, PRBS hold 10 | 1.61e-4 | 1.82e-4 | 5.11e-4 | 1.13 | 197 | 198 | 1.21 | 197 | 3.01e-5 | 1.40 |
+/// | SGD, PRBS hold 20 | 2.14e-4 | 2.13e-4 | 5.97e-4 | 1.00 | 186 | 188 | 0.96 | 184 | 3.32e-5 | 1.02 |
+/// | SGD, Manchester hold 10 | 1.04e-4 | 9.67e-5 | 2.71e-4 | 0.93 | 190 | 189 | 1.39 | 199 | 7.02e-6 | 5.00 |
+/// | SGD, Manchester hold 20 | 9.05e-5 | 9.04e-5 | 2.53e-4 | 1.00 | 191 | 192 | 1.46 | 200 | 7.38e-6 | 5.13 |
+/// | Adam, PRBS hold 10 | 3.15e-4 | 3.38e-4 | 9.46e-4 | 1.07 | 192 | 181 | 1.19 | 184 | 4.05e-4 | 1.05 |
+/// | Adam, PRBS hold 20 | 2.93e-4 | 3.23e-4 | 9.06e-4 | 1.10 | 190 | 186 | 0.99 | 172 | 4.19e-4 | 0.73 |
+/// | Adam, Manchester hold 10 | 2.51e-4 | 2.90e-4 | 8.12e-4 | 1.15 | 191 | 167 | 2.02 | 200 | 2.16e-4 | 2.31 |
+/// | Adam, Manchester hold 20 | 1.80e-4 | 2.87e-4 | 8.05e-4 | 1.59 | 192 | 200 | 1.92 | 200 | 1.75e-4 | 2.42 |
 ///
-/// Predicted before the first run (written down, then run): the spread
-/// 1.8e-4 (Adam) and 9e-5 (SGD), right; the SE within 0.8–1.25 of the
-/// spread and the detectable gain at least 1.5 times smaller than the
-/// plain PRBS's under both optimizers: right under SGD (2.0 times), wrong
-/// under Adam (1.18 times; the SE is 1.6 times the spread); Adam's
-/// coverage below 180 (the estimand difference of
-/// [`sampled_toy_coverage_full`]), wrong: the wide interval covers it.
-/// Why Adam's SE is wide: the re-draws' spread at `g₀ = ĝ` holds the part
-/// of α's effect that the geometric lag does not model (Adam's second
-/// moment reshapes the response), projected on schedules unlike the
-/// observed one; a Manchester schedule has its power at period 40 steps,
-/// near the momentum's time scale, where that misfit is largest. The same
-/// repetitions' Newey–West intervals ([`unpaired_lagged`]) are
-/// conservative with either coding under a Manchester schedule (SE 1.5–1.9
-/// times the spread: the bandwidth rule stops at the regressor's first
-/// non-positive autocorrelation and misses its negative lobe), and so are
-/// the paired ones (the paired `ĝ`'s spread falls 2.3 times under Adam and
-/// 4 times under SGD, its SE not at all): neither is made to use the
-/// coding yet. Asserted: the Manchester placebo covers 0 in 180–198 under
-/// both optimizers, its `ĝ`'s spread is at most 1/1.3 of the plain
-/// PRBS's and its mean `g_detectable` below the plain PRBS's; under SGD
-/// it covers the reference in at least 180 with a detectable gain within
-/// 1.5 of the real one.
+/// So under SGD the Manchester coding halves the detectable gain at 300
+/// steps (2.53–2.71e-4 against 5.11–5.97e-4) at either hold, with an
+/// interval as honest as the plain PRBS's; under Adam it takes 11–15% off
+/// it (its `ĝ` is up to 1.75 times less spread, but its SE falls less).
+/// Predicted before the first run, on hold 20 against the plain hold 10
+/// only (written down, then run): the spread 1.8e-4 (Adam) and 9e-5
+/// (SGD), right; the SE within 0.8–1.25 of the spread and the detectable
+/// gain at least 1.5 times smaller under both optimizers: right under SGD
+/// (2.0 times), wrong under Adam (1.18 times; the SE 1.6 times the
+/// spread); Adam's coverage below 180 (the estimand difference of
+/// [`sampled_toy_coverage_full`]), wrong at hold 20 (the wide interval
+/// covers it), right at hold 10 (167). A second prediction, hold 25 under
+/// Adam (the longest with 6 coins in 300 steps: sd 1.9e-4, SE/sd 1.4,
+/// detectable 7.5e-4), was wrong too: 1.58e-4, 1.84, 8.16e-4; a longer
+/// hold does not mend Adam's interval. Why Adam's SE is wide: the
+/// re-draws' spread at `g₀ = ĝ` holds the part of α's effect that the
+/// geometric lag does not model (Adam's second moment reshapes the
+/// response), projected on schedules unlike the observed one; a Manchester
+/// schedule's power sits at period `2·hold`, near the momentum's time
+/// scale, where that misfit is largest. The Newey–West and paired
+/// intervals do not use the coding: on a Manchester log they are
+/// conservative (Newey–West: its bandwidth stops at the regressor's first
+/// non-positive autocorrelation and misses the negative lobe; paired: its
+/// `ĝ`'s spread falls 4 times under SGD and 2 times under Adam, its SE
+/// not). Asserted: the Manchester hold-20 placebo covers 0 in 180–198
+/// under both optimizers, its `ĝ`'s spread is at most 1/1.3 of both plain
+/// PRBSs' and its mean `g_detectable` below both; under SGD it covers the
+/// reference in at least 180 with a detectable gain within 1.5 of the
+/// real one; under Adam that ratio stays at most 2.
 #[test]
-#[ignore = "about 3 minutes on 2 cores; figures in the doc comment"]
+#[ignore = "about 5 minutes on 2 cores; figures in the doc comment"]
 fn manchester_coding_calibration() {
     let mut failed: Vec<String> = Vec::new();
     for (name, toy) in [("sgd", SGD), ("adam", ADAM)] {
@@ -1040,39 +1059,53 @@ fn manchester_coding_calibration() {
             print(&format!("{name}, {design:?}"), &c);
             let r = c.randomized.expect("a PRBS design");
             let z = c.randomized_placebo.expect("a PRBS design");
+            let u = c.unpaired.expect("a PRBS design");
             println!(
-                "  randomized: sd {:.2e}, SE {:.2e}, detectable {:.2e} ({:.2} of the power gain), placebo {z}, covers {}",
+                "  randomized: sd {:.2e}, SE {:.2e}, detectable {:.2e} ({:.2} of the power gain), placebo {z}, covers {}\n  Newey–West SE/sd {:.2}, paired sd {:.2e}, SE/sd {:.2}",
                 r.sd,
                 r.se,
                 r.detectable,
                 r.power_ratio(),
-                r.covers
+                r.covers,
+                u.se / u.sd,
+                c.paired.sd,
+                c.paired.se / c.paired.sd
             );
             (r, z)
         };
-        let (nrz, _) = run(Design::Prbs);
+        let (nrz10, _) = run(Design::Prbs);
+        let (nrz20, _) = run(Design::Nrz(20));
+        run(Design::Manchester(10));
         let (man, z) = run(Design::Manchester(20));
         let case = format!("{name}, Manchester hold 20");
         if !(180..=198).contains(&z) {
             failed.push(format!("{case}: placebo covers 0 in {z}/200"));
         }
-        if man.sd > nrz.sd / 1.3 {
-            failed.push(format!("{case}: sd {:.2e} vs PRBS {:.2e}", man.sd, nrz.sd));
-        }
-        if man.detectable >= nrz.detectable {
-            failed.push(format!(
-                "{case}: detectable {:.2e} vs PRBS {:.2e}",
-                man.detectable, nrz.detectable
-            ));
-        }
-        if name == "sgd" {
-            let pr = man.power_ratio();
-            if man.covers < 180 || !(1.0 / 1.5..=1.5).contains(&pr) {
+        for (nrz, hold) in [(&nrz10, 10), (&nrz20, 20)] {
+            if man.sd > nrz.sd / 1.3 {
                 failed.push(format!(
-                    "{case}: covers {}, power ratio {pr:.2}",
-                    man.covers
+                    "{case}: sd {:.2e} vs PRBS hold {hold} {:.2e}",
+                    man.sd, nrz.sd
                 ));
             }
+            if man.detectable >= nrz.detectable {
+                failed.push(format!(
+                    "{case}: detectable {:.2e} vs PRBS hold {hold} {:.2e}",
+                    man.detectable, nrz.detectable
+                ));
+            }
+        }
+        let pr = man.power_ratio();
+        if name == "sgd" && (man.covers < 180 || !(1.0 / 1.5..=1.5).contains(&pr)) {
+            failed.push(format!(
+                "{case}: covers {}, power ratio {pr:.2}",
+                man.covers
+            ));
+        }
+        // Under Adam the interval is wide (see the doc): a guard that it
+        // gets no wider.
+        if name == "adam" && pr > 2.0 {
+            failed.push(format!("{case}: power ratio {pr:.2}"));
         }
     }
     assert!(failed.is_empty(), "{failed:#?}");

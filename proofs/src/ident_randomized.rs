@@ -282,11 +282,16 @@ impl PrbsDraw {
                 ));
             }
             let h = self.min_hold;
-            if self.coding == Coding::Manchester && (k / h) % 2 == 1 && a == alpha[i - h] {
+            let side = |v: f64| v > self.center;
+            if self.coding == Coding::Manchester
+                && (k / h) % 2 == 1
+                && side(a) == side(alpha[i - h])
+            {
                 return bad(format!(
-                    "α = {a} at step {i} equals α {h} steps before: Manchester-coded, the second \
-                     half of every {}-step block is the first half's opposite",
-                    2 * h
+                    "α = {a} at step {i} is on the same side as α {h} steps before: \
+                     Manchester-coded, the second half of every {}-step block is the first half's \
+                     opposite (a run that went on after its PRBS: give the PRBS's length)",
+                    self.coding.period(h)
                 ));
             }
         }

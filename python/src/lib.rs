@@ -534,7 +534,8 @@ fn identify_log<'py>(
     // is refused first, as in the one-run case.
     if let (Some(t), None) = (twin, seed) {
         tune::check_twin_design(prbs_hold.is_some(), lag_decay).map_err(value_error)?;
-        if prbs_start != 0 || prbs_steps.is_some() || prbs_coding != "nrz" {
+        let coding: Coding = prbs_coding.parse().map_err(PyValueError::new_err)?;
+        if prbs_start != 0 || prbs_steps.is_some() || coding != Coding::Nrz {
             return Err(PyValueError::new_err(
                 "prbs_start, prbs_steps and prbs_coding need prbs_hold",
             ));
