@@ -622,7 +622,8 @@ fn probe_sized(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
     } else {
         PlanDesign::Unpaired
     };
-    let p = plan::plan_probe(&noise, design, &budget, 1).map_err(input)?;
+    let p = plan::plan_probe_with_pilot(&noise, Some(&series.entropy), design, &budget, 1)
+        .map_err(input)?;
     // The lag the plan assumed, in the command that reads the probe.
     let lag = if a.lag_decay > 0.0 {
         format!(" --lag-decay {}", a.lag_decay)
@@ -645,7 +646,7 @@ fn probe_sized(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
     println!(
         "# Probe sized before running (docs/mathematics.md §9) from {}: drift b = {:.3e} nats/step, \
          step variance {:.3e}, lag-1 autocorrelation {:.3}.\n\
-         # Design: {}, PRBS amplitude {} around {}, hold {}, {} steps × {} seed(s); planned SE(g) {:.3e}, \
+         # Design: {}, PRBS amplitude {} around {}, hold {}, {} steps × {} seed(s); planned SE(g) {:.3e}{}, \
          smallest g detectable with 80% power {:.3e} against |b| = {:.3e}.\n\
          # label = \"{label}\"\n\
          # Append to a scenario without its own [control] table, with seeds = {}{}.",
@@ -660,6 +661,14 @@ fn probe_sized(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
         p.steps,
         p.seeds,
         p.g_se,
+        if p.pilot_factor > 1.0 {
+            format!(
+                " ({:.2} times the noise model's: a schedule drawn at random meets the pilot's drift by chance)",
+                p.pilot_factor
+            )
+        } else {
+            String::new()
+        },
         p.g_detectable,
         p.drift_abs,
         p.seeds,

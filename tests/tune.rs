@@ -631,10 +631,13 @@ fn probe_sized_from_a_pilot_is_labelled_before_it_runs() {
         serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan")).expect("json");
     assert_eq!(p["label"], "determinable");
     assert!(p["g_detectable"].as_f64().unwrap() < p["drift_abs"].as_f64().unwrap());
+    // This pilot's drift is straight: its placebo adds nothing to the noise
+    // model (a factor of 1 is said as such).
+    assert!(p["pilot_factor"].as_f64().unwrap() >= 1.0, "{p}");
     // What the plan rests on, with its measured error, in text and JSON.
     assert!(out.contains("# Note: an unpaired plan"), "{out}");
     assert!(
-        p["caveat"].as_str().unwrap().contains("0.86 to 1.26 times"),
+        p["caveat"].as_str().unwrap().contains("0.71 to 1.13 times"),
         "{p}"
     );
     // The snippet is the plan's schedule.

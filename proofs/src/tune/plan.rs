@@ -29,6 +29,16 @@
 //!   `A_t = Σ_{s<t} α_{s−d}`, so `Var(ĝ) = 2σ_v² / Σ_seeds Σ_t A_t²`,
 //!   computed on the very schedules the probe will run.
 //!
+//! - **The pilot's placebo** (unpaired, [`plan_probe_with_pilot`], what
+//!   `tune probe --pilot` uses): a schedule drawn at random meets the
+//!   drift's curvature by chance, which the model above (white steps
+//!   around a constant drift) does not hold. The slope of the pilot's own
+//!   steps on re-drawn schedules of the plan's design has exactly that
+//!   spread at `g = 0` ([`pilot_placebo_sd`]); the plan takes the larger
+//!   of the two SEs. On the sampled toy under Adam at 300 steps the model
+//!   alone had planned 0.31 of the real detectable gain of a schedule
+//!   drawn per run, the placebo 1.02.
+//!
 //! Paired: `g_detectable = (z_{0.975} + z_{0.80})·SE(ĝ) = 2.80·SE(ĝ)`
 //! (normal quantiles: a plan is for runs of a hundred steps or more; the
 //! fitted estimator uses Student t). Unpaired: the fixed-b `δ₈₀` of the
@@ -254,7 +264,12 @@ pub struct ProbePlan {
     /// PRBS seed of the schedule ([`PrbsDraw::draw`]), one schedule for every seed
     /// (a scenario's probe is one schedule).
     pub prbs_seed: u64,
-    /// Planned `SE(ĝ)` and `g_detectable` ([`planned_detectable`]).
+    /// The planned SE over the noise model's ([`plan_probe_with_pilot`]:
+    /// the pilot's placebo, the drift's curvature included; 1 where the
+    /// model's is the larger, for the paired design, or without a pilot).
+    pub pilot_factor: f64,
+    /// Planned `SE(ĝ)` and `g_detectable` ([`planned_detectable`], times
+    /// `pilot_factor`).
     pub g_se: f64,
     pub g_detectable: f64,
     /// `|b|` of the noise model: the gain the probe must be able to see.
@@ -347,9 +362,9 @@ fn power_multiplier(design: PlanDesign, schedules: &[Vec<f64>], delay: usize, la
 /// ratio leaves it): [`PAIRED_PLAN_CAVEAT`] quotes it, "0.39 to 7.7",
 /// and this is what rounds to those figures.
 pub const PAIRED_PLAN_RANGE: std::ops::RangeInclusive<f64> = 0.385..=7.75;
-/// The same for an unpaired plan ([`UNPAIRED_PLAN_CAVEAT`], "0.86 to
-/// 1.26").
-pub const UNPAIRED_PLAN_RANGE: std::ops::RangeInclusive<f64> = 0.855..=1.265;
+/// The same for an unpaired plan with its pilot ([`UNPAIRED_PLAN_CAVEAT`],
+/// "0.71 to 1.13", against a schedule drawn per run).
+pub const UNPAIRED_PLAN_RANGE: std::ops::RangeInclusive<f64> = 0.705..=1.135;
 
 /// What a paired plan rests on (printed with it, and in its JSON): a model
 /// that sees neither how much sampling noise twins share nor how fast they
@@ -358,12 +373,87 @@ pub const PAIRED_PLAN_CAVEAT: &str = "a paired plan models the twins' difference
 
 /// What an unpaired plan rests on: the plain pilot's noise, where the
 /// probe's own residual also holds what α does to it.
-pub const UNPAIRED_PLAN_CAVEAT: &str = "an unpaired plan takes the noise of the probe's steps from a plain pilot. The probe's residual can hold more: a gain that changes along the run leaves its change times α in it, and α can change the steps' own noise; a plain pilot shows neither. On the sampled toy of docs/mathematics.md §9 the planned detectable gain was 0.86 to 1.26 times the real one (read through --lag-decay 0.9 under Adam). Read the fitted interval of the run, not the plan.";
+pub const UNPAIRED_PLAN_CAVEAT: &str = "an unpaired plan takes the noise of the probe's steps from a plain pilot, and the chance correlation of a schedule drawn at random with the pilot's drift from the same pilot (where the probe runs longer than the pilot, extrapolated from its full length). The probe's residual can hold more: a gain that changes along the run leaves its change times α in it, and α can change the steps' own noise; a plain pilot shows neither. On the sampled toy of docs/mathematics.md §9 the planned detectable gain was 0.71 to 1.13 times the real one of a schedule drawn per run (read through --lag-decay 0.9 under Adam; the noise model alone had been 0.31 to 1.13). Read the fitted interval of the run, not the plan.";
+
+/// Schedules drawn by [`pilot_placebo_sd`].
+pub const PILOT_PLACEBO_DRAWS: usize = 400;
+
+/// The spread of the unpaired slope over schedules drawn from `draw`
+/// ([`PILOT_PLACEBO_DRAWS`] of them, seeded from `seed`), each regressed
+/// on the pilot's own first `steps` entropy values: OLS of the steps
+/// `ΔH_t` on `[1, x_t]`, `x` the schedule through the fit's `delay` and
+/// `lag` ([`crate::ident_power::unpaired_lagged`]'s statistic; rows whose
+/// step is not finite skipped). `None` when the pilot is shorter than
+/// `steps` or leaves fewer than [`MIN_NOISE_STEPS`] rows.
+///
+/// Why: the slope of a schedule drawn at random meets the drift's
+/// curvature by chance, a variance the noise model (white steps around a
+/// constant drift) does not hold. On the pilot at `g = 0` it is exactly
+/// what re-drawing the schedule sees (the placebo), and over repetitions
+/// of the pilot its expectation is the probe's variance from noise and
+/// drift together. On the sampled toy under Adam it was about three times
+/// the noise model's (docs/mathematics.md §9).
+pub fn pilot_placebo_sd(
+    pilot: &[f64],
+    draw: &PrbsDraw,
+    steps: usize,
+    delay: usize,
+    lag: f64,
+    seed: u64,
+) -> Option<f64> {
+    if pilot.len() < steps {
+        return None;
+    }
+    let rows: Vec<(usize, f64)> = (0..steps.saturating_sub(1))
+        .map(|t| (t, pilot[t + 1] - pilot[t]))
+        .filter(|(_, dy)| dy.is_finite())
+        .collect();
+    if rows.len() < MIN_NOISE_STEPS {
+        return None;
+    }
+    let ybar = rows.iter().map(|r| r.1).sum::<f64>() / rows.len() as f64;
+    let slopes: Vec<f64> = (0..PILOT_PLACEBO_DRAWS as u64)
+        .filter_map(|k| {
+            let a = draw.draw(&[], steps, seed.wrapping_add(k));
+            let x = crate::ident_power::geometric_lag(&a, delay, lag);
+            let xbar = rows.iter().map(|&(t, _)| x[t]).sum::<f64>() / rows.len() as f64;
+            let (mut sxy, mut sxx) = (0.0, 0.0);
+            for &(t, dy) in &rows {
+                sxy += (x[t] - xbar) * (dy - ybar);
+                sxx += (x[t] - xbar).powi(2);
+            }
+            (sxx > 0.0).then(|| sxy / sxx)
+        })
+        .collect();
+    if slopes.len() < 2 {
+        return None;
+    }
+    let m = slopes.iter().sum::<f64>() / slopes.len() as f64;
+    let var = slopes.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (slopes.len() - 1) as f64;
+    Some(var.sqrt())
+}
 
 /// Sizes a probe for `noise` within `budget` (module doc). `prbs_seed`
 /// seeds the schedules, so the plan's figures are those of the runs.
+/// [`plan_probe_with_pilot`] without the pilot's entropy.
 pub fn plan_probe(
     noise: &NoiseModel,
+    design: PlanDesign,
+    budget: &PlanBudget,
+    prbs_seed: u64,
+) -> Result<ProbePlan, PlanError> {
+    plan_probe_with_pilot(noise, None, design, budget, prbs_seed)
+}
+
+/// [`plan_probe`], the unpaired design's SE also taken from the pilot's
+/// entropy `pilot` (the series `noise` came from): the larger of the
+/// noise model's and [`pilot_placebo_sd`]'s at the probe's length; beyond
+/// the pilot's length, the noise model's times their ratio at the pilot's
+/// full length, where that is above 1 (an extrapolation: the plan's
+/// `pilot_factor` and caveat say so).
+pub fn plan_probe_with_pilot(
+    noise: &NoiseModel,
+    pilot: Option<&[f64]>,
     design: PlanDesign,
     budget: &PlanBudget,
     prbs_seed: u64,
@@ -383,6 +473,42 @@ pub fn plan_probe(
     };
     let detectable =
         |sch: &[Vec<f64>], se: f64| power_multiplier(design, sch, budget.delay, budget.lag) * se;
+    // The unpaired SE with the pilot's placebo (plan_probe_with_pilot):
+    // (se, factor over the noise model).
+    let draw = PrbsDraw::from_step_0(0.0, a, budget.hold.max(1));
+    let placebo = |steps: usize| {
+        pilot.and_then(|p| {
+            pilot_placebo_sd(
+                p,
+                &draw,
+                steps,
+                budget.delay,
+                budget.lag,
+                prbs_seed ^ 0x9e37,
+            )
+        })
+    };
+    let full_factor = std::cell::OnceCell::new();
+    let with_pilot = |steps: usize, model: f64| -> (f64, f64) {
+        if design != PlanDesign::Unpaired || pilot.is_none() {
+            return (model, 1.0);
+        }
+        if let Some(sd) = placebo(steps) {
+            return (model.max(sd), (sd / model).max(1.0));
+        }
+        // Beyond the pilot: the ratio at its full length.
+        let f = *full_factor.get_or_init(|| {
+            let l = pilot.map_or(0, <[f64]>::len);
+            let at = schedules(l, 1);
+            match placebo(l) {
+                Some(sd) => {
+                    (sd / planned_se(design, noise, &at, budget.delay, budget.lag)).max(1.0)
+                }
+                None => 1.0,
+            }
+        });
+        (model * f, f)
+    };
     // (total, seeds, steps, se): cheapest meeting |b|, else the one with
     // the smallest SE. The unpaired multiplier (a simulation per length) is
     // computed only for a design that could be the cheapest and whose
@@ -399,7 +525,8 @@ pub fn plan_probe(
         let mut steps = budget.min_steps;
         while steps * seeds <= budget.total_steps {
             let sch = schedules(steps, seeds);
-            let se = planned_se(design, noise, &sch, budget.delay, budget.lag);
+            let model = planned_se(design, noise, &sch, budget.delay, budget.lag);
+            let (se, _) = with_pilot(steps, model);
             let total = steps * seeds;
             if 0.99 * POWER_FACTOR * se < drift_abs
                 && best.is_none_or(|b| (total, seeds) < (b.0, b.1))
@@ -423,6 +550,9 @@ pub fn plan_probe(
             })
         }
     };
+    let chosen = schedules(steps, seeds);
+    let model = planned_se(design, noise, &chosen, budget.delay, budget.lag);
+    let pilot_factor = with_pilot(steps, model).1;
     Ok(ProbePlan {
         design,
         amplitude: a,
@@ -430,6 +560,7 @@ pub fn plan_probe(
         steps,
         seeds,
         prbs_seed,
+        pilot_factor,
         g_se: se,
         g_detectable: detectable(&schedules(steps, seeds), se),
         drift_abs,

@@ -216,3 +216,64 @@ fn a_lag_decay_widens_the_unpaired_plan() {
     );
     assert!(b.steps >= a.steps, "{} vs {}", b.steps, a.steps);
 }
+
+#[test]
+fn a_pilot_whose_drift_curves_widens_the_unpaired_plan() {
+    // Two pilots of 300 steps with the plant's noise: a constant drift,
+    // and one whose entropy falls fast, then slower (b_t = 0.02·e^{−t/60}
+    // − 0.001, as GRPO's entropy does). The noise model sees only their
+    // steps' variance; the placebo also sees the curve.
+    let zeros = vec![0.0; 300];
+    let straight = twins(&zeros, 0.0, 4).1;
+    let curved: Vec<f64> = straight
+        .iter()
+        .enumerate()
+        .map(|(t, h)| h - 1.2 * (1.0 - (-(t as f64) / 60.0).exp()) - 0.005 * t as f64)
+        .collect();
+    let draw = PrbsDraw::from_step_0(0.0, 1.0, 10);
+    let model = |p: &[f64]| {
+        let noise = noise_from_entropy(p).unwrap();
+        planned_se(
+            PlanDesign::Unpaired,
+            &noise,
+            &[draw.draw(&[], 300, 1)],
+            0,
+            0.0,
+        )
+    };
+    let ratio = |p: &[f64]| pilot_placebo_sd(p, &draw, 300, 0, 0.0, 5).unwrap() / model(p);
+    let (flat, bent) = (ratio(&straight), ratio(&curved));
+    println!("placebo over model: straight {flat:.2}, curved {bent:.2}");
+    assert!((0.7..1.4).contains(&flat), "{flat}");
+    assert!(bent > 1.5 && bent > 1.3 * flat, "{bent} vs {flat}");
+    // The plan takes it: from the curved pilot a larger SE, its factor
+    // said; from the straight one the model's. A probe longer than the
+    // pilot carries the factor of the pilot's full length.
+    let budget = PlanBudget::new(300);
+    let plan = |p: &[f64], with: bool| {
+        let noise = noise_from_entropy(p).unwrap();
+        let pilot = with.then_some(p);
+        plan_probe_with_pilot(&noise, pilot, PlanDesign::Unpaired, &budget, 3).unwrap()
+    };
+    let (without, with) = (plan(&curved, false), plan(&curved, true));
+    assert_eq!(without.pilot_factor, 1.0);
+    assert!(with.pilot_factor > 1.2, "{}", with.pilot_factor);
+    assert!(
+        with.g_detectable > without.g_detectable || with.steps > without.steps,
+        "{with:?} vs {without:?}"
+    );
+    let short = &curved[..150];
+    let long = plan_probe_with_pilot(
+        &noise_from_entropy(short).unwrap(),
+        Some(short),
+        PlanDesign::Unpaired,
+        &PlanBudget {
+            min_steps: 250,
+            ..PlanBudget::new(300)
+        },
+        3,
+    )
+    .unwrap();
+    assert!(long.steps >= 250 && long.pilot_factor > 1.0, "{long:?}");
+    assert!(pilot_placebo_sd(short, &draw, 250, 0, 0.0, 5).is_none());
+}
