@@ -661,13 +661,17 @@ fn probe_sized(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
         p.steps,
         p.seeds,
         p.g_se,
-        if p.pilot_factor > 1.0 {
-            format!(
+        match (p.pilot_factor > 1.0, p.pilot_extrapolated) {
+            (false, _) => String::new(),
+            (true, false) => format!(
                 " ({:.2} times the noise model's: a schedule drawn at random meets the pilot's drift by chance)",
                 p.pilot_factor
-            )
-        } else {
-            String::new()
+            ),
+            (true, true) => format!(
+                " ({:.2} times the noise model's, the factor at the pilot's full length: the probe is longer than \
+                 the pilot, and a drift whose curvature lasts would give it a larger one)",
+                p.pilot_factor
+            ),
         },
         p.g_detectable,
         p.drift_abs,

@@ -631,9 +631,10 @@ fn probe_sized_from_a_pilot_is_labelled_before_it_runs() {
         serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan")).expect("json");
     assert_eq!(p["label"], "determinable");
     assert!(p["g_detectable"].as_f64().unwrap() < p["drift_abs"].as_f64().unwrap());
-    // This pilot's drift is straight: its placebo adds nothing to the noise
-    // model (a factor of 1 is said as such).
-    assert!(p["pilot_factor"].as_f64().unwrap() >= 1.0, "{p}");
+    // This pilot's drift is straight: its placebo stays under the factor
+    // the plan applies, and the plan is the noise model's.
+    assert_eq!(p["pilot_factor"], 1.0, "{p}");
+    assert_eq!(p["pilot_extrapolated"], false, "{p}");
     // What the plan rests on, with its measured error, in text and JSON.
     assert!(out.contains("# Note: an unpaired plan"), "{out}");
     assert!(

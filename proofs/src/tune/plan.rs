@@ -34,10 +34,13 @@
 //!   drift's curvature by chance, which the model above (white steps
 //!   around a constant drift) does not hold. The slope of the pilot's own
 //!   steps on re-drawn schedules of the plan's design has exactly that
-//!   spread at `g = 0` ([`pilot_placebo_sd`]); the plan takes the larger
-//!   of the two SEs. On the sampled toy under Adam at 300 steps the model
-//!   alone had planned 0.31 of the real detectable gain of a schedule
-//!   drawn per run, the placebo 1.02.
+//!   spread at `g = 0` ([`pilot_placebo_sds`]); the plan multiplies the
+//!   model's SE by their ratio where it reaches [`PILOT_FACTOR_MIN`] (below
+//!   it, one path's chance bends account for it). On the sampled toy under
+//!   Adam at 300 steps the model alone had planned 0.31 of the real
+//!   detectable gain of a schedule drawn per run, with the placebo 0.96.
+//!   Cost: 400 draws over the pilot's length once (one pass gives every
+//!   candidate length).
 //!
 //! Paired: `g_detectable = (z_{0.975} + z_{0.80})·SE(ĝ) = 2.80·SE(ĝ)`
 //! (normal quantiles: a plan is for runs of a hundred steps or more; the
@@ -63,8 +66,10 @@
 //! gain is below `|b|`. None within the budget: the largest design the
 //! budget allows, labelled [`PlanLabel::Undetermined`]. An unpaired plan
 //! simulates its fixed-b multiplier for each candidate length near the
-//! threshold (cached by rows and bandwidth): 0.3 s at a budget of 2,000
-//! steps, 6 s at 20,000 (measured near-idle on the 2-core build machine).
+//! threshold (cached by rows and bandwidth). `tune probe --pilot`, pilot
+//! placebo included: 0.4 s at a budget of 2,000 steps, 4.0 s at 20,000,
+//! with a pilot of 2,000 or of 20,000 steps alike (2026-11-30, near-idle
+//! on the 2-core build machine; before the placebo 0.3 s and 6 s).
 
 use crate::ident_power::cumulative_alpha;
 use crate::ident_power::randomized::PrbsDraw;
@@ -265,9 +270,15 @@ pub struct ProbePlan {
     /// (a scenario's probe is one schedule).
     pub prbs_seed: u64,
     /// The planned SE over the noise model's ([`plan_probe_with_pilot`]:
-    /// the pilot's placebo, the drift's curvature included; 1 where the
-    /// model's is the larger, for the paired design, or without a pilot).
+    /// the pilot's placebo, the drift's curvature included; 1 below
+    /// [`PILOT_FACTOR_MIN`], for the paired design, or without a pilot).
+    #[serde(default = "one")]
     pub pilot_factor: f64,
+    /// The probe is longer than the pilot: `pilot_factor` is the one at
+    /// the pilot's full length, extrapolated (a drift whose curvature
+    /// lasts gives a longer probe a larger factor).
+    #[serde(default)]
+    pub pilot_extrapolated: bool,
     /// Planned `SE(ĝ)` and `g_detectable` ([`planned_detectable`], times
     /// `pilot_factor`).
     pub g_se: f64,
@@ -279,6 +290,10 @@ pub struct ProbePlan {
     /// What the planned figure rests on, with its measured error
     /// ([`PAIRED_PLAN_CAVEAT`], [`UNPAIRED_PLAN_CAVEAT`]).
     pub caveat: String,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// Planned `SE(ĝ)` of a design (module doc); `lag` is the unpaired fit's
@@ -375,24 +390,114 @@ pub const PAIRED_PLAN_CAVEAT: &str = "a paired plan models the twins' difference
 /// probe's own residual also holds what α does to it.
 pub const UNPAIRED_PLAN_CAVEAT: &str = "an unpaired plan takes the noise of the probe's steps from a plain pilot, and the chance correlation of a schedule drawn at random with the pilot's drift from the same pilot (where the probe runs longer than the pilot, extrapolated from its full length). The probe's residual can hold more: a gain that changes along the run leaves its change times α in it, and α can change the steps' own noise; a plain pilot shows neither. On the sampled toy of docs/mathematics.md §9 the planned detectable gain was 0.71 to 1.13 times the real one of a schedule drawn per run (read through --lag-decay 0.9 under Adam; the noise model alone had been 0.31 to 1.13). Read the fitted interval of the run, not the plan.";
 
-/// Schedules drawn by [`pilot_placebo_sd`].
+/// Schedules drawn by [`pilot_placebo_sds`].
 pub const PILOT_PLACEBO_DRAWS: usize = 400;
 
-/// The spread of the unpaired slope over schedules drawn from `draw`
-/// ([`PILOT_PLACEBO_DRAWS`] of them, seeded from `seed`), each regressed
-/// on the pilot's own first `steps` entropy values: OLS of the steps
-/// `ΔH_t` on `[1, x_t]`, `x` the schedule through the fit's `delay` and
-/// `lag` ([`crate::ident_power::unpaired_lagged`]'s statistic; rows whose
-/// step is not finite skipped). `None` when the pilot is shorter than
-/// `steps` or leaves fewer than [`MIN_NOISE_STEPS`] rows.
+/// Smallest ratio of the pilot's placebo to the noise model's SE that the
+/// plan applies ([`pilot_factor`]): on pilots whose drift is straight the
+/// two estimate the same variance, the placebo from one path whose random
+/// walk of process noise bends by chance, and their ratio spread over
+/// 0.52–1.58 (40 such pilots of 100 and 300 steps on the simulated plant,
+/// `a_pilot_whose_drift_curves_widens_the_unpaired_plan`, measured
+/// before this figure was set); taking the larger of two noisy figures
+/// below it would only inflate the plan. (The sampled toy's Adam pilot at
+/// 300 steps gave 3.05.)
+pub const PILOT_FACTOR_MIN: f64 = 1.6;
+
+/// The seed of the placebo's re-draws for a plan whose schedule is drawn
+/// with `prbs_seed` (never one of the 400 seeds after it: bit 15 flips).
+pub fn placebo_seed(prbs_seed: u64) -> u64 {
+    prbs_seed ^ 0x9e37
+}
+
+/// The spread of the unpaired slope over [`PILOT_PLACEBO_DRAWS`] schedules
+/// drawn from `draw` (seeded from `seed`), each regressed on the pilot's
+/// own first `n` entropy values, for every `n` in `lengths`: OLS of the
+/// steps `ΔH_t` (`t < n − 1`, rows whose step is not finite skipped) on
+/// `[1, x_t]`, `x` the schedule through the fit's `delay` and `lag`
+/// ([`crate::ident_power::unpaired_lagged`]'s statistic; the randomization
+/// interval's prewhitened statistic was at least as precise on the
+/// sampled toy). A length gets `None` where the pilot is shorter than it
+/// or leaves fewer than [`MIN_NOISE_STEPS`] rows. Every length reads
+/// prefixes of the same draws (of the longest length), one pass each; a
+/// prefix whose α never switches is skipped, as the fit refuses it.
 ///
 /// Why: the slope of a schedule drawn at random meets the drift's
 /// curvature by chance, a variance the noise model (white steps around a
-/// constant drift) does not hold. On the pilot at `g = 0` it is exactly
-/// what re-drawing the schedule sees (the placebo), and over repetitions
-/// of the pilot its expectation is the probe's variance from noise and
-/// drift together. On the sampled toy under Adam it was about three times
-/// the noise model's (docs/mathematics.md §9).
+/// constant drift) does not hold. On the pilot at `g = 0` it is what
+/// re-drawing the schedule sees (the placebo), and over repetitions of
+/// the pilot its expectation is the probe's variance from noise and
+/// drift together. On the sampled toy under Adam at 300 steps it was 3.05
+/// times the noise model's (at 100 steps about the same as the model's;
+/// docs/mathematics.md §9).
+pub fn pilot_placebo_sds(
+    pilot: &[f64],
+    draw: &PrbsDraw,
+    lengths: &[usize],
+    delay: usize,
+    lag: f64,
+    seed: u64,
+) -> Vec<Option<f64>> {
+    let longest = lengths
+        .iter()
+        .copied()
+        .filter(|&n| n <= pilot.len())
+        .max()
+        .unwrap_or(0);
+    // Per length: the slopes of the draws.
+    let mut slopes: Vec<Vec<f64>> = vec![Vec::new(); lengths.len()];
+    // Lengths in increasing order: each is recorded once its rows are in.
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.sort_by_key(|&i| lengths[i]);
+    if longest >= 2 {
+        for k in 0..PILOT_PLACEBO_DRAWS as u64 {
+            let a = draw.draw(&[], longest, seed.wrapping_add(k));
+            let x = crate::ident_power::geometric_lag(&a, delay, lag);
+            let raw = |t: usize| if t >= delay { a[t - delay] } else { 0.0 };
+            // Running sums over the rows t < n − 1 with a finite step.
+            let (mut m, mut sx, mut sy, mut sxx, mut sxy) = (0usize, 0.0, 0.0, 0.0, 0.0);
+            let mut switched = false;
+            let mut next = 0;
+            // Up to t = longest − 1, where the last lengths are recorded.
+            for t in 0..longest {
+                // Length n holds the rows t < n − 1: record those ending here.
+                while next < order.len() && lengths[order[next]] <= t + 1 {
+                    let i = order[next];
+                    let (mf, var_x) = (m as f64, sxx - sx * sx / m.max(1) as f64);
+                    if lengths[i] <= pilot.len() && m >= MIN_NOISE_STEPS && switched && var_x > 0.0
+                    {
+                        slopes[i].push((sxy - sx * sy / mf) / var_x);
+                    }
+                    next += 1;
+                }
+                if t + 1 >= longest {
+                    break;
+                }
+                let dy = pilot[t + 1] - pilot[t];
+                if dy.is_finite() {
+                    m += 1;
+                    sx += x[t];
+                    sy += dy;
+                    sxx += x[t] * x[t];
+                    sxy += x[t] * dy;
+                    switched |= raw(t) != raw(0);
+                }
+            }
+        }
+    }
+    slopes
+        .iter()
+        .map(|s| {
+            (s.len() >= 2).then(|| {
+                let mean = s.iter().sum::<f64>() / s.len() as f64;
+                let var = s.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (s.len() - 1) as f64;
+                var.sqrt()
+            })
+        })
+        .collect()
+}
+
+/// [`pilot_placebo_sds`] at one length.
 pub fn pilot_placebo_sd(
     pilot: &[f64],
     draw: &PrbsDraw,
@@ -401,36 +506,17 @@ pub fn pilot_placebo_sd(
     lag: f64,
     seed: u64,
 ) -> Option<f64> {
-    if pilot.len() < steps {
-        return None;
+    pilot_placebo_sds(pilot, draw, &[steps], delay, lag, seed)[0]
+}
+
+/// The factor an unpaired plan puts on the noise model's SE `model` given
+/// the pilot's placebo `placebo` at the same length: their ratio where it
+/// reaches [`PILOT_FACTOR_MIN`], else 1.
+pub fn pilot_factor(model: f64, placebo: Option<f64>) -> f64 {
+    match placebo {
+        Some(sd) if sd >= PILOT_FACTOR_MIN * model => sd / model,
+        _ => 1.0,
     }
-    let rows: Vec<(usize, f64)> = (0..steps.saturating_sub(1))
-        .map(|t| (t, pilot[t + 1] - pilot[t]))
-        .filter(|(_, dy)| dy.is_finite())
-        .collect();
-    if rows.len() < MIN_NOISE_STEPS {
-        return None;
-    }
-    let ybar = rows.iter().map(|r| r.1).sum::<f64>() / rows.len() as f64;
-    let slopes: Vec<f64> = (0..PILOT_PLACEBO_DRAWS as u64)
-        .filter_map(|k| {
-            let a = draw.draw(&[], steps, seed.wrapping_add(k));
-            let x = crate::ident_power::geometric_lag(&a, delay, lag);
-            let xbar = rows.iter().map(|&(t, _)| x[t]).sum::<f64>() / rows.len() as f64;
-            let (mut sxy, mut sxx) = (0.0, 0.0);
-            for &(t, dy) in &rows {
-                sxy += (x[t] - xbar) * (dy - ybar);
-                sxx += (x[t] - xbar).powi(2);
-            }
-            (sxx > 0.0).then(|| sxy / sxx)
-        })
-        .collect();
-    if slopes.len() < 2 {
-        return None;
-    }
-    let m = slopes.iter().sum::<f64>() / slopes.len() as f64;
-    let var = slopes.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (slopes.len() - 1) as f64;
-    Some(var.sqrt())
 }
 
 /// Sizes a probe for `noise` within `budget` (module doc). `prbs_seed`
@@ -446,11 +532,10 @@ pub fn plan_probe(
 }
 
 /// [`plan_probe`], the unpaired design's SE also taken from the pilot's
-/// entropy `pilot` (the series `noise` came from): the larger of the
-/// noise model's and [`pilot_placebo_sd`]'s at the probe's length; beyond
-/// the pilot's length, the noise model's times their ratio at the pilot's
-/// full length, where that is above 1 (an extrapolation: the plan's
-/// `pilot_factor` and caveat say so).
+/// entropy `pilot` (the series `noise` came from): the noise model's
+/// times [`pilot_factor`] of [`pilot_placebo_sds`] at the probe's length;
+/// beyond the pilot's length, the factor at the pilot's full length (an
+/// extrapolation: the plan's `pilot_extrapolated` says so).
 pub fn plan_probe_with_pilot(
     noise: &NoiseModel,
     pilot: Option<&[f64]>,
@@ -473,40 +558,52 @@ pub fn plan_probe_with_pilot(
     };
     let detectable =
         |sch: &[Vec<f64>], se: f64| power_multiplier(design, sch, budget.delay, budget.lag) * se;
-    // The unpaired SE with the pilot's placebo (plan_probe_with_pilot):
-    // (se, factor over the noise model).
-    let draw = PrbsDraw::from_step_0(0.0, a, budget.hold.max(1));
-    let placebo = |steps: usize| {
-        pilot.and_then(|p| {
-            pilot_placebo_sd(
-                p,
-                &draw,
-                steps,
+    // The unpaired design's pilot placebo at every candidate length and at
+    // the pilot's full length, in one pass per draw (pilot_placebo_sds).
+    let pilot = pilot.filter(|_| design == PlanDesign::Unpaired);
+    let pilot_len = pilot.map_or(0, <[f64]>::len);
+    let lengths: Vec<usize> = match pilot {
+        Some(_) => (0..)
+            .map(|i| budget.min_steps + i * budget.step_increment)
+            .take_while(|&n| n <= budget.total_steps.min(pilot_len))
+            .chain(std::iter::once(pilot_len))
+            .collect(),
+        None => Vec::new(),
+    };
+    let placebos = pilot.map_or_else(Vec::new, |p| {
+        let draw = PrbsDraw::from_step_0(0.0, a, budget.hold.max(1));
+        pilot_placebo_sds(
+            p,
+            &draw,
+            &lengths,
+            budget.delay,
+            budget.lag,
+            placebo_seed(prbs_seed),
+        )
+    });
+    // Beyond the pilot: the factor at its full length (an extrapolation).
+    let full_factor = match placebos.last() {
+        Some(&sd) => pilot_factor(
+            planned_se(
+                design,
+                noise,
+                &schedules(pilot_len, 1),
                 budget.delay,
                 budget.lag,
-                prbs_seed ^ 0x9e37,
-            )
-        })
+            ),
+            sd,
+        ),
+        None => 1.0,
     };
-    let full_factor = std::cell::OnceCell::new();
+    // (SE, factor over the noise model) of a candidate.
     let with_pilot = |steps: usize, model: f64| -> (f64, f64) {
-        if design != PlanDesign::Unpaired || pilot.is_none() {
+        if pilot.is_none() {
             return (model, 1.0);
         }
-        if let Some(sd) = placebo(steps) {
-            return (model.max(sd), (sd / model).max(1.0));
-        }
-        // Beyond the pilot: the ratio at its full length.
-        let f = *full_factor.get_or_init(|| {
-            let l = pilot.map_or(0, <[f64]>::len);
-            let at = schedules(l, 1);
-            match placebo(l) {
-                Some(sd) => {
-                    (sd / planned_se(design, noise, &at, budget.delay, budget.lag)).max(1.0)
-                }
-                None => 1.0,
-            }
-        });
+        let f = match lengths.iter().position(|&n| n == steps) {
+            Some(i) if steps <= pilot_len => pilot_factor(model, placebos[i]),
+            _ => full_factor,
+        };
         (model * f, f)
     };
     // (total, seeds, steps, se): cheapest meeting |b|, else the one with
@@ -553,6 +650,7 @@ pub fn plan_probe_with_pilot(
     let chosen = schedules(steps, seeds);
     let model = planned_se(design, noise, &chosen, budget.delay, budget.lag);
     let pilot_factor = with_pilot(steps, model).1;
+    let pilot_extrapolated = pilot.is_some() && steps > pilot_len;
     Ok(ProbePlan {
         design,
         amplitude: a,
@@ -561,8 +659,9 @@ pub fn plan_probe_with_pilot(
         seeds,
         prbs_seed,
         pilot_factor,
+        pilot_extrapolated,
         g_se: se,
-        g_detectable: detectable(&schedules(steps, seeds), se),
+        g_detectable: detectable(&chosen, se),
         drift_abs,
         label,
         noise: *noise,

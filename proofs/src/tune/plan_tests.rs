@@ -219,49 +219,73 @@ fn a_lag_decay_widens_the_unpaired_plan() {
 
 #[test]
 fn a_pilot_whose_drift_curves_widens_the_unpaired_plan() {
-    // Two pilots of 300 steps with the plant's noise: a constant drift,
-    // and one whose entropy falls fast, then slower (b_t = 0.02·e^{−t/60}
-    // − 0.001, as GRPO's entropy does). The noise model sees only their
-    // steps' variance; the placebo also sees the curve.
-    let zeros = vec![0.0; 300];
-    let straight = twins(&zeros, 0.0, 4).1;
-    let curved: Vec<f64> = straight
-        .iter()
-        .enumerate()
-        .map(|(t, h)| h - 1.2 * (1.0 - (-(t as f64) / 60.0).exp()) - 0.005 * t as f64)
-        .collect();
     let draw = PrbsDraw::from_step_0(0.0, 1.0, 10);
     let model = |p: &[f64]| {
         let noise = noise_from_entropy(p).unwrap();
         planned_se(
             PlanDesign::Unpaired,
             &noise,
-            &[draw.draw(&[], 300, 1)],
+            &[draw.draw(&[], p.len(), 1)],
             0,
             0.0,
         )
     };
-    let ratio = |p: &[f64]| pilot_placebo_sd(p, &draw, 300, 0, 0.0, 5).unwrap() / model(p);
-    let (flat, bent) = (ratio(&straight), ratio(&curved));
-    println!("placebo over model: straight {flat:.2}, curved {bent:.2}");
-    assert!((0.7..1.4).contains(&flat), "{flat}");
-    assert!(bent > 1.5 && bent > 1.3 * flat, "{bent} vs {flat}");
+    let ratio = |p: &[f64]| pilot_placebo_sd(p, &draw, p.len(), 0, 0.0, 5).unwrap() / model(p);
+    // Pilots whose drift is straight (the plant's noise, 20 seeds at 100
+    // and at 300 steps): the placebo and the model estimate the same
+    // variance, and their ratio stays below PILOT_FACTOR_MIN.
+    let mut flat: Vec<f64> = Vec::new();
+    for steps in [100, 300] {
+        for seed in 0..20 {
+            flat.push(ratio(&twins(&vec![0.0; steps], 0.0, 100 + seed).1));
+        }
+    }
+    let (lo, hi) = flat
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(l, h), &r| (l.min(r), h.max(r)));
+    println!("placebo over model, straight drift: {lo:.2}–{hi:.2}");
+    assert!(hi < PILOT_FACTOR_MIN, "{flat:?}");
+    // A pilot whose entropy falls fast, then slower (b_t = −0.05·e^{−t/60}
+    // − 0.005 on top of the plant's, as GRPO's entropy does): the placebo
+    // sees the curve.
+    let straight = twins(&vec![0.0; 300], 0.0, 4).1;
+    let curved: Vec<f64> = straight
+        .iter()
+        .enumerate()
+        .map(|(t, h)| h - 3.0 * (1.0 - (-(t as f64) / 60.0).exp()) - 0.005 * t as f64)
+        .collect();
+    let bent = ratio(&curved);
+    println!("placebo over model, curved drift: {bent:.2}");
+    assert!(bent > 1.25 * PILOT_FACTOR_MIN, "{bent}");
     // The plan takes it: from the curved pilot a larger SE, its factor
-    // said; from the straight one the model's. A probe longer than the
-    // pilot carries the factor of the pilot's full length.
+    // said; without the pilot's entropy the model's.
     let budget = PlanBudget::new(300);
     let plan = |p: &[f64], with: bool| {
         let noise = noise_from_entropy(p).unwrap();
-        let pilot = with.then_some(p);
-        plan_probe_with_pilot(&noise, pilot, PlanDesign::Unpaired, &budget, 3).unwrap()
+        plan_probe_with_pilot(&noise, with.then_some(p), PlanDesign::Unpaired, &budget, 3).unwrap()
     };
     let (without, with) = (plan(&curved, false), plan(&curved, true));
-    assert_eq!(without.pilot_factor, 1.0);
-    assert!(with.pilot_factor > 1.2, "{}", with.pilot_factor);
+    assert_eq!(
+        (without.pilot_factor, without.pilot_extrapolated),
+        (1.0, false)
+    );
+    assert!(
+        with.pilot_factor >= PILOT_FACTOR_MIN,
+        "{}",
+        with.pilot_factor
+    );
+    assert!(!with.pilot_extrapolated);
     assert!(
         with.g_detectable > without.g_detectable || with.steps > without.steps,
         "{with:?} vs {without:?}"
     );
+    // The batch reads prefixes: one length at a time gives the same.
+    let lens = [120, 200, 300];
+    let batch = pilot_placebo_sds(&curved, &draw, &lens, 0, 0.0, 5);
+    assert_eq!(batch[2], pilot_placebo_sd(&curved, &draw, 300, 0, 0.0, 5));
+    assert!(batch.iter().all(Option::is_some), "{batch:?}");
+    // A probe longer than its pilot carries the factor of the pilot's full
+    // length, and says it is extrapolated.
     let short = &curved[..150];
     let long = plan_probe_with_pilot(
         &noise_from_entropy(short).unwrap(),
@@ -274,6 +298,19 @@ fn a_pilot_whose_drift_curves_widens_the_unpaired_plan() {
         3,
     )
     .unwrap();
-    assert!(long.steps >= 250 && long.pilot_factor > 1.0, "{long:?}");
-    assert!(pilot_placebo_sd(short, &draw, 250, 0, 0.0, 5).is_none());
+    let at_full = pilot_factor(
+        planned_se(
+            PlanDesign::Unpaired,
+            &noise_from_entropy(short).unwrap(),
+            &[PrbsDraw::from_step_0(0.0, 1.0, 10).draw(&[], 150, 3)],
+            0,
+            0.0,
+        ),
+        pilot_placebo_sd(short, &draw, 150, 0, 0.0, placebo_seed(3)),
+    );
+    assert!(long.pilot_extrapolated, "{long:?}");
+    assert!(
+        (long.pilot_factor - at_full).abs() < 1e-12 && at_full > 1.0,
+        "{long:?} {at_full}"
+    );
 }
