@@ -1086,7 +1086,7 @@ pub fn prbs_manchester(steps: usize, amplitude: f64, min_hold: usize, seed: u64)
     (0..steps)
         .map(|t| {
             let b = bits[t / period];
-            if (t / hold) % 2 == 0 {
+            if (t / hold).is_multiple_of(2) {
                 b
             } else {
                 -b
