@@ -516,6 +516,27 @@ fn probe(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
             ident_power::randomized::MIN_BLOCKS
         )));
     }
+    // What the coding changes in the text: the drawn schedule's name, its
+    // shape, why it is a good probe, and the read command's flag.
+    let hold = a.hold.max(1);
+    let (coded, note, shape, why, flag) = match a.coding {
+        Coding::Nrz => (
+            "PRBS drawn at random",
+            "",
+            format!("each bit held {hold} steps"),
+            "A PRBS changes level at irregular intervals, so the delay is told apart, and spends\n\
+             # equal time at both levels.",
+            "",
+        ),
+        Coding::Manchester => (
+            "Manchester-coded PRBS drawn at random",
+            "; every coin played, then its opposite",
+            format!("each coin held {hold} steps, then its opposite for {hold}"),
+            "Its cumulative α returns to 0 every 2·hold steps, so the probe stays near the\n\
+             # plain run's state; it spends equal time at both levels.",
+            " --prbs-coding manchester",
+        ),
+    };
     let (s, kind, read) = match a.draw_seed {
         None => (
             tune::probe_schedule(a.steps, a.amplitude, a.center, a.hold),
@@ -524,37 +545,12 @@ fn probe(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
         ),
         Some(seed) => (
             tune::drawn_probe_schedule(a.steps, a.amplitude, a.center, a.hold, seed, a.coding),
-            match a.coding {
-                Coding::Nrz => format!("PRBS drawn at random (seed {seed})"),
-                Coding::Manchester => format!(
-                    "Manchester-coded PRBS drawn at random (seed {seed}; every coin played, then its opposite)"
-                ),
-            },
+            format!("{coded} (seed {seed}{note})"),
             format!(
-                " --prbs-hold {}{} --prbs-steps {} --delay D (D = 0 for measure = current)",
-                a.hold.max(1),
-                match a.coding {
-                    Coding::Nrz => "",
-                    Coding::Manchester => " --prbs-coding manchester",
-                },
+                " --prbs-hold {hold}{flag} --prbs-steps {} --delay D (D = 0 for measure = current)",
                 a.steps
             ),
         ),
-    };
-    let shape = match a.coding {
-        Coding::Nrz => "each bit held {H} steps",
-        Coding::Manchester => "each coin held {H} steps, then its opposite for {H}",
-    }
-    .replace("{H}", &a.hold.max(1).to_string());
-    let why = match a.coding {
-        Coding::Nrz => {
-            "A PRBS changes level at irregular intervals, so the delay is told apart, and spends\n\
-             # equal time at both levels."
-        }
-        Coding::Manchester => {
-            "Its cumulative α returns to 0 every 2·hold steps, so the probe stays near the\n\
-             # plain run's state; it spends equal time at both levels."
-        }
     };
     println!(
         "# Probe (docs/mathematics.md §7): {kind} between {} and {}, {shape}, {} steps.\n\
@@ -688,7 +684,9 @@ fn probe_sized(a: &ProbeArgs) -> anyhow::Result<ExitCode> {
                 p.seeds,
                 ident_power::MIN_SEED_SLOPES
             )
-        } else if p.steps.div_ceil(p.hold.max(1)) >= ident_power::randomized::MIN_BLOCKS {
+        } else if ident_power::randomized::PrbsDraw::from_step_0(0.0, p.amplitude, p.hold).blocks(p.steps)
+            >= ident_power::randomized::MIN_BLOCKS
+        {
             format!(
                 "; its PRBS is drawn at random: read it with `tune identify --prbs-hold {} --prbs-steps {} --delay D{lag}` (D = 0 for measure = current; randomization interval)",
                 p.hold, p.steps

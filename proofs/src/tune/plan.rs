@@ -601,8 +601,9 @@ pub fn plan_probe_with_pilot(
             return (model, 1.0);
         }
         let f = match lengths.iter().position(|&n| n == steps) {
-            Some(i) if steps <= pilot_len => pilot_factor(model, placebos[i]),
-            _ => full_factor,
+            // Every listed length is within the pilot.
+            Some(i) => pilot_factor(model, placebos[i]),
+            None => full_factor,
         };
         (model * f, f)
     };
