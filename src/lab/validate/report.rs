@@ -196,7 +196,7 @@ pub(super) fn write_report(
     md += "## The twins' design (sized before the twins ran)\n\n";
     md += &format!(
         "{} of at most {} seeds per twin arm; σ_m {} nats; pilot drift {} nats/update; planned detectable g {} \
-         (SE {}); label **{}**{}.\n\n",
+         (SE {}); label **{}**{}.{}\n\n",
         design.twin_seeds,
         design.twin_seeds_max,
         f(Some(design.sigma_m)),
@@ -209,6 +209,17 @@ pub(super) fn write_report(
              contains 0 cannot say \"no authority\""
         } else {
             ""
+        },
+        if design.twin_seeds < entropic_proofs::ident_power::MIN_SEED_SLOPES {
+            format!(
+                " With fewer than {} seeds per twin arm the paired interval's variance is a model of the twins' \
+                 noise in time, not the seeds' own spread: on the sampled toy of docs/mathematics.md §9 it was \
+                 1.6–2.0 times the real spread with two or three seeds on one schedule and 21–54 times with one \
+                 (a gain that changes along the run counted as noise).",
+                entropic_proofs::ident_power::MIN_SEED_SLOPES
+            )
+        } else {
+            String::new()
         },
     );
     md += "## Identification (paired twins, docs/mathematics.md §9)\n\n";
