@@ -35,13 +35,18 @@
 //! The design takes the fewest seeds `n ≤ twin_seeds` with detectable `<
 //! |b̂|`, but never fewer than [`MIN_SEED_SLOPES`] (or `twin_seeds` where
 //! that is lower), as `entropic tune probe` plans paired probes
-//! (`entropic_proofs::tune::plan`): with fewer seeds on one schedule the
-//! paired interval rests on a model of the twins' noise in time, which
-//! counts a gain that changes along the run as noise (one seed: 21–54
-//! times the real spread on the sampled toy, and the 42× above; two or
-//! three seeds: the seeds' deviations from their mean, where that curve
-//! cancels, 1.6–2.0 times). The rule was the fewest seeds from one until
-//! 2026-11-30, which is why the first report ran one seed per twin arm.
+//! (`entropic_proofs::tune::plan`). With one seed the paired intervals
+//! rest on a model of the twins' noise in time that counts a gain
+//! changing along the run as noise: on the sampled toy with a constant α
+//! its `g_detectable` was 21–54 times the real 80%-power gain, and on
+//! the LLM-like base the realized detectable gain was 42 times the plan
+//! (above). From two seeds the pooled interval is the spread of the
+//! seeds' own slopes over both twins (`entropic_proofs::ident_power::paired`;
+//! 1.7–1.8 times the real power gain from three seeds on the toy, 1.4
+//! from four, with α = ±1) and each arm's is the seeds' deviations from
+//! their mean (1.6–1.75 with two seeds) or, from four, their slopes'
+//! spread. The rule was the fewest seeds from one until 2026-11-30, which
+//! is why the first report ran one seed per twin arm.
 //! When even `twin_seeds` cannot reach it, all of them run and the twins'
 //! identification is labelled `undetermined` in advance (its interval
 //! cannot tell "no authority" from "not measured"). Written to

@@ -48,7 +48,8 @@ impl Preset {
 pub struct ValidateParams {
     /// Most seeds of each twin arm (`grpo`, `alpha-1`, `alpha+1`); the
     /// design uses the fewest seeds up to this that reach a detectable gain
-    /// below the drift, or all of them (labelled `undetermined` in advance).
+    /// below the drift, but never fewer than 4 (or this, where lower), or
+    /// all of them (labelled `undetermined` in advance).
     pub twin_seeds: usize,
     /// Minibatches per rollout batch of the off-policy arms (the authors'
     /// definition: π_old recomputed once per batch, then several updates).
@@ -73,7 +74,7 @@ pub const VALIDATE_KEYS: &[(&str, &str, &str, &str, &str)] = &[
         "integer",
         "required",
         "1..=16",
-        "Most seeds of each twin arm (`grpo`, `alpha-1`, `alpha+1`); the design uses the fewest that reach a detectable gain below the drift, else all (labelled `undetermined` in advance).",
+        "Most seeds of each twin arm (`grpo`, `alpha-1`, `alpha+1`); the design uses the fewest that reach a detectable gain below the drift, never fewer than 4 (or this, where lower), else all (labelled `undetermined` in advance).",
     ),
     (
         "off_minibatches",
