@@ -78,18 +78,42 @@ pub(super) fn power_check(design: &Design, g: &GainJson, b: Option<f64>) -> Stri
     } else {
         "The pooled interval contains 0 and the detectable g is above |b|: not measured (this says nothing about authority)."
     };
-    let sizing = if ratio.is_some_and(|r| r > 2.0) {
-        " The plan counts only the measurement noise σ_m and a difference linear in cumulative α; what it \
+    let sizing = match (ratio.is_some_and(|r| r > 2.0), design.twin_seeds) {
+        (false, _) => String::new(),
+        (true, 1) => " The plan counts only the measurement noise σ_m and a difference linear in cumulative α; what it \
          leaves out, any of which can widen the interval (this line does not test which one did): a gain \
          that changes along the run (saturating, or unequal for α = ±1), which with one seed per schedule \
          the variance counts as noise (docs/mathematics.md §9), and twins that diverge. How large the first \
          can be: on the sampled toy, one seed on a constant α gave an interval 21 to 54 times its estimate's \
-         real spread (`paired_one_seed_calibration` in proofs/src/ident_power_toy_tests.rs); from 4 seeds \
-         per schedule the variance is the seeds' own spread instead."
-    } else {
-        ""
+         real spread (`paired_one_seed_calibration` in proofs/src/ident_power_toy_tests.rs); from two seeds \
+         the pooled variance is the seeds' own spread instead."
+            .to_string(),
+        (true, n) => {
+            let t = t_share(n - 1);
+            format!(
+                " The plan counts only the measurement noise σ_m, a difference linear in cumulative α and normal \
+                 quantiles; the pooled interval is the spread of the {n} seeds' own slopes with {} degree(s) of \
+                 freedom, whose Student t quantiles alone make a detectable gain {}× the normal one's. The rest, \
+                 {}×, is the seeds' spread beyond the measurement noise (twins that diverge, a gain that differs \
+                 between seeds); this line does not test which.",
+                n - 1,
+                fmt_sig(t, 3),
+                ratio.map_or("n/a".into(), |r| fmt_sig(r / t, 3)),
+            )
+        }
     };
     format!("{plan} {reading}{sizing}")
+}
+
+/// `(t_{0.975,ν} + t_{0.80,ν}) / (z_{0.975} + z_{0.80})`: how much wider
+/// the detectable gain of a `ν`-degree-of-freedom interval is than the
+/// plan's normal one at the same standard error (1.91 at `ν = 2`).
+fn t_share(nu: usize) -> f64 {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    match StudentsT::new(0.0, 1.0, nu.max(1) as f64) {
+        Ok(t) => (t.inverse_cdf(0.975) + t.inverse_cdf(0.80)) / super::design::POWER_Z,
+        Err(_) => f64::NAN,
+    }
 }
 
 /// A JSON number at `path` (slash-separated keys) of `v`.

@@ -258,6 +258,17 @@ fn power_check_reads_intervals_by_realized_power() {
         s.contains("not measured") && !s.contains("no authority"),
         "{s}"
     );
+    // with three seeds the line splits the excess into the t quantiles'
+    // share (ν = 2: (4.303 + 1.061) / 2.802 = 1.91) and the rest
+    let three = Design {
+        twin_seeds: 3,
+        ..design.clone()
+    };
+    let s = power_check(&three, &g(2e-3, 5e-4, 3.5e-3, 2e-3), Some(-1e-4));
+    assert!(
+        s.contains("2 degree(s) of freedom") && s.contains("1.91×") && s.contains("17.4×"),
+        "{s}"
+    );
     // the figures are in the line: 2e-3 / 6e-5 = 33.3× the plan, 20× |b|
     let s = power_check(&design, &g(2e-3, 5e-4, 3.5e-3, 2e-3), Some(-1e-4));
     assert!(s.contains("33.3×") && s.contains("20.0×"), "{s}");
