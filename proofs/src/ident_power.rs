@@ -593,14 +593,19 @@ pub(crate) enum PairedVariance {
     /// `D_{j,t} − D̄_t`); needs two seeds on one schedule.
     BetweenSeeds,
     /// Where every seed ran the same schedule: `SeedSlopes` from
-    /// [`MIN_SEED_SLOPES`] seeds, `BetweenSeeds` from two; else
-    /// `Increments` (what [`paired`] does).
+    /// [`MIN_SEED_SLOPES`] seeds, `BetweenSeeds` from two; where two or
+    /// more seeds each ran the same several schedules ([`seed_units`]):
+    /// `SeedSlopes`; else `Increments` (what [`paired`] does).
     Auto,
     /// The spread of the seeds' own slopes: with one schedule for every
     /// seed the pooled slope is their mean, and seeds are independent
     /// replicates, so `Var(ĝ) = s²/J` with `J − 1` degrees of freedom
     /// needs no model of the noise in time; needs two or more seeds on
-    /// one schedule (else as `Auto`).
+    /// one schedule, or two or more seeds that each ran the same several
+    /// schedules (each seed's slope over all its twins), else as `Auto`.
+    /// The slopes are taken on the steps where every twin is finite, the
+    /// pooled `ĝ` on all finite rows: the same number when no row is
+    /// missing, close to it when a few are.
     SeedSlopes,
 }
 

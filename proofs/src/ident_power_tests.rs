@@ -342,6 +342,19 @@ fn seeds_under_several_schedules_are_the_replicates() {
         paired(&odd, 0).unwrap().variance,
         VarianceSource::Increments
     );
+    // the regime map's layout: some seeds under more schedules than others
+    // (there 8 seeds of ±1 and 4 of ±0.5): not one design, the increments
+    let half = vec![0.5; p.steps];
+    let mut uneven = tw.clone();
+    uneven.push(Twin {
+        probe: &runs[0].1,
+        plain: &runs[0].0,
+        alpha: &half,
+    });
+    assert_eq!(
+        paired(&uneven, 0).unwrap().variance,
+        VarianceSource::Increments
+    );
     // coverage over repetitions of four seeds
     let covered: usize = (0..REPS)
         .map(|r| {

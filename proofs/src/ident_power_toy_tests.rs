@@ -821,7 +821,7 @@ fn paired_seeds_calibration() {
 
 /// The pooled gain of seeds run under two constant schedules, α = +1 and
 /// α = −1, each seed's two probes twins of its one plain arm: the design
-/// of `entropic llm validate` and of the regime map's cells
+/// of `entropic llm validate` and of the regime map's factored cells
 /// (`src/lab/map/measure.rs`), whose pooled `g` mixes the two schedules.
 /// Before 2026-11-30 [`paired`] saw two schedules and took the variance
 /// from one series' increments, which counts the gain's curve along the

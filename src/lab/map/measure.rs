@@ -20,8 +20,12 @@
 //!   this cadence of exact entropy.)
 //! - **g** pools the twins of all four constant-α arms (each seed of each
 //!   arm one twin, `paired`); the twins of different arms share their
-//!   `grpo` series, so the pooled interval treats them as more
-//!   independent than they are. **g_by_arm**: each arm's own twins.
+//!   `grpo` series. Where every seed ran the same arms (the factored
+//!   cells, `llm validate`) `paired` takes the seeds as the replicates
+//!   (each seed's own pooled slope, since 2026-11-30); elsewhere (8 seeds
+//!   of α = ±1, 4 of ±0.5) its interval is the increments' model, which
+//!   treats the twins as more independent than they are and counts the
+//!   gain's curve as noise (wider). **g_by_arm**: each arm's own twins.
 //! - **b, b_ci** come from the `alpha-1` arm's paired fit, whose twins use
 //!   each `grpo` seed once (the estimator's drift from the plain twins'
 //!   steps, prewhitened HAC; docs/mathematics.md §9 says why not their

@@ -23,8 +23,9 @@
 //!
 //! **What the plan leaves out**, so it can be far too optimistic: the
 //! difference of two twins grows linearly in `A_t` only while the gain is
-//! constant. On the LLM-like base (reports/llm-validation.md, one seed per
-//! twin arm) the realized detectable gain was 42× the planned one: the
+//! constant. On the LLM-like base (the first reports/llm-validation.md, in
+//! git history, one seed per twin arm) the realized detectable gain was
+//! 42× the planned one: the
 //! α = ±1 differences saturated (α = −1's by update 70–80, α = +1's
 //! flattening from the start) with plateaus 4× apart, a state-dependent,
 //! asymmetric gain that a pilot at α = 0 cannot show and that the
