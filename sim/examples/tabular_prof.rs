@@ -1,5 +1,6 @@
 //! Profile target for `bench sim`'s tabular configuration (one seed, one
-//! thread): `perf record -g target/release/examples/tabular_prof [RUNS]`.
+//! thread): `perf record -g target/release/examples/tabular_prof 5` (the
+//! argument: runs, default 3).
 //! Prints each run's time and a fingerprint of its records (FNV-1a of their
 //! JSON): a speed change that must not move a number keeps the fingerprint.
 use entropic_sim::bandit::{BanditConfig, PolicyKind};
