@@ -34,41 +34,6 @@ use serde::Serialize;
 use std::process::ExitCode;
 use std::time::Instant;
 
-/// The reference configuration, built as typed structs and validated like
-/// a scenario file.
-fn bench_config() -> Result<RunConfig, entropic_sim::SimError> {
-    let rc = RunConfig {
-        arm: "main".into(),
-        sweep: None,
-        steps: 1000,
-        exact_every: 10,
-        bandit: BanditConfig {
-            policy: PolicyKind::Tabular,
-            prompts: 1024,
-            actions: 64,
-            logit_scale: 1.0,
-            update_rule: UpdateRule::Vanilla,
-            ..Default::default()
-        },
-        grpo: GrpoConfig {
-            group_size: 8,
-            batch_prompts: 256,
-            optimizer: OptimizerKind::Adam,
-            lr: 0.01,
-            ..Default::default()
-        },
-        control: ControlConfig {
-            method: Method::Entropic,
-            kp: 1.0,
-            ki: 0.01,
-            target: 2.0,
-            ..Default::default()
-        },
-    };
-    validate("bench", &rc)?;
-    Ok(rc)
-}
-
 /// An LLM-like bench configuration: 1 thread, few steps.
 fn llm_like_config(factored: bool) -> Result<RunConfig, entropic_sim::SimError> {
     let (policy, k, m, b, steps) = if factored {
@@ -170,7 +135,7 @@ struct BenchResult {
 }
 
 pub fn sim(json: bool, runs: usize) -> anyhow::Result<ExitCode> {
-    let rc = &bench_config()?;
+    let rc = &entropic_sim::scenario::bench_tabular()?;
     let per_seed = (rc.steps * rc.grpo.batch_prompts * rc.grpo.group_size) as u64;
     let all = rayon::current_num_threads();
     let mut out = Vec::new();

@@ -3,45 +3,11 @@
 //! argument: runs, default 3).
 //! Prints each run's time and a fingerprint of its records (FNV-1a of their
 //! JSON): a speed change that must not move a number keeps the fingerprint.
-use entropic_sim::bandit::{BanditConfig, PolicyKind};
-use entropic_sim::control::{ControlConfig, Method};
-use entropic_sim::entropy::UpdateRule;
-use entropic_sim::grpo::GrpoConfig;
-use entropic_sim::optim::OptimizerKind;
 use entropic_sim::runner::run_seed;
-use entropic_sim::scenario::{validate, RunConfig};
 use std::time::Instant;
 
 fn main() {
-    let rc = RunConfig {
-        arm: "main".into(),
-        sweep: None,
-        steps: 1000,
-        exact_every: 10,
-        bandit: BanditConfig {
-            policy: PolicyKind::Tabular,
-            prompts: 1024,
-            actions: 64,
-            logit_scale: 1.0,
-            update_rule: UpdateRule::Vanilla,
-            ..Default::default()
-        },
-        grpo: GrpoConfig {
-            group_size: 8,
-            batch_prompts: 256,
-            optimizer: OptimizerKind::Adam,
-            lr: 0.01,
-            ..Default::default()
-        },
-        control: ControlConfig {
-            method: Method::Entropic,
-            kp: 1.0,
-            ki: 0.01,
-            target: 2.0,
-            ..Default::default()
-        },
-    };
-    validate("bench", &rc).expect("valid");
+    let rc = entropic_sim::scenario::bench_tabular().expect("the bench configuration is valid");
     let runs: usize = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())

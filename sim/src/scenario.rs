@@ -735,6 +735,43 @@ pub fn validate(file: &str, rc: &RunConfig) -> Result<(), SimError> {
     Ok(())
 }
 
+/// `entropic bench sim`'s tabular configuration (M = 1024, K = 64, G = 8,
+/// B = 256, vanilla rule, dense Adam, PI, 1000 steps, exact entropy every
+/// 10), built as typed structs and validated like a scenario file; also
+/// the `tabular_prof` example's, so the two cannot drift apart.
+pub fn bench_tabular() -> Result<RunConfig, SimError> {
+    let rc = RunConfig {
+        arm: "main".into(),
+        sweep: None,
+        steps: 1000,
+        exact_every: 10,
+        bandit: BanditConfig {
+            policy: PolicyKind::Tabular,
+            prompts: 1024,
+            actions: 64,
+            logit_scale: 1.0,
+            update_rule: crate::entropy::UpdateRule::Vanilla,
+            ..Default::default()
+        },
+        grpo: GrpoConfig {
+            group_size: 8,
+            batch_prompts: 256,
+            optimizer: crate::optim::OptimizerKind::Adam,
+            lr: 0.01,
+            ..Default::default()
+        },
+        control: ControlConfig {
+            method: crate::control::Method::Entropic,
+            kp: 1.0,
+            ki: 0.01,
+            target: 2.0,
+            ..Default::default()
+        },
+    };
+    validate("bench", &rc)?;
+    Ok(rc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
