@@ -167,8 +167,8 @@ pub fn nw_bandwidth(n: usize) -> usize {
 }
 
 /// Two-sided 95% and 80%-power quantiles of Student's t with `df` degrees
-/// of freedom.
-fn quantiles(df: f64) -> (f64, f64) {
+/// of freedom (their sum times `SE(ĝ)` is `g_detectable`).
+pub fn quantiles(df: f64) -> (f64, f64) {
     StudentsT::new(0.0, 1.0, df)
         .map(|t| (t.inverse_cdf(0.975), t.inverse_cdf(0.80)))
         .unwrap_or((f64::NAN, f64::NAN))
@@ -776,10 +776,7 @@ pub(crate) fn paired_with(
     // Each plain arm once: a seed run under several schedules has one.
     let mut plains: Vec<&[f64]> = Vec::new();
     for tw in twins {
-        if !plains
-            .iter()
-            .any(|p| std::ptr::eq(*p, tw.plain) || *p == tw.plain)
-        {
+        if !plains.iter().any(|p| same_series(p, tw.plain)) {
             plains.push(tw.plain);
         }
     }
@@ -811,6 +808,12 @@ pub(crate) fn paired_with(
     })
 }
 
+/// Whether two plain arms are one series (the same slice, or equal values):
+/// how [`paired`] tells one seed's twins from another's.
+fn same_series(a: &[f64], b: &[f64]) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
 /// The twins grouped by seed where seeds ran under several schedules:
 /// twins whose plain arms are the same series are one seed's (`None`
 /// unless there are at least two such seeds, each with at least two
@@ -822,11 +825,10 @@ pub(crate) fn paired_with(
 fn seed_units(twins: &[Twin<'_>]) -> Option<Vec<Vec<usize>>> {
     let mut units: Vec<Vec<usize>> = Vec::new();
     for (i, tw) in twins.iter().enumerate() {
-        let same = |j: usize| {
-            let p = twins[j].plain;
-            std::ptr::eq(p, tw.plain) || p == tw.plain
-        };
-        match units.iter_mut().find(|u| same(u[0])) {
+        match units
+            .iter_mut()
+            .find(|u| same_series(twins[u[0]].plain, tw.plain))
+        {
             Some(u) => u.push(i),
             None => units.push(vec![i]),
         }

@@ -109,11 +109,8 @@ pub(super) fn power_check(design: &Design, g: &GainJson, b: Option<f64>) -> Stri
 /// the detectable gain of a `ν`-degree-of-freedom interval is than the
 /// plan's normal one at the same standard error (1.91 at `ν = 2`).
 fn t_share(nu: usize) -> f64 {
-    use statrs::distribution::{ContinuousCDF, StudentsT};
-    match StudentsT::new(0.0, 1.0, nu.max(1) as f64) {
-        Ok(t) => (t.inverse_cdf(0.975) + t.inverse_cdf(0.80)) / super::design::POWER_Z,
-        Err(_) => f64::NAN,
-    }
+    let (q975, q80) = entropic_proofs::ident_power::quantiles(nu.max(1) as f64);
+    (q975 + q80) / super::design::POWER_Z
 }
 
 /// A JSON number at `path` (slash-separated keys) of `v`.
