@@ -174,6 +174,35 @@ pub fn quantiles(df: f64) -> (f64, f64) {
         .unwrap_or((f64::NAN, f64::NAN))
 }
 
+/// `t_{0.975,ν} + t_{0.80,ν}`: `g_detectable` over `SE(ĝ)` for a fit
+/// with `df` degrees of freedom (2.80 for large `df`, 4.16 at 3, 5.36 at
+/// 2). A plan multiplies its planned SE by this at the `df` the fit will
+/// have ([`paired_df`]), so that it plans the figure the fit reports.
+pub fn detectable_multiplier(df: f64) -> f64 {
+    let (q975, q80) = quantiles(df);
+    q975 + q80
+}
+
+/// The degrees of freedom of [`paired`]'s interval for `seeds` seeds that
+/// each ran the same `schedules` (one twin per schedule, every twin of a
+/// seed sharing its plain arm), each twin `rows` rows long, no row
+/// skipped; what [`paired`]'s automatic choice of variance gives:
+/// - two or more seeds under two or more schedules ([`seed_units`]), or
+///   [`MIN_SEED_SLOPES`] or more on one: the seeds' slopes, `J − 1`;
+/// - two or three seeds on one schedule: the deviations from their mean,
+///   `(J − 1)·rows − 1`;
+/// - one seed: the increments of its rows, `schedules·rows − 1`.
+///
+/// NaN for no seeds or no schedules.
+pub fn paired_df(seeds: usize, schedules: usize, rows: usize) -> f64 {
+    match (seeds, schedules) {
+        (0, _) | (_, 0) => f64::NAN,
+        (1, k) => (k * rows) as f64 - 1.0,
+        (j, k) if k >= 2 || j >= MIN_SEED_SLOPES => (j - 1) as f64,
+        (j, _) => ((j - 1) * rows) as f64 - 1.0,
+    }
+}
+
 /// Regression rows grouped into independent series (each in time order).
 #[derive(Debug, Default)]
 struct Rows {

@@ -864,3 +864,71 @@ fn randomized_interval_collapses_on_an_exact_plant_and_checks_the_design() {
     assert!(flat.check(&alpha).is_err());
     assert_eq!(flat.draw(&[], 100, 1), vec![0.0; 100]);
 }
+
+/// [`paired_df`] is what [`paired`] reports: one seed (one schedule and
+/// two), two and three seeds on one schedule, four, and seeds under two
+/// schedules; and [`detectable_multiplier`] is `g_detectable / SE`.
+#[test]
+fn paired_df_is_the_fits_own() {
+    let p = Plant {
+        d: 0,
+        steps: 80,
+        ..PLANT
+    };
+    let alpha = prbs(p.steps, 1.0, 4, 11);
+    let other: Vec<f64> = alpha.iter().map(|a| -a).collect();
+    // (probe under `alpha`, plain, probe under `other`) of a seed: the
+    // second probe's twin shares the plain arm.
+    let runs: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = (0..4)
+        .map(|s| {
+            let (probe, plain) = simulate(&p, &alpha, 700 + s);
+            let (probe2, _) = simulate(&p, &other, 700 + s);
+            (probe, plain, probe2)
+        })
+        .collect();
+    let one = |j: usize| -> Vec<Twin<'_>> {
+        runs[..j]
+            .iter()
+            .map(|(probe, plain, _)| Twin {
+                probe,
+                plain,
+                alpha: &alpha,
+            })
+            .collect()
+    };
+    let two = |j: usize| -> Vec<Twin<'_>> {
+        let mut v = one(j);
+        v.extend(runs[..j].iter().map(|(_, plain, probe2)| Twin {
+            probe: probe2,
+            plain,
+            alpha: &other,
+        }));
+        v
+    };
+    for (twins, seeds, schedules) in [
+        (one(1), 1, 1),
+        (two(1), 1, 2),
+        (one(2), 2, 1),
+        (one(3), 3, 1),
+        (one(4), 4, 1),
+        (two(2), 2, 2),
+        (two(3), 3, 2),
+    ] {
+        let e = paired(&twins, 0).unwrap();
+        assert_eq!(
+            e.df,
+            paired_df(seeds, schedules, p.steps),
+            "{seeds} seed(s), {schedules} schedule(s): {:?}",
+            e.variance
+        );
+        let m = detectable_multiplier(e.df);
+        assert!((e.g_detectable - m * e.g_se).abs() < 1e-12 * e.g_detectable);
+    }
+    assert!(paired_df(0, 1, 10).is_nan() && paired_df(2, 0, 10).is_nan());
+    // 4.16 at three degrees of freedom, 2.80 for many
+    assert!((detectable_multiplier(3.0) - 4.1609).abs() < 1e-3);
+    assert!((detectable_multiplier(1e4) - POWER_Z_SUM).abs() < 1e-3);
+}
+
+/// `z_{0.975} + z_{0.80}`.
+const POWER_Z_SUM: f64 = 1.959_964 + 0.841_621;

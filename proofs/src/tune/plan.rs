@@ -42,9 +42,14 @@
 //!   Cost: 400 draws over the pilot's length once (one pass gives every
 //!   candidate length).
 //!
-//! Paired: `g_detectable = (z_{0.975} + z_{0.80})·SE(ĝ) = 2.80·SE(ĝ)`
-//! (normal quantiles: a plan is for runs of a hundred steps or more; the
-//! fitted estimator uses Student t). Unpaired: the fixed-b `δ₈₀` of the
+//! Paired: `g_detectable = (t_{0.975,ν} + t_{0.80,ν})·SE(ĝ)` at the
+//! degrees of freedom `ν` the fit will have: from
+//! [`crate::ident_power::MIN_SEED_SLOPES`] seeds on one schedule its
+//! interval is the seeds' own spread with `J − 1` of them, 4.16·SE at
+//! four seeds, not the normal 2.80 (the plan used the normal quantiles
+//! until 2026-11-30, which made it 1.49 times optimistic at four seeds
+//! before anything else; a plan now weighs a fifth seed's t quantiles
+//! against more steps). Unpaired: the fixed-b `δ₈₀` of the
 //! rows and bandwidth the fit will use ([`planned_detectable`]); with a
 //! lag decay ([`PlanBudget::lag`], `--lag-decay`) the regressor `x` is α
 //! through that lag in both. The tests compare the planned figure with
@@ -340,8 +345,12 @@ pub fn planned_se(
 }
 
 /// Planned `g_detectable` of a design: [`planned_se`] times the 80%-power
-/// multiplier of the interval the fit will report. Paired:
-/// [`POWER_FACTOR`]; unpaired: the fixed-b `δ₈₀` at the rows and the
+/// multiplier of the interval the fit will report. Paired: the t quantiles
+/// at the fit's degrees of freedom
+/// ([`crate::ident_power::detectable_multiplier`] of
+/// [`crate::ident_power::paired_df`]; before 2026-11-30 the normal
+/// [`POWER_FACTOR`], which the fit's interval from four seeds exceeds by
+/// 1.49 times); unpaired: the fixed-b `δ₈₀` at the rows and the
 /// Newey–West bandwidth the fit will choose for this schedule
 /// ([`crate::ident_power::fixed_b`]; `planned_se` is the deviation of `ĝ`
 /// itself, so `δ₈₀`, not the multiplier of the reported SE).
@@ -367,7 +376,15 @@ fn power_multiplier(design: PlanDesign, schedules: &[Vec<f64>], delay: usize, la
             let l = crate::ident_power::regressor_bandwidth(&x);
             crate::ident_power::fixed_b::fixed_b(x.len(), l).delta80
         }
-        _ => POWER_FACTOR,
+        // Paired: `seeds` copies of one schedule; the t quantiles at the
+        // degrees of freedom the fit will have (from MIN_SEED_SLOPES
+        // seeds, `seeds − 1`: 4.16 at four seeds where the normal
+        // quantiles give 2.80).
+        (PlanDesign::Paired, Some(s)) => crate::ident_power::detectable_multiplier(
+            crate::ident_power::paired_df(schedules.len(), 1, s.len()),
+        ),
+        (PlanDesign::Unpaired, None) => POWER_FACTOR,
+        (PlanDesign::Paired, None) => f64::NAN,
     }
 }
 

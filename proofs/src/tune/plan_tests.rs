@@ -137,9 +137,7 @@ fn plan_is_the_cheapest_design_below_the_drift_or_says_undetermined() {
     if p.steps > budget.min_steps {
         let draw = crate::ident_power::randomized::PrbsDraw::from_step_0(0.0, p.amplitude, p.hold);
         let shorter = vec![draw.draw(&[], p.steps - budget.step_increment, 3); p.seeds];
-        assert!(
-            POWER_FACTOR * planned_se(PlanDesign::Paired, &noise, &shorter, 0, 0.0) >= p.drift_abs
-        );
+        assert!(planned_detectable(PlanDesign::Paired, &noise, &shorter, 0, 0.0) >= p.drift_abs);
     }
     // A budget too small for the unpaired design: labelled in advance,
     // the most powerful design that fits.

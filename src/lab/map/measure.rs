@@ -153,12 +153,18 @@ fn gain_json(r: &Result<GainEstimate, entropic_proofs::error::IdentError>) -> Ga
             g: fin(e.g),
             g_ci: ci(e.g_ci),
             g_detectable: fin(e.g_detectable),
+            df: fin(e.df),
+            variance: serde_json::to_value(e.variance)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string)),
             error: None,
         },
         Err(e) => GainJson {
             g: None,
             g_ci: [None, None],
             g_detectable: None,
+            df: None,
+            variance: None,
             error: Some(e.to_string()),
         },
     }
@@ -222,6 +228,8 @@ fn gain_json_of(g: Option<f64>, g_ci: [Option<f64>; 2], d: Option<f64>) -> GainJ
         g,
         g_ci,
         g_detectable: d,
+        df: None,
+        variance: None,
         error: None,
     }
 }

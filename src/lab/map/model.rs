@@ -178,6 +178,15 @@ pub struct GainJson {
     pub g: Option<f64>,
     pub g_ci: [Option<f64>; 2],
     pub g_detectable: Option<f64>,
+    /// Degrees of freedom of the interval (`GainEstimate::df`), which sets
+    /// how many standard errors `g_detectable` is; absent from JSON
+    /// written before 2026-11-30 and where there is no estimate.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub df: Option<f64>,
+    /// What the interval's variance rests on (`VarianceSource`, snake
+    /// case: `seed_slopes`, `increments`, ...); absent as `df` is.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub variance: Option<String>,
     /// Why there is no estimate, if there is none.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,

@@ -19,7 +19,14 @@
 //! with shared keyed draws they are positively correlated while the
 //! policies are close, which over-states that part). Through the origin,
 //! `SE(ĝ) = σ_m·√2 / √(2n·e²·Σ_{t=1}^{R−1} t²)`, and the detectable gain is
-//! `(z_{0.975} + z_{0.80})·SE ≈ 2.80·SE`.
+//! `(t_{0.975,ν} + t_{0.80,ν})·SE` at the degrees of freedom `ν` the
+//! pooled fit will have (`entropic_proofs::ident_power::paired_df`: the
+//! seeds' slopes, `ν = n − 1`, from two seeds; 5.36·SE at three seeds,
+//! 4.16 at four). Until 2026-11-30 the plan took the normal quantiles'
+//! 2.80·SE (`POWER_Z`), which is what the committed report's design
+//! (3 seeds) planned with: its realized detectable gain was 9.45 times
+//! that plan, 1.91 of it these quantiles. A `design.json` written before
+//! has no `power_multiplier` and reads as `POWER_Z`.
 //!
 //! **What the plan leaves out**, so it can be far too optimistic: the
 //! difference of two twins grows linearly in `A_t` only while the gain is
@@ -53,7 +60,7 @@
 //! cannot tell "no authority" from "not measured"). Written to
 //! `design.json` before the twins run, and read back on resume.
 use anyhow::Result;
-use entropic_proofs::ident_power::MIN_SEED_SLOPES;
+use entropic_proofs::ident_power::{detectable_multiplier, paired_df, MIN_SEED_SLOPES};
 use entropic_sim::report::write_atomic;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -78,11 +85,27 @@ pub struct Design {
     pub every: usize,
     /// Planned SE of the pooled paired g with `twin_seeds` seeds.
     pub planned_se: f64,
-    /// `POWER_Z · planned_se`.
+    /// `power_multiplier · planned_se`.
     pub planned_detectable: f64,
+    /// `t_{0.975,ν} + t_{0.80,ν}` at the pooled fit's degrees of freedom
+    /// with `twin_seeds` seeds ([`multiplier`]); a `design.json` written
+    /// before 2026-11-30 planned with the normal quantiles and reads as
+    /// [`POWER_Z`].
+    #[serde(default = "normal_multiplier")]
+    pub power_multiplier: f64,
     /// `sized` (detectable below |b̂|) or `undetermined` (labelled in
     /// advance: even `twin_seeds_max` seeds cannot reach it).
     pub label: String,
+}
+
+fn normal_multiplier() -> f64 {
+    POWER_Z
+}
+
+/// `g_detectable / SE(ĝ)` of the pooled paired fit with `n` seeds, each
+/// running the two twins α = ±1 of `rows` rows (module doc).
+pub fn multiplier(n: usize, rows: usize) -> f64 {
+    detectable_multiplier(paired_df(n, 2, rows))
 }
 
 /// Planned SE of the pooled paired slope with `n` seeds (module doc).
@@ -137,7 +160,7 @@ pub fn slope(x: &[f64], h: &[f64]) -> f64 {
 /// Sizes the design (module doc).
 pub fn size(sigma_m: f64, drift: f64, max_seeds: usize, rows: usize, every: usize) -> Design {
     let b = drift.abs();
-    let det = |n: usize| POWER_Z * planned_se(sigma_m, n, rows, every);
+    let det = |n: usize| multiplier(n, rows) * planned_se(sigma_m, n, rows, every);
     let fewest = MIN_SEED_SLOPES.min(max_seeds).max(1);
     let reach = (fewest..=max_seeds).find(|&n| det(n) < b);
     let n = reach.unwrap_or(max_seeds);
@@ -150,6 +173,7 @@ pub fn size(sigma_m: f64, drift: f64, max_seeds: usize, rows: usize, every: usiz
         every,
         planned_se: planned_se(sigma_m, n, rows, every),
         planned_detectable: det(n),
+        power_multiplier: multiplier(n, rows),
         label: if reach.is_some() {
             "sized".into()
         } else {
@@ -185,7 +209,7 @@ mod tests {
         let r = planned_se(s, 1, rows, e) / planned_se(s, 4, rows, e);
         assert!((r - 2.0).abs() < 1e-12, "{r}");
         assert!(planned_se(s, 1, 20, e) < planned_se(s, 1, 10, e));
-        let det = |n: usize| POWER_Z * planned_se(s, n, rows, e);
+        let det = |n: usize| multiplier(n, rows) * planned_se(s, n, rows, e);
         let m = MIN_SEED_SLOPES;
         // a drift between the (m+2)- and (m+1)-seed detectable gains needs m+2
         let d = size(s, -(det(m + 1) + det(m + 2)) / 2.0, m + 4, rows, e);
@@ -194,11 +218,26 @@ mod tests {
         // one seed would reach this drift: the design still runs m
         let d = size(s, det(1) * 1.01, m + 4, rows, e);
         assert_eq!((d.twin_seeds, d.label.as_str()), (m, "sized"));
-        // a preset whose most is below m runs its most
-        let d = size(s, det(1) * 1.01, 3, rows, e);
+        // a preset whose most is below m runs its most (one seed's plan is
+        // below three seeds': its increments' 25 degrees of freedom against
+        // the three seeds' slopes' 2; the design never plans one seed)
+        assert!(det(1) < det(3));
+        let d = size(s, det(3) * 1.01, 3, rows, e);
         assert_eq!((d.twin_seeds, d.label.as_str()), (3, "sized"));
         let d = size(s, det(m + 4) / 10.0, m + 4, rows, e);
         assert_eq!((d.twin_seeds, d.label.as_str()), (m + 4, "undetermined"));
+        assert_eq!(d.power_multiplier, multiplier(m + 4, rows));
+        // the pooled fit's t quantiles: seeds' slopes with n − 1 degrees
+        // of freedom from two seeds; one seed's increments over both
+        // twins' rows (2·13 − 1)
+        assert!((multiplier(3, rows) - (4.302_653 + 1.060_660)).abs() < 1e-4);
+        assert!((multiplier(4, rows) - (3.182_446 + 0.978_472)).abs() < 1e-4);
+        assert_eq!(multiplier(1, rows), detectable_multiplier(25.0));
+        // a design.json written before the multiplier was: the normal one
+        let mut old = serde_json::to_value(&d).unwrap();
+        old.as_object_mut().unwrap().remove("power_multiplier");
+        let old: Design = serde_json::from_value(old).unwrap();
+        assert_eq!(old.power_multiplier, POWER_Z);
     }
 
     #[test]

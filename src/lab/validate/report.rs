@@ -89,28 +89,40 @@ pub(super) fn power_check(design: &Design, g: &GainJson, b: Option<f64>) -> Stri
          the pooled variance is the seeds' own spread instead."
             .to_string(),
         (true, n) => {
-            let t = t_share(n - 1);
+            // The pooled fit's degrees of freedom as written (JSON from
+            // before 2026-11-30 has none: the seeds' slopes, n − 1).
+            let nu = g.df.unwrap_or((n - 1) as f64);
+            let fit_mult = entropic_proofs::ident_power::detectable_multiplier(nu);
+            let t = fit_mult / design.power_multiplier;
+            let nu_s = if nu.fract() == 0.0 {
+                format!("{nu:.0}")
+            } else {
+                fmt_sig(nu, 3)
+            };
+            let quantiles = if t > 1.005 {
+                format!(
+                    " The plan took the detectable gain as {} standard errors; the pooled interval, the spread of \
+                     the {n} seeds' own slopes with {} degree(s) of freedom, takes {}: its Student t quantiles \
+                     alone make a detectable gain {}× the plan's at the same standard error.",
+                    fmt_sig(design.power_multiplier, 3),
+                    nu_s,
+                    fmt_sig(fit_mult, 3),
+                    fmt_sig(t, 3),
+                )
+            } else {
+                format!(
+                    " The plan already took the pooled interval's Student t quantiles ({nu_s} degree(s) of freedom)."
+                )
+            };
             format!(
-                " The plan counts only the measurement noise σ_m, a difference linear in cumulative α and normal \
-                 quantiles; the pooled interval is the spread of the {n} seeds' own slopes with {} degree(s) of \
-                 freedom, whose Student t quantiles alone make a detectable gain {}× the normal one's. The rest, \
-                 {}×, is the seeds' spread beyond the measurement noise (twins that diverge, a gain that differs \
-                 between seeds); this line does not test which.",
-                n - 1,
-                fmt_sig(t, 3),
+                " The plan counts only the measurement noise σ_m and a difference linear in cumulative α.{quantiles} \
+                 The rest, {}×, is the seeds' spread beyond the measurement noise (twins that diverge, a gain that \
+                 differs between seeds); this line does not test which.",
                 ratio.map_or("n/a".into(), |r| fmt_sig(r / t, 3)),
             )
         }
     };
     format!("{plan} {reading}{sizing}")
-}
-
-/// `(t_{0.975,ν} + t_{0.80,ν}) / (z_{0.975} + z_{0.80})`: how much wider
-/// the detectable gain of a `ν`-degree-of-freedom interval is than the
-/// plan's normal one at the same standard error (1.91 at `ν = 2`).
-fn t_share(nu: usize) -> f64 {
-    let (q975, q80) = entropic_proofs::ident_power::quantiles(nu.max(1) as f64);
-    (q975 + q80) / super::design::POWER_Z
 }
 
 /// A JSON number at `path` (slash-separated keys) of `v`.

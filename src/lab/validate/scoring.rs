@@ -144,6 +144,8 @@ mod tests {
                 g: None,
                 g_ci: [None, None],
                 g_detectable: None,
+                df: None,
+                variance: None,
                 error: None,
             },
             g_by_arm: BTreeMap::new(),

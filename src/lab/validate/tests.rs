@@ -222,12 +222,15 @@ fn power_check_reads_intervals_by_realized_power() {
         every: 10,
         planned_se: 2e-5,
         planned_detectable: 6e-5,
+        power_multiplier: super::design::POWER_Z,
         label: "sized".into(),
     };
     let g = |v: f64, lo: f64, hi: f64, det: f64| GainJson {
         g: Some(v),
         g_ci: [Some(lo), Some(hi)],
         g_detectable: Some(det),
+        df: None,
+        variance: None,
         error: None,
     };
     let s = power_check(&design, &g(2e-3, 5e-4, 3.5e-3, 2e-3), Some(-1e-4));
@@ -269,6 +272,29 @@ fn power_check_reads_intervals_by_realized_power() {
         s.contains("2 degree(s) of freedom") && s.contains("1.91×") && s.contains("17.4×"),
         "{s}"
     );
+    // a GainJson that carries its degrees of freedom is read by them (a
+    // fit from four seeds: ν = 3, (3.182 + 0.978) / 2.802 = 1.485)
+    let with_df = GainJson {
+        df: Some(3.0),
+        variance: Some("seed_slopes".into()),
+        ..g(2e-3, 5e-4, 3.5e-3, 2e-3)
+    };
+    let s = power_check(&three, &with_df, Some(-1e-4));
+    assert!(
+        s.contains("3 degree(s) of freedom") && s.contains("1.49×") && s.contains("22.4×"),
+        "{s}"
+    );
+    // a design that planned with the fit's own quantiles: no t share, the
+    // whole excess is the seeds' spread (33.3×)
+    let planned_t = Design {
+        power_multiplier: super::design::multiplier(3, 13),
+        ..three.clone()
+    };
+    let s = power_check(&planned_t, &g(2e-3, 5e-4, 3.5e-3, 2e-3), Some(-1e-4));
+    assert!(
+        s.contains("already took") && s.contains("The rest, 33.3×"),
+        "{s}"
+    );
     // the figures are in the line: 2e-3 / 6e-5 = 33.3× the plan, 20× |b|
     let s = power_check(&design, &g(2e-3, 5e-4, 3.5e-3, 2e-3), Some(-1e-4));
     assert!(s.contains("33.3×") && s.contains("20.0×"), "{s}");
@@ -276,6 +302,8 @@ fn power_check_reads_intervals_by_realized_power() {
         g: None,
         g_ci: [None, None],
         g_detectable: None,
+        df: None,
+        variance: None,
         error: Some("x".into()),
     };
     assert!(power_check(&design, &none, Some(-1e-4)).contains("not assessed"));
