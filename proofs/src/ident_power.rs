@@ -191,13 +191,15 @@ pub fn detectable_multiplier(df: f64) -> f64 {
 ///   [`MIN_SEED_SLOPES`] or more on one: the seeds' slopes, `J − 1`;
 /// - two or three seeds on one schedule: the deviations from their mean,
 ///   `(J − 1)·rows − 1`;
-/// - one seed: the increments of its rows, `schedules·rows − 1`.
+/// - one seed, or rows fewer than [`crate::ident::MIN_ROWS`] (too few
+///   to compare seeds step by step): the increments of all rows,
+///   `seeds·schedules·rows − 1`.
 ///
 /// NaN for no seeds or no schedules.
 pub fn paired_df(seeds: usize, schedules: usize, rows: usize) -> f64 {
     match (seeds, schedules) {
         (0, _) | (_, 0) => f64::NAN,
-        (1, k) => (k * rows) as f64 - 1.0,
+        (j, k) if j == 1 || rows < crate::ident::MIN_ROWS => (j * k * rows) as f64 - 1.0,
         (j, k) if k >= 2 || j >= MIN_SEED_SLOPES => (j - 1) as f64,
         (j, _) => ((j - 1) * rows) as f64 - 1.0,
     }

@@ -223,6 +223,13 @@ struct Stat {
     /// The 80%-power gain in standard deviations of `ĝ` for the test the
     /// fits make ([`benchmark`], mean over the fits).
     benchmark: f64,
+    /// The empirical 80%-power gain of the fits' own tests
+    /// ([`empirical_power_gain`]).
+    empirical: f64,
+    /// The share of the fits, moved to a true gain of 0, whose intervals
+    /// exclude 0 (the test's size, 5% for an honest interval; where it is
+    /// far above, `empirical` is near 0 and the ratio meaningless).
+    size: f64,
 }
 
 /// The gain, in standard deviations of `ĝ`, at which `f`'s own test
@@ -241,11 +248,19 @@ fn benchmark(f: &GainEstimate) -> f64 {
 }
 
 impl Stat {
-    /// Mean `g_detectable` over the real 80%-power gain of the
-    /// repetitions' spread (`benchmark · sd`): 1 when the reported power is
-    /// the real one.
+    /// Mean `g_detectable` over the 80%-power gain of a test that knows
+    /// the repetitions' spread (`benchmark · sd`): 1 when the interval is
+    /// as narrow as that spread allows (its efficiency; whether the power
+    /// it reports is the power it delivers is [`Stat::empirical_ratio`]).
     fn power_ratio(&self) -> f64 {
         self.detectable / (self.benchmark * self.sd)
+    }
+
+    /// Mean `g_detectable` over the empirical 80%-power gain of the fits'
+    /// own tests ([`empirical_power_gain`]): 1 when the reported power is
+    /// the power the intervals deliver.
+    fn empirical_ratio(&self) -> f64 {
+        self.detectable / self.empirical
     }
 
     fn of(fits: &[GainEstimate], truth: f64) -> Stat {
@@ -260,8 +275,73 @@ impl Stat {
             width: fits.iter().map(|f| width(f.g_ci)).sum::<f64>() / n,
             detectable: fits.iter().map(|f| f.g_detectable).sum::<f64>() / n,
             benchmark: fits.iter().map(benchmark).sum::<f64>() / n,
+            empirical: empirical_power_gain(fits),
+            size: shifted_power(fits, 0.0),
         }
     }
+}
+
+/// The smallest gain `g > 0` whose shift of the repetitions' fits makes
+/// their own intervals exclude 0 in at least 80% of them: each fit `r`
+/// moved to a true gain `g` has estimate `g + e_r` (`e_r = ĝ_r − mean ĝ`)
+/// and its own interval, moved with it (the offsets `ci − ĝ_r` kept), and
+/// rejects `g = 0` where that interval excludes 0. The scalar plant's
+/// `empirical_power_gain` (ident_power_tests.rs) bisects over its gain,
+/// a knob the toy does not have (scaling α moves the gain itself, the
+/// plant being nonlinear in α); the shift assumes instead that a change
+/// of the gain moves the fits' errors and intervals by location only, as
+/// on a linear plant, and keeps everything else the repetitions hold: the
+/// errors' own distribution, each interval's own width, its critical
+/// value (t with few degrees of freedom, fixed-b, randomization) and how
+/// the width varies with the error. [`power_gain`] of the spread
+/// (`2.80·sd`) is the 80%-power gain of a test that knows the spread;
+/// where the reported SE is itself noisy (few seeds, a long-run variance
+/// from a few blocks) the test as run needs more.
+///
+/// NaN where fewer than 80% of the intervals have a finite lower end (a
+/// randomization interval at 100 steps can have none: no re-draw bounds
+/// that side): a shift says nothing about how such an interval closes.
+pub(super) fn empirical_power_gain(fits: &[GainEstimate]) -> f64 {
+    // A test that rejects 0 in 80% of the fits at a true gain of 0 (its
+    // size far above 5%) has no power figure worth the name: 0.
+    if shifted_power(fits, 0.0) >= 0.8 {
+        return 0.0;
+    }
+    // Power steps up where a fit's lower end crosses 0: g = −e − lo. The
+    // infimum of the gains with power 0.8 is the first such step after
+    // which (evaluated halfway to the next step) the power reaches 0.8.
+    let mut cand: Vec<f64> = shift_parts(fits)
+        .iter()
+        .map(|(e, lo, _)| -e - lo)
+        .filter(|g| *g > 0.0 && g.is_finite())
+        .collect();
+    cand.sort_by(f64::total_cmp);
+    (0..cand.len())
+        .find(|&k| {
+            let next = cand.get(k + 1).copied().unwrap_or(2.0 * cand[k]);
+            shifted_power(fits, 0.5 * (cand[k] + next)) >= 0.8
+        })
+        .map_or(f64::NAN, |k| cand[k])
+}
+
+/// (error about the mean `ĝ`, lower and upper offsets of the interval) of
+/// each fit ([`empirical_power_gain`]).
+fn shift_parts(fits: &[GainEstimate]) -> Vec<(f64, f64, f64)> {
+    let mean = fits.iter().map(|f| f.g).sum::<f64>() / fits.len() as f64;
+    fits.iter()
+        .map(|f| (f.g - mean, f.g_ci.0 - f.g, f.g_ci.1 - f.g))
+        .collect()
+}
+
+/// The share of `fits`, moved to a true gain `g`, whose intervals exclude
+/// 0 ([`empirical_power_gain`]).
+fn shifted_power(fits: &[GainEstimate], g: f64) -> f64 {
+    let parts = shift_parts(fits);
+    parts
+        .iter()
+        .filter(|(e, lo, hi)| g + e + lo > 0.0 || g + e + hi < 0.0)
+        .count() as f64
+        / parts.len() as f64
 }
 
 /// Coverage of the reference over `reps` repetitions.
@@ -420,8 +500,8 @@ fn print(name: &str, c: &Coverage) {
     let r = &c.reference;
     let stat = |s: &Stat| {
         format!(
-            "covers {}/{} (mean g {:.4e}, sd {:.2e} vs mean SE {:.2e}, width {:.2e}, detectable {:.2e}, {:.2} of the 80%-power gain)",
-            s.covers, c.reps, s.mean, s.sd, s.se, s.width, s.detectable, s.power_ratio()
+            "covers {}/{} (mean g {:.4e}, sd {:.2e} vs mean SE {:.2e}, width {:.2e}, detectable {:.2e}, {:.2} of the 80%-power gain of the spread, {:.2} of the fits' own empirical one, size {:.3})",
+            s.covers, c.reps, s.mean, s.sd, s.se, s.width, s.detectable, s.power_ratio(), s.empirical_ratio(), s.size
         )
     };
     println!(
@@ -492,8 +572,10 @@ fn reference_ratio(c: &Coverage, design: Design) -> f64 {
 /// Measured: reference 2.4814e-4 (interval width 1.40e-6, 0.18 of the
 /// paired one); paired covers it in 81 of 100 (mean ĝ 2.4848e-4; sd over
 /// repetitions 1.59e-6 against a mean reported SE of 1.93e-6;
-/// `g_detectable` 1.23 times the 80%-power gain). First version: 100 of
-/// 100, mean SE 2.65e-6, 1.67. 15 s on 2 busy cores.
+/// `g_detectable` 1.23 times the 80%-power gain of that spread, 0.86 of
+/// the gain its intervals detect, [`empirical_power_gain`], whose size is
+/// 0.17 here). First version: 100 of 100, mean SE 2.65e-6, 1.67. 15 s on
+/// 2 busy cores.
 #[test]
 fn sampled_toy_paired_interval_covers_the_reference_gain() {
     let toy = Toy { steps: 100, ..SGD };
@@ -510,6 +592,11 @@ fn sampled_toy_paired_interval_covers_the_reference_gain() {
     assert!(
         (1.0 / 1.5..=1.5).contains(&power),
         "detectable {power:.2} of the 80%-power gain"
+    );
+    let e = p.empirical_ratio();
+    assert!(
+        (1.0 / 1.5..=1.5).contains(&e),
+        "detectable {e:.2} of the empirical 80%-power gain"
     );
     assert!(p.covers >= 80, "paired covers {}/100", p.covers);
 }
@@ -562,6 +649,19 @@ fn sampled_toy_paired_interval_covers_the_reference_gain() {
 /// per-seed schedules the reference, pooled over 64 schedules, now carries
 /// their variation in its own interval, which is why it widened from 0.11
 /// to 0.37 under Adam.)
+///
+/// The same run against the empirical 80%-power gain of the fits' own
+/// intervals ([`empirical_power_gain`], added 2026-11-30; `g_detectable`
+/// over it, SGD / Adam): paired, constant α 0.91 / 0.99, a PRBS per seed
+/// 0.99 / 1.07 (300 steps) and 0.74 / 0.99 (100), the one PRBS at 100
+/// steps 0.89 / 0.86; Newey–West 1.03 / 1.03 (300 steps), 1.08 / 1.07
+/// (100), 1.06 / 1.19 (the one PRBS); randomized 0.95 / 0.88 (300 steps),
+/// 0.61 / 0.46 (100; the one PRBS has intervals without a lower end, so
+/// none). Predicted before the run: the paired constant-α case 0.9–1.2
+/// and the one PRBS at 100 steps 0.7–0.9, Newey–West within 10% of its
+/// `δ₈₀` figure: right. Asserted for every paired case and for
+/// Newey–West and the randomization interval where their spread's figure
+/// is.
 ///
 /// What holds, and what does not:
 /// - **Paired, one schedule for every seed** (the estimand is the gain
@@ -703,10 +803,15 @@ fn sampled_toy_coverage_full() {
                 if !(180..=198).contains(&z) {
                     failed.push(format!("{case}: randomized placebo covers 0 in {z}/200"));
                 }
-                let pr = r.power_ratio();
+                let (pr, er) = (r.power_ratio(), r.empirical_ratio());
                 if steps == 300 && !(1.0 / 1.5..=1.5).contains(&pr) {
                     failed.push(format!(
                         "{case}: randomized detectable {pr:.2} of the power gain"
+                    ));
+                }
+                if steps == 300 && !(1.0 / 1.5..=1.5).contains(&er) {
+                    failed.push(format!(
+                        "{case}: randomized detectable {er:.2} of the empirical power gain"
                     ));
                 }
                 if name == "sgd" && steps == 300 && r.covers < 180 {
@@ -720,10 +825,15 @@ fn sampled_toy_coverage_full() {
                 if u.covers < 180 {
                     failed.push(format!("{case}: unpaired covers {}/200", u.covers));
                 }
-                let pr = u.power_ratio();
+                let (pr, er) = (u.power_ratio(), u.empirical_ratio());
                 if !(1.0 / 1.5..=1.5).contains(&pr) {
                     failed.push(format!(
                         "{case}: unpaired detectable {pr:.2} of the power gain"
+                    ));
+                }
+                if !(1.0 / 1.5..=1.5).contains(&er) {
+                    failed.push(format!(
+                        "{case}: unpaired detectable {er:.2} of the empirical power gain"
                     ));
                 }
                 if name == "sgd" && !(180..=198).contains(&z) {
@@ -759,6 +869,15 @@ fn sampled_toy_coverage_full() {
                     ));
                 }
             }
+            // The must-show's figure: the reported power against the
+            // power the intervals deliver (empirical_power_gain), every
+            // paired case.
+            let e = p.empirical_ratio();
+            if !(1.0 / 1.5..=1.5).contains(&e) {
+                failed.push(format!(
+                    "{case}: paired detectable {e:.2} of the empirical power gain"
+                ));
+            }
         }
     }
     assert!(failed.is_empty(), "{failed:#?}");
@@ -783,11 +902,22 @@ fn sampled_toy_coverage_full() {
 ///
 /// (Predicted before the runs: the deviations' variance closer to the
 /// spread with more seeds, wrong, it stayed 1.6–2.0 times too wide; the
-/// seed slopes at 1.37 and 1.12, right.) Asserted: from
+/// seed slopes at 1.37 and 1.12, right.)
+///
+/// Against the empirical 80%-power gain of the fits' own intervals
+/// ([`empirical_power_gain`], 2026-11-30, the same repetitions; SGD /
+/// Adam): two seeds, the deviations' variance (what [`paired`] reports)
+/// 0.91 / 0.99, the seeds' slopes 0.70 / 0.71 (one degree of freedom);
+/// four seeds 0.90 / 0.91; eight 0.99 / 0.96. The spread's figure above
+/// counts the t quantiles of a few seeds as excess width; the intervals
+/// as reported state their power within 10% from four seeds (predicted
+/// from Student's noncentral t: 0.87 / 0.79 at four, 0.95 / 0.90 at
+/// eight). Asserted: from
 /// [`MIN_SEED_SLOPES`] seeds, what [`paired`] reports (the seed slopes)
 /// covers in 180–198 of 200 and its `g_detectable` is within 1.5 times the
 /// 80%-power gain (the must-show of issue 12); with 2 seeds, as the doc
-/// table of [`sampled_toy_coverage_full`].
+/// table of [`sampled_toy_coverage_full`]; at every seed count, within
+/// 1.5 times the empirical one.
 #[test]
 #[ignore = "about 5 minutes on 2 cores; figures in the doc comment"]
 fn paired_seeds_calibration() {
@@ -800,8 +930,8 @@ fn paired_seeds_calibration() {
                 ("seed slopes", &c.paired_seed_slopes),
             ] {
                 println!(
-                    "{name}, constant α, 300 steps, {seeds} seeds, {var}: covers {}/200, mean g {:.4e} (reference {:.4e}), sd {:.2e}, mean SE {:.2e}, detectable {:.2} of the 80%-power gain",
-                    p.covers, p.mean, c.reference.g, p.sd, p.se, p.power_ratio()
+                    "{name}, constant α, 300 steps, {seeds} seeds, {var}: covers {}/200, mean g {:.4e} (reference {:.4e}), sd {:.2e}, mean SE {:.2e}, detectable {:.2} of the 80%-power gain of the spread, {:.2} of the empirical one",
+                    p.covers, p.mean, c.reference.g, p.sd, p.se, p.power_ratio(), p.empirical_ratio()
                 );
             }
             let p = &c.paired;
@@ -813,6 +943,14 @@ fn paired_seeds_calibration() {
                 if !(1.0 / 1.5..=1.5).contains(&r) {
                     failed.push(format!("{name}, {seeds} seeds: detectable {r:.2}"));
                 }
+            }
+            // What paired reports, at every seed count: within 1.5 times
+            // the power its intervals deliver (empirical_power_gain).
+            let e = p.empirical_ratio();
+            if !(1.0 / 1.5..=1.5).contains(&e) {
+                failed.push(format!(
+                    "{name}, {seeds} seeds: detectable {e:.2} of the empirical power gain"
+                ));
             }
         }
     }
@@ -849,9 +987,17 @@ fn paired_seeds_calibration() {
 /// (Predicted before the run: the increments 20–50 times, wrong: 14 under
 /// SGD, 80 under Adam; the seeds' slopes covering in 185–195 with 3.3–4.0
 /// times from two seeds, 1.6–2.2 from three, 1.1–1.4 from four: right but
-/// for Adam at two seeds, 4.36.) Asserted: from [`MIN_SEED_SLOPES`] seeds,
-/// covers in 180–198 and `g_detectable` within 1.5 times the power gain;
-/// every fit's variance from the seeds' slopes.
+/// for Adam at two seeds, 4.36.) Against the empirical 80%-power gain of
+/// the fits' own intervals ([`empirical_power_gain`], 2026-11-30, the same
+/// repetitions): the seeds' slopes 0.68 / 0.87 / 0.88 (SGD) and 0.75 /
+/// 0.87 / 0.89 (Adam) from two, three, four seeds (predicted from
+/// Student's noncentral t: 0.66 / 0.85 / 0.89 and 0.75 / 0.89 / 0.92);
+/// the increments 1.38 and 1.42: an interval 14–82 times the spread's
+/// figure states the power of that wide interval honestly, and only its
+/// coverage, 200 of 200, flags it. Asserted: from [`MIN_SEED_SLOPES`]
+/// seeds, covers in 180–198 and `g_detectable` within 1.5 times the power
+/// gain; at every seed count, within 1.5 times the empirical one; every
+/// fit's variance from the seeds' slopes.
 #[test]
 #[ignore = "minutes on 2 cores; figures in the doc comment"]
 fn paired_units_calibration() {
@@ -918,8 +1064,8 @@ fn paired_units_calibration() {
             assert!(new.iter().all(|f| f.variance == VarianceSource::SeedSlopes));
             let (n, o) = (Stat::of(&new, reference), Stat::of(&old, reference));
             println!(
-                "{name}, ±1, {seeds} seeds: reference {reference:.4e}; seeds' slopes: covers {}/200, mean g {:.4e}, sd {:.2e}, SE {:.2e}, detectable {:.2} of the power gain; increments (before): covers {}/200, SE {:.2e}, {:.2}",
-                n.covers, n.mean, n.sd, n.se, n.power_ratio(), o.covers, o.se, o.power_ratio()
+                "{name}, ±1, {seeds} seeds: reference {reference:.4e}; seeds' slopes: covers {}/200, mean g {:.4e}, sd {:.2e}, SE {:.2e}, detectable {:.2} of the power gain of the spread, {:.2} of the empirical one; increments (before): covers {}/200, SE {:.2e}, {:.2} / {:.2}",
+                n.covers, n.mean, n.sd, n.se, n.power_ratio(), n.empirical_ratio(), o.covers, o.se, o.power_ratio(), o.empirical_ratio()
             );
             if seeds >= MIN_SEED_SLOPES {
                 if !(180..=198).contains(&n.covers) {
@@ -929,6 +1075,15 @@ fn paired_units_calibration() {
                 if !(1.0 / 1.5..=1.5).contains(&r) {
                     failed.push(format!("{name}, {seeds} seeds: detectable {r:.2}"));
                 }
+            }
+            // Every seed count: within 1.5 times the power the intervals
+            // deliver (two seeds, one degree of freedom, sit near the
+            // edge: 0.68 and 0.75 when first measured).
+            let e = n.empirical_ratio();
+            if !(1.0 / 1.5..=1.5).contains(&e) {
+                failed.push(format!(
+                    "{name}, {seeds} seeds: detectable {e:.2} of the empirical power gain"
+                ));
             }
         }
     }
@@ -956,7 +1111,12 @@ fn paired_units_calibration() {
 /// gain it calls undetermined may be plain to four seeds. That is what
 /// `tune identify` says beside a paired interval from fewer than
 /// [`MIN_SEED_SLOPES`] seeds on one schedule (`PAIRED_FEW_SEEDS_CAVEAT`),
-/// and why it pools the seeds of a multi-seed log. Asserted: coverage of
+/// and why it pools the seeds of a multi-seed log. Against the empirical
+/// 80%-power gain of its own intervals ([`empirical_power_gain`],
+/// 2026-11-30): 1.39 / 1.41 with a constant α, 0.94 / 1.06 with a PRBS
+/// per seed; the constant-α interval states the power of its own width
+/// honestly, and that width, not the statement, is what is wrong with
+/// it. Asserted: coverage of
 /// at least 180 in every case; with a constant α, `g_detectable` more
 /// than 10 times the power gain (the caveat's claim).
 #[test]
@@ -968,8 +1128,8 @@ fn paired_one_seed_calibration() {
             let c = coverage_with(&Toy { design, ..toy }, 200, 1);
             let p = &c.paired;
             println!(
-                "{name}, {design:?}, 300 steps, 1 seed: covers {}/200, mean g {:.4e} (reference {:.4e}), sd {:.2e}, mean SE {:.2e}, detectable {:.2} of the 80%-power gain",
-                p.covers, p.mean, c.reference.g, p.sd, p.se, p.power_ratio()
+                "{name}, {design:?}, 300 steps, 1 seed: covers {}/200, mean g {:.4e} (reference {:.4e}), sd {:.2e}, mean SE {:.2e}, detectable {:.2} of the 80%-power gain of the spread, {:.2} of the empirical one",
+                p.covers, p.mean, c.reference.g, p.sd, p.se, p.power_ratio(), p.empirical_ratio()
             );
             if p.covers < 180 {
                 failed.push(format!("{name}, {design:?}: covers {}/200", p.covers));
@@ -988,14 +1148,17 @@ fn paired_one_seed_calibration() {
 /// The probe planner ([`crate::tune::plan`]) against the sampled toy: what
 /// it plans from a plain pilot's noise (one plain arm of the probe's
 /// length, seed 500) beside the real 80%-power gain of the fits it plans
-/// for ([`power_gain`] of their spread over 100 repetitions, seeds from
+/// for (since 2026-11-30 the gain their intervals detect in 80% of 100
+/// repetitions, [`empirical_power_gain`]; before, [`benchmark`] times
+/// their spread; seeds from
 /// 60,000, every repetition on the one PRBS of seed 7, as a scenario's
 /// probe runs one schedule; the unpaired fits also with a schedule drawn
 /// per repetition, seeds from 70,000). Run with `cargo test --release -p
 /// entropic-proofs --lib probe_plan_calibration -- --ignored --nocapture`
 /// (110 s on 2 cores, near-idle).
 ///
-/// Measured 2026-11-30 (planned / real 80%-power gain; unpaired: against
+/// Measured 2026-11-30, first (planned with the normal quantiles / the
+/// spread's 80%-power gain; unpaired: against
 /// a schedule drawn per repetition from the plan's design, and, after the
 /// slash, on the one schedule):
 ///
@@ -1006,9 +1169,35 @@ fn paired_one_seed_calibration() {
 /// | Adam, 100 | 1.39 | 1.17 | 0.71 / 0.96 | 0.71 / 0.96 | 0.59 |
 /// | Adam, 300 | 0.40 | 0.39 | 0.96 / 2.62 | 0.31 / 0.86 | 0.85 |
 ///
-/// (The real gain is that of each fit's own test: `2.80·sd` for the
-/// paired fits, the fixed-b `δ₈₀·sd` for the unpaired ones, see
-/// [`benchmark`].)
+/// Since 2026-11-30 the paired plan takes the fit's t quantiles (four
+/// seeds: 4.16 standard errors where it took 2.80) and the real gain is
+/// the one the fitted intervals detect in 80% of the repetitions
+/// ([`empirical_power_gain`]; the table above is against `benchmark ·
+/// sd`, the gain a test knowing the spread detects). Measured the same
+/// day, the same repetitions (planned / empirical; after the semicolon,
+/// planned / the spread's figure):
+///
+/// | plant, steps | paired, 1 seed | paired, 4 seeds | unpaired, with the pilot's placebo (drawn / one schedule) | unpaired, noise model alone (drawn / one schedule) |
+/// |---|---|---|---|---|
+/// | SGD, 100 | 3.06; 7.75 | 7.77; 10.87 | 0.96 / 0.97; 1.13 | 0.96 / 0.97 |
+/// | SGD, 300 | 0.25; 2.99 | 3.04; 4.75 | 0.82 / 0.79; 0.83 | 0.82 / 0.79 |
+/// | Adam, 100 | 0.10; 1.41 | 1.38; 1.74 | 0.58 / 0.57; 0.71 | 0.58 / 0.57 |
+/// | Adam, 300 | 0.02; 0.40 | 0.40; 0.57 | 0.87 / 0.88; 0.96 | 0.29 / 0.29 |
+///
+/// Predicted before the run: four seeds 7.2, 3.1, 1.15, 0.38 (right: the
+/// t quantiles and the empirical gain move together); one seed 7.0, 2.7,
+/// 1.25, 0.36 (wrong: 3.06 to 0.02); unpaired within 10% of the earlier
+/// figures (wrong at 100 steps: 0.96 and 0.58 against 1.13 and 0.71).
+/// One seed's interval on the one schedule counts the gain's change
+/// along the run as noise ([`paired_one_seed_calibration`]): wider than
+/// its spread by 1.4–19 times here, so its intervals detect far less than
+/// the plan, which sees only the pilot's noise, says; plans default to
+/// four seeds. The ranges below hold these figures (one seed apart).
+///
+/// (The real gain in that table is that of a test knowing each fit's
+/// spread: `2.80·sd` for the paired fits, the fixed-b `δ₈₀·sd` for the
+/// unpaired ones, see [`benchmark`]; the second table, below, is against
+/// the empirical gain.)
 ///
 /// The unpaired benchmark was first the one schedule's spread, against
 /// which the noise model held within 0.86–1.26. But a user draws one
@@ -1059,7 +1248,8 @@ fn paired_one_seed_calibration() {
 #[ignore = "about 2 minutes on 2 cores; figures in the doc comment"]
 fn probe_plan_calibration() {
     use crate::tune::plan::{
-        noise_from_entropy, planned_detectable, PlanDesign, PAIRED_PLAN_RANGE, UNPAIRED_PLAN_RANGE,
+        noise_from_entropy, planned_detectable, PlanDesign, PAIRED_ONE_SEED_PLAN_RANGE,
+        PAIRED_PLAN_RANGE, UNPAIRED_PLAN_RANGE,
     };
     let mut failed = Vec::new();
     for (name, t0) in [("sgd", SGD), ("adam", ADAM)] {
@@ -1076,11 +1266,15 @@ fn probe_plan_calibration() {
                 OptimizerKind::Adam => 0.9,
                 _ => 0.0,
             };
-            // The real 80%-power gain of the fits' own test.
-            let real = |fits: &[GainEstimate]| {
+            // The real 80%-power gain of the fits' own test: of a test that
+            // knows the spread (`benchmark · sd`, the first benchmark), and
+            // the empirical one of the intervals as reported
+            // ([`empirical_power_gain`]), what the ranges hold.
+            let spread = |fits: &[GainEstimate]| {
                 let s = Stat::of(fits, 0.0);
                 s.benchmark * s.sd
             };
+            let real = |fits: &[GainEstimate]| Stat::of(fits, 0.0).empirical;
             for seeds in [1u64, 4] {
                 let planned = planned_detectable(
                     PlanDesign::Paired,
@@ -1099,8 +1293,12 @@ fn probe_plan_calibration() {
                     })
                     .collect();
                 let ratio = planned / real(&fits);
-                println!("{name}, {steps} steps, paired {seeds} seed(s): planned {planned:.3e}, real {:.3e}, ratio {ratio:.2}", real(&fits));
-                if !PAIRED_PLAN_RANGE.contains(&ratio) {
+                println!("{name}, {steps} steps, paired {seeds} seed(s): planned {planned:.3e}, real {:.3e} (empirical), ratio {ratio:.2}; of the spread {:.3e}, ratio {:.2}", real(&fits), spread(&fits), planned / spread(&fits));
+                let range = match seeds {
+                    1 => PAIRED_ONE_SEED_PLAN_RANGE,
+                    _ => PAIRED_PLAN_RANGE,
+                };
+                if !range.contains(&ratio) {
                     failed.push(format!("{name} {steps} paired {seeds}: {ratio:.2}"));
                 }
             }
@@ -1142,11 +1340,13 @@ fn probe_plan_calibration() {
                     })
                     .collect()
             };
-            let (given, drawn) = (real(&fits(false)), real(&fits(true)));
+            let (fg, fd) = (fits(false), fits(true));
+            let (given, drawn) = (real(&fg), real(&fd));
             let ratio = planned / drawn;
             println!(
-                "{name}, {steps} steps, unpaired: planned {planned:.3e} (noise model alone {model:.3e}), real {drawn:.3e} (schedule drawn per repetition), ratio {ratio:.2} (model alone {:.2}); on the one schedule {given:.3e}, ratio {:.2} (model alone {:.2})",
+                "{name}, {steps} steps, unpaired: planned {planned:.3e} (noise model alone {model:.3e}), real {drawn:.3e} (empirical, schedule drawn per repetition), ratio {ratio:.2} (model alone {:.2}; of the spread {:.2}); on the one schedule {given:.3e}, ratio {:.2} (model alone {:.2})",
                 model / drawn,
+                planned / spread(&fd),
                 planned / given,
                 model / given
             );
@@ -1235,11 +1435,12 @@ fn manchester_coding_calibration() {
             let z = c.randomized_placebo.expect("a PRBS design");
             let u = c.unpaired.expect("a PRBS design");
             println!(
-                "  randomized: sd {:.2e}, SE {:.2e}, detectable {:.2e} ({:.2} of the power gain), placebo {z}, covers {}\n  Newey–West SE/sd {:.2}, paired sd {:.2e}, SE/sd {:.2}",
+                "  randomized: sd {:.2e}, SE {:.2e}, detectable {:.2e} ({:.2} of the power gain of the spread, {:.2} of the empirical one), placebo {z}, covers {}\n  Newey–West SE/sd {:.2}, paired sd {:.2e}, SE/sd {:.2}",
                 r.sd,
                 r.se,
                 r.detectable,
                 r.power_ratio(),
+                r.empirical_ratio(),
                 r.covers,
                 u.se / u.sd,
                 c.paired.sd,

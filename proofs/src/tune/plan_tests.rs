@@ -312,3 +312,27 @@ fn a_pilot_whose_drift_curves_widens_the_unpaired_plan() {
         "{long:?} {at_full}"
     );
 }
+
+/// The caveats quote the ranges `probe_plan_calibration` holds the plans
+/// to (two decimals for the low end, one for the high).
+#[test]
+fn caveats_quote_the_calibrated_ranges() {
+    let quote = |r: &std::ops::RangeInclusive<f64>| format!("{:.2} to {:.1}", r.start(), r.end());
+    for (caveat, range) in [
+        (PAIRED_PLAN_CAVEAT, &PAIRED_PLAN_RANGE),
+        (PAIRED_PLAN_CAVEAT, &PAIRED_ONE_SEED_PLAN_RANGE),
+    ] {
+        assert!(
+            caveat.contains(&quote(range)),
+            "{} not in {caveat}",
+            quote(range)
+        );
+    }
+    // the unpaired high end has two decimals
+    let r = &UNPAIRED_PLAN_RANGE;
+    let q = format!("{:.2} to {:.2}", r.start(), r.end());
+    assert!(
+        UNPAIRED_PLAN_CAVEAT.contains(&q),
+        "{q} not in {UNPAIRED_PLAN_CAVEAT}"
+    );
+}

@@ -46,14 +46,16 @@
 //! (`entropic_proofs::tune::plan`). With one seed the paired intervals
 //! rest on a model of the twins' noise in time that counts a gain
 //! changing along the run as noise: on the sampled toy with a constant α
-//! its `g_detectable` was 21–54 times the real 80%-power gain, and on
-//! the LLM-like base the realized detectable gain was 42 times the plan
-//! (above). From two seeds the pooled interval is the spread of the
-//! seeds' own slopes over both twins (`entropic_proofs::ident_power::paired`;
-//! 1.7–1.8 times the real power gain from three seeds on the toy, 1.4
-//! from four, with α = ±1) and each arm's is the seeds' deviations from
-//! their mean (1.6–1.75 with two seeds) or, from four, their slopes'
-//! spread. The rule was the fewest seeds from one until 2026-11-30, which
+//! its `g_detectable` was 21–54 times the 80%-power gain of the
+//! estimate's real spread, and on the LLM-like base the realized
+//! detectable gain was 42 times the plan (above). From two seeds the
+//! pooled interval is the spread of the seeds' own slopes over both twins
+//! (`entropic_proofs::ident_power::paired`; on the toy with α = ±1,
+//! 1.7–1.8 times the spread's power gain from three seeds, 1.4 from four,
+//! which is the t quantiles: 0.87–0.89 of the gain its intervals detect)
+//! and each arm's is the seeds' deviations from their mean (1.6–1.75 of
+//! the spread's, 0.91–0.99 of the detected, with two seeds) or, from
+//! four, their slopes' spread. The rule was the fewest seeds from one until 2026-11-30, which
 //! is why the first report ran one seed per twin arm.
 //! When even `twin_seeds` cannot reach it, all of them run and the twins'
 //! identification is labelled `undetermined` in advance (its interval
@@ -220,7 +222,8 @@ mod tests {
         assert_eq!((d.twin_seeds, d.label.as_str()), (m, "sized"));
         // a preset whose most is below m runs its most (one seed's plan is
         // below three seeds': its increments' 25 degrees of freedom against
-        // the three seeds' slopes' 2; the design never plans one seed)
+        // the three seeds' slopes' 2; the design plans one seed only for a
+        // preset whose most is one)
         assert!(det(1) < det(3));
         let d = size(s, det(3) * 1.01, 3, rows, e);
         assert_eq!((d.twin_seeds, d.label.as_str()), (3, "sized"));

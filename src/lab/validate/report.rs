@@ -99,25 +99,47 @@ pub(super) fn power_check(design: &Design, g: &GainJson, b: Option<f64>) -> Stri
             } else {
                 fmt_sig(nu, 3)
             };
+            // What the pooled interval rests on (JSON written before
+            // 2026-11-30 does not say; from two seeds it was the seeds'
+            // slopes).
+            let source = match g.variance.as_deref() {
+                None | Some("seed_slopes") => format!("the spread of the {n} seeds' own slopes"),
+                Some(v) => format!("a `{v}` variance, not the seeds' slopes (docs/mathematics.md §9)"),
+            };
+            let (pm, fm, ts) = (
+                fmt_sig(design.power_multiplier, 3),
+                fmt_sig(fit_mult, 3),
+                fmt_sig(t, 3),
+            );
             let quantiles = if t > 1.005 {
                 format!(
-                    " The plan took the detectable gain as {} standard errors; the pooled interval, the spread of \
-                     the {n} seeds' own slopes with {} degree(s) of freedom, takes {}: its Student t quantiles \
-                     alone make a detectable gain {}× the plan's at the same standard error.",
-                    fmt_sig(design.power_multiplier, 3),
-                    nu_s,
-                    fmt_sig(fit_mult, 3),
-                    fmt_sig(t, 3),
+                    " The plan took the detectable gain as {pm} standard errors; the pooled interval, {source} \
+                     with {nu_s} degree(s) of freedom, takes {fm}: its Student t quantiles alone make a detectable \
+                     gain {ts}× the plan's at the same standard error."
+                )
+            } else if t < 0.995 {
+                format!(
+                    " The plan took the detectable gain as {pm} standard errors; the pooled interval, {source} \
+                     with {nu_s} degree(s) of freedom, takes {fm}: its quantiles make the detectable gain {ts}× \
+                     the plan's at the same standard error."
                 )
             } else {
                 format!(
-                    " The plan already took the pooled interval's Student t quantiles ({nu_s} degree(s) of freedom)."
+                    " The plan took the pooled interval's own quantiles ({source}, {nu_s} degree(s) of freedom)."
                 )
+            };
+            let rest = match g.variance.as_deref() {
+                None | Some("seed_slopes") => {
+                    "the seeds' spread beyond the measurement noise (twins that diverge, a gain that differs \
+                     between seeds); this line does not test which."
+                }
+                Some(_) => {
+                    "the fit's standard error beyond the plan's, from a variance that is not the seeds' spread."
+                }
             };
             format!(
                 " The plan counts only the measurement noise σ_m and a difference linear in cumulative α.{quantiles} \
-                 The rest, {}×, is the seeds' spread beyond the measurement noise (twins that diverge, a gain that \
-                 differs between seeds); this line does not test which.",
+                 The rest, {}×, is {rest}",
                 ratio.map_or("n/a".into(), |r| fmt_sig(r / t, 3)),
             )
         }
@@ -246,13 +268,16 @@ pub(super) fn write_report(
         match design.twin_seeds {
             1 => " With one seed per twin arm every paired interval's variance is a model of the twins' noise \
                   in time, which counts a gain that changes along the run as noise: on the sampled toy of \
-                  docs/mathematics.md §9 its detectable gain was 21–54 times the real 80%-power gain (constant α)."
+                  docs/mathematics.md §9 its detectable gain was 21–54 times the 80%-power gain of the \
+                  estimate's real spread (constant α)."
                 .to_string(),
             n if n < entropic_proofs::ident_power::MIN_SEED_SLOPES => format!(
                 " With {n} seeds per twin arm the pooled interval is the spread of the seeds' own slopes over \
                  both twins ({} degree(s) of freedom: on the sampled toy of docs/mathematics.md §9 its detectable \
-                 gain was 1.7–1.8 times the real 80%-power gain from three seeds, 3.8–4.4 from two), each arm's \
-                 a model of the seeds' deviations from their mean (1.6–1.75 times from two seeds).",
+                 gain was 1.7–1.8 times the 80%-power gain of the estimate's real spread from three seeds, 3.8–4.4 \
+                 from two, which is its Student t quantiles: 0.87 and 0.68–0.75 of the gain its intervals \
+                 detected), each arm's a model of the seeds' deviations from their mean (1.6–1.75 times the \
+                 spread's from two seeds, 0.91–0.99 of the detected).",
                 n - 1
             ),
             _ => String::new(),

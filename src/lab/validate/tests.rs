@@ -274,14 +274,40 @@ fn power_check_reads_intervals_by_realized_power() {
     );
     // a GainJson that carries its degrees of freedom is read by them (a
     // fit from four seeds: ν = 3, (3.182 + 0.978) / 2.802 = 1.485)
+    let four = Design {
+        twin_seeds: 4,
+        ..design.clone()
+    };
     let with_df = GainJson {
         df: Some(3.0),
         variance: Some("seed_slopes".into()),
         ..g(2e-3, 5e-4, 3.5e-3, 2e-3)
     };
-    let s = power_check(&three, &with_df, Some(-1e-4));
+    let s = power_check(&four, &with_df, Some(-1e-4));
     assert!(
-        s.contains("3 degree(s) of freedom") && s.contains("1.49×") && s.contains("22.4×"),
+        s.contains("4 seeds' own slopes with 3 degree(s) of freedom")
+            && s.contains("1.49×")
+            && s.contains("22.4×"),
+        "{s}"
+    );
+    // a fit whose variance fell back to the increments (many degrees of
+    // freedom) is named as such, and its quantiles, below the plan's t
+    // ones, are not called the seeds' (t(25) sum 2.916 over 5.364: 0.544)
+    let fallback = GainJson {
+        df: Some(25.0),
+        variance: Some("increments".into()),
+        ..g(2e-3, 5e-4, 3.5e-3, 2e-3)
+    };
+    let planned_t3 = Design {
+        power_multiplier: super::design::multiplier(3, 13),
+        ..three.clone()
+    };
+    let s = power_check(&planned_t3, &fallback, Some(-1e-4));
+    assert!(
+        s.contains("`increments` variance, not the seeds' slopes")
+            && s.contains("25 degree(s)")
+            && s.contains("0.544×")
+            && !s.contains("own slopes"),
         "{s}"
     );
     // a design that planned with the fit's own quantiles: no t share, the
@@ -292,7 +318,7 @@ fn power_check_reads_intervals_by_realized_power() {
     };
     let s = power_check(&planned_t, &g(2e-3, 5e-4, 3.5e-3, 2e-3), Some(-1e-4));
     assert!(
-        s.contains("already took") && s.contains("The rest, 33.3×"),
+        s.contains("took the pooled interval's own quantiles") && s.contains("The rest, 33.3×"),
         "{s}"
     );
     // the figures are in the line: 2e-3 / 6e-5 = 33.3× the plan, 20× |b|
