@@ -403,8 +403,9 @@ fn power_multiplier(design: PlanDesign, schedules: &[Vec<f64>], delay: usize, la
 /// spread's `2.80·sd` and with the normal quantiles' plan, before
 /// 2026-11-30: 0.39 to 7.7.)
 pub const PAIRED_PLAN_RANGE: std::ops::RangeInclusive<f64> = 0.395..=7.85;
-/// The same with two seeds (`--max-seeds 2`), "0.35 to 6.8".
-pub const PAIRED_TWO_SEED_PLAN_RANGE: std::ops::RangeInclusive<f64> = 0.3455..=6.85;
+/// The same with two or three seeds (`--max-seeds 2` or `3`), "0.35 to
+/// 7.0".
+pub const PAIRED_FEW_SEEDS_PLAN_RANGE: std::ops::RangeInclusive<f64> = 0.3455..=7.05;
 /// The same with one seed (`--max-seeds 1`), "0.02 to 3.1".
 pub const PAIRED_ONE_SEED_PLAN_RANGE: std::ops::RangeInclusive<f64> = 0.0155..=3.15;
 /// The same for an unpaired plan with its pilot ([`UNPAIRED_PLAN_CAVEAT`],
@@ -415,7 +416,7 @@ pub const UNPAIRED_PLAN_RANGE: std::ops::RangeInclusive<f64> = 0.5755..=0.965;
 /// What a paired plan rests on (printed with it, and in its JSON): a model
 /// that sees neither how much sampling noise twins share nor how fast they
 /// drift apart.
-pub const PAIRED_PLAN_CAVEAT: &str = "a paired plan models the twins' difference as two arms' independent measurement noise, measured on a plain pilot. Twins that share their draws also share much of their sampling noise while their policies are close (the plan then errs wide), and drift apart as the probe's α accumulates (it then errs narrow); a plain pilot shows neither. On the sampled toy of docs/mathematics.md §9 the planned detectable gain of four seeds on one schedule was 0.40 to 7.8 times the gain their fitted intervals detected in 80% of runs (narrow where the gain is large, Adam at 300 steps; wide where it is small); of one seed (--max-seeds 1) 0.02 to 3.1, because one seed's interval counts the gain's change along the run as noise and is far wider than the plan; of two seeds 0.35 to 6.8 (three not measured). Read the fitted interval of the run, not the plan; from 4 seeds on one schedule it is the seeds' own spread.";
+pub const PAIRED_PLAN_CAVEAT: &str = "a paired plan models the twins' difference as two arms' independent measurement noise, measured on a plain pilot. Twins that share their draws also share much of their sampling noise while their policies are close (the plan then errs wide), and drift apart as the probe's α accumulates (it then errs narrow); a plain pilot shows neither. On the sampled toy of docs/mathematics.md §9 the planned detectable gain of four seeds on one schedule was 0.40 to 7.8 times the gain their fitted intervals detected in 80% of runs (narrow where the gain is large, Adam at 300 steps; wide where it is small); of one seed (--max-seeds 1) 0.02 to 3.1, because one seed's interval counts the gain's change along the run as noise and is far wider than the plan; of two or three seeds 0.35 to 7.0. Read the fitted interval of the run, not the plan; from 4 seeds on one schedule it is the seeds' own spread.";
 
 /// What an unpaired plan rests on: the plain pilot's noise, where the
 /// probe's own residual also holds what α does to it.

@@ -321,7 +321,7 @@ fn caveats_quote_the_calibrated_ranges() {
     for (caveat, range) in [
         (PAIRED_PLAN_CAVEAT, &PAIRED_PLAN_RANGE),
         (PAIRED_PLAN_CAVEAT, &PAIRED_ONE_SEED_PLAN_RANGE),
-        (PAIRED_PLAN_CAVEAT, &PAIRED_TWO_SEED_PLAN_RANGE),
+        (PAIRED_PLAN_CAVEAT, &PAIRED_FEW_SEEDS_PLAN_RANGE),
     ] {
         assert!(
             caveat.contains(&quote(range)),
