@@ -563,11 +563,15 @@ pub struct Twin<'a> {
 ///   gain). On the sampled toy (constant α, 300 steps, 200 repetitions,
 ///   `paired_seeds_calibration`) it covered the reference in 193 / 182
 ///   (SGD / Adam, 4 seeds) and 195 / 192 (8 seeds), `g_detectable` 1.33 /
-///   1.21 and 1.17 / 1.12 of the real 80%-power gain, where the
+///   1.21 and 1.17 / 1.12 of the 80%-power gain of the estimate's spread
+///   (0.90 / 0.91 and 0.99 / 0.96 of the gain its intervals detect,
+///   docs/mathematics.md §9), where the
 ///   deviations' variance below covered in 198–200 with 1.77–2.00: the
 ///   random-walk model overstates what the twins' unshared noise adds up
 ///   to. With 2 seeds, 1 degree of freedom makes its t quantiles
-///   useless (3.6–3.8 times the power gain), so fewer than four seeds keep
+///   useless (3.6–3.8 times the spread's power gain; 0.70 of the gain its
+///   intervals detect, against 0.91–0.99 for the deviations' variance),
+///   so fewer than four seeds keep
 ///   the model: the threshold four is the crossover of those measurements
 ///   (with 3 seeds the t quantiles alone cost about 1.7), chosen after
 ///   seeing them.
@@ -582,9 +586,11 @@ pub struct Twin<'a> {
 ///   is the pooled slope, and `Var(ĝ) = s²/J` over the seeds, `ν = J − 1`,
 ///   as for seeds on one schedule, from two seeds on (a model of the noise
 ///   in time would have to cross schedules; the increments of one series,
-///   used before, were 14–82 times the real power gain at α = ±1 on the
-///   sampled toy, the seeds' slopes 1.36–1.40 from four seeds, 1.71–1.79
-///   from three, 3.8–4.4 from two: `paired_units_calibration`).
+///   used before, were 14–82 times the spread's power gain at α = ±1 on
+///   the sampled toy, the seeds' slopes 1.36–1.40 from four seeds,
+///   1.71–1.79 from three, 3.8–4.4 from two: `paired_units_calibration`;
+///   against the gain the intervals detect, 1.38–1.42 for the increments,
+///   whose width is the fault, and 0.68–0.89 for the seeds' slopes).
 /// - **Otherwise** (one seed, or seeds with their own schedules): the
 ///   residuals `D_t + ĝ·A_t`, `m` included; `ν = n − 1`. With schedules
 ///   drawn per seed, `m` follows the schedule and is part of what varies

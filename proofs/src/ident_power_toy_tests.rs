@@ -687,7 +687,8 @@ fn sampled_toy_paired_interval_covers_the_reference_gain() {
 /// - **Unpaired (Newey–West in differences): holds at 300 steps; Adam's
 ///   placebo sits at the 90% floor.** With a PRBS per seed and fixed-b
 ///   critical values it covers the reference in 195 (SGD) and 187 (Adam,
-///   lag 0.9) of 200, `g_detectable` 1.13 and 1.02 of the real power gain,
+///   lag 0.9) of 200, `g_detectable` 1.13 and 1.02 of the spread's power
+///   gain (fixed-b; 1.03 and 1.03 of the gain its intervals detect),
 ///   and the placebo covers 0 in 194 under SGD and 176 under Adam (182 and
 ///   179 on 200 fresh repetitions each from seeds 70,000 and 80,000: 537
 ///   of 600 pooled, 89.5%). With t quantiles it was 194, 183, 1.11, 0.98,
@@ -731,7 +732,7 @@ fn sampled_toy_paired_interval_covers_the_reference_gain() {
 ///   PRBS instead of a variance model). The placebo covers 0 in 189–200 of
 ///   200 in every PRBS case, the one fixed schedule included; under SGD
 ///   the interval covers the reference in 190–198 and `g_detectable` is
-///   0.93–1.01 of the real 80%-power gain. Under Adam the lag (β1 = 0.9)
+///   0.93–1.01 of the spread's 80%-power gain. Under Adam the lag (β1 = 0.9)
 ///   turns the immediate gain into the long-run one: the estimate goes
 ///   from 0.6 of the reference to 1.21 (300 steps) and the coverage from
 ///   135 to 176, 79 to 177, 7 to 196. Still short of 180 at 300 steps,
@@ -751,7 +752,8 @@ fn sampled_toy_paired_interval_covers_the_reference_gain() {
 ///   windowed fits ([`paired_windows`], or the unpaired ones that
 ///   `tune validate` fits in 50-step windows), not one `g`. At 100 steps under Adam the
 ///   spread of `ĝ` is 1.7 times the re-draws' (`g_detectable` 0.60 of the
-///   real power gain): with few blocks the additive model behind every
+///   spread's power gain, 0.46 of the gain its intervals detect): with
+///   few blocks the additive model behind every
 ///   `g₀ ≠ 0` is off; the placebo, which does not rest on it, still covers.
 ///   Some intervals at 100 steps have an infinite end (no re-draw bounds
 ///   that side).

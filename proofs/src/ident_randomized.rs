@@ -62,7 +62,7 @@
 //! one (`c_j`) is large: on the sampled toy (SGD, a PRBS per seed, 300
 //! steps) its spread over repetitions was 6.5 times that of the statistic
 //! in differences, with infinite interval ends in some, and its
-//! `g_detectable` 0.75 of the real 80%-power gain.
+//! `g_detectable` 0.75 of the 80%-power gain of its spread.
 //!
 //! **Lag.** Under Adam the momentum spreads one step's α over the next
 //! steps with weights `(1 − β1)·β1^k`, so `ΔH_t` answers a smoothed α and

@@ -37,8 +37,9 @@
 //!   spread at `g = 0` ([`pilot_placebo_sds`]); the plan multiplies the
 //!   model's SE by their ratio where it reaches [`PILOT_FACTOR_MIN`] (below
 //!   it, one path's chance bends account for it). On the sampled toy under
-//!   Adam at 300 steps the model alone had planned 0.31 of the real
-//!   detectable gain of a schedule drawn per run, with the placebo 0.96.
+//!   Adam at 300 steps the model alone had planned 0.31 of the spread's
+//!   80%-power gain of a schedule drawn per run, with the placebo 0.96
+//!   (against the gain the fitted intervals detect: 0.29 and 0.87).
 //!   Cost: 400 draws over the pilot's length once (one pass gives every
 //!   candidate length).
 //!
@@ -399,7 +400,9 @@ fn power_multiplier(design: PlanDesign, schedules: &[Vec<f64>], delay: usize, la
 /// in `proofs/src/ident_power_toy_tests.rs` measures it and fails when a
 /// ratio leaves it; the real gain is the one the fitted intervals detect
 /// in 80% of 100 repetitions): [`PAIRED_PLAN_CAVEAT`] quotes it, "0.40
-/// to 7.8", and this is what rounds to those figures. (Against the
+/// to 7.8", and this is what rounds to those figures (the measured ends
+/// 0.403 and 7.77; two or three seeds 0.351 and 7.03; one seed 0.0206
+/// and 3.06; unpaired 0.584 and 0.957). (Against the
 /// spread's `2.80·sd` and with the normal quantiles' plan, before
 /// 2026-11-30: 0.39 to 7.7.)
 pub const PAIRED_PLAN_RANGE: std::ops::RangeInclusive<f64> = 0.395..=7.85;
