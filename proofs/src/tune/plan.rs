@@ -642,14 +642,15 @@ pub fn plan_probe_with_pilot(
         };
         (model * f, f)
     };
-    // (total, seeds, steps, se): cheapest meeting |b|, else the one with
-    // the smallest SE. The unpaired multiplier (a simulation per length) is
+    // (total, seeds, steps, se): cheapest meeting |b|, else the most
+    // powerful (below). The unpaired multiplier (a simulation per length) is
     // computed only for a design that could be the cheapest and whose
     // normal-quantile figure is near |b| (the fixed-b multiplier is at
     // least the normal one, 2.80, up to its Monte Carlo error, well under
     // 1%).
     let mut best: Option<(usize, usize, usize, f64)> = None;
-    let mut largest: Option<(usize, usize, usize, f64)> = None;
+    // The most powerful so far, with its power figure.
+    let mut largest: Option<((usize, usize, usize, f64), f64)> = None;
     let min_seeds = match design {
         PlanDesign::Paired => crate::ident_power::MIN_SEED_SLOPES.min(max_seeds),
         PlanDesign::Unpaired => 1,
@@ -670,19 +671,19 @@ pub fn plan_probe_with_pilot(
             // The most powerful: paired, by the detectable gain (the
             // t quantiles fall with the seeds); unpaired, by the SE (its
             // fixed-b multiplier, a simulation, barely moves with length).
-            let power = |se: f64, seeds: usize, steps: usize| match design {
-                PlanDesign::Paired => detectable(&schedules(steps, seeds), se),
+            let power = match design {
+                PlanDesign::Paired => detectable(&sch, se),
                 PlanDesign::Unpaired => se,
             };
-            if largest.is_none_or(|l| power(se, seeds, steps) < power(l.3, l.1, l.2)) {
-                largest = Some((total, seeds, steps, se));
+            if largest.is_none_or(|l| power < l.1) {
+                largest = Some(((total, seeds, steps, se), power));
             }
             steps += budget.step_increment;
         }
     }
     let (label, (_, seeds, steps, se)) = match (best, largest) {
         (Some(b), _) => (PlanLabel::Determinable, b),
-        (None, Some(l)) => (PlanLabel::Undetermined, l),
+        (None, Some((l, _))) => (PlanLabel::Undetermined, l),
         (None, None) => {
             return Err(PlanError::BadOption {
                 name: "--budget",
