@@ -703,7 +703,11 @@ fn sampled_toy_paired_interval_covers_the_reference_gain() {
 ///   gain (fixed-b; 1.03 and 1.03 of the gain its intervals detect),
 ///   and the placebo covers 0 in 194 under SGD and 176 under Adam (182 and
 ///   179 on 200 fresh repetitions each from seeds 70,000 and 80,000: 537
-///   of 600 pooled, 89.5%). With t quantiles it was 194, 183, 1.11, 0.98,
+///   of 600 pooled, 89.5%; with four more sets from seeds 90,000 to
+///   120,000, 184, 182, 176, 180: 1,259 of 1,400, 89.9%, the reported SE
+///   of the placebo's `ĝ` 12–17% below its spread; wider bandwidths,
+///   dropped start-up rows and Andrews–Monahan prewhitening were tried on
+///   those sets and not adopted, docs/mathematics.md §9). With t quantiles it was 194, 183, 1.11, 0.98,
 ///   placebo 192 and 164 (175 and 172 on the fresh sets): the regressor,
 ///   α through the momentum's lag, is smooth, its bandwidth the longest
 ///   (about 23 of 299 rows), where t quantiles are too narrow. At 100
