@@ -54,7 +54,7 @@ use crate::error::IdentError;
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// Which design produced an estimate.
@@ -72,7 +72,7 @@ pub enum DesignKind {
 
 /// Where an estimate's variance of `ĝ` comes from (what its interval rests
 /// on).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VarianceSource {
     /// Newey–West on the regression's scores ([`unpaired`],
@@ -90,6 +90,19 @@ pub enum VarianceSource {
     SeedSlopes,
     /// Re-draws of the schedule ([`randomized::unpaired_randomized`]).
     Randomization,
+}
+
+impl VarianceSource {
+    /// The name it has in JSON (snake case), for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            VarianceSource::NeweyWest => "newey_west",
+            VarianceSource::Increments => "increments",
+            VarianceSource::BetweenSeeds => "between_seeds",
+            VarianceSource::SeedSlopes => "seed_slopes",
+            VarianceSource::Randomization => "randomization",
+        }
+    }
 }
 
 /// `g`, `b`, their 95% intervals and the design's power.

@@ -970,3 +970,19 @@ fn paired_df_is_the_fits_own() {
 
 /// `z_{0.975} + z_{0.80}`.
 const POWER_Z_SUM: f64 = 1.959_964 + 0.841_621;
+
+#[test]
+fn variance_source_names_are_its_json_names() {
+    use VarianceSource::*;
+    for v in [
+        NeweyWest,
+        Increments,
+        BetweenSeeds,
+        SeedSlopes,
+        Randomization,
+    ] {
+        let json = serde_json::to_string(&v).unwrap();
+        assert_eq!(json, format!("\"{}\"", v.name()));
+        assert_eq!(serde_json::from_str::<VarianceSource>(&json).unwrap(), v);
+    }
+}

@@ -154,9 +154,7 @@ fn gain_json(r: &Result<GainEstimate, entropic_proofs::error::IdentError>) -> Ga
             g_ci: ci(e.g_ci),
             g_detectable: fin(e.g_detectable),
             df: fin(e.df),
-            variance: serde_json::to_value(e.variance)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string)),
+            variance: Some(e.variance),
             error: None,
         },
         Err(e) => GainJson {

@@ -183,10 +183,10 @@ pub struct GainJson {
     /// written before 2026-11-30 and where there is no estimate.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub df: Option<f64>,
-    /// What the interval's variance rests on (`VarianceSource`, snake
-    /// case: `seed_slopes`, `increments`, ...); absent as `df` is.
+    /// What the interval's variance rests on (in JSON snake case:
+    /// `seed_slopes`, `increments`, ...); absent as `df` is.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub variance: Option<String>,
+    pub variance: Option<entropic_proofs::ident_power::VarianceSource>,
     /// Why there is no estimate, if there is none.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,

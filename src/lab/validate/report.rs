@@ -11,6 +11,7 @@ use super::preset::{Preset, PresetFile};
 use super::scoring::Scorecard;
 use crate::lab::map::model::GainJson;
 use anyhow::{Context, Result};
+use entropic_proofs::ident_power::VarianceSource;
 use entropic_sim::metrics::Record;
 use entropic_sim::report::{fmt_sig, line_plot_svg, markdown_table, write_atomic, ArmSeries};
 use std::path::{Path, PathBuf};
@@ -102,9 +103,14 @@ pub(super) fn power_check(design: &Design, g: &GainJson, b: Option<f64>) -> Stri
             // What the pooled interval rests on (JSON written before
             // 2026-11-30 does not say; from two seeds it was the seeds'
             // slopes).
-            let source = match g.variance.as_deref() {
-                None | Some("seed_slopes") => format!("the spread of the {n} seeds' own slopes"),
-                Some(v) => format!("a `{v}` variance, not the seeds' slopes (docs/mathematics.md §9)"),
+            let source = match g.variance {
+                None | Some(VarianceSource::SeedSlopes) => {
+                    format!("the spread of the {n} seeds' own slopes")
+                }
+                Some(v) => format!(
+                    "a `{}` variance, not the seeds' slopes (docs/mathematics.md §9)",
+                    v.name()
+                ),
             };
             let (pm, fm, ts) = (
                 fmt_sig(design.power_multiplier, 3),
@@ -128,8 +134,8 @@ pub(super) fn power_check(design: &Design, g: &GainJson, b: Option<f64>) -> Stri
                     " The plan took the pooled interval's own quantiles ({source}, {nu_s} degree(s) of freedom)."
                 )
             };
-            let rest = match g.variance.as_deref() {
-                None | Some("seed_slopes") => {
+            let rest = match g.variance {
+                None | Some(VarianceSource::SeedSlopes) => {
                     "the seeds' spread beyond the measurement noise (twins that diverge, a gain that differs \
                      between seeds); this line does not test which."
                 }

@@ -6,6 +6,7 @@ use super::model::ValidateOptions;
 use super::preset::{Preset, PresetFile, VALIDATE_KEYS};
 use super::run::{run_dir, validate};
 use crate::lab::map::model::ArmKind;
+use entropic_proofs::ident_power::VarianceSource;
 use entropic_sim::control::Method;
 
 /// A scratch folder, deleted (with its temporary parent) when dropped.
@@ -280,7 +281,7 @@ fn power_check_reads_intervals_by_realized_power() {
     };
     let with_df = GainJson {
         df: Some(3.0),
-        variance: Some("seed_slopes".into()),
+        variance: Some(VarianceSource::SeedSlopes),
         ..g(2e-3, 5e-4, 3.5e-3, 2e-3)
     };
     let s = power_check(&four, &with_df, Some(-1e-4));
@@ -295,7 +296,7 @@ fn power_check_reads_intervals_by_realized_power() {
     // ones, are not called the seeds' (t(25) sum 2.916 over 5.364: 0.544)
     let fallback = GainJson {
         df: Some(25.0),
-        variance: Some("increments".into()),
+        variance: Some(VarianceSource::Increments),
         ..g(2e-3, 5e-4, 3.5e-3, 2e-3)
     };
     let planned_t3 = Design {
