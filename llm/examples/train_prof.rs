@@ -1,6 +1,8 @@
 //! Profiling aid: the `bench llm` training step alone, N times
-//! (`cargo run --release -p entropic-llm --example train_prof -- 20`),
-//! printing forward / backward / AdamW times separately.
+//! (`cargo run --release -p entropic-llm --example train_prof -- 20
+//! [composed]`), printing forward / backward / AdamW times separately;
+//! `composed` runs the training path with
+//! [`entropic_llm::TrainOps::Composed`] instead of the default fused ops.
 use candle_core::Device;
 use entropic_llm::bench::{train_setup, TINY};
 use entropic_llm::pretrain::lm_loss;
@@ -17,8 +19,12 @@ fn main() -> entropic_llm::Result<()> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
+    let composed = std::env::args().nth(2).as_deref() == Some("composed");
     let dev = Device::Cpu;
-    let (model, batch) = train_setup(&dev, &mut ChaCha8Rng::seed_from_u64(0), &TINY)?;
+    let (mut model, batch) = train_setup(&dev, &mut ChaCha8Rng::seed_from_u64(0), &TINY)?;
+    if composed {
+        model.set_train_ops(entropic_llm::TrainOps::Composed);
+    }
     let mut opt = AdamW::new(model.vars(), AdamWConfig::default())?;
     let (mut f, mut b, mut o) = (Vec::new(), Vec::new(), Vec::new());
     // in candle's CPU pool, as the trainers run (entropic_llm::generate's doc)

@@ -41,6 +41,7 @@ pub mod diagnose;
 pub mod error;
 pub mod eval;
 pub mod grpo;
+pub mod kernels;
 pub mod keys;
 pub mod model;
 pub mod optim;
@@ -53,7 +54,7 @@ pub mod words;
 
 pub use config::Qwen2Config;
 pub use error::{LlmError, Result};
-pub use model::{KvCache, Qwen2};
+pub use model::{KvCache, Qwen2, TrainOps};
 pub use optim::{AdamW, AdamWConfig, AdamWState};
 pub use sample::{generate, token_logp_entropy, Draws, Sample, SampleConfig};
 pub use tokenizer::Tok;

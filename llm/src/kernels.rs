@@ -1,0 +1,860 @@
+//! Fused CPU kernels of the training path, each with its own backward pass
+//! (candle 0.11.1's fused `rms_norm`, `rope` and `softmax_last_dim` have
+//! none), for [`TrainOps::Fused`](crate::model::TrainOps):
+//!
+//! - [`rms_norm`]: `w · x / sqrt(mean(x²) + eps)` over the last dimension;
+//! - [`rope`]: `x·cos + rotate_half(x)·sin` with per-row angles;
+//! - [`masked_softmax`]: `softmax(scores·scale + bias)` over the last
+//!   dimension, the bias broadcast over heads (no gradient: it is the mask);
+//! - [`silu_mul`]: `silu(a) · b`, the gated MLP's product.
+//!
+//! Why: the composed ops cost one graph node per primitive, each node a
+//! full pass over its tensor forward and, in candle's backward, a zeroed
+//! gradient buffer plus an add per contribution; each fused op is one pass
+//! forward and one backward. The gradients are the analytical ones (each
+//! backward kernel's comment gives its formula), not the composed graph's:
+//! they agree with it to rounding (the tests below compare them with the
+//! composed path in f64 to 1e-10), but not bit for bit, so a run with fused
+//! ops is a different run from a composed one on the same seed.
+//!
+//! Rows are independent and each is computed by one thread in a fixed
+//! order, so the results do not depend on the thread count; the one
+//! reduction across rows (RMSNorm's weight gradient) runs serially.
+//! CPU only, f32 and f64; other devices and dtypes keep the composed ops
+//! (the model checks [`supported`] before choosing them).
+use candle_core::{
+    backend::BackendStorage, CpuStorage, CustomOp2, CustomOp3, DType, Device, Error, Layout,
+    Result, Shape, Tensor,
+};
+use rayon::prelude::*;
+
+/// Whether the fused kernels run on this device and dtype.
+pub fn supported(dev: &Device, dtype: DType) -> bool {
+    dev.is_cpu() && matches!(dtype, DType::F32 | DType::F64)
+}
+
+/// The float types the kernels are written for.
+trait Real:
+    Copy
+    + Send
+    + Sync
+    + PartialOrd
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+    + std::ops::Neg<Output = Self>
+    + std::ops::AddAssign
+{
+    const ZERO: Self;
+    const ONE: Self;
+    fn exp(self) -> Self;
+    fn sqrt(self) -> Self;
+    fn of(x: f64) -> Self;
+    fn slice(s: &CpuStorage) -> Option<&[Self]>;
+    fn storage(v: Vec<Self>) -> CpuStorage;
+}
+
+macro_rules! real {
+    ($t:ty, $variant:ident) => {
+        impl Real for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            fn exp(self) -> Self {
+                <$t>::exp(self)
+            }
+            fn sqrt(self) -> Self {
+                <$t>::sqrt(self)
+            }
+            fn of(x: f64) -> Self {
+                x as $t
+            }
+            fn slice(s: &CpuStorage) -> Option<&[Self]> {
+                match s {
+                    CpuStorage::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+            fn storage(v: Vec<Self>) -> CpuStorage {
+                CpuStorage::$variant(v)
+            }
+        }
+    };
+}
+real!(f32, F32);
+real!(f64, F64);
+
+/// The contiguous data of an input, or an error naming the op.
+fn data<'a, T: Real>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [T]> {
+    let v = T::slice(s).ok_or_else(|| Error::Msg(format!("{op}: inputs of mixed dtypes")))?;
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&v[a..b]),
+        None => Err(Error::Msg(format!("{op}: input not contiguous"))),
+    }
+}
+
+/// Rows handed to one task: at least 16k elements, so that small tensors
+/// are not split into tasks that cost more than they compute.
+fn rows_per_task(d: usize) -> usize {
+    (16_384 / d.max(1)).max(1)
+}
+
+/// Calls `$f::<f32>` or `$f::<f64>` by the first storage's dtype.
+macro_rules! by_dtype {
+    ($s:expr, $op:expr, $f:ident ( $($arg:expr),* )) => {
+        match $s {
+            CpuStorage::F32(_) => $f::<f32>($($arg),*),
+            CpuStorage::F64(_) => $f::<f64>($($arg),*),
+            other => Err(Error::Msg(format!("{}: unsupported dtype {:?}", $op, other.dtype()))),
+        }
+    };
+}
+
+// ---------------------------------------------------------------- RMSNorm
+
+struct RmsNorm {
+    eps: f64,
+}
+
+/// `w · x / sqrt(mean(x²) + eps)` over the last dimension of `x`; `w` has
+/// that dimension's size.
+pub fn rms_norm(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
+    x.contiguous()?.apply_op2(&w.contiguous()?, RmsNorm { eps })
+}
+
+fn rms_fwd<T: Real>(
+    x: &CpuStorage,
+    lx: &Layout,
+    w: &CpuStorage,
+    lw: &Layout,
+    eps: f64,
+) -> Result<(CpuStorage, Shape)> {
+    let (x, w) = (data::<T>(x, lx, "rms_norm")?, data::<T>(w, lw, "rms_norm")?);
+    let n = w.len();
+    if n == 0 || x.len() % n != 0 {
+        return Err(Error::Msg(
+            "rms_norm: weight size is not the last dimension".into(),
+        ));
+    }
+    let (nt, eps) = (T::of(n as f64), T::of(eps));
+    let mut y = vec![T::ZERO; x.len()];
+    y.par_chunks_mut(n * rows_per_task(n))
+        .zip(x.par_chunks(n * rows_per_task(n)))
+        .for_each(|(y, x)| {
+            for (y, x) in y.chunks_mut(n).zip(x.chunks(n)) {
+                let mut s = T::ZERO;
+                for &v in x {
+                    s += v * v;
+                }
+                let d = (s / nt + eps).sqrt();
+                for ((y, &x), &w) in y.iter_mut().zip(x).zip(w) {
+                    *y = x / d * w;
+                }
+            }
+        });
+    Ok((T::storage(y), lx.shape().clone()))
+}
+
+impl CustomOp2 for RmsNorm {
+    fn name(&self) -> &'static str {
+        "entropic-rms-norm"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        by_dtype!(s1, "rms_norm", rms_fwd(s1, l1, s2, l2, self.eps))
+    }
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _res: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let n = w.elem_count();
+        let rows = x.elem_count() / n;
+        let out = x.apply_op3_no_bwd(w, &g.contiguous()?, &RmsNormBwd { eps: self.eps })?;
+        let dx = out.narrow(0, 0, rows)?.reshape(x.shape())?;
+        let dw = out.narrow(0, rows, 1)?.reshape(w.shape())?;
+        Ok((Some(dx), Some(dw)))
+    }
+}
+
+/// Gradients of [`rms_norm`]: (rows + 1, D), the rows' dx then dw. With
+/// d = sqrt(mean x² + eps), x̂ = x/d and u = g·w:
+/// dx = (u − x̂·mean(u·x̂)) / d, dw = Σ_rows g·x̂.
+struct RmsNormBwd {
+    eps: f64,
+}
+
+fn rms_bwd<T: Real>(
+    x: &CpuStorage,
+    lx: &Layout,
+    w: &CpuStorage,
+    lw: &Layout,
+    g: &CpuStorage,
+    lg: &Layout,
+    eps: f64,
+) -> Result<(CpuStorage, Shape)> {
+    let x = data::<T>(x, lx, "rms_norm backward")?;
+    let w = data::<T>(w, lw, "rms_norm backward")?;
+    let g = data::<T>(g, lg, "rms_norm backward")?;
+    let n = w.len();
+    let rows = x.len() / n;
+    let (nt, eps) = (T::of(n as f64), T::of(eps));
+    let mut out = vec![T::ZERO; x.len() + n];
+    let mut ds = vec![T::ZERO; rows];
+    let per = rows_per_task(n);
+    out[..x.len()]
+        .par_chunks_mut(n * per)
+        .zip(ds.par_chunks_mut(per))
+        .zip(x.par_chunks(n * per).zip(g.par_chunks(n * per)))
+        .for_each(|((dx, ds), (x, g))| {
+            for (((dx, d_out), x), g) in dx
+                .chunks_mut(n)
+                .zip(ds.iter_mut())
+                .zip(x.chunks(n))
+                .zip(g.chunks(n))
+            {
+                let mut s = T::ZERO;
+                for &v in x {
+                    s += v * v;
+                }
+                let d = (s / nt + eps).sqrt();
+                let mut dot = T::ZERO;
+                for ((&x, &g), &w) in x.iter().zip(g).zip(w) {
+                    dot += g * w * (x / d);
+                }
+                let mean = dot / nt;
+                for (((dx, &x), &g), &w) in dx.iter_mut().zip(x).zip(g).zip(w) {
+                    *dx = (g * w - (x / d) * mean) / d;
+                }
+                *d_out = d;
+            }
+        });
+    let dw = &mut out[x.len()..];
+    for ((x, g), &d) in x.chunks(n).zip(g.chunks(n)).zip(&ds) {
+        for ((dw, &x), &g) in dw.iter_mut().zip(x).zip(g) {
+            *dw += g * (x / d);
+        }
+    }
+    Ok((T::storage(out), Shape::from((rows + 1, n))))
+}
+
+impl CustomOp3 for RmsNormBwd {
+    fn name(&self) -> &'static str {
+        "entropic-rms-norm-bwd"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        by_dtype!(
+            s1,
+            "rms_norm backward",
+            rms_bwd(s1, l1, s2, l2, s3, l3, self.eps)
+        )
+    }
+}
+
+// ---------------------------------------------------------------- RoPE
+
+struct Rope;
+
+/// `x·[cos, cos] + rotate_half(x)·[sin, sin]` for `x` (B, H, L, hd) and
+/// per-row angles `cos`, `sin` (B, L, hd/2); no gradient to the angles.
+pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+    let (b, _, l, hd) = x.dims4()?;
+    if cos.dims() != [b, l, hd / 2] || sin.dims() != cos.dims() || hd % 2 != 0 {
+        return Err(Error::Msg(format!(
+            "rope: x {:?} with angles {:?}",
+            x.dims(),
+            cos.dims()
+        )));
+    }
+    x.contiguous()?
+        .apply_op3(&cos.contiguous()?, &sin.contiguous()?, Rope)
+}
+
+/// Rotates every row of `x` (B, H, L, hd) by its angles; `sign` −1 applies
+/// the transpose (the backward pass): out₁ = x₁c − x₂s, out₂ = x₂c + x₁s
+/// forward; x₁c + x₂s, x₂c − x₁s transposed.
+fn rope_rows<T: Real>(x: &[T], c: &[T], s: &[T], dims: &[usize], transpose: bool) -> Vec<T> {
+    let (h, l, hd) = (dims[1], dims[2], dims[3]);
+    let half = hd / 2;
+    let mut y = vec![T::ZERO; x.len()];
+    let per = rows_per_task(hd);
+    y.par_chunks_mut(hd * per)
+        .zip(x.par_chunks(hd * per))
+        .enumerate()
+        .for_each(|(task, (y, x))| {
+            for (i, (y, x)) in y.chunks_mut(hd).zip(x.chunks(hd)).enumerate() {
+                let row = task * per + i;
+                let (bi, li) = (row / (h * l), row % l);
+                let a = (bi * l + li) * half;
+                let (c, s) = (&c[a..a + half], &s[a..a + half]);
+                let (x1, x2) = x.split_at(half);
+                let (y1, y2) = y.split_at_mut(half);
+                for k in 0..half {
+                    if transpose {
+                        y1[k] = x1[k] * c[k] + x2[k] * s[k];
+                        y2[k] = x2[k] * c[k] - x1[k] * s[k];
+                    } else {
+                        y1[k] = x1[k] * c[k] - x2[k] * s[k];
+                        y2[k] = x2[k] * c[k] + x1[k] * s[k];
+                    }
+                }
+            }
+        });
+    y
+}
+
+fn rope_fwd<T: Real>(
+    x: &CpuStorage,
+    lx: &Layout,
+    c: &CpuStorage,
+    lc: &Layout,
+    s: &CpuStorage,
+    ls: &Layout,
+    transpose: bool,
+) -> Result<(CpuStorage, Shape)> {
+    let y = rope_rows(
+        data::<T>(x, lx, "rope")?,
+        data::<T>(c, lc, "rope")?,
+        data::<T>(s, ls, "rope")?,
+        lx.dims(),
+        transpose,
+    );
+    Ok((T::storage(y), lx.shape().clone()))
+}
+
+impl CustomOp3 for Rope {
+    fn name(&self) -> &'static str {
+        "entropic-rope"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        by_dtype!(s1, "rope", rope_fwd(s1, l1, s2, l2, s3, l3, false))
+    }
+    fn bwd(
+        &self,
+        _x: &Tensor,
+        c: &Tensor,
+        s: &Tensor,
+        _res: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let dx = g.contiguous()?.apply_op3_no_bwd(c, s, &RopeT)?;
+        Ok((Some(dx), None, None))
+    }
+}
+
+/// The transpose of [`Rope`]'s rotation (its backward pass).
+struct RopeT;
+
+impl CustomOp3 for RopeT {
+    fn name(&self) -> &'static str {
+        "entropic-rope-bwd"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        by_dtype!(s1, "rope backward", rope_fwd(s1, l1, s2, l2, s3, l3, true))
+    }
+}
+
+// ---------------------------------------------------------------- softmax
+
+struct MaskedSoftmax {
+    scale: f64,
+}
+
+/// `softmax(scores·scale + bias)` over the last dimension, `scores` (B, H,
+/// Lq, Lk), `bias` (B, 1, Lq, Lk) shared by the heads; no gradient to the
+/// bias.
+pub fn masked_softmax(scores: &Tensor, bias: &Tensor, scale: f64) -> Result<Tensor> {
+    let (b, _, lq, lk) = scores.dims4()?;
+    if bias.dims() != [b, 1, lq, lk] {
+        return Err(Error::Msg(format!(
+            "masked_softmax: scores {:?} with bias {:?}",
+            scores.dims(),
+            bias.dims()
+        )));
+    }
+    scores
+        .contiguous()?
+        .apply_op2(&bias.contiguous()?, MaskedSoftmax { scale })
+}
+
+fn softmax_fwd<T: Real>(
+    x: &CpuStorage,
+    lx: &Layout,
+    m: &CpuStorage,
+    lm: &Layout,
+    scale: f64,
+) -> Result<(CpuStorage, Shape)> {
+    let (x, m) = (
+        data::<T>(x, lx, "masked_softmax")?,
+        data::<T>(m, lm, "masked_softmax")?,
+    );
+    let dims = lx.dims();
+    let (h, lq, lk) = (dims[1], dims[2], dims[3]);
+    let scale = T::of(scale);
+    let per = rows_per_task(lk);
+    let mut y = vec![T::ZERO; x.len()];
+    y.par_chunks_mut(lk * per)
+        .zip(x.par_chunks(lk * per))
+        .enumerate()
+        .for_each(|(task, (y, x))| {
+            for (i, (y, x)) in y.chunks_mut(lk).zip(x.chunks(lk)).enumerate() {
+                let row = task * per + i;
+                let (bi, qi) = (row / (h * lq), row % lq);
+                let m = &m[(bi * lq + qi) * lk..][..lk];
+                let mut max = T::of(f64::NEG_INFINITY);
+                for ((y, &x), &m) in y.iter_mut().zip(x).zip(m) {
+                    *y = x * scale + m;
+                    if *y > max {
+                        max = *y;
+                    }
+                }
+                let mut sum = T::ZERO;
+                for y in y.iter_mut() {
+                    *y = (*y - max).exp();
+                    sum += *y;
+                }
+                for y in y.iter_mut() {
+                    *y = *y / sum;
+                }
+            }
+        });
+    Ok((T::storage(y), lx.shape().clone()))
+}
+
+impl CustomOp2 for MaskedSoftmax {
+    fn name(&self) -> &'static str {
+        "entropic-masked-softmax"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        by_dtype!(
+            s1,
+            "masked_softmax",
+            softmax_fwd(s1, l1, s2, l2, self.scale)
+        )
+    }
+    fn bwd(
+        &self,
+        _x: &Tensor,
+        _m: &Tensor,
+        y: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let dx = y.apply_op2_no_bwd(&g.contiguous()?, &SoftmaxBwd { scale: self.scale })?;
+        Ok((Some(dx), None))
+    }
+}
+
+/// Gradient of [`masked_softmax`] from its output y: scale·y·(g − Σ g·y).
+struct SoftmaxBwd {
+    scale: f64,
+}
+
+fn softmax_bwd<T: Real>(
+    y: &CpuStorage,
+    ly: &Layout,
+    g: &CpuStorage,
+    lg: &Layout,
+    scale: f64,
+) -> Result<(CpuStorage, Shape)> {
+    let (y, g) = (
+        data::<T>(y, ly, "masked_softmax backward")?,
+        data::<T>(g, lg, "masked_softmax backward")?,
+    );
+    let lk = ly.dims()[ly.dims().len() - 1];
+    let scale = T::of(scale);
+    let per = rows_per_task(lk);
+    let mut dx = vec![T::ZERO; y.len()];
+    dx.par_chunks_mut(lk * per)
+        .zip(y.par_chunks(lk * per).zip(g.par_chunks(lk * per)))
+        .for_each(|(dx, (y, g))| {
+            for ((dx, y), g) in dx.chunks_mut(lk).zip(y.chunks(lk)).zip(g.chunks(lk)) {
+                let mut dot = T::ZERO;
+                for (&y, &g) in y.iter().zip(g) {
+                    dot += y * g;
+                }
+                for ((dx, &y), &g) in dx.iter_mut().zip(y).zip(g) {
+                    *dx = scale * (y * (g - dot));
+                }
+            }
+        });
+    Ok((T::storage(dx), ly.shape().clone()))
+}
+
+impl CustomOp2 for SoftmaxBwd {
+    fn name(&self) -> &'static str {
+        "entropic-masked-softmax-bwd"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        by_dtype!(
+            s1,
+            "masked_softmax backward",
+            softmax_bwd(s1, l1, s2, l2, self.scale)
+        )
+    }
+}
+
+// ---------------------------------------------------------------- SiLU gate
+
+struct SiluMul;
+
+/// `silu(a) · b` (same shapes), silu(a) = a / (1 + exp(−a)).
+pub fn silu_mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if a.dims() != b.dims() {
+        return Err(Error::Msg(format!(
+            "silu_mul: {:?} and {:?}",
+            a.dims(),
+            b.dims()
+        )));
+    }
+    a.contiguous()?.apply_op2(&b.contiguous()?, SiluMul)
+}
+
+fn silu_fwd<T: Real>(
+    a: &CpuStorage,
+    la: &Layout,
+    b: &CpuStorage,
+    lb: &Layout,
+) -> Result<(CpuStorage, Shape)> {
+    let (a, b) = (data::<T>(a, la, "silu_mul")?, data::<T>(b, lb, "silu_mul")?);
+    let mut y = vec![T::ZERO; a.len()];
+    let per = rows_per_task(1);
+    y.par_chunks_mut(per)
+        .zip(a.par_chunks(per).zip(b.par_chunks(per)))
+        .for_each(|(y, (a, b))| {
+            for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
+                *y = a / (T::ONE + (-a).exp()) * b;
+            }
+        });
+    Ok((T::storage(y), la.shape().clone()))
+}
+
+impl CustomOp2 for SiluMul {
+    fn name(&self) -> &'static str {
+        "entropic-silu-mul"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        by_dtype!(s1, "silu_mul", silu_fwd(s1, l1, s2, l2))
+    }
+    fn bwd(
+        &self,
+        a: &Tensor,
+        b: &Tensor,
+        _res: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let n = a.elem_count();
+        let out = a.apply_op3_no_bwd(b, &g.contiguous()?, &SiluMulBwd)?;
+        let da = out.narrow(0, 0, n)?.reshape(a.shape())?;
+        let db = out.narrow(0, n, n)?.reshape(b.shape())?;
+        Ok((Some(da), Some(db)))
+    }
+}
+
+/// Gradients of [`silu_mul`], (2N,): da then db. With σ = 1/(1 + exp(−a)):
+/// da = g·b·σ·(1 + a·(1 − σ)), db = g·a·σ.
+struct SiluMulBwd;
+
+fn silu_bwd<T: Real>(
+    a: &CpuStorage,
+    la: &Layout,
+    b: &CpuStorage,
+    lb: &Layout,
+    g: &CpuStorage,
+    lg: &Layout,
+) -> Result<(CpuStorage, Shape)> {
+    let a = data::<T>(a, la, "silu_mul backward")?;
+    let b = data::<T>(b, lb, "silu_mul backward")?;
+    let g = data::<T>(g, lg, "silu_mul backward")?;
+    let n = a.len();
+    let mut out = vec![T::ZERO; 2 * n];
+    let (da, db) = out.split_at_mut(n);
+    let per = rows_per_task(1);
+    da.par_chunks_mut(per)
+        .zip(db.par_chunks_mut(per))
+        .zip(
+            a.par_chunks(per)
+                .zip(b.par_chunks(per))
+                .zip(g.par_chunks(per)),
+        )
+        .for_each(|((da, db), ((a, b), g))| {
+            for ((((da, db), &a), &b), &g) in da.iter_mut().zip(db.iter_mut()).zip(a).zip(b).zip(g)
+            {
+                let s = T::ONE / (T::ONE + (-a).exp());
+                *da = g * b * (s * (T::ONE + a * (T::ONE - s)));
+                *db = g * (a * s);
+            }
+        });
+    Ok((T::storage(out), Shape::from(2 * n)))
+}
+
+impl CustomOp3 for SiluMulBwd {
+    fn name(&self) -> &'static str {
+        "entropic-silu-mul-bwd"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        by_dtype!(s1, "silu_mul backward", silu_bwd(s1, l1, s2, l2, s3, l3))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Var, D};
+
+    /// candle_nn's composed softmax over the last dimension, as the
+    /// composed training path computes it.
+    fn composed_softmax(x: &Tensor) -> Result<Tensor> {
+        candle_nn::ops::softmax(x, D::Minus1)
+    }
+
+    fn randn(shape: &[usize], seed: u64) -> Tensor {
+        // a fixed pseudo-random f64 tensor (no RNG state shared with candle)
+        let n: usize = shape.iter().product();
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let v: Vec<f64> = (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 11) as f64 / (1u64 << 53) as f64 * 4.0 - 2.0
+            })
+            .collect();
+        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+    }
+
+    /// Largest |a − b| over two tensors of the same shape.
+    fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap()
+    }
+
+    /// Output and gradients of `f` (fused) and `r` (composed) at the same
+    /// inputs, with a random cotangent: all agree to `tol` in f64.
+    fn check(
+        inputs: &[Tensor],
+        f: impl Fn(&[Tensor]) -> Result<Tensor>,
+        r: impl Fn(&[Tensor]) -> Result<Tensor>,
+        grads_of: &[usize],
+        tol: f64,
+    ) {
+        let vars: Vec<Var> = inputs
+            .iter()
+            .map(|t| Var::from_tensor(t).unwrap())
+            .collect();
+        let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+        let yf = f(&ts).unwrap();
+        let yr = r(&ts).unwrap();
+        assert!(
+            max_diff(&yf, &yr) < tol,
+            "outputs differ by {}",
+            max_diff(&yf, &yr)
+        );
+        let cot = randn(yf.dims(), 99);
+        let gf = (&yf * &cot).unwrap().sum_all().unwrap().backward().unwrap();
+        let gr = (&yr * &cot).unwrap().sum_all().unwrap().backward().unwrap();
+        for &i in grads_of {
+            let (a, b) = (gf.get(&ts[i]).unwrap(), gr.get(&ts[i]).unwrap());
+            let d = max_diff(a, b);
+            assert!(d < tol, "gradient {i} differs by {d}");
+            // and it is not trivially zero
+            assert!(
+                b.abs()
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+                    .to_scalar::<f64>()
+                    .unwrap()
+                    > 1e-3
+            );
+        }
+    }
+
+    #[test]
+    fn rms_norm_matches_the_composed_op_and_its_gradients() {
+        let x = randn(&[3, 5, 8], 1);
+        let w = randn(&[8], 2);
+        let eps = 1e-6;
+        check(
+            &[x, w],
+            |t| rms_norm(&t[0], &t[1], eps),
+            |t| {
+                let var = t[0].sqr()?.mean_keepdim(D::Minus1)?;
+                t[0].broadcast_div(&(var + eps)?.sqrt()?)?
+                    .broadcast_mul(&t[1])
+            },
+            &[0, 1],
+            1e-10,
+        );
+    }
+
+    #[test]
+    fn rope_matches_the_composed_op_and_its_gradient() {
+        let x = randn(&[2, 3, 4, 6], 3);
+        let c = randn(&[2, 4, 3], 4);
+        let s = randn(&[2, 4, 3], 5);
+        check(
+            &[x, c, s],
+            |t| rope(&t[0], &t[1].detach(), &t[2].detach()),
+            |t| {
+                let c = Tensor::cat(&[&t[1], &t[1]], D::Minus1)?
+                    .unsqueeze(1)?
+                    .detach();
+                let s = Tensor::cat(&[&t[2], &t[2]], D::Minus1)?
+                    .unsqueeze(1)?
+                    .detach();
+                let x1 = t[0].narrow(D::Minus1, 0, 3)?;
+                let x2 = t[0].narrow(D::Minus1, 3, 3)?;
+                let rot = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
+                t[0].broadcast_mul(&c)? + rot.broadcast_mul(&s)?
+            },
+            &[0],
+            1e-12,
+        );
+    }
+
+    #[test]
+    fn masked_softmax_matches_the_composed_op_and_its_gradient() {
+        let x = randn(&[2, 3, 4, 5], 6);
+        // a causal-like mask with one fully hidden row
+        let mut m = vec![0.0f64; 2 * 4 * 5];
+        for (i, v) in m.iter_mut().enumerate() {
+            let (q, k) = ((i / 5) % 4, i % 5);
+            if k > q + 1 || (i / 20 == 1 && q == 0) {
+                *v = -1e9;
+            }
+        }
+        let m = Tensor::from_vec(m, (2, 1, 4, 5), &Device::Cpu).unwrap();
+        let scale = 0.35;
+        check(
+            &[x, m],
+            |t| masked_softmax(&t[0], &t[1].detach(), scale),
+            |t| composed_softmax(&(&t[0] * scale)?.broadcast_add(&t[1].detach())?),
+            &[0],
+            1e-12,
+        );
+    }
+
+    #[test]
+    fn silu_mul_matches_the_composed_op_and_its_gradients() {
+        let a = randn(&[4, 7], 7);
+        let b = randn(&[4, 7], 8);
+        check(
+            &[a, b],
+            |t| silu_mul(&t[0], &t[1]),
+            |t| candle_nn::ops::silu(&t[0])? * &t[1],
+            &[0, 1],
+            1e-12,
+        );
+    }
+
+    /// The kernels give the same bits on one thread and on two (rows are
+    /// each computed by one thread; the weight gradient's reduction is
+    /// serial), at a size that splits into several tasks.
+    #[test]
+    fn kernels_do_not_depend_on_the_thread_count() {
+        let x = randn(&[8, 64, 128], 9).to_dtype(DType::F32).unwrap();
+        let w = randn(&[128], 10).to_dtype(DType::F32).unwrap();
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let xv = Var::from_tensor(&x).unwrap();
+                let wv = Var::from_tensor(&w).unwrap();
+                let y = rms_norm(xv.as_tensor(), wv.as_tensor(), 1e-6).unwrap();
+                let a = y.narrow(2, 0, 64).unwrap();
+                let b = y.narrow(2, 64, 64).unwrap();
+                let z = silu_mul(&a, &b).unwrap();
+                let g = z.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+                let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                (
+                    flat(&z),
+                    flat(g.get(xv.as_tensor()).unwrap()),
+                    flat(g.get(wv.as_tensor()).unwrap()),
+                )
+            })
+        };
+        let (one, two) = (run(1), run(2));
+        assert!(one
+            .0
+            .iter()
+            .zip(&two.0)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(one
+            .1
+            .iter()
+            .zip(&two.1)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(one
+            .2
+            .iter()
+            .zip(&two.2)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+}
