@@ -285,9 +285,9 @@ pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
         .apply_op3(&cos.contiguous()?, &sin.contiguous()?, Rope)
 }
 
-/// Rotates every row of `x` (B, H, L, hd) by its angles; `sign` −1 applies
-/// the transpose (the backward pass): out₁ = x₁c − x₂s, out₂ = x₂c + x₁s
-/// forward; x₁c + x₂s, x₂c − x₁s transposed.
+/// Rotates every row of `x` (B, H, L, hd) by its angles, or by their
+/// transpose (`transpose`, the backward pass): out₁ = x₁c − x₂s,
+/// out₂ = x₂c + x₁s forward; x₁c + x₂s, x₂c − x₁s transposed.
 fn rope_rows<T: Real>(x: &[T], c: &[T], s: &[T], dims: &[usize], transpose: bool) -> Vec<T> {
     let (h, l, hd) = (dims[1], dims[2], dims[3]);
     let half = hd / 2;

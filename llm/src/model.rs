@@ -1,13 +1,16 @@
 //! The Qwen2 decoder (transformers' `Qwen2ForCausalLM` semantics), one set
 //! of weights under Hugging Face names, two forward paths:
 //!
-//! - the **training path** (`fused = false`) is built from differentiable
-//!   primitives only: RMSNorm as `x·rsqrt(mean x² + eps)·w`, RoPE as
-//!   `x·cos + rotate_half(x)·sin`, softmax via `candle_nn::ops::softmax`
-//!   (max/exp/sum). candle 0.11.1's fused `rms_norm`, `rope` and
+//! - the **training path** (`fused = false`) has a gradient everywhere:
+//!   RMSNorm as `x·rsqrt(mean x² + eps)·w`, RoPE as
+//!   `x·cos + rotate_half(x)·sin`, the attention softmax and the SiLU gate
+//!   run as [`crate::kernels`]' fused CPU ops with their own backward
+//!   passes ([`TrainOps::Fused`], the default), or composed from candle's
+//!   differentiable primitives ([`TrainOps::Composed`]; always on other
+//!   devices and in bf16). candle 0.11.1's fused `rms_norm`, `rope` and
 //!   `softmax_last_dim` have no backward pass and would silently leave
 //!   norm and attention weights without gradient;
-//! - the **sampling path** (`fused = true`) swaps in those fused kernels,
+//! - the **sampling path** (`fused = true`) swaps in those candle kernels,
 //!   which give the same logits (checked in tests within 1e-5).
 //!
 //! Layout follows candle's `qwen2.rs`: `q/k/v_proj` with bias, `o_proj`
