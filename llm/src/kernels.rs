@@ -110,6 +110,50 @@ macro_rules! by_dtype {
     };
 }
 
+/// `name` and `cpu_fwd` of a custom op with two inputs: `$f::<f32>` or
+/// `$f::<f64>` by the first input's dtype, called with the storages and
+/// layouts and then `$extra` (which reads the op as `$op`).
+macro_rules! cpu_op2 {
+    ($name:literal, $op:ident => $f:ident($($extra:expr),*)) => {
+        fn name(&self) -> &'static str {
+            $name
+        }
+        fn cpu_fwd(
+            &self,
+            s1: &CpuStorage,
+            l1: &Layout,
+            s2: &CpuStorage,
+            l2: &Layout,
+        ) -> Result<(CpuStorage, Shape)> {
+            #[allow(unused_variables)]
+            let $op = self;
+            by_dtype!(s1, $name, $f(s1, l1, s2, l2 $(, $extra)*))
+        }
+    };
+}
+
+/// [`cpu_op2`] for three inputs.
+macro_rules! cpu_op3 {
+    ($name:literal, $op:ident => $f:ident($($extra:expr),*)) => {
+        fn name(&self) -> &'static str {
+            $name
+        }
+        fn cpu_fwd(
+            &self,
+            s1: &CpuStorage,
+            l1: &Layout,
+            s2: &CpuStorage,
+            l2: &Layout,
+            s3: &CpuStorage,
+            l3: &Layout,
+        ) -> Result<(CpuStorage, Shape)> {
+            #[allow(unused_variables)]
+            let $op = self;
+            by_dtype!(s1, $name, $f(s1, l1, s2, l2, s3, l3 $(, $extra)*))
+        }
+    };
+}
+
 // ---------------------------------------------------------------- RMSNorm
 
 struct RmsNorm {
@@ -156,18 +200,7 @@ fn rms_fwd<T: Real>(
 }
 
 impl CustomOp2 for RmsNorm {
-    fn name(&self) -> &'static str {
-        "entropic-rms-norm"
-    }
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        by_dtype!(s1, "rms_norm", rms_fwd(s1, l1, s2, l2, self.eps))
-    }
+    cpu_op2!("entropic-rms-norm", op => rms_fwd(op.eps));
     fn bwd(
         &self,
         x: &Tensor,
@@ -246,24 +279,7 @@ fn rms_bwd<T: Real>(
 }
 
 impl CustomOp3 for RmsNormBwd {
-    fn name(&self) -> &'static str {
-        "entropic-rms-norm-bwd"
-    }
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        by_dtype!(
-            s1,
-            "rms_norm backward",
-            rms_bwd(s1, l1, s2, l2, s3, l3, self.eps)
-        )
-    }
+    cpu_op3!("entropic-rms-norm-bwd", op => rms_bwd(op.eps));
 }
 
 // ---------------------------------------------------------------- RoPE
@@ -338,20 +354,7 @@ fn rope_fwd<T: Real>(
 }
 
 impl CustomOp3 for Rope {
-    fn name(&self) -> &'static str {
-        "entropic-rope"
-    }
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        by_dtype!(s1, "rope", rope_fwd(s1, l1, s2, l2, s3, l3, false))
-    }
+    cpu_op3!("entropic-rope", op => rope_fwd(false));
     fn bwd(
         &self,
         _x: &Tensor,
@@ -369,20 +372,7 @@ impl CustomOp3 for Rope {
 struct RopeT;
 
 impl CustomOp3 for RopeT {
-    fn name(&self) -> &'static str {
-        "entropic-rope-bwd"
-    }
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        by_dtype!(s1, "rope backward", rope_fwd(s1, l1, s2, l2, s3, l3, true))
-    }
+    cpu_op3!("entropic-rope-bwd", op => rope_fwd(true));
 }
 
 // ---------------------------------------------------------------- softmax
@@ -453,22 +443,7 @@ fn softmax_fwd<T: Real>(
 }
 
 impl CustomOp2 for MaskedSoftmax {
-    fn name(&self) -> &'static str {
-        "entropic-masked-softmax"
-    }
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        by_dtype!(
-            s1,
-            "masked_softmax",
-            softmax_fwd(s1, l1, s2, l2, self.scale)
-        )
-    }
+    cpu_op2!("entropic-masked-softmax", op => softmax_fwd(op.scale));
     fn bwd(
         &self,
         _x: &Tensor,
@@ -518,22 +493,7 @@ fn softmax_bwd<T: Real>(
 }
 
 impl CustomOp2 for SoftmaxBwd {
-    fn name(&self) -> &'static str {
-        "entropic-masked-softmax-bwd"
-    }
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        by_dtype!(
-            s1,
-            "masked_softmax backward",
-            softmax_bwd(s1, l1, s2, l2, self.scale)
-        )
-    }
+    cpu_op2!("entropic-masked-softmax-bwd", op => softmax_bwd(op.scale));
 }
 
 // ---------------------------------------------------------------- SiLU gate
@@ -572,18 +532,7 @@ fn silu_fwd<T: Real>(
 }
 
 impl CustomOp2 for SiluMul {
-    fn name(&self) -> &'static str {
-        "entropic-silu-mul"
-    }
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        by_dtype!(s1, "silu_mul", silu_fwd(s1, l1, s2, l2))
-    }
+    cpu_op2!("entropic-silu-mul", op => silu_fwd());
     fn bwd(
         &self,
         a: &Tensor,
@@ -637,20 +586,7 @@ fn silu_bwd<T: Real>(
 }
 
 impl CustomOp3 for SiluMulBwd {
-    fn name(&self) -> &'static str {
-        "entropic-silu-mul-bwd"
-    }
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        by_dtype!(s1, "silu_mul backward", silu_bwd(s1, l1, s2, l2, s3, l3))
-    }
+    cpu_op3!("entropic-silu-mul-bwd", op => silu_bwd());
 }
 
 #[cfg(test)]
