@@ -163,6 +163,13 @@ struct RmsNorm {
 /// `w · x / sqrt(mean(x²) + eps)` over the last dimension of `x`; `w` has
 /// that dimension's size.
 pub fn rms_norm(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
+    if x.rank() == 0 || w.dims() != [x.dim(x.rank() - 1)?] || w.elem_count() == 0 {
+        return Err(Error::Msg(format!(
+            "rms_norm: x {:?} with weight {:?}",
+            x.dims(),
+            w.dims()
+        )));
+    }
     x.contiguous()?.apply_op2(&w.contiguous()?, RmsNorm { eps })
 }
 
@@ -175,7 +182,7 @@ fn rms_fwd<T: Real>(
 ) -> Result<(CpuStorage, Shape)> {
     let (x, w) = (data::<T>(x, lx, "rms_norm")?, data::<T>(w, lw, "rms_norm")?);
     let n = w.len();
-    if n == 0 || x.len() % n != 0 {
+    if n == 0 || lx.dims().last() != Some(&n) {
         return Err(Error::Msg(
             "rms_norm: weight size is not the last dimension".into(),
         ));
@@ -686,6 +693,20 @@ mod tests {
             &[0, 1],
             1e-10,
         );
+    }
+
+    /// Shapes the kernels cannot serve are errors, not silent misuse: a
+    /// weight that divides the tensor but is not its last dimension, angles
+    /// of the wrong length, a mask of another shape, unequal gate inputs.
+    #[test]
+    fn mismatched_shapes_are_errors() {
+        let x = randn(&[2, 6], 1);
+        assert!(rms_norm(&x, &randn(&[3], 2), 1e-6).is_err());
+        assert!(rms_norm(&x, &randn(&[6], 2), 1e-6).is_ok());
+        let q = randn(&[1, 2, 3, 4], 3);
+        assert!(rope(&q, &randn(&[1, 3, 3], 4), &randn(&[1, 3, 3], 5)).is_err());
+        assert!(masked_softmax(&randn(&[1, 2, 3, 3], 6), &randn(&[1, 2, 3, 3], 7), 1.0).is_err());
+        assert!(silu_mul(&randn(&[2, 3], 8), &randn(&[3, 2], 9)).is_err());
     }
 
     #[test]
