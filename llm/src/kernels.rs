@@ -297,7 +297,7 @@ struct Rope;
 /// per-row angles `cos`, `sin` (B, L, hd/2); no gradient to the angles.
 pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
     let (b, _, l, hd) = x.dims4()?;
-    if cos.dims() != [b, l, hd / 2] || sin.dims() != cos.dims() || hd % 2 != 0 {
+    if cos.dims() != [b, l, hd / 2] || sin.dims() != cos.dims() || hd % 2 != 0 || hd == 0 {
         return Err(Error::Msg(format!(
             "rope: x {:?} with angles {:?}",
             x.dims(),
@@ -393,7 +393,7 @@ struct MaskedSoftmax {
 /// bias.
 pub fn masked_softmax(scores: &Tensor, bias: &Tensor, scale: f64) -> Result<Tensor> {
     let (b, _, lq, lk) = scores.dims4()?;
-    if bias.dims() != [b, 1, lq, lk] {
+    if bias.dims() != [b, 1, lq, lk] || lk == 0 {
         return Err(Error::Msg(format!(
             "masked_softmax: scores {:?} with bias {:?}",
             scores.dims(),
@@ -622,6 +622,19 @@ mod tests {
         Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
     }
 
+    /// Whether every element is finite (candle's `max` skips a NaN that is
+    /// not the first element, so [`max_diff`] alone would miss one).
+    fn finite(t: &Tensor) -> bool {
+        t.flatten_all()
+            .unwrap()
+            .to_dtype(DType::F64)
+            .unwrap()
+            .to_vec1::<f64>()
+            .unwrap()
+            .iter()
+            .all(|v| v.is_finite())
+    }
+
     /// Largest |a − b| over two tensors of the same shape.
     fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
         (a - b)
@@ -652,6 +665,7 @@ mod tests {
         let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
         let yf = f(&ts).unwrap();
         let yr = r(&ts).unwrap();
+        assert!(finite(&yf), "fused output not finite");
         assert!(
             max_diff(&yf, &yr) < tol,
             "outputs differ by {}",
@@ -662,6 +676,7 @@ mod tests {
         let gr = (&yr * &cot).unwrap().sum_all().unwrap().backward().unwrap();
         for &i in grads_of {
             let (a, b) = (gf.get(&ts[i]).unwrap(), gr.get(&ts[i]).unwrap());
+            assert!(finite(a), "fused gradient {i} not finite");
             let d = max_diff(a, b);
             assert!(d < tol, "gradient {i} differs by {d}");
             // and it is not trivially zero
@@ -692,6 +707,46 @@ mod tests {
             },
             &[0, 1],
             1e-10,
+        );
+    }
+
+    /// RoPE and the masked softmax at sizes that split into several tasks
+    /// (`rows_per_task` rows each), where a row's broadcast angles or mask
+    /// row are found from its task index: still the composed results.
+    #[test]
+    fn broadcast_rows_are_mapped_across_task_boundaries() {
+        let (b, h, l, hd) = (2, 3, 700, 8);
+        assert!(b * h * l > 2 * rows_per_task(hd));
+        let x = randn(&[b, h, l, hd], 11);
+        let c = randn(&[b, l, hd / 2], 12);
+        let s = randn(&[b, l, hd / 2], 13);
+        check(
+            &[x, c, s],
+            |t| rope(&t[0], &t[1].detach(), &t[2].detach()),
+            |t| {
+                let c = Tensor::cat(&[&t[1], &t[1]], D::Minus1)?
+                    .unsqueeze(1)?
+                    .detach();
+                let s = Tensor::cat(&[&t[2], &t[2]], D::Minus1)?
+                    .unsqueeze(1)?
+                    .detach();
+                let x1 = t[0].narrow(D::Minus1, 0, hd / 2)?;
+                let x2 = t[0].narrow(D::Minus1, hd / 2, hd / 2)?;
+                let rot = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
+                t[0].broadcast_mul(&c)? + rot.broadcast_mul(&s)?
+            },
+            &[0],
+            1e-12,
+        );
+        let (lq, lk) = (700, 8);
+        let scores = randn(&[b, h, lq, lk], 14);
+        let m = randn(&[b, 1, lq, lk], 15);
+        check(
+            &[scores, m],
+            |t| masked_softmax(&t[0], &t[1].detach(), 0.7),
+            |t| composed_softmax(&(&t[0] * 0.7)?.broadcast_add(&t[1].detach())?),
+            &[0],
+            1e-12,
         );
     }
 
@@ -771,11 +826,14 @@ mod tests {
 
     /// The kernels give the same bits on one thread and on two (rows are
     /// each computed by one thread; the weight gradient's reduction is
-    /// serial), at a size that splits into several tasks.
+    /// serial), at sizes that split into several tasks: all four in one
+    /// graph, its output and the input and weight gradients compared.
     #[test]
     fn kernels_do_not_depend_on_the_thread_count() {
         let x = randn(&[8, 64, 128], 9).to_dtype(DType::F32).unwrap();
         let w = randn(&[128], 10).to_dtype(DType::F32).unwrap();
+        let cs = randn(&[8, 64, 16], 16).to_dtype(DType::F32).unwrap();
+        let bias = randn(&[8, 1, 64, 64], 17).to_dtype(DType::F32).unwrap();
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
@@ -788,6 +846,12 @@ mod tests {
                 let a = y.narrow(2, 0, 64).unwrap();
                 let b = y.narrow(2, 64, 64).unwrap();
                 let z = silu_mul(&a, &b).unwrap();
+                // (8, 64, 64) → (8, 2, 64, 32): rope, then scores for the softmax
+                let q = z.reshape((8, 64, 2, 32)).unwrap().transpose(1, 2).unwrap();
+                let q = rope(&q, &cs, &cs.sin().unwrap()).unwrap();
+                let scores = q.matmul(&q.t().unwrap()).unwrap();
+                let p = masked_softmax(&scores, &bias, 0.2).unwrap();
+                let z = p.matmul(&q).unwrap();
                 let g = z.sqr().unwrap().sum_all().unwrap().backward().unwrap();
                 let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
                 (

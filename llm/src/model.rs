@@ -1,13 +1,13 @@
 //! The Qwen2 decoder (transformers' `Qwen2ForCausalLM` semantics), one set
 //! of weights under Hugging Face names, two forward paths:
 //!
-//! - the **training path** (`fused = false`) has a gradient everywhere:
-//!   RMSNorm as `x·rsqrt(mean x² + eps)·w`, RoPE as
-//!   `x·cos + rotate_half(x)·sin`, the attention softmax and the SiLU gate
-//!   run as [`crate::kernels`]' fused CPU ops with their own backward
-//!   passes ([`TrainOps::Fused`], the default), or composed from candle's
-//!   differentiable primitives ([`TrainOps::Composed`]; always on other
-//!   devices and in bf16). candle 0.11.1's fused `rms_norm`, `rope` and
+//! - the **training path** (`fused = false`, no cache) has a gradient
+//!   everywhere: all four of RMSNorm (`x·rsqrt(mean x² + eps)·w`), RoPE
+//!   (`x·cos + rotate_half(x)·sin`), the attention softmax and the SiLU
+//!   gate run as [`crate::kernels`]' fused CPU ops with their own backward
+//!   passes ([`TrainOps::Fused`], the default), or all four composed from
+//!   candle's differentiable primitives ([`TrainOps::Composed`]; always on
+//!   other devices, in bf16, and on a cached step). candle 0.11.1's fused `rms_norm`, `rope` and
 //!   `softmax_last_dim` have no backward pass and would silently leave
 //!   norm and attention weights without gradient;
 //! - the **sampling path** (`fused = true`) swaps in those candle kernels,
@@ -605,7 +605,9 @@ impl Qwen2 {
             lq,
             self.cfg.hidden_size,
         ))?;
-        let kernels = self.kernels(fused);
+        // a cached step (sampling) keeps the composed ops, as its attention
+        // over the cache does
+        let kernels = self.kernels(fused) && cache.is_none();
         let eps = self.cfg.rms_norm_eps;
         let norm = |x: &Tensor, w: &Tensor| -> Result<Tensor> {
             if kernels {
@@ -659,7 +661,7 @@ impl Qwen2 {
             .reshape((b, lq, nkv, hd))?
             .transpose(1, 2)?
             .contiguous()?;
-        let kernels = self.kernels(fused);
+        let kernels = self.kernels(fused) && slot.is_none();
         let (q, k) = if kernels {
             (
                 crate::kernels::rope(&q, cos, sin)?,
@@ -779,6 +781,20 @@ mod train_ops_tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
         let mut model = Qwen2::init(&cfg, &Device::Cpu, DType::F64, &mut rng)?;
         assert_eq!(model.train_ops(), TrainOps::Fused);
+        assert!(model.kernels(false), "the fused kernels must run here");
+        // norm weights away from their initial ones, so that a weight
+        // indexed wrongly shows
+        for (name, v) in model.vars() {
+            if name.ends_with("norm.weight") {
+                let n = v.as_tensor().elem_count();
+                let w = ((Tensor::arange(0u32, n as u32, &Device::Cpu)?
+                    .to_dtype(DType::F64)?
+                    .sin()?
+                    * 0.4)?
+                    + 1.0)?;
+                v.set(&w)?;
+            }
+        }
         let ids = Tensor::new(&[[0u32, 3, 7, 1, 9, 2], [4, 4, 8, 11, 0, 5]], &Device::Cpu)?;
         let mask = Tensor::new(&[[0u32, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]], &Device::Cpu)?;
         let run = |m: &Qwen2| -> crate::error::Result<(Tensor, Vec<Tensor>)> {
@@ -807,8 +823,16 @@ mod train_ops_tests {
         };
         let (d, _) = diff(&lf, &lc)?;
         assert!(d < 1e-12, "logits differ by {d}");
+        let finite = |t: &Tensor| -> crate::error::Result<bool> {
+            Ok(t.flatten_all()?
+                .to_vec1::<f64>()?
+                .iter()
+                .all(|v| v.is_finite()))
+        };
+        assert!(finite(&lf)?, "fused logits not finite");
         for ((name, _), (a, b)) in model.vars().iter().zip(gf.iter().zip(&gc)) {
             let (d, s) = diff(a, b)?;
+            assert!(finite(a)?, "{name}: fused gradient not finite");
             assert!(s > 0.0, "{name}: zero gradient");
             assert!(
                 d <= 1e-10 * s.max(1.0),
