@@ -101,7 +101,7 @@ fn rows_per_task(d: usize) -> usize {
 
 /// Calls `$f::<f32>` or `$f::<f64>` by the first storage's dtype.
 macro_rules! by_dtype {
-    ($s:expr, $op:expr, $f:ident ( $($arg:expr),* )) => {
+    ($s:expr, $op:expr, $f:ident ( $($arg:expr),* $(,)? )) => {
         match $s {
             CpuStorage::F32(_) => $f::<f32>($($arg),*),
             CpuStorage::F64(_) => $f::<f64>($($arg),*),
@@ -110,46 +110,20 @@ macro_rules! by_dtype {
     };
 }
 
-/// `name` and `cpu_fwd` of a custom op with two inputs: `$f::<f32>` or
-/// `$f::<f64>` by the first input's dtype, called with the storages and
-/// layouts and then `$extra` (which reads the op as `$op`).
-macro_rules! cpu_op2 {
-    ($name:literal, $op:ident => $f:ident($($extra:expr),*)) => {
+/// `name` and `cpu_fwd` of a custom op whose inputs are the listed
+/// storage/layout pairs (two for `CustomOp2`, three for `CustomOp3`):
+/// `$f::<f32>` or `$f::<f64>` by the dtype of `$s1` (the first storage,
+/// named again before the pairs), called with the pairs and then `$extra`
+/// (which reads the op as `$op`).
+macro_rules! cpu_op {
+    ($name:literal, $op:ident => $f:ident($($extra:expr),*), $s1:ident $($s:ident $l:ident)+) => {
         fn name(&self) -> &'static str {
             $name
         }
-        fn cpu_fwd(
-            &self,
-            s1: &CpuStorage,
-            l1: &Layout,
-            s2: &CpuStorage,
-            l2: &Layout,
-        ) -> Result<(CpuStorage, Shape)> {
+        fn cpu_fwd(&self, $($s: &CpuStorage, $l: &Layout),+) -> Result<(CpuStorage, Shape)> {
             #[allow(unused_variables)]
             let $op = self;
-            by_dtype!(s1, $name, $f(s1, l1, s2, l2 $(, $extra)*))
-        }
-    };
-}
-
-/// [`cpu_op2`] for three inputs.
-macro_rules! cpu_op3 {
-    ($name:literal, $op:ident => $f:ident($($extra:expr),*)) => {
-        fn name(&self) -> &'static str {
-            $name
-        }
-        fn cpu_fwd(
-            &self,
-            s1: &CpuStorage,
-            l1: &Layout,
-            s2: &CpuStorage,
-            l2: &Layout,
-            s3: &CpuStorage,
-            l3: &Layout,
-        ) -> Result<(CpuStorage, Shape)> {
-            #[allow(unused_variables)]
-            let $op = self;
-            by_dtype!(s1, $name, $f(s1, l1, s2, l2, s3, l3 $(, $extra)*))
+            by_dtype!($s1, $name, $f($($s, $l,)+ $($extra),*))
         }
     };
 }
@@ -207,7 +181,7 @@ fn rms_fwd<T: Real>(
 }
 
 impl CustomOp2 for RmsNorm {
-    cpu_op2!("entropic-rms-norm", op => rms_fwd(op.eps));
+    cpu_op!("entropic-rms-norm", op => rms_fwd(op.eps), s1 s1 l1 s2 l2);
     fn bwd(
         &self,
         x: &Tensor,
@@ -286,7 +260,7 @@ fn rms_bwd<T: Real>(
 }
 
 impl CustomOp3 for RmsNormBwd {
-    cpu_op3!("entropic-rms-norm-bwd", op => rms_bwd(op.eps));
+    cpu_op!("entropic-rms-norm-bwd", op => rms_bwd(op.eps), s1 s1 l1 s2 l2 s3 l3);
 }
 
 // ---------------------------------------------------------------- RoPE
@@ -361,7 +335,7 @@ fn rope_fwd<T: Real>(
 }
 
 impl CustomOp3 for Rope {
-    cpu_op3!("entropic-rope", op => rope_fwd(false));
+    cpu_op!("entropic-rope", op => rope_fwd(false), s1 s1 l1 s2 l2 s3 l3);
     fn bwd(
         &self,
         _x: &Tensor,
@@ -379,7 +353,7 @@ impl CustomOp3 for Rope {
 struct RopeT;
 
 impl CustomOp3 for RopeT {
-    cpu_op3!("entropic-rope-bwd", op => rope_fwd(true));
+    cpu_op!("entropic-rope-bwd", op => rope_fwd(true), s1 s1 l1 s2 l2 s3 l3);
 }
 
 // ---------------------------------------------------------------- softmax
@@ -450,7 +424,7 @@ fn softmax_fwd<T: Real>(
 }
 
 impl CustomOp2 for MaskedSoftmax {
-    cpu_op2!("entropic-masked-softmax", op => softmax_fwd(op.scale));
+    cpu_op!("entropic-masked-softmax", op => softmax_fwd(op.scale), s1 s1 l1 s2 l2);
     fn bwd(
         &self,
         _x: &Tensor,
@@ -500,7 +474,7 @@ fn softmax_bwd<T: Real>(
 }
 
 impl CustomOp2 for SoftmaxBwd {
-    cpu_op2!("entropic-masked-softmax-bwd", op => softmax_bwd(op.scale));
+    cpu_op!("entropic-masked-softmax-bwd", op => softmax_bwd(op.scale), s1 s1 l1 s2 l2);
 }
 
 // ---------------------------------------------------------------- SiLU gate
@@ -539,7 +513,7 @@ fn silu_fwd<T: Real>(
 }
 
 impl CustomOp2 for SiluMul {
-    cpu_op2!("entropic-silu-mul", op => silu_fwd());
+    cpu_op!("entropic-silu-mul", op => silu_fwd(), s1 s1 l1 s2 l2);
     fn bwd(
         &self,
         a: &Tensor,
@@ -593,7 +567,7 @@ fn silu_bwd<T: Real>(
 }
 
 impl CustomOp3 for SiluMulBwd {
-    cpu_op3!("entropic-silu-mul-bwd", op => silu_bwd());
+    cpu_op!("entropic-silu-mul-bwd", op => silu_bwd(), s1 s1 l1 s2 l2 s3 l3);
 }
 
 #[cfg(test)]
@@ -717,27 +691,7 @@ mod tests {
     fn broadcast_rows_are_mapped_across_task_boundaries() {
         let (b, h, l, hd) = (2, 3, 700, 8);
         assert!(b * h * l > 2 * rows_per_task(hd));
-        let x = randn(&[b, h, l, hd], 11);
-        let c = randn(&[b, l, hd / 2], 12);
-        let s = randn(&[b, l, hd / 2], 13);
-        check(
-            &[x, c, s],
-            |t| rope(&t[0], &t[1].detach(), &t[2].detach()),
-            |t| {
-                let c = Tensor::cat(&[&t[1], &t[1]], D::Minus1)?
-                    .unsqueeze(1)?
-                    .detach();
-                let s = Tensor::cat(&[&t[2], &t[2]], D::Minus1)?
-                    .unsqueeze(1)?
-                    .detach();
-                let x1 = t[0].narrow(D::Minus1, 0, hd / 2)?;
-                let x2 = t[0].narrow(D::Minus1, hd / 2, hd / 2)?;
-                let rot = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
-                t[0].broadcast_mul(&c)? + rot.broadcast_mul(&s)?
-            },
-            &[0],
-            1e-12,
-        );
+        check_rope([b, h, l, hd], 11);
         let (lq, lk) = (700, 8);
         let scores = randn(&[b, h, lq, lk], 14);
         let m = randn(&[b, 1, lq, lk], 15);
@@ -764,11 +718,13 @@ mod tests {
         assert!(silu_mul(&randn(&[2, 3], 8), &randn(&[3, 2], 9)).is_err());
     }
 
-    #[test]
-    fn rope_matches_the_composed_op_and_its_gradient() {
-        let x = randn(&[2, 3, 4, 6], 3);
-        let c = randn(&[2, 4, 3], 4);
-        let s = randn(&[2, 4, 3], 5);
+    /// RoPE against `x·[cos, cos] + rotate_half(x)·[sin, sin]` composed, for
+    /// `x` of `dims` (B, H, L, hd) and random angles, from `seed`.
+    fn check_rope(dims: [usize; 4], seed: u64) {
+        let [b, _, l, hd] = dims;
+        let x = randn(&dims, seed);
+        let c = randn(&[b, l, hd / 2], seed + 1);
+        let s = randn(&[b, l, hd / 2], seed + 2);
         check(
             &[x, c, s],
             |t| rope(&t[0], &t[1].detach(), &t[2].detach()),
@@ -779,14 +735,19 @@ mod tests {
                 let s = Tensor::cat(&[&t[2], &t[2]], D::Minus1)?
                     .unsqueeze(1)?
                     .detach();
-                let x1 = t[0].narrow(D::Minus1, 0, 3)?;
-                let x2 = t[0].narrow(D::Minus1, 3, 3)?;
+                let x1 = t[0].narrow(D::Minus1, 0, hd / 2)?;
+                let x2 = t[0].narrow(D::Minus1, hd / 2, hd / 2)?;
                 let rot = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
                 t[0].broadcast_mul(&c)? + rot.broadcast_mul(&s)?
             },
             &[0],
             1e-12,
         );
+    }
+
+    #[test]
+    fn rope_matches_the_composed_op_and_its_gradient() {
+        check_rope([2, 3, 4, 6], 3);
     }
 
     #[test]
