@@ -99,31 +99,32 @@ fn rows_per_task(d: usize) -> usize {
     (16_384 / d.max(1)).max(1)
 }
 
-/// Calls `$f::<f32>` or `$f::<f64>` by the first storage's dtype.
-macro_rules! by_dtype {
-    ($s:expr, $op:expr, $f:ident ( $($arg:expr),* $(,)? )) => {
-        match $s {
-            CpuStorage::F32(_) => $f::<f32>($($arg),*),
-            CpuStorage::F64(_) => $f::<f64>($($arg),*),
-            other => Err(Error::Msg(format!("{}: unsupported dtype {:?}", $op, other.dtype()))),
-        }
-    };
-}
-
 /// `name` and `cpu_fwd` of a custom op whose inputs are the listed
 /// storage/layout pairs (two for `CustomOp2`, three for `CustomOp3`):
-/// `$f::<f32>` or `$f::<f64>` by the dtype of `$s1` (the first storage,
-/// named again before the pairs), called with the pairs and then `$extra`
-/// (which reads the op as `$op`).
+/// `$f::<f32>` or `$f::<f64>` by the first storage's dtype, called with the
+/// pairs and then `$extra` (which reads the op as `$op`).
 macro_rules! cpu_op {
-    ($name:literal, $op:ident => $f:ident($($extra:expr),*), $s1:ident $($s:ident $l:ident)+) => {
+    ($name:literal, $op:ident => $f:ident($($extra:expr),*), $s1:ident $l1:ident $($s:ident $l:ident)+) => {
         fn name(&self) -> &'static str {
             $name
         }
-        fn cpu_fwd(&self, $($s: &CpuStorage, $l: &Layout),+) -> Result<(CpuStorage, Shape)> {
+        fn cpu_fwd(
+            &self,
+            $s1: &CpuStorage,
+            $l1: &Layout,
+            $($s: &CpuStorage, $l: &Layout),+
+        ) -> Result<(CpuStorage, Shape)> {
             #[allow(unused_variables)]
             let $op = self;
-            by_dtype!($s1, $name, $f($($s, $l,)+ $($extra),*))
+            match $s1 {
+                CpuStorage::F32(_) => $f::<f32>($s1, $l1, $($s, $l,)+ $($extra),*),
+                CpuStorage::F64(_) => $f::<f64>($s1, $l1, $($s, $l,)+ $($extra),*),
+                other => Err(Error::Msg(format!(
+                    "{}: unsupported dtype {:?}",
+                    $name,
+                    other.dtype()
+                ))),
+            }
         }
     };
 }
@@ -181,7 +182,7 @@ fn rms_fwd<T: Real>(
 }
 
 impl CustomOp2 for RmsNorm {
-    cpu_op!("entropic-rms-norm", op => rms_fwd(op.eps), s1 s1 l1 s2 l2);
+    cpu_op!("entropic-rms-norm", op => rms_fwd(op.eps), s1 l1 s2 l2);
     fn bwd(
         &self,
         x: &Tensor,
@@ -260,7 +261,7 @@ fn rms_bwd<T: Real>(
 }
 
 impl CustomOp3 for RmsNormBwd {
-    cpu_op!("entropic-rms-norm-bwd", op => rms_bwd(op.eps), s1 s1 l1 s2 l2 s3 l3);
+    cpu_op!("entropic-rms-norm-bwd", op => rms_bwd(op.eps), s1 l1 s2 l2 s3 l3);
 }
 
 // ---------------------------------------------------------------- RoPE
@@ -335,7 +336,7 @@ fn rope_fwd<T: Real>(
 }
 
 impl CustomOp3 for Rope {
-    cpu_op!("entropic-rope", op => rope_fwd(false), s1 s1 l1 s2 l2 s3 l3);
+    cpu_op!("entropic-rope", op => rope_fwd(false), s1 l1 s2 l2 s3 l3);
     fn bwd(
         &self,
         _x: &Tensor,
@@ -353,7 +354,7 @@ impl CustomOp3 for Rope {
 struct RopeT;
 
 impl CustomOp3 for RopeT {
-    cpu_op!("entropic-rope-bwd", op => rope_fwd(true), s1 s1 l1 s2 l2 s3 l3);
+    cpu_op!("entropic-rope-bwd", op => rope_fwd(true), s1 l1 s2 l2 s3 l3);
 }
 
 // ---------------------------------------------------------------- softmax
@@ -424,7 +425,7 @@ fn softmax_fwd<T: Real>(
 }
 
 impl CustomOp2 for MaskedSoftmax {
-    cpu_op!("entropic-masked-softmax", op => softmax_fwd(op.scale), s1 s1 l1 s2 l2);
+    cpu_op!("entropic-masked-softmax", op => softmax_fwd(op.scale), s1 l1 s2 l2);
     fn bwd(
         &self,
         _x: &Tensor,
@@ -474,7 +475,7 @@ fn softmax_bwd<T: Real>(
 }
 
 impl CustomOp2 for SoftmaxBwd {
-    cpu_op!("entropic-masked-softmax-bwd", op => softmax_bwd(op.scale), s1 s1 l1 s2 l2);
+    cpu_op!("entropic-masked-softmax-bwd", op => softmax_bwd(op.scale), s1 l1 s2 l2);
 }
 
 // ---------------------------------------------------------------- SiLU gate
@@ -513,7 +514,7 @@ fn silu_fwd<T: Real>(
 }
 
 impl CustomOp2 for SiluMul {
-    cpu_op!("entropic-silu-mul", op => silu_fwd(), s1 s1 l1 s2 l2);
+    cpu_op!("entropic-silu-mul", op => silu_fwd(), s1 l1 s2 l2);
     fn bwd(
         &self,
         a: &Tensor,
@@ -567,7 +568,7 @@ fn silu_bwd<T: Real>(
 }
 
 impl CustomOp3 for SiluMulBwd {
-    cpu_op!("entropic-silu-mul-bwd", op => silu_bwd(), s1 s1 l1 s2 l2 s3 l3);
+    cpu_op!("entropic-silu-mul-bwd", op => silu_bwd(), s1 l1 s2 l2 s3 l3);
 }
 
 #[cfg(test)]
