@@ -5,7 +5,8 @@
 //! Scanned: every `.rs`, `.md`, `.toml` and `.sh` file that git tracks or
 //! would track (`git ls-files --cached --others --exclude-standard`); where
 //! git is unavailable, a walk of the tree that skips `target/` and `.git/`.
-//! This file is not scanned (its examples are broken on purpose).
+//! This file is not scanned (its examples are broken on purpose), nor the
+//! upstream code under `vendor/` (vendor/README.md, ours, is).
 //!
 //! What counts as a citation (choices of ours, the issue is silent):
 //! - a repository path to a Markdown page under `docs/`, `proofs/` or
@@ -71,7 +72,10 @@ fn tree(root: &Path) -> BTreeMap<String, String> {
     });
     let mut files = BTreeMap::new();
     for n in names {
-        if !EXTS.iter().any(|e| n.ends_with(e)) || n.split('/').any(|p| p == "target") {
+        if !EXTS.iter().any(|e| n.ends_with(e))
+            || n.split('/').any(|p| p == "target")
+            || (n.starts_with("vendor/") && n != "vendor/README.md")
+        {
             continue;
         }
         // A listed file may be deleted in the work tree; skip unreadable ones.
