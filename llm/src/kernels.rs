@@ -194,7 +194,13 @@ impl CustomOp2 for RmsNorm {
         let rows = x.elem_count() / n;
         let out = x.apply_op3_no_bwd(w, &g.contiguous()?, &RmsNormBwd { eps: self.eps })?;
         let dx = out.narrow(0, 0, rows)?.reshape(x.shape())?;
-        let dw = out.narrow(0, rows, 1)?.reshape(w.shape())?;
+        // its own D values: a view would keep the whole (rows + 1)·D buffer
+        // alive as long as the weight's gradient (candle stores a first
+        // contribution as it is, vendor/README.md)
+        let dw = out
+            .narrow(0, rows, 1)?
+            .reshape(w.shape())?
+            .force_contiguous()?;
         Ok((Some(dx), Some(dw)))
     }
 }
@@ -665,6 +671,27 @@ mod tests {
                     > 1e-3
             );
         }
+    }
+
+    /// The weight's gradient owns its D values instead of viewing the
+    /// backward pass's (rows + 1)·D buffer (which it would keep alive).
+    #[test]
+    fn rms_norm_weight_gradient_does_not_pin_the_rows() {
+        let x = Var::from_tensor(&randn(&[64, 8], 3)).unwrap();
+        let w = Var::from_tensor(&randn(&[8], 4)).unwrap();
+        let g = rms_norm(x.as_tensor(), w.as_tensor(), 1e-6)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let dw = g.get(w.as_tensor()).unwrap();
+        let (storage, layout) = dw.storage_and_layout();
+        let len = match &*storage {
+            candle_core::Storage::Cpu(c) => c.as_slice::<f64>().unwrap().len(),
+            _ => unreachable!("a CPU test"),
+        };
+        assert_eq!((len, layout.start_offset()), (8, 0));
     }
 
     #[test]

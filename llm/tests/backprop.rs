@@ -5,7 +5,11 @@
 //! a single contribution, several, the subtracted side of `Sub` and `Neg`,
 //! a strided first contribution (transpose, broadcast), a tensor used on
 //! both sides of one node, and the scattered ones (`index_select`,
-//! `gather`) that still start from zeros.
+//! `gather`) that still start from zeros. Values are compared with `==`,
+//! so a zero's sign is not checked: the patch may store −0 where candle
+//! stored +0 (vendor/README.md). Order is not checked here either (two
+//! terms at most); `train_fingerprint` is the check that the weights keep
+//! their bits.
 use candle_core::{DType, Device, Tensor, Var};
 
 fn var(v: &[f64], shape: (usize, usize)) -> Var {
@@ -87,4 +91,34 @@ fn scattered_contributions_start_from_zeros() {
     let g = y.backward().unwrap();
     assert_eq!(grad(&g, &e), vec![vec![2., 3.], vec![0., 1.], vec![4., 5.]]);
     assert_eq!(g.get(e.as_tensor()).unwrap().dtype(), DType::F64);
+}
+
+#[test]
+fn a_sole_broadcast_contribution_is_stored_contiguous() {
+    // Σ a: a's only contribution is the loss's seed broadcast back (stride 0)
+    let a = var(&[1., 2., 3., 4.], (2, 2));
+    let g = a.as_tensor().sum_all().unwrap().backward().unwrap();
+    assert_eq!(grad(&g, &a), vec![vec![1., 1.], vec![1., 1.]]);
+    // the same through a keep-dim sum and a broadcast multiply
+    let b = var(&[1., 2., 3., 4., 5., 6.], (3, 2));
+    let s = b.as_tensor().sum_keepdim(0).unwrap();
+    let y = s
+        .broadcast_mul(&Tensor::new(&[[2f64, 3.]], &Device::Cpu).unwrap())
+        .unwrap()
+        .sum_all()
+        .unwrap();
+    let g = y.backward().unwrap();
+    assert_eq!(grad(&g, &b), vec![vec![2., 3.]; 3]);
+}
+
+#[test]
+fn negated_first_stores_of_div_and_recip() {
+    let a = var(&[1., 2.], (1, 2));
+    let b = var(&[2., 4.], (1, 2));
+    // Σ a/b + Σ 1/b  ⇒  ∂a = 1/b, ∂b = −a/b² − 1/b²
+    let t = (a.as_tensor() / b.as_tensor()).unwrap().sum_all().unwrap();
+    let t = (t + b.as_tensor().recip().unwrap().sum_all().unwrap()).unwrap();
+    let g = t.backward().unwrap();
+    assert_eq!(grad(&g, &a), vec![vec![0.5, 0.25]]);
+    assert_eq!(grad(&g, &b), vec![vec![-0.5, -0.1875]]);
 }

@@ -703,7 +703,7 @@ impl GradStore {
     /// Add `grad` to the gradient of `tensor`. The first contribution is
     /// stored as it is (made contiguous if it is a strided view) instead of
     /// being added to a fresh tensor of zeros: `0 + x` is `x` in floating
-    /// point (up to the sign of a zero), so the gradients keep their bits
+    /// point (up to the sign of a zero), so the gradients keep their values
     /// while the zero-filled allocation and the extra pass over it go.
     /// Patched in by entropic (see vendor/README.md).
     fn accumulate(&mut self, tensor: &Tensor, grad: Tensor) -> Result<()> {
