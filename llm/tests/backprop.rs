@@ -49,7 +49,7 @@ fn a_tensor_on_both_sides_of_one_node() {
 }
 
 #[test]
-fn strided_first_contributions_are_made_contiguous() {
+fn strided_and_later_contributions_add_up() {
     let a = var(&[1., 2., 3., 4., 5., 6.], (2, 3));
     let w = var(&[1., 10., 100., 1000., 1e4, 1e5], (3, 2));
     let bias = var(&[7., 8.], (1, 2));
@@ -121,4 +121,21 @@ fn negated_first_stores_of_div_and_recip() {
     let g = t.backward().unwrap();
     assert_eq!(grad(&g, &a), vec![vec![0.5, 0.25]]);
     assert_eq!(grad(&g, &b), vec![vec![-0.5, -0.1875]]);
+}
+
+#[test]
+fn a_sole_transposed_contribution_is_stored_contiguous() {
+    // c is used only through cᵀ: its one contribution is the transpose
+    // node's strided view of (3, 2) → (2, 3)
+    let c = var(&[1., 2., 3., 4., 5., 6.], (2, 3));
+    let w = Tensor::new(&[[1f64, 10.], [100., 1000.], [1e4, 1e5]], &Device::Cpu).unwrap();
+    let y = (c.as_tensor().t().unwrap() * &w)
+        .unwrap()
+        .sum_all()
+        .unwrap();
+    let g = y.backward().unwrap();
+    assert_eq!(
+        grad(&g, &c),
+        vec![vec![1., 100., 1e4], vec![10., 1000., 1e5]]
+    );
 }
