@@ -1,10 +1,12 @@
 //! Profiling aid: the `bench llm` training step alone, N times
 //! (`cargo run --release -p entropic-llm --example train_prof -- 20
-//! [composed]`), printing forward / backward / AdamW times separately;
-//! `composed` runs the training path with
-//! [`entropic_llm::TrainOps::Composed`] instead of the default fused ops.
+//! [composed] [base]`), printing forward / backward / AdamW times
+//! separately; `composed` runs the training path with
+//! [`entropic_llm::TrainOps::Composed`] instead of the default fused ops,
+//! `base` the benchmark's base shape (vocabulary 1,024) instead of the tiny
+//! one.
 use candle_core::Device;
-use entropic_llm::bench::{train_setup, TINY};
+use entropic_llm::bench::{train_setup, BASE, TINY};
 use entropic_llm::pretrain::lm_loss;
 use entropic_llm::{AdamW, AdamWConfig};
 use rand::SeedableRng;
@@ -19,9 +21,15 @@ fn main() -> entropic_llm::Result<()> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
-    let composed = std::env::args().nth(2).as_deref() == Some("composed");
+    let flags: Vec<String> = std::env::args().skip(2).collect();
+    let composed = flags.iter().any(|f| f == "composed");
+    let shape = if flags.iter().any(|f| f == "base") {
+        &BASE
+    } else {
+        &TINY
+    };
     let dev = Device::Cpu;
-    let (mut model, batch) = train_setup(&dev, &mut ChaCha8Rng::seed_from_u64(0), &TINY)?;
+    let (mut model, batch) = train_setup(&dev, &mut ChaCha8Rng::seed_from_u64(0), shape)?;
     if composed {
         model.set_train_ops(entropic_llm::TrainOps::Composed);
     }

@@ -49,6 +49,7 @@ trait Real:
     const ZERO: Self;
     const ONE: Self;
     fn exp(self) -> Self;
+    fn ln(self) -> Self;
     fn sqrt(self) -> Self;
     fn of(x: f64) -> Self;
     fn slice(s: &CpuStorage) -> Option<&[Self]>;
@@ -62,6 +63,9 @@ macro_rules! real {
             const ONE: Self = 1.0;
             fn exp(self) -> Self {
                 <$t>::exp(self)
+            }
+            fn ln(self) -> Self {
+                <$t>::ln(self)
             }
             fn sqrt(self) -> Self {
                 <$t>::sqrt(self)
@@ -577,6 +581,184 @@ impl CustomOp3 for SiluMulBwd {
     cpu_op!("entropic-silu-mul-bwd", op => silu_bwd(), s1 l1 s2 l2 s3 l3);
 }
 
+// ------------------------------------------ log-prob of the target, entropy
+
+/// [`logp_entropy`]: the temperature.
+struct LogpEntropy {
+    t: f64,
+}
+
+/// Per row of `logits` (…, V) at temperature `t`, with `z = logits / t`
+/// and `π = softmax(z)`: `[log π(target), H(π), logsumexp(z)]`, shape
+/// (…, 3); `targets` (…) u32 indexes the last dimension. One pass forward
+/// (the maximum, then one `exp` per element into the row's own buffer)
+/// and one backward, instead of candle's composed log-softmax (a max, a
+/// subtraction, an `exp`, a sum, a log, a subtraction, a gather, and for
+/// the entropy another `exp`, product and sum, each a graph node), which
+/// is most of the loss's cost at a vocabulary of 1,024
+/// ([`crate::sample::token_logp_entropy`] and the language-model loss use
+/// it on the CPU). The third column is returned so the backward pass need
+/// not recompute it; its gradient (π) is honoured too.
+pub fn logp_entropy(logits: &Tensor, targets: &Tensor, t: f64) -> Result<Tensor> {
+    let dims = logits.dims();
+    let v = dims.last().copied().unwrap_or(0);
+    if v == 0 || targets.dims() != &dims[..dims.len() - 1] || !(t > 0.0) {
+        return Err(Error::Msg(format!(
+            "logp_entropy: logits {:?}, targets {:?}, temperature {t}",
+            dims,
+            targets.dims()
+        )));
+    }
+    let mut out_dims = targets.dims().to_vec();
+    out_dims.push(3);
+    logits
+        .contiguous()?
+        .apply_op2(
+            &targets.to_dtype(DType::U32)?.contiguous()?,
+            LogpEntropy { t },
+        )?
+        .reshape(out_dims)
+}
+
+/// The target of row `row`, checked against the vocabulary.
+fn target_of(tg: &[u32], row: usize, v: usize) -> Result<usize> {
+    let y = tg[row] as usize;
+    if y >= v {
+        return Err(Error::Msg(format!(
+            "logp_entropy: target {y} outside the vocabulary of {v}"
+        )));
+    }
+    Ok(y)
+}
+
+fn logp_entropy_fwd<T: Real>(
+    x: &CpuStorage,
+    lx: &Layout,
+    tg: &CpuStorage,
+    ltg: &Layout,
+    t: f64,
+) -> Result<(CpuStorage, Shape)> {
+    let x = data::<T>(x, lx, "logp_entropy")?;
+    let tg = targets(tg, ltg)?;
+    let v = lx.dims()[lx.dims().len() - 1];
+    let rows = x.len() / v;
+    let t = T::of(t);
+    let per = rows_per_task(v);
+    let mut out = vec![T::ZERO; 3 * rows];
+    out.par_chunks_mut(3 * per)
+        .zip(x.par_chunks(v * per))
+        .enumerate()
+        .try_for_each(|(task, (out, x))| -> Result<()> {
+            let mut e = vec![T::ZERO; v];
+            for (i, (o, x)) in out.chunks_mut(3).zip(x.chunks(v)).enumerate() {
+                let y = target_of(tg, task * per + i, v)?;
+                let mut max = T::of(f64::NEG_INFINITY);
+                for &x in x {
+                    let z = x / t;
+                    if z > max {
+                        max = z;
+                    }
+                }
+                let mut sum = T::ZERO;
+                for (e, &x) in e.iter_mut().zip(x) {
+                    *e = (x / t - max).exp();
+                    sum += *e;
+                }
+                let lse = max + sum.ln();
+                // H = −Σ π·(z − lse), in the log-softmax form (no cancellation
+                // between lse and Σ π·z)
+                let mut h = T::ZERO;
+                for (&e, &x) in e.iter().zip(x) {
+                    h += e / sum * (x / t - lse);
+                }
+                o[0] = x[y] / t - lse;
+                o[1] = -h;
+                o[2] = lse;
+            }
+            Ok(())
+        })?;
+    Ok((T::storage(out), Shape::from((rows, 3))))
+}
+
+/// The contiguous u32 targets.
+fn targets<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [u32]> {
+    let CpuStorage::U32(v) = s else {
+        return Err(Error::Msg("logp_entropy: targets must be u32".into()));
+    };
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&v[a..b]),
+        None => Err(Error::Msg("logp_entropy: targets not contiguous".into())),
+    }
+}
+
+impl CustomOp2 for LogpEntropy {
+    cpu_op!("entropic-logp-entropy", op => logp_entropy_fwd(op.t), s1 l1 s2 l2);
+    fn bwd(
+        &self,
+        x: &Tensor,
+        tg: &Tensor,
+        res: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let rg = Tensor::cat(&[res, &g.reshape(res.shape())?], 1)?;
+        let dx = x.apply_op3_no_bwd(tg, &rg, &LogpEntropyBwd { t: self.t })?;
+        Ok((Some(dx), None))
+    }
+}
+
+/// Gradient of [`logp_entropy`] with respect to the logits, from the
+/// output and its cotangent side by side (rows of 6: log π(y), H, lse,
+/// then g_logp, g_H, g_lse). With π_k = exp(z_k − lse) and
+/// ℓ_k = z_k − lse: ∂log π(y)/∂z_k = δ_ky − π_k, ∂H/∂z_k = −π_k(ℓ_k + H),
+/// ∂lse/∂z_k = π_k; the logits' gradient is that over t.
+struct LogpEntropyBwd {
+    t: f64,
+}
+
+fn logp_entropy_bwd<T: Real>(
+    x: &CpuStorage,
+    lx: &Layout,
+    tg: &CpuStorage,
+    ltg: &Layout,
+    rg: &CpuStorage,
+    lrg: &Layout,
+    t: f64,
+) -> Result<(CpuStorage, Shape)> {
+    let x = data::<T>(x, lx, "logp_entropy backward")?;
+    let tg = targets(tg, ltg)?;
+    let rg = data::<T>(rg, lrg, "logp_entropy backward")?;
+    let v = lx.dims()[lx.dims().len() - 1];
+    let t = T::of(t);
+    let per = rows_per_task(v);
+    let mut dx = vec![T::ZERO; x.len()];
+    dx.par_chunks_mut(v * per)
+        .zip(x.par_chunks(v * per).zip(rg.par_chunks(6 * per)))
+        .enumerate()
+        .try_for_each(|(task, (dx, (x, rg)))| -> Result<()> {
+            for (i, ((dx, x), r)) in dx
+                .chunks_mut(v)
+                .zip(x.chunks(v))
+                .zip(rg.chunks(6))
+                .enumerate()
+            {
+                let y = target_of(tg, task * per + i, v)?;
+                let (h, lse, gl, gh, gs) = (r[1], r[2], r[3], r[4], r[5]);
+                for (dx, &x) in dx.iter_mut().zip(x) {
+                    let l = x / t - lse;
+                    let p = l.exp();
+                    *dx = (gs * p - gl * p - gh * (p * (l + h))) / t;
+                }
+                dx[y] += gl / t;
+            }
+            Ok(())
+        })?;
+    Ok((T::storage(dx), lx.shape().clone()))
+}
+
+impl CustomOp3 for LogpEntropyBwd {
+    cpu_op!("entropic-logp-entropy-bwd", op => logp_entropy_bwd(op.t), s1 l1 s2 l2 s3 l3);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -798,6 +980,47 @@ mod tests {
             &[0],
             1e-12,
         );
+    }
+
+    /// The fused log-prob/entropy/logsumexp rows against candle's composed
+    /// log-softmax, gather and `−Σ π·log π` at a temperature ≠ 1, with a
+    /// cotangent on all three columns; rows large enough to split into
+    /// several tasks, so a row's target is found from its task index.
+    #[test]
+    fn logp_entropy_matches_the_composed_ops_and_their_gradient() {
+        let (b, l, v) = (3, 700, 48);
+        assert!(b * l > 2 * rows_per_task(v));
+        let x = (randn(&[b, l, v], 21) * 3.0).unwrap();
+        let tg: Vec<u32> = (0..b * l).map(|i| ((i * 7919) % v) as u32).collect();
+        let tg = Tensor::from_vec(tg, (b, l), &Device::Cpu).unwrap();
+        let t = 0.7;
+        check(
+            &[x],
+            |x| logp_entropy(&x[0], &tg, t),
+            |x| {
+                let lsm = candle_nn::ops::log_softmax(&(&x[0] / t)?, D::Minus1)?;
+                let logp = lsm.gather(&tg.unsqueeze(D::Minus1)?, D::Minus1)?;
+                let h = (lsm.exp()? * &lsm)?.sum_keepdim(D::Minus1)?.neg()?;
+                let lse = (&x[0] / t)?.exp()?.sum_keepdim(D::Minus1)?.log()?;
+                Tensor::cat(&[&logp, &h, &lse], D::Minus1)
+            },
+            &[0],
+            1e-10,
+        );
+    }
+
+    /// A target outside the vocabulary, targets of another shape and a
+    /// temperature ≤ 0 are errors.
+    #[test]
+    fn logp_entropy_refuses_bad_targets() {
+        let x = randn(&[2, 3, 5], 1);
+        let ok = Tensor::new(&[[0u32, 4, 2], [1, 1, 3]], &Device::Cpu).unwrap();
+        assert!(logp_entropy(&x, &ok, 1.0).is_ok());
+        let out = Tensor::new(&[[0u32, 5, 2], [1, 1, 3]], &Device::Cpu).unwrap();
+        let e = logp_entropy(&x, &out, 1.0).unwrap_err().to_string();
+        assert!(e.contains("target 5 outside the vocabulary of 5"), "{e}");
+        assert!(logp_entropy(&x, &ok.narrow(1, 0, 2).unwrap(), 1.0).is_err());
+        assert!(logp_entropy(&x, &ok, 0.0).is_err());
     }
 
     #[test]

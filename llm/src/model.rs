@@ -140,8 +140,9 @@ struct Layer {
     ln2: Tensor,
 }
 
-/// The training path's ops for RMSNorm, RoPE, the attention softmax and the
-/// gated MLP product.
+/// The training path's ops for RMSNorm, RoPE, the attention softmax, the
+/// gated MLP product and the loss's log-probs and entropies
+/// ([`crate::sample::token_logp_entropy_with`], the language-model loss).
 ///
 /// `Fused` (the default) uses [`crate::kernels`]' CPU kernels with
 /// analytical backward passes: one pass each way per op instead of one per

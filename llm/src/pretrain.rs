@@ -5,7 +5,7 @@ use crate::checkpoint;
 use crate::config::Qwen2Config;
 use crate::error::{LlmError, Result};
 use crate::eval::{evaluate, EvalResult};
-use crate::model::Qwen2;
+use crate::model::{Qwen2, TrainOps};
 use crate::optim::{clip_grad_norm, AdamW, AdamWConfig};
 use crate::sample::{Draws, SampleConfig};
 use crate::tasks::ArithConfig;
@@ -233,10 +233,18 @@ pub fn lm_batch(pairs: &[(Vec<u32>, Vec<u32>)], pad: u32, dev: &Device) -> Resul
 /// Mean next-token cross-entropy over the loss-masked positions (differentiable).
 pub fn lm_loss(model: &Qwen2, batch: &LmBatch) -> Result<Tensor> {
     let logits = model.forward_train(&batch.input, &batch.mask)?;
-    let lsm = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
-    let logp = lsm
-        .gather(&batch.target.unsqueeze(D::Minus1)?.contiguous()?, D::Minus1)?
-        .squeeze(D::Minus1)?;
+    let logp = if model.train_ops() == TrainOps::Fused
+        && crate::kernels::supported(logits.device(), logits.dtype())
+    {
+        // one fused pass (the entropy column comes free and is dropped)
+        crate::kernels::logp_entropy(&logits, &batch.target, 1.0)?
+            .narrow(D::Minus1, 0, 1)?
+            .squeeze(D::Minus1)?
+    } else {
+        let lsm = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
+        lsm.gather(&batch.target.unsqueeze(D::Minus1)?.contiguous()?, D::Minus1)?
+            .squeeze(D::Minus1)?
+    };
     let n = batch.loss_mask.sum_all()?;
     Ok((logp * &batch.loss_mask)?
         .sum_all()?

@@ -1,6 +1,6 @@
 //! Per-token log-probs and entropies, and batched sampling with a KV cache.
 use crate::error::{LlmError, Result};
-use crate::model::{position_ids, KvCache, Qwen2};
+use crate::model::{position_ids, KvCache, Qwen2, TrainOps};
 use candle_core::{DType, Tensor, D};
 use entropic_sim::keyed::Key;
 
@@ -8,17 +8,39 @@ use entropic_sim::keyed::Key;
 /// `π = softmax(logits / T)` (docs/mathematics.md §1; docs/peers.md: `H = logsumexp(z) −
 /// Σ softmax(z)·z`, `z = logits/T`). `logits` (B, L, V), `targets` (B, L)
 /// u32; returns `(logp, entropy)`, both (B, L) f32 (f64 for f64 logits)
-/// and differentiable.
+/// and differentiable. On the CPU in f32/f64 this is one fused kernel
+/// ([`crate::kernels::logp_entropy`]); elsewhere candle's composed ops
+/// ([`token_logp_entropy_with`] chooses).
 pub fn token_logp_entropy(
     logits: &Tensor,
     targets: &Tensor,
     temperature: f64,
+) -> Result<(Tensor, Tensor)> {
+    token_logp_entropy_with(logits, targets, temperature, TrainOps::Fused)
+}
+
+/// [`token_logp_entropy`] with the training path's choice of ops: the
+/// fused kernel where `ops` is [`TrainOps::Fused`] and
+/// [`crate::kernels::supported`] says it runs, else the composed
+/// log-softmax, gather and `−Σ π·log π`. The two agree to rounding (a test
+/// compares them and their gradients in f64), not bit for bit.
+pub fn token_logp_entropy_with(
+    logits: &Tensor,
+    targets: &Tensor,
+    temperature: f64,
+    ops: TrainOps,
 ) -> Result<(Tensor, Tensor)> {
     if !(temperature > 0.0) {
         return Err(LlmError::input(
             "temperature",
             format!("must be > 0, got {temperature}"),
         ));
+    }
+    if ops == TrainOps::Fused && crate::kernels::supported(logits.device(), logits.dtype()) {
+        let out = crate::kernels::logp_entropy(logits, targets, temperature)?;
+        let logp = out.narrow(D::Minus1, 0, 1)?.squeeze(D::Minus1)?;
+        let entropy = out.narrow(D::Minus1, 1, 1)?.squeeze(D::Minus1)?;
+        return Ok((logp, entropy));
     }
     let z = match logits.dtype() {
         DType::F64 => (logits / temperature)?,

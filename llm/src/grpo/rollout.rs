@@ -3,7 +3,7 @@
 //! that gives per-token log-probs and entropies of the response tokens.
 use crate::error::Result;
 use crate::model::Qwen2;
-use crate::sample::token_logp_entropy;
+use crate::sample::token_logp_entropy_with;
 use candle_core::{Tensor, D};
 use serde::{Deserialize, Serialize};
 
@@ -112,7 +112,7 @@ pub fn response_logp_entropy(
     let mask = Tensor::from_vec(mask, (b, l), dev)?;
     let tgt = Tensor::from_vec(tgt, (b, l), dev)?;
     let logits = model.forward_train(&ids, &mask)?; // (B, L, V)
-    let (logp, ent) = token_logp_entropy(&logits, &tgt, t)?; // (B, L) each
+    let (logp, ent) = token_logp_entropy_with(&logits, &tgt, t, model.train_ops())?; // (B, L) each
     let idx = Tensor::from_vec(idx, (idx_len(seqs),), dev)?;
     let logp = logp.flatten_all()?.index_select(&idx, D::Minus1)?;
     let ent = ent.flatten_all()?.index_select(&idx, D::Minus1)?;
