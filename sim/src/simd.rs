@@ -231,6 +231,68 @@ dispatched! {
     pub fn max(x: &[f64]) -> f64 = max_body;
 }
 
+/// 1.5 · 2^23: adding it to an f32 rounds to the nearest integer and leaves
+/// that integer in the low mantissa bits.
+const ROUNDER_F32: f32 = 12_582_912.0;
+/// ln 2 in two parts for f32 (Cephes): `LN2_HI_F32` has 9 significant bits,
+/// so `n · LN2_HI_F32` is exact for the |n| ≤ 127 the range allows.
+const LN2_HI_F32: f32 = 0.693_359_4;
+const LN2_LO_F32: f32 = -2.121_944_4e-4;
+/// Below this, `e^x` is under f32's smallest normal: [`exp_f32`] returns 0.
+const EXP_MIN_F32: f32 = -87.33;
+/// Above this, `2^n` would need the exponent 128: [`exp_f32`] returns +∞
+/// (the true value is finite up to 88.72, and a softmax or SiLU never
+/// asks so high: softmax arguments are ≤ 0, and SiLU's `e^−a` that large
+/// only multiplies the output by about 0).
+const EXP_MAX_F32: f32 = 88.37;
+
+/// `e^x` in f32, element-wise code that vectorises (the C library's `expf`
+/// is a call per element): a Cody–Waite reduction to |r| ≤ ln2/2 and
+/// Cephes' degree-5 minimax polynomial for `(e^r − 1 − r)/r²`, every step
+/// a fused multiply-add or an IEEE operation, so every dispatch path gives
+/// the same bits. Within 2 units in the last place of the correctly
+/// rounded value (tested); 0 below −87.33, +∞ above 88.37, NaN for NaN.
+#[inline(always)]
+pub fn exp_f32(x: f32) -> f32 {
+    let t = x.mul_add(std::f32::consts::LOG2_E, ROUNDER_F32);
+    let n = t - ROUNDER_F32;
+    let r = (-n).mul_add(LN2_LO_F32, (-n).mul_add(LN2_HI_F32, x));
+    let mut p: f32 = 1.987_569_1e-4;
+    p = p.mul_add(r, 1.398_2e-3);
+    p = p.mul_add(r, 8.333_452e-3);
+    p = p.mul_add(r, 4.166_579_6e-2);
+    p = p.mul_add(r, 1.666_666_5e-1);
+    p = p.mul_add(r, 5.000_000_1e-1);
+    let e = (p * r).mul_add(r, r) + 1.0;
+    // 2^n from n's bits in t (|n| ≤ 127 in the range kept)
+    let bits = (t
+        .to_bits()
+        .wrapping_sub(ROUNDER_F32.to_bits())
+        .wrapping_add(127))
+        << 23;
+    let y = e * f32::from_bits(bits);
+    if x < EXP_MIN_F32 {
+        0.0
+    } else if x > EXP_MAX_F32 {
+        f32::INFINITY
+    } else {
+        y
+    }
+}
+
+#[inline(always)]
+fn exp_f32_in_place_body(x: &mut [f32]) {
+    for v in x.iter_mut() {
+        *v = exp_f32(*v);
+    }
+}
+
+dispatched! {
+    /// `x_i ← e^{x_i}` ([`exp_f32`]) for every i, the same bits on every
+    /// dispatch path (the LLM's fused f32 kernels, `entropic_llm::kernels`).
+    pub fn exp_f32_in_place(x: &mut [f32]) = exp_f32_in_place_body;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,6 +318,42 @@ mod tests {
         assert_eq!(exp(800.0), f64::INFINITY);
         assert!(exp(f64::NAN).is_nan());
         assert_eq!(exp(f64::NEG_INFINITY), 0.0);
+    }
+
+    /// [`exp_f32`] against the correctly rounded value (f64 `exp` rounded
+    /// to f32) over the whole kept range and the softmax range, and at the
+    /// edges; the dispatched slice version gives the scalar bits.
+    #[test]
+    fn exp_f32_is_within_two_ulp_and_dispatch_keeps_its_bits() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut worst = 0u32;
+        let xs: Vec<f32> = (0..400_000)
+            .map(|i| {
+                if i % 2 == 0 {
+                    rng.random_range(-87.3f32..88.3)
+                } else {
+                    rng.random_range(-20.0f32..1.0)
+                }
+            })
+            .collect();
+        for &x in &xs {
+            let (a, b) = (exp_f32(x), (x as f64).exp() as f32);
+            worst = worst.max(a.to_bits().abs_diff(b.to_bits()));
+        }
+        assert!(worst <= 2, "worst error {worst} ulp");
+        assert_eq!(exp_f32(0.0), 1.0);
+        assert_eq!(exp_f32(-100.0), 0.0);
+        assert_eq!(exp_f32(f32::NEG_INFINITY), 0.0);
+        assert_eq!(exp_f32(100.0), f32::INFINITY);
+        assert!(exp_f32(f32::NAN).is_nan());
+        for n in [0usize, 1, 15, 16, 17, 1000, 4099] {
+            let mut v = xs[..n].to_vec();
+            exp_f32_in_place(&mut v);
+            assert!(v
+                .iter()
+                .zip(&xs[..n])
+                .all(|(a, &x)| a.to_bits() == exp_f32(x).to_bits()));
+        }
     }
 
     #[test]
