@@ -238,7 +238,9 @@ const ROUNDER_F32: f32 = 12_582_912.0;
 /// so `n · LN2_HI_F32` is exact for the |n| ≤ 127 the range allows.
 const LN2_HI_F32: f32 = 0.693_359_4;
 const LN2_LO_F32: f32 = -2.121_944_4e-4;
-/// Below this, `e^x` is under f32's smallest normal: [`exp_f32`] returns 0.
+/// Below this, [`exp_f32`] returns 0: `e^x` is at most 1.0066 times f32's
+/// smallest normal (ln 2^−126 = −87.3365), and subnormal results (down to
+/// x ≈ −103.97) are flushed to 0, which no probability here needs.
 const EXP_MIN_F32: f32 = -87.33;
 /// Above this, `2^n` would need the exponent 128: [`exp_f32`] returns +∞
 /// (the true value is finite up to 88.72, and a softmax or SiLU never
@@ -251,7 +253,9 @@ const EXP_MAX_F32: f32 = 88.37;
 /// Cephes' degree-5 minimax polynomial for `(e^r − 1 − r)/r²`, every step
 /// a fused multiply-add or an IEEE operation, so every dispatch path gives
 /// the same bits. Within 2 units in the last place of the correctly
-/// rounded value (tested); 0 below −87.33, +∞ above 88.37, NaN for NaN.
+/// rounded value (tested); 0 below −87.33 (flushing results at or near
+/// f32's smallest normal and all subnormal ones), +∞ above 88.37, NaN for
+/// NaN.
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
     let t = x.mul_add(std::f32::consts::LOG2_E, ROUNDER_F32);
@@ -322,7 +326,9 @@ mod tests {
 
     /// [`exp_f32`] against the correctly rounded value (f64 `exp` rounded
     /// to f32) over the whole kept range and the softmax range, and at the
-    /// edges; the dispatched slice version gives the scalar bits.
+    /// range's edges and just outside them; the dispatched slice version
+    /// gives the scalar bits (the widest path this CPU has against the
+    /// scalar build; a CPU with AVX2 but not AVX-512 checks the AVX2 path).
     #[test]
     fn exp_f32_is_within_two_ulp_and_dispatch_keeps_its_bits() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
@@ -341,6 +347,14 @@ mod tests {
             worst = worst.max(a.to_bits().abs_diff(b.to_bits()));
         }
         assert!(worst <= 2, "worst error {worst} ulp");
+        // the edges of the kept range and their neighbours outside it
+        for x in [EXP_MIN_F32, EXP_MAX_F32] {
+            let (a, b) = (exp_f32(x), (x as f64).exp() as f32);
+            assert!(a.to_bits().abs_diff(b.to_bits()) <= 2, "at {x}: {a} vs {b}");
+            assert!(a.is_finite() && a > 0.0);
+        }
+        assert_eq!(exp_f32(EXP_MIN_F32.next_down()), 0.0);
+        assert_eq!(exp_f32(EXP_MAX_F32.next_up()), f32::INFINITY);
         assert_eq!(exp_f32(0.0), 1.0);
         assert_eq!(exp_f32(-100.0), 0.0);
         assert_eq!(exp_f32(f32::NEG_INFINITY), 0.0);
