@@ -632,6 +632,22 @@ pub fn logp_entropy(logits: &Tensor, targets: &Tensor, t: f64) -> Result<Tensor>
             targets.dims()
         )));
     }
+    // integer targets only (a float would be truncated), none negative
+    match targets.dtype() {
+        DType::U8 | DType::U32 => {}
+        DType::I64 if targets.elem_count() == 0 => {}
+        DType::I64 => {
+            let min = targets.flatten_all()?.min(0)?.to_scalar::<i64>()?;
+            if min < 0 {
+                return Err(Error::Msg(format!("logp_entropy: negative target {min}")));
+            }
+        }
+        other => {
+            return Err(Error::Msg(format!(
+                "logp_entropy: targets must be integers, got {other:?}"
+            )))
+        }
+    }
     let mut out_dims = targets.dims().to_vec();
     out_dims.push(3);
     logits
@@ -726,7 +742,7 @@ impl CustomOp2 for LogpEntropy {
         res: &Tensor,
         g: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let rg = Tensor::cat(&[res, &g.reshape(res.shape())?], 1)?;
+        let rg = Tensor::cat(&[&res.detach(), &g.reshape(res.shape())?.detach()], 1)?;
         let dx = x.apply_op3_no_bwd(tg, &rg, &LogpEntropyBwd { t: self.t })?;
         Ok((Some(dx), None))
     }
@@ -1106,6 +1122,11 @@ mod tests {
         assert!(e.contains("target 5 outside the vocabulary of 5"), "{e}");
         assert!(logp_entropy(&x, &ok.narrow(1, 0, 2).unwrap(), 1.0).is_err());
         assert!(logp_entropy(&x, &ok, 0.0).is_err());
+        let neg = Tensor::new(&[[0i64, -1, 2], [1, 1, 3]], &Device::Cpu).unwrap();
+        let e = logp_entropy(&x, &neg, 1.0).unwrap_err().to_string();
+        assert!(e.contains("negative target -1"), "{e}");
+        let float = ok.to_dtype(DType::F32).unwrap();
+        assert!(logp_entropy(&x, &float, 1.0).is_err());
     }
 
     #[test]

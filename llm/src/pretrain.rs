@@ -236,7 +236,8 @@ pub fn lm_loss(model: &Qwen2, batch: &LmBatch) -> Result<Tensor> {
     let logp = if model.train_ops() == TrainOps::Fused
         && crate::kernels::supported(logits.device(), logits.dtype())
     {
-        // one fused pass (the entropy column comes free and is dropped)
+        // one fused pass (its entropy column, a division and a product per
+        // element, is dropped)
         crate::kernels::logp_entropy(&logits, &batch.target, 1.0)?
             .narrow(D::Minus1, 0, 1)?
             .squeeze(D::Minus1)?

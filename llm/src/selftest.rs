@@ -28,7 +28,7 @@ use crate::error::{LlmError, Result};
 use crate::model::Qwen2;
 use crate::optim::{AdamW, AdamWConfig};
 use crate::pretrain::{lm_batch, lm_loss};
-use crate::sample::{generate, token_logp_entropy, Draws, SampleConfig};
+use crate::sample::{generate, token_logp_entropy, token_logp_entropy_with, Draws, SampleConfig};
 use candle_core::{DType, Device, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -230,8 +230,12 @@ pub struct StepReport {
 pub fn grpo_loss(model: &Qwen2, ids: &Tensor, mask: &Tensor, adv: &Tensor) -> Result<Tensor> {
     let l = ids.dim(1)?;
     let logits = model.forward_train(ids, mask)?;
-    let (logp, _entropy) =
-        token_logp_entropy(&logits.narrow(1, 0, l - 1)?, &ids.narrow(1, 1, l - 1)?, 1.0)?;
+    let (logp, _entropy) = token_logp_entropy_with(
+        &logits.narrow(1, 0, l - 1)?,
+        &ids.narrow(1, 1, l - 1)?,
+        1.0,
+        model.train_ops(),
+    )?;
     let m = mask.narrow(1, 1, l - 1)?.to_dtype(DType::F32)?;
     let weighted = (logp.broadcast_mul(adv)? * &m)?;
     Ok((weighted.sum_all()?.neg()? / m.sum_all()?.to_scalar::<f32>()? as f64)?)
