@@ -28,7 +28,7 @@ use crate::error::{LlmError, Result};
 use crate::model::Qwen2;
 use crate::optim::{AdamW, AdamWConfig};
 use crate::pretrain::{lm_batch, lm_loss};
-use crate::sample::{generate, token_logp_entropy, token_logp_entropy_with, Draws, SampleConfig};
+use crate::sample::{generate, token_logp_entropy_with, Draws, SampleConfig};
 use candle_core::{DType, Device, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -584,6 +584,7 @@ pub fn bench(gpu: Option<&Device>, peak_tflops: f64) -> Result<Throughput> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sample::token_logp_entropy;
 
     #[test]
     fn cpu_smoke_passes() {
