@@ -421,3 +421,68 @@ pub fn pretrain(sc: &LlmScenario, out: &Path, progress: bool) -> Result<Pretrain
         eval,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{lm_batch, lm_loss};
+    use crate::config::Qwen2Config;
+    use crate::model::{Qwen2, TrainOps};
+    use candle_core::{DType, Device, Tensor};
+    use rand::SeedableRng;
+
+    /// The language-model loss and the log-prob/entropy pair of
+    /// [`crate::sample::token_logp_entropy_with`] (on narrowed, so
+    /// non-contiguous, logits at T = 0.8, as GRPO and the self-test pass
+    /// them) agree between the fused kernel and the composed ops, values
+    /// and every parameter's gradient, to rounding in f64.
+    #[test]
+    fn fused_loss_matches_the_composed_one() -> crate::error::Result<()> {
+        use crate::sample::token_logp_entropy_with;
+        let cfg = Qwen2Config::tiny(12, 16, 32, 2, 4, 2);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let mut model = Qwen2::init(&cfg, &Device::Cpu, DType::F64, &mut rng)?;
+        let pairs = vec![
+            (vec![1u32, 4], vec![7u32, 2, 9]),
+            (vec![3], vec![5, 11, 0, 6]),
+        ];
+        let mut batch = lm_batch(&pairs, 0, &Device::Cpu)?;
+        // lm_batch's mask is f32 (the models it serves); this model is f64
+        batch.loss_mask = batch.loss_mask.to_dtype(DType::F64)?;
+        let ids = Tensor::new(&[[0u32, 3, 7, 1, 9, 2], [4, 4, 8, 11, 0, 5]], &Device::Cpu)?;
+        let mask = Tensor::new(&[[0u32, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]], &Device::Cpu)?;
+        let run = |m: &Qwen2| -> crate::error::Result<(Vec<f64>, Vec<Tensor>)> {
+            let lm = lm_loss(m, &batch)?;
+            let logits = m.forward_train(&ids, &mask)?;
+            let (lp, h) = token_logp_entropy_with(
+                &logits.narrow(1, 0, 5)?,
+                &ids.narrow(1, 1, 5)?,
+                0.8,
+                m.train_ops(),
+            )?;
+            let total = ((&lm + lp.sum_all()?)? + (h.sum_all()? * 0.5)?)?;
+            let g = total.backward()?;
+            let mut vals = vec![lm.to_scalar::<f64>()?];
+            vals.extend(lp.flatten_all()?.to_vec1::<f64>()?);
+            vals.extend(h.flatten_all()?.to_vec1::<f64>()?);
+            let grads = m
+                .vars()
+                .iter()
+                .map(|(_, v)| g.get(v.as_tensor()).cloned().expect("a gradient"))
+                .collect();
+            Ok((vals, grads))
+        };
+        let (vf, gf) = run(&model)?;
+        model.set_train_ops(TrainOps::Composed);
+        let (vc, gc) = run(&model)?;
+        for (a, b) in vf.iter().zip(&vc) {
+            assert!((a - b).abs() < 1e-12, "values {a} vs {b}");
+        }
+        for ((name, _), (a, b)) in model.vars().iter().zip(gf.iter().zip(&gc)) {
+            let d = (a - b)?.abs()?.max_all()?.to_scalar::<f64>()?;
+            let s = b.abs()?.max_all()?.to_scalar::<f64>()?;
+            assert!(s > 0.0, "{name}: zero gradient");
+            assert!(d <= 1e-10 * s.max(1.0), "{name}: gradients differ by {d}");
+        }
+        Ok(())
+    }
+}
