@@ -688,18 +688,19 @@ fn logp_entropy_fwd<T: Real>(
         .zip(x.par_chunks(v * per))
         .enumerate()
         .try_for_each(|(task, (out, x))| -> Result<()> {
-            let mut e = vec![T::ZERO; v];
+            // z = x/t once per row (the three passes below read it)
+            let (mut z, mut e) = (vec![T::ZERO; v], vec![T::ZERO; v]);
             for (i, (o, x)) in out.chunks_mut(3).zip(x.chunks(v)).enumerate() {
                 let y = target_of(tg, task * per + i, v)?;
                 let mut max = T::of(f64::NEG_INFINITY);
-                for &x in x {
-                    let z = x / t;
-                    if z > max {
-                        max = z;
+                for (z, &x) in z.iter_mut().zip(x) {
+                    *z = x / t;
+                    if *z > max {
+                        max = *z;
                     }
                 }
-                for (e, &x) in e.iter_mut().zip(x) {
-                    *e = x / t - max;
+                for (e, &z) in e.iter_mut().zip(&z) {
+                    *e = z - max;
                 }
                 T::exp_slice(&mut e);
                 let mut sum = T::ZERO;
@@ -710,10 +711,10 @@ fn logp_entropy_fwd<T: Real>(
                 // H = −Σ π·(z − lse), in the log-softmax form (no cancellation
                 // between lse and Σ π·z)
                 let mut h = T::ZERO;
-                for (&e, &x) in e.iter().zip(x) {
-                    h += e / sum * (x / t - lse);
+                for (&e, &z) in e.iter().zip(&z) {
+                    h += e / sum * (z - lse);
                 }
-                o[0] = x[y] / t - lse;
+                o[0] = z[y] - lse;
                 o[1] = -h;
                 o[2] = lse;
             }
